@@ -1,0 +1,98 @@
+import { docsTable } from "../../docs/tables.js";
+import type { Model } from "../../model/model.js";
+import { kubectlAvailable } from "../../ops/kustomize.js";
+import { generate } from "../../pipeline.js";
+import { diffTrees } from "../../tree/diff.js";
+import { readTree } from "../../tree/files.js";
+import { GENERATED_FILES, OWNED_DIRS } from "../../tree/tree.js";
+import { validateTree } from "../../validate/index.js";
+import { EXIT, bold, dim, green, printFindings, printJson, red, summarize, yellow } from "../output.js";
+
+export interface PlanOptions {
+  json?: boolean;
+  kustomize?: boolean;
+}
+
+/** The plan as data: the human screen and --json are both rendered from this. */
+export function planSummary(m: Model) {
+  return {
+    cluster: { name: m.cluster.name, profile: m.cluster.profile },
+    cni: { plugin: m.cluster.profile.cni, enforcesNetworkPolicy: ["calico", "cilium"].includes(m.cluster.profile.cni) },
+    flux: { repository: m.gitops.repository, branch: m.gitops.branch, interval: m.gitops.interval, path: m.gitops.path },
+    routes: m.network.routes,
+    services: m.endpoints.map((e) => ({ name: e.title, ip: e.ip, ports: e.ports.map((p) => p.port), namespace: e.namespace, purpose: e.purpose, caveat: e.caveat })),
+    namespaces: m.namespaces.map((n) => ({ name: n.name, podSecurity: n.podSecurity, kind: n.kind, why: n.why })),
+    applications: m.apps.map((a) => ({
+      name: a.name,
+      namespace: a.namespace,
+      components: a.components.map((c) => ({
+        name: c.name,
+        role: c.def.role,
+        image: c.image.ref,
+        route: c.def.route,
+        optional: c.def.optional,
+        talksTo: c.edges.map((e) => (e.to.kind === "component" ? e.to.id : e.to.kind === "database" ? `postgres:${e.to.name}` : `${e.to.host}:${e.to.port}`)),
+        startsAfter: c.dependsOn,
+      })),
+    })),
+    databases: m.postgres.databases.map((d) => ({ name: d.name, owner: d.owner, usedBy: d.usedBy })),
+  };
+}
+
+export async function planCommand(root: string, opts: PlanOptions): Promise<number> {
+  const { model: m, tree } = generate(root);
+  const kustomize = opts.kustomize !== false && kubectlAvailable();
+  const validation = await validateTree(m, tree, { kustomize });
+  const diff = diffTrees(readTree(root, OWNED_DIRS, GENERATED_FILES), tree.files);
+  const { errors, warnings } = summarize(validation.findings);
+  const kinds = new Map<string, number>();
+  for (const { object } of tree.objects) kinds.set(object.kind, (kinds.get(object.kind) ?? 0) + 1);
+  const summary = planSummary(m);
+  const changes = { added: diff.added, changed: diff.changed, removed: diff.removed };
+  const objects = { total: tree.objects.length, files: tree.files.size, byKind: Object.fromEntries([...kinds].sort(([a], [b]) => a.localeCompare(b))) };
+  if (opts.json) {
+    printJson({ ...summary, objects, validation: { ok: errors === 0, errors, warnings, checks: validation.checks, findings: validation.findings }, changes });
+    return errors ? EXIT.failed : EXIT.ok;
+  }
+  const out: string[] = [];
+  const p = m.cluster.profile;
+  out.push(bold(`BeckerKube plan: ${m.cluster.name}`));
+  out.push(`  Minikube profile ${p.name}, node ${p.node}, Kubernetes ${p.kubernetesVersion}, ${p.cpus} CPUs, ${p.memory} memory`);
+  out.push(`  CNI ${p.cni}: ${summary.cni.enforcesNetworkPolicy ? "enforces NetworkPolicy" : red("does NOT enforce NetworkPolicy")}`);
+  out.push(`  Flux: ${m.gitops.repository}@${m.gitops.branch} every ${m.gitops.interval} -> ${m.gitops.path}`);
+  out.push(`  Routes: ${m.network.routes === "gateway-api" ? "Gateway API HTTPRoutes on the Istio gateway" : "Ingress objects on ingress-nginx"}`);
+  out.push("", bold(`Services (MetalLB pool ${m.network.loadBalancerPool.start}-${m.network.loadBalancerPool.end})`));
+  out.push(docsTable(["Service", "IP", "Ports", "Namespace", "Purpose"], summary.services.map((s) => [s.name, s.ip, s.ports.join(","), s.namespace, s.purpose]), "  "));
+  for (const s of summary.services.filter((x) => x.caveat)) out.push(yellow(`  ! ${s.name}: ${s.caveat}`));
+  out.push("", bold("Namespaces"));
+  const restricted = m.namespaces.filter((n) => n.podSecurity === "restricted").map((n) => n.name);
+  out.push(`  restricted: ${restricted.join(", ")}`);
+  for (const n of m.namespaces.filter((x) => x.podSecurity !== "restricted")) out.push(yellow(`  ${n.podSecurity}: ${n.name}`) + dim(` (${n.why})`));
+  out.push("", bold("Applications"));
+  for (const a of summary.applications) {
+    out.push(`  ${a.name} (namespace ${a.namespace})`);
+    for (const c of a.components) {
+      const extra = [c.route && `route ${c.route}`, c.startsAfter.length && `starts after ${c.startsAfter.join(", ")}`, c.optional && "optional"].filter(Boolean).join("; ");
+      out.push(`    ${c.name.padEnd(15)} ${c.image}${extra ? dim("  " + extra) : ""}`);
+      if (c.talksTo.length) out.push(dim(`    ${"".padEnd(15)} -> ${c.talksTo.join(", ")}`));
+    }
+  }
+  out.push("", bold("Databases"));
+  for (const d of summary.databases) out.push(`  ${d.name.padEnd(14)} owner ${d.owner.padEnd(14)} used by ${d.usedBy.join(", ") || "-"}`);
+  out.push("", bold("Objects"));
+  out.push(`  ${objects.total} objects in ${objects.files} files: ${Object.entries(objects.byKind).map(([k, n]) => `${n} ${k}`).join(", ")}`);
+  out.push("", bold("Validation") + dim(` (${validation.checks.join(", ")}${kustomize ? "" : "; kustomize build skipped: kubectl not found"})`));
+  const notSealed = validation.findings.filter((f) => f.rule === "secrets/not-sealed");
+  if (errors === 0) out.push(green(`  ok: no errors`) + (warnings ? yellow(`, ${warnings} warning(s)`) : ""));
+  else out.push(red(`  ${errors} error(s)`) + `, ${warnings} warning(s)`);
+  if (notSealed.length) out.push(yellow(`  ${notSealed.length} declared secret(s) not sealed yet: run \`bk secrets seal --all\` before bootstrapping`));
+  out.push("", bold("Changes against the committed tree"));
+  if (!diff.added.length && !diff.changed.length && !diff.removed.length) out.push("  none");
+  for (const f of diff.added) out.push(green(`  + ${f}`));
+  for (const f of diff.changed) out.push(yellow(`  ~ ${f}`));
+  for (const f of diff.removed) out.push(red(`  - ${f}`));
+  process.stdout.write(out.join("\n") + "\n");
+  const shown = validation.findings.filter((f) => f.severity === "error" || f.rule !== "secrets/not-sealed");
+  if (shown.length) printFindings(shown);
+  return errors ? EXIT.failed : EXIT.ok;
+}

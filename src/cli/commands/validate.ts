@@ -1,0 +1,39 @@
+import { kubectlAvailable } from "../../ops/kustomize.js";
+import { generate } from "../../pipeline.js";
+import { validateTree } from "../../validate/index.js";
+import { EXIT, printFindings, printJson, summarize } from "../output.js";
+
+export interface ValidateCliOptions {
+  json?: boolean;
+  strict?: boolean;
+  kustomize?: boolean;
+  rules?: boolean;
+}
+
+/** `bk validate`: schema, policy, references and a real kustomize build of the generated tree. */
+export async function validateCommand(root: string, opts: ValidateCliOptions): Promise<number> {
+  if (opts.rules) {
+    const { allRules } = await import("../../policy/engine.js");
+    if (opts.json) printJson(allRules.map((r) => ({ id: r.id, description: r.description })));
+    else for (const r of allRules) process.stdout.write(`${r.id.padEnd(44)} ${r.description}\n`);
+    return EXIT.ok;
+  }
+  const { model, tree } = generate(root);
+  const kustomize = opts.kustomize !== false;
+  if (kustomize && !kubectlAvailable()) {
+    process.stderr.write("bk validate: kubectl is not on PATH; it is needed for the kustomize build check (or pass --no-kustomize)\n");
+    return EXIT.unavailable;
+  }
+  const result = await validateTree(model, tree, { kustomize });
+  // --strict: warnings count too (pre-flight before a rebuild or a release).
+  const findings = opts.strict ? result.findings.map((f) => ({ ...f, severity: "error" as const })) : result.findings;
+  const { errors, warnings } = summarize(findings);
+  if (opts.json) printJson({ ok: errors === 0, errors, warnings, objects: result.objects, files: result.files, checks: result.checks, findings, excepted: result.excepted });
+  else {
+    printFindings(findings);
+    process.stdout.write(
+      `bk validate: ${result.objects} objects in ${result.files} files; checks: ${result.checks.join(", ")}; ${errors} error(s), ${warnings} warning(s), ${result.excepted.length} excepted by policy-exceptions.yaml\n`,
+    );
+  }
+  return errors ? EXIT.failed : EXIT.ok;
+}

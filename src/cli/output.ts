@@ -1,0 +1,35 @@
+/** Rendering shared by commands: findings for people, and one JSON shape for scripts. */
+import { formatFinding, type Finding } from "../core/finding.js";
+
+export const EXIT = {
+  ok: 0,
+  /** Checks ran and something failed: validation errors, drift, an unhealthy cluster. */
+  failed: 1,
+  /** The input is wrong: the definition, a flag, an argument. */
+  badInput: 2,
+  /** Something the command needs is missing or unreachable: a tool, a server, a file. */
+  unavailable: 3,
+  internal: 70,
+} as const;
+
+export function printFindings(findings: readonly Finding[], stream: NodeJS.WriteStream = process.stderr): void {
+  for (const f of findings) stream.write(formatFinding(f) + "\n");
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+export function summarize(findings: readonly Finding[]): { errors: number; warnings: number } {
+  let errors = 0;
+  let warnings = 0;
+  for (const f of findings) f.severity === "error" ? errors++ : warnings++;
+  return { errors, warnings };
+}
+
+export const isTTY = () => Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+export const bold = (s: string) => (isTTY() ? `\x1b[1m${s}\x1b[0m` : s);
+export const dim = (s: string) => (isTTY() ? `\x1b[2m${s}\x1b[0m` : s);
+export const red = (s: string) => (isTTY() ? `\x1b[31m${s}\x1b[0m` : s);
+export const green = (s: string) => (isTTY() ? `\x1b[32m${s}\x1b[0m` : s);
+export const yellow = (s: string) => (isTTY() ? `\x1b[33m${s}\x1b[0m` : s);

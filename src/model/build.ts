@@ -1,0 +1,295 @@
+/**
+ * From parsed definition files to the Model: normalization and derived values.
+ * Cross-entry invariants are checked in invariants.ts on the result.
+ */
+import type { AppDef, ClusterDef, ExceptionDef, InfraDef, LoadBalancerDef } from "./schema.js";
+import {
+  dbSecretName,
+  roleSecretName,
+  svcDns,
+  toObjectName,
+  type AppModel,
+  type CertificateModel,
+  type ComponentModel,
+  type DatabaseModel,
+  type DeclaredSecret,
+  type EdgeModel,
+  type EndpointModel,
+  type Model,
+  type NamespaceModel,
+} from "./model.js";
+
+export interface ParsedDefinition {
+  cluster: ClusterDef;
+  infra: InfraDef;
+  apps: Array<{ file: string; def: AppDef }>;
+  exceptions: ExceptionDef[];
+}
+
+/** Service names of the infrastructure endpoints; fixed here so every consumer agrees. */
+export const SERVICE_NAMES = {
+  registry: "registry",
+  chartmuseum: "chartmuseum",
+  postgres: (clusterName: string) => `${clusterName}-lb`,
+  ingress: "ingress-nginx-controller",
+  gateway: (gatewayName: string) => gatewayName,
+} as const;
+
+const SERVING_ROLES = new Set(["backend", "cache"]);
+
+export function buildModel(parsed: ParsedDefinition): Model {
+  const { cluster: c, infra } = parsed;
+  const domain = c.network.clusterDomain;
+  const host = (id: string) => c.network.hostnames[id] ?? [];
+  const endpoint = (
+    id: EndpointModel["id"],
+    title: string,
+    purpose: string,
+    namespace: string,
+    service: string,
+    lb: LoadBalancerDef,
+    caveat?: string,
+  ): EndpointModel => ({
+    id,
+    title,
+    purpose,
+    namespace,
+    service,
+    ip: lb.ip,
+    ports: lb.ports,
+    hostnames: host(id),
+    clusterDns: svcDns(service, namespace, domain),
+    ...(caveat ? { caveat } : {}),
+  });
+
+  const endpoints: EndpointModel[] = [
+    endpoint("registry", "Registry", "Container image registry", infra.registry.namespace, SERVICE_NAMES.registry, infra.registry.loadBalancer),
+    endpoint("chartmuseum", "ChartMuseum", "Helm chart repository", infra.chartmuseum.namespace, SERVICE_NAMES.chartmuseum, infra.chartmuseum.loadBalancer),
+    endpoint("postgres", "PostgreSQL", "Shared database", infra.postgres.namespace, SERVICE_NAMES.postgres(infra.postgres.clusterName), infra.postgres.loadBalancer),
+    endpoint(
+      "ingress",
+      "ingress-nginx",
+      "HTTP/HTTPS ingress",
+      infra.ingressNginx.namespace,
+      SERVICE_NAMES.ingress,
+      infra.ingressNginx.loadBalancer,
+      "retired upstream (no releases or CVE fixes since March 2026); pinned to its final release; set network.routes: gateway-api to move routes to the Istio gateway",
+    ),
+    endpoint("gateway", "Istio Gateway", "Service mesh ingress (Gateway API)", infra.istio.gatewayNamespace, SERVICE_NAMES.gateway(infra.istio.gatewayName), infra.istio.loadBalancer),
+  ];
+
+  const registryEp = endpoints[0]!;
+  const registry = `${registryEp.ip}:${registryEp.ports[0]!.port}`;
+
+  // Served certificates: every name and IP a client may use to reach the endpoint (incident 3).
+  const certificates: CertificateModel[] = (["registry", "chartmuseum", "ingress", "gateway"] as const).map((id) => {
+    const ep = endpoints.find((e) => e.id === id)!;
+    return {
+      name: `${id}-tls`,
+      namespace: ep.namespace,
+      secretName: `${id}-tls`,
+      commonName: ep.hostnames[0] ?? ep.clusterDns[0]!,
+      dnsNames: [...ep.hostnames, ...ep.clusterDns],
+      ipAddresses: [ep.ip],
+      endpoint: id,
+    };
+  });
+
+  const appNamespaces = new Set(parsed.apps.map((a) => a.def.namespace));
+  const infraNamespaces = new Set([
+    infra.metallb.namespace,
+    infra.certManager.namespace,
+    infra.ingressNginx.namespace,
+    infra.istio.namespace,
+    infra.istio.gatewayNamespace,
+    infra.registry.namespace,
+    infra.chartmuseum.namespace,
+    infra.postgres.namespace,
+    infra.cloudnativePg.namespace,
+    infra.monitoring.namespace,
+    infra.logging.namespace,
+  ]);
+  const namespaces: NamespaceModel[] = c.namespaces.map((n) => ({
+    name: n.name,
+    podSecurity: n.podSecurity,
+    ...(n.why ? { why: n.why } : {}),
+    kind: appNamespaces.has(n.name) ? "application" : infraNamespaces.has(n.name) ? "infrastructure" : "system",
+  }));
+
+  const pgEndpoint = endpoints.find((e) => e.id === "postgres")!;
+  // Apps reach PostgreSQL through the read-write service CNPG creates: <cluster>-rw.
+  const pgHost = svcDns(`${infra.postgres.clusterName}-rw`, infra.postgres.namespace, domain)[1]!;
+
+  const apps: AppModel[] = [];
+  const components: ComponentModel[] = [];
+  for (const { file, def } of parsed.apps) {
+    const app: AppModel = {
+      name: def.name,
+      namespace: def.namespace,
+      description: def.description,
+      ...(def.sourceRepository ? { sourceRepository: def.sourceRepository } : {}),
+      file,
+      components: [],
+    };
+    for (const [name, cdef] of Object.entries(def.components)) {
+      const fullname = `${def.name}-${name}`;
+      const repository = `${registry}/${def.name}/${name}`;
+      const secretRefs = new Set<string>();
+      for (const ref of Object.values(cdef.secretEnv)) secretRefs.add(ref.split("/")[0]!);
+      for (const f of cdef.secretFiles) secretRefs.add(f.secret);
+      if (cdef.database) secretRefs.add(dbSecretName(cdef.database));
+      const comp: ComponentModel = {
+        id: `${def.name}/${name}`,
+        app: def.name,
+        name,
+        fullname,
+        namespace: def.namespace,
+        def: cdef,
+        image: { registry, repository, tag: cdef.tag, ref: `${repository}:${cdef.tag}` },
+        ...(cdef.port ? { serviceHost: svcDns(fullname, def.namespace, domain)[1]! } : {}),
+        servicePort: 80,
+        edges: [],
+        dependsOn: [],
+        secretRefs: [...secretRefs].sort(),
+      };
+      app.components.push(comp);
+      components.push(comp);
+    }
+    apps.push(app);
+  }
+
+  // Edges: resolve each talksTo entry; unresolved ones stay as component edges to an id that
+  // does not exist, and invariants.ts reports them with their file and line.
+  const edges: EdgeModel[] = [];
+  for (const comp of components) {
+    for (const t of comp.def.talksTo) {
+      if (typeof t === "string") {
+        const id = t.includes("/") ? t : `${comp.app}/${t}`;
+        comp.edges.push({ from: comp.id, to: { kind: "component", id } });
+      } else {
+        const [h, p] = t.external.split(":");
+        comp.edges.push({ from: comp.id, to: { kind: "external", host: h!, port: Number(p) } });
+      }
+    }
+    if (comp.def.database) comp.edges.push({ from: comp.id, to: { kind: "database", name: comp.def.database } });
+    edges.push(...comp.edges);
+  }
+  for (const comp of components) {
+    comp.dependsOn = comp.edges
+      .flatMap((e) => (e.to.kind === "component" ? [e.to.id] : []))
+      .filter((id) => {
+        const target = components.find((x) => x.id === id);
+        return target !== undefined && SERVING_ROLES.has(target.def.role) && id !== comp.id;
+      })
+      .sort();
+  }
+
+  const databases: DatabaseModel[] = infra.postgres.databases.map((d) => ({
+    name: d.name,
+    owner: d.owner,
+    extensions: d.extensions,
+    ...(d.purpose ? { purpose: d.purpose } : {}),
+    objectName: toObjectName(d.name),
+    roleSecret: roleSecretName(d.owner),
+    usedBy: components.filter((x) => x.def.database === d.name).map((x) => x.id),
+  }));
+
+  const secrets = declaredSecrets(parsed, databases, components);
+
+  return {
+    cluster: c.cluster,
+    gitops: c.gitops,
+    network: c.network,
+    podSecurityVersion: c.podSecurity.version,
+    storageClass: c.storage.className,
+    namespaces,
+    infra,
+    charts: infra.charts,
+    endpoints,
+    certificates,
+    registry,
+    postgres: { host: pgHost, port: pgEndpoint.ports[0]!.port, databases },
+    apps,
+    components,
+    edges,
+    secrets,
+    exceptions: parsed.exceptions,
+  };
+}
+
+/**
+ * Every Secret the cluster needs, whoever declares it. `bk secrets` seals exactly these and
+ * `bk validate` compares them with the SealedSecrets in the tree.
+ */
+function declaredSecrets(parsed: ParsedDefinition, databases: DatabaseModel[], components: ComponentModel[]): DeclaredSecret[] {
+  const { infra } = parsed;
+  const out: DeclaredSecret[] = [];
+  const pgNs = infra.postgres.namespace;
+  for (const role of infra.postgres.roles) {
+    out.push({
+      namespace: pgNs,
+      name: roleSecretName(role.name),
+      type: "kubernetes.io/basic-auth",
+      description: `PostgreSQL role ${role.name} (CloudNativePG managed role)`,
+      keys: { username: { from: "literal", value: role.name }, password: { from: "generate" } },
+      owner: `database-role:${role.name}`,
+    });
+  }
+  // One credentials Secret per (database, app namespace) that uses it; the password is the role's.
+  const seen = new Set<string>();
+  for (const db of databases) {
+    for (const id of db.usedBy) {
+      const comp = components.find((x) => x.id === id)!;
+      const key = `${comp.namespace}/${db.name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({
+        namespace: comp.namespace,
+        name: dbSecretName(db.name),
+        type: "kubernetes.io/basic-auth",
+        description: `Credentials of database ${db.name} for ${comp.app}`,
+        keys: {
+          username: { from: "literal", value: db.owner },
+          password: { from: "same-as", namespace: pgNs, name: db.roleSecret, key: "password" },
+        },
+        owner: `database:${db.name}`,
+      });
+    }
+  }
+  out.push({
+    namespace: infra.chartmuseum.namespace,
+    name: "chartmuseum-auth",
+    description: "ChartMuseum basic auth (server side)",
+    keys: { BASIC_AUTH_USER: { from: "literal", value: "bk" }, BASIC_AUTH_PASS: { from: "generate" } },
+    owner: "infra:chartmuseum",
+  });
+  out.push({
+    namespace: "flux-system",
+    name: "chartmuseum-auth",
+    description: "ChartMuseum basic auth for Flux's HelmRepository",
+    keys: {
+      username: { from: "literal", value: "bk" },
+      password: { from: "same-as", namespace: infra.chartmuseum.namespace, name: "chartmuseum-auth", key: "BASIC_AUTH_PASS" },
+    },
+    owner: "infra:chartmuseum",
+  });
+  out.push({
+    namespace: infra.monitoring.namespace,
+    name: "grafana-admin",
+    description: "Grafana administrator login",
+    keys: { "admin-user": { from: "literal", value: "admin" }, "admin-password": { from: "generate" } },
+    owner: "infra:monitoring",
+  });
+  for (const { def } of parsed.apps) {
+    for (const s of def.secrets) {
+      out.push({
+        namespace: def.namespace,
+        name: s.name,
+        ...(s.description ? { description: s.description } : {}),
+        keys: Object.fromEntries(Object.entries(s.keys).map(([k, v]) => [k, { from: v }])),
+        owner: `app:${def.name}`,
+      });
+    }
+  }
+  return out.sort((a, b) => (a.namespace + "/" + a.name).localeCompare(b.namespace + "/" + b.name));
+}

@@ -1,0 +1,210 @@
+/**
+ * Invariants that relate several entries of the definition. Each check reports the file and line
+ * an operator must edit, and what to do; nothing is written while any of them fails.
+ */
+import type { Finding } from "../core/finding.js";
+import type { Model } from "./model.js";
+import type { ParsedDefinition } from "./build.js";
+import { lineOf, renderPath, type Path, type SourceFile } from "./source.js";
+
+export interface Sources {
+  cluster: SourceFile;
+  infra: SourceFile;
+  /** App name -> its file. */
+  apps: Map<string, SourceFile>;
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+export function ipToInt(ip: string): number {
+  return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+}
+
+export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sources): Finding[] {
+  const out: Finding[] = [];
+  const at = (s: SourceFile, p: Path, rule: string, message: string, fix: string) =>
+    out.push({ rule, severity: "error", message, fix, file: s.file, line: lineOf(s, p), field: renderPath(p) });
+
+  // --- LoadBalancer addresses (incident 1: one place holds every IP) ---------------------------
+  const pool = model.network.loadBalancerPool;
+  const lo = ipToInt(pool.start);
+  const hi = ipToInt(pool.end);
+  if (lo > hi) at(src.cluster, ["network", "loadBalancerPool"], "definition/pool-range", `pool start ${pool.start} is after its end ${pool.end}`, "swap start and end");
+  const infraPathOf: Record<string, Path> = {
+    registry: ["registry", "loadBalancer"],
+    chartmuseum: ["chartmuseum", "loadBalancer"],
+    postgres: ["postgres", "loadBalancer"],
+    ingress: ["ingressNginx", "loadBalancer"],
+    gateway: ["istio", "loadBalancer"],
+  };
+  const ipOwner = new Map<string, string>();
+  for (const ep of model.endpoints) {
+    const p = infraPathOf[ep.id]!;
+    const n = ipToInt(ep.ip);
+    if (n < lo || n > hi)
+      at(src.infra, [...p, "ip"], "definition/ip-outside-pool", `${ep.title} IP ${ep.ip} is outside the LoadBalancer pool ${pool.start}-${pool.end}`, `choose a free address inside ${pool.start}-${pool.end}, or widen network.loadBalancerPool in cluster.yaml`);
+    const prev = ipOwner.get(ep.ip);
+    if (prev)
+      at(src.infra, [...p, "ip"], "definition/ip-duplicate", `${ep.title} IP ${ep.ip} is already pinned to ${prev}`, "give each LoadBalancer service its own address from the pool");
+    else ipOwner.set(ep.ip, ep.title);
+    const ports = new Set<number>();
+    ep.ports.forEach((pt, i) => {
+      if (ports.has(pt.port)) at(src.infra, [...p, "ports", i, "port"], "definition/port-duplicate", `${ep.title} lists port ${pt.port} twice`, "remove the duplicate port");
+      ports.add(pt.port);
+    });
+  }
+  for (const key of Object.keys(model.network.hostnames)) {
+    if (!model.endpoints.some((e) => e.id === key))
+      at(src.cluster, ["network", "hostnames", key], "definition/unknown-endpoint", `hostnames for '${key}', which is not an endpoint`, `use one of: ${model.endpoints.map((e) => e.id).join(", ")}`);
+  }
+
+  // --- Namespaces ------------------------------------------------------------------------------
+  const nsNames = new Map<string, number>();
+  parsed.cluster.namespaces.forEach((ns, i) => {
+    if (nsNames.has(ns.name)) at(src.cluster, ["namespaces", i, "name"], "definition/namespace-duplicate", `namespace ${ns.name} is listed twice`, "remove the second entry");
+    nsNames.set(ns.name, i);
+    if (ns.podSecurity !== "restricted" && !ns.why?.trim())
+      at(src.cluster, ["namespaces", i], "definition/psa-exception-reason", `namespace ${ns.name} enforces '${ns.podSecurity}' without saying why`, "add 'why:' with the component that needs it, or set podSecurity: restricted");
+  });
+  const requireNs = (s: SourceFile, p: Path, ns: string, who: string) => {
+    if (!nsNames.has(ns)) at(s, p, "definition/namespace-missing", `${who} uses namespace '${ns}', which cluster.yaml does not declare`, `add '- { name: ${ns}, podSecurity: restricted }' under namespaces in cluster.yaml`);
+  };
+  const infraNs: Array<[Path, string]> = [
+    [["metallb", "namespace"], model.infra.metallb.namespace],
+    [["certManager", "namespace"], model.infra.certManager.namespace],
+    [["sealedSecrets", "namespace"], model.infra.sealedSecrets.namespace],
+    [["ingressNginx", "namespace"], model.infra.ingressNginx.namespace],
+    [["istio", "namespace"], model.infra.istio.namespace],
+    [["istio", "gatewayNamespace"], model.infra.istio.gatewayNamespace],
+    [["registry", "namespace"], model.infra.registry.namespace],
+    [["chartmuseum", "namespace"], model.infra.chartmuseum.namespace],
+    [["postgres", "namespace"], model.infra.postgres.namespace],
+    [["cloudnativePg", "namespace"], model.infra.cloudnativePg.namespace],
+    [["monitoring", "namespace"], model.infra.monitoring.namespace],
+    [["logging", "namespace"], model.infra.logging.namespace],
+  ];
+  for (const [p, ns] of infraNs) requireNs(src.infra, p, ns, renderPath(p.slice(0, -1)));
+
+  // --- Charts referenced by infrastructure entries exist ----------------------------------------
+  const chartRefs: Array<[Path, string]> = [
+    [["metallb", "chart"], model.infra.metallb.chart],
+    [["certManager", "chart"], model.infra.certManager.chart],
+    [["sealedSecrets", "chart"], model.infra.sealedSecrets.chart],
+    [["ingressNginx", "chart"], model.infra.ingressNginx.chart],
+    [["istio", "charts", "base"], model.infra.istio.charts.base],
+    [["istio", "charts", "istiod"], model.infra.istio.charts.istiod],
+    [["istio", "charts", "gateway"], model.infra.istio.charts.gateway],
+    [["chartmuseum", "chart"], model.infra.chartmuseum.chart],
+    [["cloudnativePg", "chart"], model.infra.cloudnativePg.chart],
+    [["monitoring", "chart"], model.infra.monitoring.chart],
+    [["logging", "charts", "store"], model.infra.logging.charts.store],
+    [["logging", "charts", "shipper"], model.infra.logging.charts.shipper],
+  ];
+  for (const [p, name] of chartRefs) {
+    if (!model.charts[name]) at(src.infra, p, "definition/chart-missing", `chart '${name}' is not pinned under charts:`, `add '${name}: { repository: ..., chart: ..., version: x.y.z }' under charts`);
+  }
+
+  // --- PostgreSQL roles and databases -----------------------------------------------------------
+  const roles = new Set<string>();
+  model.infra.postgres.roles.forEach((r, i) => {
+    if (roles.has(r.name)) at(src.infra, ["postgres", "roles", i, "name"], "definition/role-duplicate", `role ${r.name} is declared twice`, "remove the duplicate");
+    roles.add(r.name);
+  });
+  const dbs = new Set<string>();
+  model.infra.postgres.databases.forEach((d, i) => {
+    if (dbs.has(d.name)) at(src.infra, ["postgres", "databases", i, "name"], "definition/database-duplicate", `database ${d.name} is declared twice`, "remove the duplicate");
+    dbs.add(d.name);
+    if (!roles.has(d.owner))
+      at(src.infra, ["postgres", "databases", i, "owner"], "definition/database-owner-missing", `database ${d.name} is owned by role '${d.owner}', which is not declared`, `add '- name: ${d.owner}' under postgres.roles, or name an existing role`);
+  });
+
+  // --- Applications -----------------------------------------------------------------------------
+  const appNames = new Set<string>();
+  const routes = new Map<string, string>();
+  for (const app of model.apps) {
+    const s = src.apps.get(app.name)!;
+    if (appNames.has(app.name)) at(s, ["name"], "definition/app-duplicate", `application ${app.name} is defined twice`, "rename one of them");
+    appNames.add(app.name);
+    requireNs(s, ["namespace"], app.namespace, `application ${app.name}`);
+    const nsDef = parsed.cluster.namespaces.find((n) => n.name === app.namespace);
+    if (nsDef && nsDef.podSecurity !== "restricted")
+      at(s, ["namespace"], "definition/app-namespace-restricted", `application namespace ${app.namespace} enforces '${nsDef.podSecurity}'`, "application namespaces are restricted: fix the chart values instead of lowering the level");
+    const declared = new Map<string, Set<string>>();
+    for (const sec of model.secrets.filter((x) => x.namespace === app.namespace)) declared.set(sec.name, new Set(Object.keys(sec.keys)));
+
+    for (const comp of app.components) {
+      const base: Path = ["components", comp.name];
+      const d = comp.def;
+      if (!DNS1123_LABEL.test(comp.name) || comp.fullname.length > 53)
+        at(s, base, "definition/component-name", `component name '${comp.name}' must be a DNS-1123 label and '${comp.fullname}' at most 53 characters (Helm release names)`, "use lower-case letters, digits and '-'; shorten it");
+      if (!TAG.test(d.tag) || d.tag === "latest")
+        at(s, [...base, "tag"], "definition/image-tag", `image tag '${d.tag}' of ${comp.id} is not a pinned tag`, "use the exact version the build pushed, such as 1.4.2 (never 'latest'); `bk release` sets it for you");
+      d.talksTo.forEach((t, i) => {
+        if (typeof t !== "string") return;
+        const id = t.includes("/") ? t : `${app.name}/${t}`;
+        if (!model.components.some((x) => x.id === id))
+          at(s, [...base, "talksTo", i], "definition/edge-unresolved", `${comp.id} talks to '${t}', which is not a component`, `name a component of ${app.name} (${app.components.map((x) => x.name).join(", ")}) or another app's as <app>/<component>`);
+        else if (id === comp.id) at(s, [...base, "talksTo", i], "definition/edge-self", `${comp.id} lists itself in talksTo`, "remove it");
+      });
+      if (d.role === "frontend") {
+        const backends = comp.edges.filter((e) => e.to.kind === "component" && model.components.find((x) => x.id === (e.to as { id: string }).id)?.def.role === "backend");
+        if (backends.length === 0)
+          at(s, [...base, "talksTo"], "definition/frontend-without-backend", `frontend ${comp.id} does not talk to any backend component`, "add its backend to talksTo (e.g. talksTo: [backend]) so it is deployed first and allowed through the network policy");
+      }
+      if (d.database) {
+        if (!dbs.has(d.database))
+          at(s, [...base, "database"], "definition/database-missing", `${comp.id} uses database '${d.database}', which postgres.databases does not declare`, `add '- { name: ${d.database}, owner: <role> }' under postgres.databases in infrastructure.yaml`);
+      }
+      if (d.migration && !d.database)
+        at(s, [...base, "migration"], "definition/migration-without-database", `${comp.id} runs a migration but uses no database`, "set 'database:' or remove 'migration:'");
+      for (const [env, ref] of Object.entries(d.secretEnv)) {
+        const [name, key] = ref.split("/");
+        const keys = name ? declared.get(name) : undefined;
+        if (!name || !key)
+          at(s, [...base, "secretEnv", env], "definition/secret-ref", `secretEnv ${env} is '${ref}', not '<secret>/<key>'`, "write it as <secret-name>/<key>");
+        else if (!keys)
+          at(s, [...base, "secretEnv", env], "definition/secret-missing", `${comp.id} reads secret '${name}', which is not declared in namespace ${app.namespace}`, `declare it under secrets: (- name: ${name}, keys: { ${key}: operator }) and seal it with \`bk secrets seal\``);
+        else if (!keys.has(key))
+          at(s, [...base, "secretEnv", env], "definition/secret-key-missing", `secret '${name}' declares no key '${key}'`, `add '${key}' to the keys of ${name}`);
+      }
+      d.secretFiles.forEach((f, i) => {
+        if (!declared.has(f.secret))
+          at(s, [...base, "secretFiles", i, "secret"], "definition/secret-missing", `${comp.id} mounts secret '${f.secret}', which is not declared in namespace ${app.namespace}`, `declare it under secrets: and seal it with \`bk secrets seal\``);
+      });
+      if (d.route) {
+        if (!d.port) at(s, [...base, "route"], "definition/route-without-port", `${comp.id} has a route but no port`, "set 'port:' to the container's HTTP port");
+        const prev = routes.get(d.route);
+        if (prev) at(s, [...base, "route"], "definition/route-duplicate", `route ${d.route} is already served by ${prev}`, "give each component its own path prefix");
+        else routes.set(d.route, comp.id);
+      }
+      if (d.health && !d.route)
+        at(s, [...base, "health"], "definition/health-without-route", `${comp.id} declares a health URL but no route to reach it`, "add 'route:' with the path prefix, or remove 'health:'");
+      if (d.health && d.route && !d.health.startsWith(d.route))
+        at(s, [...base, "health"], "definition/health-outside-route", `health URL ${d.health} is not under the route ${d.route}`, `use a path under ${d.route}`);
+      if (!d.probes)
+        at(s, base, "definition/probes-missing", `${comp.id} declares no liveness/readiness probes`, "add probes: { liveness: { path: /health }, readiness: { path: /health } } (or exec probes for components without HTTP)");
+      else if (!d.port && ("path" in d.probes.liveness || "path" in d.probes.readiness))
+        at(s, [...base, "probes"], "definition/http-probe-without-port", `${comp.id} has HTTP probes but no port`, "set 'port:' or use exec probes");
+    }
+  }
+
+  // --- Startup order must be acyclic (incident 8) ------------------------------------------------
+  const visiting = new Set<string>();
+  const done = new Set<string>();
+  const visit = (id: string, trail: string[]): void => {
+    if (done.has(id)) return;
+    if (visiting.has(id)) {
+      const comp = model.components.find((x) => x.id === id)!;
+      at(src.apps.get(comp.app)!, ["components", comp.name, "talksTo"], "definition/dependency-cycle", `start-order cycle: ${[...trail, id].join(" -> ")}`, "break the cycle: only backends and caches are waited for, so one of these should not be a backend");
+      return;
+    }
+    visiting.add(id);
+    for (const dep of model.components.find((x) => x.id === id)?.dependsOn ?? []) visit(dep, [...trail, id]);
+    visiting.delete(id);
+    done.add(id);
+  };
+  for (const comp of model.components) visit(comp.id, []);
+
+  return out;
+}

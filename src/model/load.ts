@@ -1,0 +1,70 @@
+/**
+ * Load the definition folder: parse each file, check its shape, build the Model, check the
+ * invariants. Any finding stops here: nothing downstream ever sees a half-valid definition.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { FindingsError, type Finding } from "../core/finding.js";
+import { buildModel, type ParsedDefinition } from "./build.js";
+import { checkInvariants, type Sources } from "./invariants.js";
+import type { Model } from "./model.js";
+import { AppFile, ClusterFile, ExceptionsFile, InfraFile } from "./schema.js";
+import { listAppFiles, parseWith, readSource, type SourceFile } from "./source.js";
+
+export const DEFINITION_DIR = "definition";
+
+export interface Loaded {
+  model: Model;
+  sources: Sources;
+}
+
+/** Load `<root>/definition`. Throws FindingsError (exit code 2: bad input) on any problem. */
+export function loadDefinition(root: string, dir = DEFINITION_DIR): Loaded {
+  const findings: Finding[] = [];
+  const need = (rel: string): SourceFile | undefined => {
+    if (!existsSync(path.join(root, rel))) {
+      findings.push({ rule: "definition/file-missing", severity: "error", message: `${rel} does not exist`, fix: `create ${rel} (see docs/definition.md)`, file: rel });
+      return undefined;
+    }
+    const s = readSource(root, rel);
+    if ("rule" in s) {
+      findings.push(s);
+      return undefined;
+    }
+    return s;
+  };
+  const clusterSrc = need(`${dir}/cluster.yaml`);
+  const infraSrc = need(`${dir}/infrastructure.yaml`);
+  const exSrc = existsSync(path.join(root, dir, "policy-exceptions.yaml")) ? need(`${dir}/policy-exceptions.yaml`) : undefined;
+  const appSrcs = listAppFiles(root, `${dir}/apps`).map(need);
+
+  const cluster = clusterSrc && collect(parseWith(clusterSrc, ClusterFile), findings);
+  const infra = infraSrc && collect(parseWith(infraSrc, InfraFile), findings);
+  const exceptions = exSrc ? collect(parseWith(exSrc, ExceptionsFile), findings)?.exceptions : [];
+  const apps: ParsedDefinition["apps"] = [];
+  const appSources = new Map<string, SourceFile>();
+  for (const s of appSrcs) {
+    if (!s) continue;
+    const def = collect(parseWith(s, AppFile), findings);
+    if (!def) continue;
+    if (appSources.has(def.name)) {
+      findings.push({ rule: "definition/app-duplicate", severity: "error", message: `application ${def.name} is defined in ${appSources.get(def.name)!.file} and again here`, fix: "rename one of them or remove the duplicate file", file: s.file, line: 1, field: "name" });
+      continue;
+    }
+    appSources.set(def.name, s);
+    apps.push({ file: s.file, def });
+  }
+  if (findings.length || !cluster || !infra || !exceptions || !clusterSrc || !infraSrc) throw new FindingsError(findings, 2);
+
+  const parsed: ParsedDefinition = { cluster, infra, apps, exceptions };
+  const model = buildModel(parsed);
+  const sources: Sources = { cluster: clusterSrc, infra: infraSrc, apps: appSources };
+  const invariantFindings = checkInvariants(model, parsed, sources);
+  if (invariantFindings.length) throw new FindingsError(invariantFindings, 2);
+  return { model, sources };
+}
+
+function collect<T>(r: { value?: T; findings: Finding[] }, into: Finding[]): T | undefined {
+  into.push(...r.findings);
+  return r.value;
+}

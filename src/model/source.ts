@@ -1,0 +1,95 @@
+/**
+ * Reading definition files: YAML documents that remember where each value came from, so that
+ * an error can name the file and line an operator has to edit.
+ */
+import { readFileSync, readdirSync, existsSync } from "node:fs";
+import path from "node:path";
+import { LineCounter, parseDocument, isNode, type Document } from "yaml";
+import type { z } from "zod";
+import type { Finding } from "../core/finding.js";
+
+export interface SourceFile {
+  /** Path relative to the repository root, for messages. */
+  file: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+}
+
+export type Path = ReadonlyArray<string | number>;
+
+/** The 1-based line of the value at `p` (or of its closest existing parent). */
+export function lineOf(src: SourceFile, p: Path): number | undefined {
+  for (let n = p.length; n >= 0; n--) {
+    const node = src.doc.getIn(p.slice(0, n), true);
+    if (isNode(node) && node.range) return src.lines.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+export function renderPath(p: Path): string {
+  let out = "";
+  for (const seg of p) out += typeof seg === "number" ? `[${seg}]` : out ? `.${seg}` : seg;
+  return out;
+}
+
+export function readSource(root: string, rel: string): SourceFile | Finding {
+  const abs = path.join(root, rel);
+  const text = readFileSync(abs, "utf8");
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    return {
+      rule: "definition/yaml",
+      severity: "error",
+      message: `not valid YAML: ${err.message.split("\n")[0]}`,
+      fix: "correct the YAML syntax at that line",
+      file: rel,
+      line: lines.linePos(err.pos[0]).line,
+    };
+  }
+  return { file: rel, doc, lines };
+}
+
+/** Parse a source with a zod schema; every issue becomes a Finding at its file and line. */
+export function parseWith<S extends z.ZodType>(src: SourceFile, schema: S): { value?: z.infer<S>; findings: Finding[] } {
+  const result = schema.safeParse(src.doc.toJS({ maxAliasCount: 100 }));
+  if (result.success) return { value: result.data, findings: [] };
+  const findings = result.error.issues.map((issue): Finding => {
+    const p = issue.path.filter((s): s is string | number => typeof s !== "symbol");
+    const field = renderPath(p);
+    return {
+      rule: "definition/schema",
+      severity: "error",
+      message: issueMessage(issue),
+      fix: issueFix(issue, field),
+      file: src.file,
+      line: lineOf(src, p),
+      field: field || undefined,
+    };
+  });
+  return { findings };
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+  if (issue.code === "invalid_type" && issue.input === undefined) return `required field is missing (expected ${issue.expected})`;
+  return issue.message;
+}
+
+function issueFix(issue: z.core.$ZodIssue, field: string): string {
+  if (issue.code === "unrecognized_keys") return "remove the field or correct its spelling (see docs/definition.md for the fields each entry takes)";
+  if (issue.code === "invalid_type" && issue.input === undefined) return `add '${field.split(".").pop()}' here`;
+  if (issue.code === "invalid_value") return `use one of: ${issue.values.map(String).join(", ")}`;
+  return `change the value of ${field || "this entry"} as the message says`;
+}
+
+/** The application files, sorted so that loading order (and so every output) is stable. */
+export function listAppFiles(root: string, dir: string): string[] {
+  const abs = path.join(root, dir);
+  if (!existsSync(abs)) return [];
+  return readdirSync(abs)
+    .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
+    .sort()
+    .map((f) => path.posix.join(dir, f));
+}

@@ -1,0 +1,161 @@
+/**
+ * Thin adapter over the helm binary: render a chart to objects, lint a chart with values.
+ * Values travel as a JSON file (JSON is YAML), so no shell quoting is involved.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseAllDocuments } from "yaml";
+import type { KubeObject } from "../core/object.js";
+import { hasTool, toolPath } from "./tools.js";
+
+export interface HelmRunOptions {
+  /** Path of the helm binary. Default: $BK_HELM, else the pinned build (npm run tools), else `helm` on PATH. */
+  helm?: string;
+  /** Kill helm after this long. Default 120 s. */
+  timeoutMs?: number;
+}
+
+export interface HelmTemplateOptions extends HelmRunOptions {
+  releaseName: string;
+  namespace: string;
+}
+
+export interface HelmLintResult {
+  ok: boolean;
+  /** Lines helm marked [ERROR]. */
+  errors: string[];
+  /** Lines helm marked [WARNING]. */
+  warnings: string[];
+  /** Everything helm printed, for messages. */
+  output: string;
+}
+
+/** helm ran but failed; `stderr` holds helm's own explanation. */
+export class HelmError extends Error {
+  constructor(
+    message: string,
+    readonly args: readonly string[],
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = "HelmError";
+  }
+}
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function helmBinary(opts: HelmRunOptions | undefined): string {
+  if (opts?.helm) return opts.helm;
+  const fromEnv = process.env["BK_HELM"];
+  if (fromEnv) return fromEnv;
+  try {
+    if (hasTool("helm")) return toolPath("helm");
+  } catch {
+    // No tools/ pins (e.g. an installed package): fall back to PATH.
+  }
+  return "helm";
+}
+
+function run(bin: string, args: string[], timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs, encoding: "utf8" }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== "number") {
+        // Spawn failure (ENOENT, EACCES) or a timeout kill: helm never gave an answer.
+        const why = err.killed ? `timed out after ${timeoutMs} ms` : err.message;
+        reject(new HelmError(`could not run ${bin} ${args[0] ?? ""}: ${why}; set BK_HELM or pass the helm path`, args, stderr));
+        return;
+      }
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Writes values to a private temp file for the duration of `fn`. */
+async function withValuesFile<T>(values: unknown, fn: (file: string | undefined) => Promise<T>): Promise<T> {
+  if (values === undefined) return fn(undefined);
+  const dir = await mkdtemp(path.join(tmpdir(), "bk-helm-"));
+  try {
+    const file = path.join(dir, "values.json");
+    await writeFile(file, JSON.stringify(values), { mode: 0o600 });
+    return await fn(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Splits helm's multi-document output into objects; empty documents (disabled templates) are dropped. */
+export function parseManifests(text: string, source = "helm output"): KubeObject[] {
+  const objects: KubeObject[] = [];
+  for (const [i, doc] of parseAllDocuments(text).entries()) {
+    if (doc.errors.length > 0) {
+      throw new Error(`${source}: document ${i + 1} is not valid YAML: ${doc.errors[0]?.message}`);
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) continue;
+    if (!isKubeObject(value)) {
+      throw new Error(`${source}: document ${i + 1} is not a Kubernetes object (needs apiVersion, kind, metadata.name)`);
+    }
+    objects.push(value);
+  }
+  return objects;
+}
+
+function isKubeObject(v: unknown): v is KubeObject {
+  if (typeof v !== "object" || v === null) return false;
+  const o = v as Record<string, unknown>;
+  const meta = o["metadata"] as Record<string, unknown> | undefined;
+  return typeof o["apiVersion"] === "string" && typeof o["kind"] === "string" && typeof meta?.["name"] === "string";
+}
+
+/**
+ * `helm template` with the given values; hooks (e.g. migration Jobs) are included.
+ * Throws HelmError carrying helm's message when rendering fails (schema or template checks).
+ */
+export async function helmTemplate(
+  chartDir: string,
+  values: Record<string, unknown>,
+  opts: HelmTemplateOptions,
+): Promise<KubeObject[]> {
+  const bin = helmBinary(opts);
+  return withValuesFile(values, async (file) => {
+    const args = ["template", opts.releaseName, chartDir, "--namespace", opts.namespace, "--values", file!];
+    const res = await run(bin, args, opts.timeoutMs ?? 120_000);
+    if (res.code !== 0) {
+      throw new HelmError(
+        `helm template ${opts.releaseName} (chart ${chartDir}, namespace ${opts.namespace}) failed: ${res.stderr.trim()}`,
+        args,
+        res.stderr,
+      );
+    }
+    return parseManifests(res.stdout, `helm template ${opts.releaseName}`);
+  });
+}
+
+/** `helm lint` of a chart, with values merged over its values.yaml when given. Never throws for lint failures. */
+export async function helmLint(
+  chartDir: string,
+  values?: Record<string, unknown>,
+  opts?: HelmRunOptions & { strict?: boolean },
+): Promise<HelmLintResult> {
+  const bin = helmBinary(opts);
+  return withValuesFile(values, async (file) => {
+    const args = ["lint", chartDir];
+    if (file) args.push("--values", file);
+    if (opts?.strict) args.push("--strict");
+    const res = await run(bin, args, opts?.timeoutMs ?? 120_000);
+    const output = `${res.stdout}${res.stderr}`;
+    const lines = output.split("\n");
+    return {
+      ok: res.code === 0,
+      errors: lines.filter((l) => l.includes("[ERROR]")).map((l) => l.trim()),
+      warnings: lines.filter((l) => l.includes("[WARNING]")).map((l) => l.trim()),
+      output,
+    };
+  });
+}

@@ -1,0 +1,19 @@
+/**
+ * The one path from the repository to a generated tree, shared by every command:
+ * load the definition, read the SealedSecrets already in the tree, synthesize, render docs.
+ */
+import { renderArchitecture } from "./docs/architecture.js";
+import { loadDefinition, type Loaded } from "./model/load.js";
+import { readSealedFiles } from "./tree/sealed.js";
+import { buildTree, OWNED_DIRS, type GeneratedTree } from "./tree/tree.js";
+
+export interface Generated extends Loaded {
+  tree: GeneratedTree;
+}
+
+export function generate(root: string): Generated {
+  const loaded = loadDefinition(root);
+  const sealed = readSealedFiles(root, OWNED_DIRS);
+  const docs = new Map([["docs/architecture.md", renderArchitecture(loaded.model)]]);
+  return { ...loaded, tree: buildTree(loaded.model, sealed, docs) };
+}

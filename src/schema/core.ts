@@ -1,0 +1,295 @@
+/**
+ * Validation of built-in Kubernetes kinds.
+ *
+ * Types, enums, required fields and formats come from kubernetes-models' precompiled validators.
+ * Those accept any extra field, so unknown fields are found separately by walking the object
+ * along the field/type tables that @kubernetes/client-node generates for every API type.
+ *
+ * Both packages are ESM and large, so modules are imported on demand: load*() imports what a kind
+ * needs (once, cached), after which the get/validate functions here are synchronous. require() of
+ * ESM is avoided on purpose: under tsx it resolves the packages' import-only exports as CommonJS and fails.
+ */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { SchemaIssue } from "./messages.js";
+import { groupOf, type Scope } from "./metadata.js";
+
+async function importFile<T>(file: string): Promise<T> {
+  return (await import(pathToFileURL(file).href)) as T;
+}
+
+function packageDir(specifier: string): string {
+  return dirname(fileURLToPath(import.meta.resolve(specifier)));
+}
+
+let modelsRoot: string | undefined;
+let clientModelsDir: string | undefined;
+
+const APIVERSION_RE = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?v[0-9]+((alpha|beta)[0-9]+)?$/;
+const KIND_RE = /^[A-Z][A-Za-z0-9]*$/;
+
+export type Validator = (obj: unknown) => SchemaIssue[];
+
+interface ModelClass {
+  apiVersion?: string;
+  kind?: string;
+  prototype: { validate(this: unknown): void };
+}
+
+const coreCache = new Map<string, Promise<Validator | null>>();
+const coreReady = new Map<string, Validator | null>();
+
+/** Imports the validator of a built-in kind; resolves to null when kubernetes-models has no such kind. */
+export function loadCoreValidator(apiVersion: string, kind: string): Promise<Validator | null> {
+  const key = `${apiVersion}/${kind}`;
+  let p = coreCache.get(key);
+  if (!p) {
+    p = importCoreValidator(apiVersion, kind).then((v) => {
+      coreReady.set(key, v);
+      return v;
+    });
+    coreCache.set(key, p);
+  }
+  return p;
+}
+
+/**
+ * The validator of a built-in kind after loadCoreValidator() resolved: a function, null when there
+ * is no such kind, undefined when it was never loaded.
+ */
+export function coreValidator(apiVersion: string, kind: string): Validator | null | undefined {
+  return coreReady.get(`${apiVersion}/${kind}`);
+}
+
+async function importCoreValidator(apiVersion: string, kind: string): Promise<Validator | null> {
+  if (!APIVERSION_RE.test(apiVersion) || !KIND_RE.test(kind)) return null;
+  modelsRoot ??= packageDir("kubernetes-models");
+  const file = join(modelsRoot, ...apiVersion.split("/"), `${kind}.js`);
+  if (!existsSync(file)) return null;
+  const cls = (await importFile<Record<string, ModelClass | undefined>>(file))[kind];
+  // Helper types (e.g. v1/Container) live beside the kinds; only real kinds carry apiVersion/kind.
+  if (!cls || cls.apiVersion !== apiVersion || cls.kind !== kind) return null;
+  const validate = cls.prototype.validate;
+  const fields = await loadTopLevelFields(apiVersion, kind);
+  return (obj: unknown) => {
+    const issues: SchemaIssue[] = [];
+    try {
+      // The prototype's validate runs the schema on `this` without copying the object into a model.
+      validate.call(obj);
+    } catch (err) {
+      const errors = (err as { errors?: unknown }).errors;
+      if (!Array.isArray(errors)) throw err;
+      issues.push(...(errors as SchemaIssue[]));
+    }
+    if (fields) unknownFields(obj, fields, "", issues);
+    return issues;
+  };
+}
+
+// ---- unknown fields, from @kubernetes/client-node's generated type tables ----
+
+type TypeRef = { t: "leaf" } | { t: "array"; of: TypeRef } | { t: "map"; of: TypeRef } | { t: "model"; name: string };
+type FieldTable = Map<string, TypeRef>;
+
+const LEAF: TypeRef = { t: "leaf" };
+const tableCache = new Map<string, FieldTable | null>();
+
+function parseType(type: string): TypeRef {
+  const array = /^Array<(.+)>$/.exec(type);
+  if (array) return { t: "array", of: parseType(array[1]!) };
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map) return { t: "map", of: parseType(map[1]!) };
+  if (/^[A-Z][A-Za-z0-9]*$/.test(type) && type !== "Date" && type !== "IntOrString") return { t: "model", name: type };
+  return LEAF;
+}
+
+const tableLoads = new Map<string, Promise<FieldTable | null>>();
+
+/**
+ * Imports client-node model types and, transitively, every type their fields use, so that the
+ * synchronous walk finds all tables it needs. Breadth-first, because the type graph has cycles
+ * (JSONSchemaProps). Types without a model file are leaves.
+ */
+async function loadFieldTables(roots: readonly string[]): Promise<void> {
+  let frontier = roots.filter((n) => !tableCache.has(n));
+  while (frontier.length > 0) {
+    const tables = await Promise.all(frontier.map(importFieldTable));
+    const next = new Set<string>();
+    for (const table of tables) {
+      for (const ref of table?.values() ?? []) for (const n of modelNames(ref)) if (!tableCache.has(n)) next.add(n);
+    }
+    frontier = [...next];
+  }
+}
+
+function importFieldTable(name: string): Promise<FieldTable | null> {
+  let p = tableLoads.get(name);
+  if (!p) {
+    p = (async () => {
+      clientModelsDir ??= join(packageDir("@kubernetes/client-node"), "gen", "models");
+      const file = join(clientModelsDir, `${name}.js`);
+      let table: FieldTable | null = null;
+      if (KIND_RE.test(name) && existsSync(file)) {
+        type Mod = Record<string, { attributeTypeMap?: { baseName: string; type: string }[] } | undefined>;
+        const map = (await importFile<Mod>(file))[name]?.attributeTypeMap;
+        if (map) table = new Map(map.map((a) => [a.baseName, parseType(a.type)]));
+      }
+      tableCache.set(name, table);
+      return table;
+    })();
+    tableLoads.set(name, p);
+  }
+  return p;
+}
+
+function modelNames(ref: TypeRef): string[] {
+  if (ref.t === "model") return [ref.name];
+  if (ref.t === "array" || ref.t === "map") return modelNames(ref.of);
+  return [];
+}
+
+function fieldTable(name: string): FieldTable | null {
+  return tableCache.get(name) ?? null;
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * client-node names top-level types "<Version><Kind>" (V1Deployment), prefixed with the group
+ * where two groups share a kind (CoreV1Event, EventsV1Event).
+ */
+async function loadTopLevelFields(apiVersion: string, kind: string): Promise<FieldTable | null> {
+  const version = capitalize(apiVersion.slice(apiVersion.indexOf("/") + 1));
+  const group = groupOf(apiVersion);
+  const groupPrefix = group === "" ? "Core" : capitalize(group.split(".")[0]!);
+  for (const name of [`${groupPrefix}${version}${kind}`, `${version}${kind}`]) {
+    await loadFieldTables([name]);
+    const table = fieldTable(name);
+    if (table?.has("kind")) return table;
+  }
+  return null;
+}
+
+function escapePointer(key: string): string {
+  return key.replace(/~/g, "~0").replace(/\//g, "~1");
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Appends an additionalProperties issue for every field of `value` that its API type does not have. */
+export function unknownFields(value: unknown, table: FieldTable, pointer: string, issues: SchemaIssue[]): void {
+  if (!isRecord(value)) return;
+  for (const key in value) {
+    const ref = table.get(key);
+    if (ref === undefined) {
+      issues.push({
+        instancePath: pointer,
+        keyword: "additionalProperties",
+        params: { additionalProperty: key },
+        knownProperties: [...table.keys()].sort(),
+      });
+    } else if (ref.t !== "leaf") {
+      walk(value[key], ref, `${pointer}/${escapePointer(key)}`, issues);
+    }
+  }
+}
+
+function walk(value: unknown, ref: TypeRef, pointer: string, issues: SchemaIssue[]): void {
+  if (ref.t === "model") {
+    const table = fieldTable(ref.name);
+    if (table) unknownFields(value, table, pointer, issues);
+  } else if (ref.t === "array") {
+    if (Array.isArray(value) && ref.of.t !== "leaf") {
+      for (let i = 0; i < value.length; i++) walk(value[i], ref.of, `${pointer}/${i}`, issues);
+    }
+  } else if (ref.t === "map") {
+    if (isRecord(value) && ref.of.t !== "leaf") {
+      for (const key in value) walk(value[key], ref.of, `${pointer}/${escapePointer(key)}`, issues);
+    }
+  }
+}
+
+// ---- ObjectMeta, shared with custom resources ----
+
+type CompiledValidate = ((data: unknown, ctx: { instancePath: string }) => boolean) & { errors?: unknown };
+let objectMetaValidate: CompiledValidate | undefined;
+let objectMetaLoad: Promise<void> | undefined;
+
+export function loadObjectMetaValidator(): Promise<void> {
+  objectMetaLoad ??= (async () => {
+    const file = join(
+      packageDir("@kubernetes-models/apimachinery"),
+      "_schemas",
+      "IoK8sApimachineryPkgApisMetaV1ObjectMeta.js",
+    );
+    objectMetaValidate = (await importFile<{ validate: CompiledValidate }>(file)).validate;
+    await loadFieldTables(["V1ObjectMeta"]);
+  })();
+  return objectMetaLoad;
+}
+
+/**
+ * Checks metadata against ObjectMeta (types and unknown fields), for custom resources whose
+ * schemas leave metadata open. Needs loadObjectMetaValidator() first.
+ */
+export function validateObjectMeta(metadata: unknown): SchemaIssue[] {
+  if (!objectMetaValidate) throw new Error("validateObjectMeta called before loadObjectMetaValidator()");
+  const issues: SchemaIssue[] = [];
+  if (!objectMetaValidate(metadata, { instancePath: "/metadata" }) && Array.isArray(objectMetaValidate.errors)) {
+    issues.push(...(objectMetaValidate.errors as SchemaIssue[]));
+  }
+  const table = fieldTable("V1ObjectMeta");
+  if (table) unknownFields(metadata, table, "/metadata", issues);
+  return issues;
+}
+
+// ---- scope of built-in kinds ----
+
+const CLUSTER_SCOPED = new Set([
+  "/Namespace",
+  "/Node",
+  "/PersistentVolume",
+  "/ComponentStatus",
+  "rbac.authorization.k8s.io/ClusterRole",
+  "rbac.authorization.k8s.io/ClusterRoleBinding",
+  "storage.k8s.io/StorageClass",
+  "storage.k8s.io/CSIDriver",
+  "storage.k8s.io/CSINode",
+  "storage.k8s.io/VolumeAttachment",
+  "storage.k8s.io/VolumeAttributesClass",
+  "scheduling.k8s.io/PriorityClass",
+  "node.k8s.io/RuntimeClass",
+  "networking.k8s.io/IngressClass",
+  "networking.k8s.io/IPAddress",
+  "networking.k8s.io/ServiceCIDR",
+  "apiextensions.k8s.io/CustomResourceDefinition",
+  "apiregistration.k8s.io/APIService",
+  "admissionregistration.k8s.io/MutatingWebhookConfiguration",
+  "admissionregistration.k8s.io/ValidatingWebhookConfiguration",
+  "admissionregistration.k8s.io/ValidatingAdmissionPolicy",
+  "admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding",
+  "admissionregistration.k8s.io/MutatingAdmissionPolicy",
+  "admissionregistration.k8s.io/MutatingAdmissionPolicyBinding",
+  "certificates.k8s.io/CertificateSigningRequest",
+  "certificates.k8s.io/ClusterTrustBundle",
+  "flowcontrol.apiserver.k8s.io/FlowSchema",
+  "flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration",
+  "authentication.k8s.io/TokenReview",
+  "authentication.k8s.io/SelfSubjectReview",
+  "authorization.k8s.io/SelfSubjectAccessReview",
+  "authorization.k8s.io/SelfSubjectRulesReview",
+  "authorization.k8s.io/SubjectAccessReview",
+  "resource.k8s.io/DeviceClass",
+  "resource.k8s.io/ResourceSlice",
+  "internal.apiserver.k8s.io/StorageVersion",
+  "storagemigration.k8s.io/StorageVersionMigration",
+]);
+
+export function coreScope(apiVersion: string, kind: string): Scope {
+  return CLUSTER_SCOPED.has(`${groupOf(apiVersion)}/${kind}`) ? "Cluster" : "Namespaced";
+}

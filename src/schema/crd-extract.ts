@@ -1,0 +1,124 @@
+/**
+ * Turns CustomResourceDefinition YAML into the per-version JSON schemas kept in schemas/crds.
+ * Pure apart from reading the CRD folder, so the generator script and the "is it up to date" test share it.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parseAllDocuments } from "yaml";
+
+export type Scope = "Namespaced" | "Cluster";
+
+export interface CrdIndexEntry {
+  /** Schema file, relative to the schemas/crds folder. */
+  file: string;
+  scope: Scope;
+  plural: string;
+  /** CRD file it came from, relative to the CRD folder (tells the reader where to update it). */
+  source: string;
+}
+
+/** Keyed "<group>/<version>/<Kind>". */
+export type CrdIndex = Record<string, CrdIndexEntry>;
+
+export const INDEX_FILE = "index.json";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function yamlFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...yamlFiles(p));
+    else if (/\.ya?ml$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Drops documentation from a schema node and everything below it. Walks the schema structurally,
+ * so a property that happens to be called "description" survives; only the keyword goes.
+ */
+export function stripDocs(schema: Json): Json {
+  if (!isObject(schema)) return schema;
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "description" || key === "example" || key === "externalDocs") continue;
+    if (key === "properties" || key === "patternProperties" || key === "definitions") {
+      out[key] = isObject(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stripDocs(v)])) : value;
+    } else if (key === "items" || key === "additionalProperties" || key === "not" || key === "additionalItems") {
+      out[key] = Array.isArray(value) ? value.map(stripDocs) : stripDocs(value);
+    } else if (key === "allOf" || key === "anyOf" || key === "oneOf") {
+      out[key] = Array.isArray(value) ? value.map(stripDocs) : value;
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** JSON with keys sorted at every level and one-space indentation: byte-stable across runs and readable in diffs. */
+export function stableJson(value: Json): string {
+  return JSON.stringify(sortKeys(value), null, 1) + "\n";
+}
+
+function sortKeys(value: Json): Json {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (!isObject(value)) return value;
+  const out: JsonObject = {};
+  for (const key of Object.keys(value).sort()) out[key] = sortKeys(value[key] as Json);
+  return out;
+}
+
+/**
+ * Reads every CRD below crdsDir and returns the files to write, keyed by path relative to the
+ * output folder (posix separators), index.json included. Throws when two CRDs define the same
+ * group/version/kind, because validation could only pick one of them silently.
+ */
+export function extractCrdSchemas(crdsDir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const index: CrdIndex = {};
+  for (const path of yamlFiles(crdsDir)) {
+    const source = relative(crdsDir, path).split("\\").join("/");
+    const docs = parseAllDocuments(readFileSync(path, "utf8"));
+    for (const [i, doc] of docs.entries()) {
+      if (doc.errors.length > 0) {
+        throw new Error(`${source} document ${i + 1}: YAML error: ${doc.errors[0]?.message}; fix the file`);
+      }
+      const crd: unknown = doc.toJS();
+      if (!isObject(crd) || crd.kind !== "CustomResourceDefinition") continue;
+      const spec = crd.spec;
+      if (!isObject(spec) || typeof spec.group !== "string" || !isObject(spec.names) || !Array.isArray(spec.versions)) {
+        throw new Error(`${source} document ${i + 1}: CustomResourceDefinition without spec.group/names/versions`);
+      }
+      const group = spec.group;
+      const kind = spec.names.kind;
+      const plural = spec.names.plural;
+      const scope = spec.scope;
+      if (typeof kind !== "string" || typeof plural !== "string" || (scope !== "Namespaced" && scope !== "Cluster")) {
+        throw new Error(`${source}: CRD for group ${group} lacks names.kind, names.plural or a valid scope`);
+      }
+      for (const version of spec.versions) {
+        if (!isObject(version) || version.served !== true || typeof version.name !== "string") continue;
+        const schema = isObject(version.schema) ? version.schema.openAPIV3Schema : undefined;
+        if (!isObject(schema)) {
+          throw new Error(`${source}: ${group}/${version.name} ${kind} is served but has no schema.openAPIV3Schema`);
+        }
+        const key = `${group}/${version.name}/${kind}`;
+        const existing = index[key];
+        if (existing) {
+          throw new Error(`${key} is defined twice: in ${existing.source} and in ${source}; keep one`);
+        }
+        const file = `${group}/${kind}_${version.name}.json`;
+        index[key] = { file, scope, plural, source };
+        files.set(file, stableJson(stripDocs(schema)));
+      }
+    }
+  }
+  files.set(INDEX_FILE, stableJson(index as unknown as Json));
+  return files;
+}

@@ -1,0 +1,124 @@
+/**
+ * apps/: one folder per application: its namespace and one HelmRelease per component, all
+ * rendered by the one application chart (charts/app) served from ChartMuseum.
+ */
+import type { IHelmRelease } from "@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2/HelmRelease";
+import type { PlacedObject } from "../core/object.js";
+import { dbSecretName, type ComponentModel, type Model } from "../model/model.js";
+import { FLUX_NS, MANAGED_BY, namespace, obj, place } from "./builders.js";
+import { APP_CHART_REPOSITORY } from "./configs.js";
+import { APPS } from "./layout.js";
+
+/** Helm's default is 5m; a release whose migration hook may run longer must wait longer (incident 5). */
+export function releaseTimeout(c: ComponentModel): string {
+  if (!c.def.migration) return "10m";
+  return `${Math.ceil(c.def.migration.deadlineSeconds / 60) + 5}m`;
+}
+
+const envName = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
+
+/** The values contract of charts/app (see charts/app/values.yaml). */
+export function componentValues(m: Model, c: ComponentModel): Record<string, unknown> {
+  const d = c.def;
+  const env: Record<string, string> = {};
+  const secretEnv: Array<{ name: string; secret: string; key: string }> = [];
+  // Where each dependency lives, so no address is written by hand in values (incident 1).
+  for (const e of c.edges) {
+    if (e.to.kind !== "component") continue;
+    const target = m.components.find((x) => x.id === (e.to as { id: string }).id);
+    if (!target?.serviceHost) continue;
+    const prefix = target.app === c.app ? envName(target.name) : envName(`${target.app}_${target.name}`);
+    env[`${prefix}_HOST`] = target.serviceHost;
+    env[`${prefix}_PORT`] = String(target.servicePort);
+  }
+  if (d.database) {
+    const db = m.postgres.databases.find((x) => x.name === d.database)!;
+    env.DATABASE_HOST = m.postgres.host;
+    env.DATABASE_PORT = String(m.postgres.port);
+    env.DATABASE_NAME = db.name;
+    env.DATABASE_USER = db.owner;
+    secretEnv.push({ name: "DATABASE_PASSWORD", secret: dbSecretName(db.name), key: "password" });
+  }
+  Object.assign(env, d.env);
+  for (const [name, ref] of Object.entries(d.secretEnv)) {
+    const [secret, key] = ref.split("/") as [string, string];
+    secretEnv.push({ name, secret, key });
+  }
+  const probe = (p: { path: string } | { exec: string[] }) => ("path" in p ? { path: p.path } : { exec: p.exec });
+  const routeKind = m.network.routes === "gateway-api" ? "httproute" : "ingress";
+  const values: Record<string, unknown> = {
+    app: c.app,
+    component: c.name,
+    image: { repository: c.image.repository, tag: c.image.tag },
+    replicas: d.replicas,
+    port: d.port,
+    ...(d.command ? { command: d.command } : {}),
+    ...(d.args ? { args: d.args } : {}),
+    env: sortKeys(env),
+    secretEnv: secretEnv.sort((a, b) => a.name.localeCompare(b.name)),
+    secretFiles: d.secretFiles,
+    ...(d.probes ? { probes: { liveness: probe(d.probes.liveness), readiness: probe(d.probes.readiness) } } : {}),
+    ...(d.resources ? { resources: d.resources } : {}),
+    metrics: d.metrics ? { enabled: true, port: d.metrics.port, path: d.metrics.path } : { enabled: false },
+    route: d.route
+      ? {
+          enabled: true,
+          kind: routeKind,
+          path: d.route,
+          ingress: { className: m.infra.ingressNginx.className },
+          gateway: { name: m.infra.istio.gatewayName, namespace: m.infra.istio.gatewayNamespace },
+        }
+      : { enabled: false },
+    pdb: { enabled: d.pdb },
+    migration: d.migration ? { enabled: true, command: d.migration.command, activeDeadlineSeconds: d.migration.deadlineSeconds } : { enabled: false },
+    cronJobs: d.cronJobs,
+    persistence: d.persistence ? { enabled: true, size: d.persistence.size, mountPath: d.persistence.mountPath, storageClass: m.storageClass } : { enabled: false },
+  };
+  return values;
+}
+
+function sortKeys(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export function componentRelease(m: Model, c: ComponentModel): IHelmRelease {
+  const chart = m.infra.chartmuseum.appChart;
+  return {
+    apiVersion: "helm.toolkit.fluxcd.io/v2",
+    kind: "HelmRelease",
+    metadata: {
+      name: c.fullname,
+      namespace: c.namespace,
+      labels: { ...MANAGED_BY, "app.kubernetes.io/part-of": c.app, "app.kubernetes.io/component": c.name },
+    },
+    spec: {
+      interval: "10m",
+      chart: {
+        spec: { chart: chart.name, version: chart.version, sourceRef: { kind: "HelmRepository", name: APP_CHART_REPOSITORY, namespace: FLUX_NS }, interval: "1m" },
+      },
+      // Backends and caches first: a frontend must never start before its upstream exists (incident 8).
+      ...(c.dependsOn.length
+        ? {
+            dependsOn: c.dependsOn.map((id) => {
+              const t = m.components.find((x) => x.id === id)!;
+              return t.namespace === c.namespace ? { name: t.fullname } : { name: t.fullname, namespace: t.namespace };
+            }),
+          }
+        : {}),
+      timeout: releaseTimeout(c),
+      install: { remediation: { retries: 3 } },
+      upgrade: { cleanupOnFail: true, remediation: { retries: 3, strategy: "rollback" } },
+      values: componentValues(m, c),
+    },
+  };
+}
+
+export function synthApps(m: Model): PlacedObject[] {
+  const out: PlacedObject[] = [];
+  for (const app of m.apps) {
+    const ns = m.namespaces.find((n) => n.name === app.namespace)!;
+    out.push(...place(`${APPS}/${app.name}/namespace.yaml`, namespace(m, ns)));
+    for (const c of app.components) out.push(...place(`${APPS}/${app.name}/${c.name}.yaml`, obj(componentRelease(m, c))));
+  }
+  return out;
+}

@@ -1,0 +1,198 @@
+/**
+ * infrastructure/controllers: namespaces, the upstream HelmRepositories, and the HelmReleases of
+ * the operators and controllers everything else builds on.
+ */
+import type { PlacedObject } from "../core/object.js";
+import type { EndpointModel, Model } from "../model/model.js";
+import { helmRelease, helmRepository, helmRepositoryName, lbAnnotations, namespace, place } from "./builders.js";
+import { CONTROLLERS } from "./layout.js";
+
+const TEN_MINUTES = "10m";
+
+function ep(m: Model, id: EndpointModel["id"]): EndpointModel {
+  return m.endpoints.find((e) => e.id === id)!;
+}
+
+export function synthControllers(m: Model): PlacedObject[] {
+  const inf = m.infra;
+  const pin = (name: string) => m.charts[name]!;
+  const out: PlacedObject[] = [];
+
+  // Namespaces of the infrastructure (application namespaces live with their apps).
+  for (const ns of m.namespaces.filter((n) => n.kind !== "application")) out.push(...place(`${CONTROLLERS}/namespaces/${ns.name}.yaml`, namespace(m, ns)));
+
+  // One HelmRepository per upstream chart repository, shared by the charts it serves.
+  const repos = new Map<string, string>();
+  for (const p of Object.values(m.charts)) repos.set(helmRepositoryName(p), p.repository);
+  for (const name of [...repos.keys()].sort()) {
+    const p = Object.values(m.charts).find((c) => helmRepositoryName(c) === name)!;
+    out.push(...place(`${CONTROLLERS}/sources/${name}.yaml`, helmRepository(p)));
+  }
+
+  const rel = (dir: string, ...objs: ReturnType<typeof helmRelease>[]) => out.push(...place(`${CONTROLLERS}/${dir}/helmrelease.yaml`, ...objs));
+
+  rel(
+    "metallb",
+    helmRelease({
+      name: "metallb",
+      namespace: inf.metallb.namespace,
+      pin: pin(inf.metallb.chart),
+      crds: true,
+      values: {
+        crds: { enabled: true },
+        // L2 mode only: no BGP, so neither frr-k8s (on by default since 0.16) nor the deprecated FRR speaker mode
+        frrk8s: { enabled: false },
+        speaker: { frr: { enabled: false } },
+        prometheus: { serviceMonitor: { enabled: false } },
+      },
+    }),
+  );
+
+  rel(
+    "cert-manager",
+    helmRelease({
+      name: "cert-manager",
+      namespace: inf.certManager.namespace,
+      pin: pin(inf.certManager.chart),
+      crds: true,
+      timeout: TEN_MINUTES,
+      values: {
+        crds: { enabled: true, keep: true },
+        prometheus: { enabled: true, servicemonitor: { enabled: false } },
+        // cert-manager's startupapicheck is a post-install hook that waits for the webhook
+        startupapicheck: { timeout: "5m" },
+      },
+    }),
+  );
+
+  rel(
+    "sealed-secrets",
+    helmRelease({
+      name: inf.sealedSecrets.controllerName,
+      namespace: inf.sealedSecrets.namespace,
+      pin: pin(inf.sealedSecrets.chart),
+      crds: true,
+      values: {
+        fullnameOverride: inf.sealedSecrets.controllerName,
+        keyrenewperiod: inf.sealedSecrets.keyRenewPeriod,
+        metrics: { serviceMonitor: { enabled: false } },
+      },
+    }),
+  );
+
+  const ingress = ep(m, "ingress");
+  rel(
+    "ingress-nginx",
+    helmRelease({
+      name: "ingress-nginx",
+      namespace: inf.ingressNginx.namespace,
+      pin: pin(inf.ingressNginx.chart),
+      timeout: TEN_MINUTES, // the admission webhook's certgen Jobs are hooks
+      values: {
+        fullnameOverride: "ingress-nginx",
+        controller: {
+          ingressClassResource: { name: inf.ingressNginx.className, default: true },
+          ingressClass: inf.ingressNginx.className,
+          service: {
+            type: "LoadBalancer",
+            annotations: lbAnnotations(m, ingress),
+            ports: Object.fromEntries(ingress.ports.map((p) => [p.name, p.port])),
+          },
+          extraArgs: { "default-ssl-certificate": `${ingress.namespace}/ingress-tls` },
+          metrics: { enabled: true, serviceMonitor: { enabled: false } },
+          resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+        },
+      },
+    }),
+  );
+
+  const gateway = ep(m, "gateway");
+  const istioBase = helmRelease({ name: "istio-base", namespace: inf.istio.namespace, pin: pin(inf.istio.charts.base), crds: true, values: { defaultRevision: "default" } });
+  const istiod = helmRelease({
+    name: "istiod",
+    namespace: inf.istio.namespace,
+    pin: pin(inf.istio.charts.istiod),
+    timeout: TEN_MINUTES,
+    dependsOn: [{ name: "istio-base" }],
+    values: { pilot: { resources: { requests: { cpu: "100m", memory: "256Mi" } } }, meshConfig: { accessLogFile: "/dev/stdout" } },
+  });
+  const istioGateway = helmRelease({
+    name: inf.istio.gatewayName,
+    namespace: inf.istio.gatewayNamespace,
+    pin: pin(inf.istio.charts.gateway),
+    timeout: TEN_MINUTES,
+    dependsOn: [{ name: "istiod", namespace: inf.istio.namespace }],
+    values: {
+      name: inf.istio.gatewayName,
+      service: {
+        type: "LoadBalancer",
+        annotations: lbAnnotations(m, gateway),
+        ports: gateway.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port === 80 ? 80 : 443, protocol: "TCP" })),
+      },
+    },
+  });
+  rel("istio", istioBase, istiod, istioGateway);
+
+  rel(
+    "cloudnative-pg",
+    helmRelease({
+      name: "cloudnative-pg",
+      namespace: inf.cloudnativePg.namespace,
+      pin: pin(inf.cloudnativePg.chart),
+      crds: true,
+      values: { crds: { create: true }, monitoring: { podMonitorEnabled: false } },
+    }),
+  );
+
+  rel(
+    "kube-prometheus-stack",
+    helmRelease({
+      name: "kube-prometheus-stack",
+      namespace: inf.monitoring.namespace,
+      pin: pin(inf.monitoring.chart),
+      crds: true,
+      timeout: TEN_MINUTES,
+      values: monitoringValues(m),
+    }),
+  );
+
+  return out;
+}
+
+function monitoringValues(m: Model): Record<string, unknown> {
+  const mon = m.infra.monitoring;
+  const log = m.infra.logging;
+  const pvc = (size: string) => ({
+    volumeClaimTemplate: { spec: { storageClassName: m.storageClass, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } } },
+  });
+  return {
+    crds: { enabled: true },
+    // Pick up every ServiceMonitor and rule in the cluster, not only those labelled for this release.
+    prometheus: {
+      prometheusSpec: {
+        retention: mon.retention,
+        serviceMonitorSelectorNilUsesHelmValues: false,
+        podMonitorSelectorNilUsesHelmValues: false,
+        ruleSelectorNilUsesHelmValues: false,
+        probeSelectorNilUsesHelmValues: false,
+        storageSpec: pvc(mon.prometheusStorage),
+      },
+    },
+    alertmanager: { alertmanagerSpec: { storage: pvc(mon.alertmanagerStorage) } },
+    grafana: {
+      admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" },
+      persistence: { enabled: true, size: mon.grafanaStorage, storageClassName: m.storageClass },
+      sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" } },
+      additionalDataSources: [
+        {
+          name: "Loki",
+          uid: "loki",
+          type: "loki",
+          access: "proxy",
+          url: `http://loki.${log.namespace}.svc.${m.network.clusterDomain}:3100`,
+        },
+      ],
+    },
+  };
+}
+

@@ -1,0 +1,44 @@
+/**
+ * The whole generated tree as file contents: synthesized objects, carried-over SealedSecrets,
+ * derived kustomizations, and the generated documentation.
+ */
+import type { PlacedObject } from "../core/object.js";
+import type { Model } from "../model/model.js";
+import { synthesize } from "../synth/index.js";
+import { CONFIGS, CONTROLLERS, APPS, GENERATED_ROOTS } from "../synth/layout.js";
+import { groupByFile, renderFile } from "./emit.js";
+import { deriveKustomizations } from "./kustomize.js";
+import type { SealedFile } from "./sealed.js";
+
+export const GENERATED_FILES = ["docs/architecture.md"] as const;
+
+export interface GeneratedTree {
+  /** path -> content for everything `bk synth` owns. */
+  files: Map<string, string>;
+  /** Every object in the tree with its file: synthesized ones and the SealedSecrets carried over. */
+  objects: PlacedObject[];
+  /** Directories Flux Kustomizations point at. */
+  kustomizationRoots: string[];
+}
+
+export function kustomizationRoots(m: Model): string[] {
+  return [m.gitops.path, CONTROLLERS, CONFIGS, APPS];
+}
+
+export function buildTree(m: Model, sealed: readonly SealedFile[], docs: ReadonlyMap<string, string>): GeneratedTree {
+  const synthesized = synthesize(m);
+  const files = new Map<string, string>();
+  for (const [file, objects] of groupByFile(synthesized)) files.set(file, renderFile(objects));
+  const objects: PlacedObject[] = [...synthesized];
+  for (const s of sealed) {
+    files.set(s.file, s.content);
+    for (const object of s.objects) objects.push({ object, file: s.file });
+  }
+  const roots = kustomizationRoots(m);
+  for (const [file, content] of deriveKustomizations([...files.keys()], roots)) files.set(file, content);
+  for (const [file, content] of docs) files.set(file, content);
+  const sorted = new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { files: sorted, objects, kustomizationRoots: roots };
+}
+
+export const OWNED_DIRS: readonly string[] = GENERATED_ROOTS;
