@@ -147,7 +147,8 @@ export function buildModel(parsed: ParsedDefinition): Model {
         def: cdef,
         image: { registry, repository, tag: cdef.tag, ref: `${repository}:${cdef.tag}` },
         ...(cdef.port ? { serviceHost: svcDns(fullname, def.namespace, domain)[1]! } : {}),
-        servicePort: 80,
+        // The Service listens on the container's own port: one number per component, for clients and policies alike.
+        servicePort: cdef.port ?? 0,
         edges: [],
         dependsOn: [],
         secretRefs: [...secretRefs].sort(),

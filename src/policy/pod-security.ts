@@ -437,7 +437,7 @@ const volumeTypes: PsaCheck = {
       const sources = Object.keys(vol).filter((k) => k !== "name" && vol[k] !== undefined && vol[k] !== null);
       if (sources.length === 0 || sources.some((s) => RESTRICTED_VOLUME_SOURCES.has(s))) return;
       // hostPath is the baseline rule's to report.
-      
+      if (sources.includes("hostPath")) return;
       const type = sources[0]!;
       out.push(
         violation(

@@ -187,6 +187,8 @@ export function unknownFields(value: unknown, table: FieldTable, pointer: string
   for (const key in value) {
     const ref = table.get(key);
     if (ref === undefined) {
+      // Keys holding undefined are dropped when the object is written out.
+      if (value[key] === undefined) continue;
       issues.push({
         instancePath: pointer,
         keyword: "additionalProperties",

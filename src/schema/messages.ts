@@ -34,7 +34,7 @@ export interface SchemaName {
 export function explainIssues(issues: readonly SchemaIssue[], root: unknown, name: SchemaName): Explained[] {
   const out: Explained[] = [];
   const seen = new Set<string>();
-  for (const issue of relevantIssues(issues)) {
+  for (const issue of relevantIssues(issues, root)) {
     const e = explain(issue, issues, root, name);
     const key = `${e.field}\u0000${e.message}`;
     if (seen.has(key)) continue;
@@ -45,11 +45,14 @@ export function explainIssues(issues: readonly SchemaIssue[], root: unknown, nam
 }
 
 /**
- * Drops errors that only restate another: the per-branch errors of an anyOf/oneOf (summarised by
+ * Drops errors that only restate another (or concern a field that is undefined, so never emitted): the per-branch errors of an anyOf/oneOf (summarised by
  * the combinator's own error), and enum/format/pattern errors on a value whose type is already wrong.
  */
-function relevantIssues(all: readonly SchemaIssue[]): SchemaIssue[] {
-  const issues = mergeTypeAlternatives(all);
+function relevantIssues(all: readonly SchemaIssue[], root: unknown): SchemaIssue[] {
+  const issues = mergeTypeAlternatives(all).filter(
+    // A key holding undefined is never serialised, so it cannot reach the cluster.
+    (i) => i.keyword !== "additionalProperties" || valueAt(root, `${i.instancePath}/${escapeKey(String(i.params.additionalProperty))}`) !== undefined,
+  );
   const combinatorPaths = issues
     .filter((i) => (i.keyword === "anyOf" || i.keyword === "oneOf") && i.schemaPath)
     .map((i) => `${i.schemaPath}/`);
@@ -90,6 +93,10 @@ function mergeTypeAlternatives(issues: readonly SchemaIssue[]): readonly SchemaI
     }
   }
   return result;
+}
+
+function escapeKey(key: string): string {
+  return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 
 function explain(issue: SchemaIssue, all: readonly SchemaIssue[], root: unknown, name: SchemaName): Explained {

@@ -52,6 +52,7 @@ export function componentValues(m: Model, c: ComponentModel): Record<string, unk
     image: { repository: c.image.repository, tag: c.image.tag },
     replicas: d.replicas,
     port: d.port,
+    ...(d.port ? { service: { port: c.servicePort } } : {}),
     ...(d.command ? { command: d.command } : {}),
     ...(d.args ? { args: d.args } : {}),
     env: sortKeys(env),

@@ -170,6 +170,8 @@ describe("baseline details", () => {
     assert.deepEqual(psaOnly(obj("net.ipv4.tcp_keepalive_time"), withCtx({ podSecurityVersion: "v1.28" })), [
       ["psa-baseline/sysctls", `${POD}.securityContext.sysctls[0].name`],
     ]);
+    assert.deepEqual(psaOnly(obj("net.ipv4.tcp_keepalive_time"), withCtx({ podSecurityVersion: "v1.29" })), []);
+    assert.equal(psaOnly(obj("net.ipv4.tcp_rmem"), withCtx({ podSecurityVersion: "v1.31" })).length, 1);
     assert.deepEqual(psaOnly(obj("net.ipv4.tcp_rmem"), withCtx({ podSecurityVersion: "v1.32" })), []);
     assert.equal(psaOnly(obj("net.ipv4.tcp_slow_start_after_idle"), withCtx({ podSecurityVersion: "latest" })).length, 1);
     assert.deepEqual(psaOnly(obj("net.ipv4.tcp_slow_start_after_idle"), withCtx({ podSecurityVersion: "v1.37" })), []);

@@ -83,6 +83,14 @@ describe("image references", () => {
     assert.deepEqual(got, [["image/registry", `${C0}.image`]]);
   });
 
+  it("naming covers init containers but not ephemeral (debug) containers", () => {
+    const obj = deploymentWith((s) => {
+      s.initContainers = [{ ...structuredClone(s.containers[0]), name: "migrate", image: `${REGISTRY}/ffl/migrate:1.4.2` }];
+      s.ephemeralContainers = [{ name: "debug", image: `${REGISTRY}/tools/debug:1.0.0`, securityContext: structuredClone(s.containers[0].securityContext) }];
+    });
+    assert.deepEqual(only("image/", obj), [["image/naming", `${POD}.initContainers[0].image`]]);
+  });
+
   it("naming applies only with both part-of and component labels, read from the object or its pod template", () => {
     const flat = `${REGISTRY}/ffl-backend:1.4.2`;
     const noLabels = deployment((d) => {

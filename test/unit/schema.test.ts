@@ -317,6 +317,19 @@ describe("schema validation: built-in kinds", () => {
   });
 });
 
+describe("schema validation: fields holding undefined", () => {
+  it("ignores unknown keys whose value is undefined, since they are never written out", async () => {
+    const cr = variant("HelmRelease", (o) => (o.spec.notAField = undefined));
+    const core = variant("Deployment", (o) => (o.spec.template.spec.containers[0].notAField = undefined));
+    assert.equal(render(await validateObject(cr)), "");
+    assert.equal(render(await validateObject(core)), "");
+  });
+
+  it("treats a required field holding undefined as missing", async () => {
+    await expectOne(variant("Certificate", (o) => (o.spec.secretName = undefined)), "spec.secretName", "required");
+  });
+});
+
 describe("schema validation: unknown kinds and placement", () => {
   it("fails an object whose apiVersion/kind has no schema", async () => {
     const findings = await validateObject({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w", namespace: "x" } });

@@ -1,0 +1,60 @@
+/** The CLI as a user meets it: help everywhere, JSON output, meaningful exit codes. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { runBk } from "../helpers/cli.js";
+
+describe("bk", () => {
+  it("--help lists the commands", () => {
+    const r = runBk(["--help"]);
+    assert.equal(r.status, 0);
+    for (const c of ["plan", "synth", "validate", "docs"]) assert.match(r.stdout, new RegExp(`\\n  ${c}\\b`));
+  });
+
+  it("every command has --help", () => {
+    const top = runBk(["--help"]).stdout;
+    const commands = [...top.matchAll(/^  ([a-z][a-z-]*)\b/gm)].map((m) => m[1]!).filter((c) => c !== "help");
+    assert.ok(commands.length >= 4);
+    for (const c of commands) {
+      const r = runBk([c, "--help"]);
+      assert.equal(r.status, 0, `${c} --help: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`Usage: bk ${c}`));
+    }
+  });
+
+  it("an unknown command or flag is bad input (exit 2)", () => {
+    assert.equal(runBk(["deploy"]).status, 2);
+    assert.equal(runBk(["plan", "--frobnicate"]).status, 2);
+  });
+
+  it("plan --json describes the cluster from the definition", () => {
+    const r = runBk(["plan", "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    const p = JSON.parse(r.stdout);
+    assert.equal(p.cni.plugin, "calico");
+    assert.equal(p.cni.enforcesNetworkPolicy, true);
+    assert.deepEqual(
+      p.services.map((s: { name: string; ip: string }) => `${s.name}=${s.ip}`),
+      ["Registry=192.168.7.21", "ChartMuseum=192.168.7.18", "PostgreSQL=192.168.7.17", "ingress-nginx=192.168.7.20", "Istio Gateway=192.168.7.19"],
+    );
+    assert.match(p.services.find((s: { name: string }) => s.name === "ingress-nginx").caveat, /retired upstream/);
+    assert.ok(p.namespaces.filter((n: { podSecurity: string; why?: string }) => n.podSecurity !== "restricted").every((n: { why?: string }) => n.why));
+    assert.equal(p.validation.ok, true);
+    assert.deepEqual(p.changes, { added: [], changed: [], removed: [] });
+    const ffl = p.applications.find((a: { name: string }) => a.name === "ffl");
+    assert.deepEqual(ffl.components.find((c: { name: string }) => c.name === "frontend").startsAfter, ["ffl/backend"]);
+  });
+
+  it("plan prints the human summary", () => {
+    const r = runBk(["plan"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Registry\s+192\.168\.7\.21\s+5000/);
+    assert.match(r.stdout, /CNI calico: enforces NetworkPolicy/);
+    assert.match(r.stdout, /privileged: metallb-system/);
+    assert.match(r.stdout, /Changes against the committed tree\n  none/);
+  });
+
+  it("docs --check passes on the committed docs", () => {
+    const r = runBk(["docs", "--check"]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+});
