@@ -42,6 +42,7 @@ program
   .option("--json", "machine-readable output")
   .option("--strict", "treat warnings (e.g. secrets not sealed yet) as errors: the pre-flight for a rebuild or release")
   .option("--no-kustomize", "skip the kustomize build check")
+  .option("--no-render", "skip rendering the application chart with helm")
   .option("--rules", "list the policy rules and exit")
   .action((opts) => run(async (root) => (await import("./commands/validate.js")).validateCommand(root, opts)));
 

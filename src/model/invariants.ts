@@ -182,6 +182,8 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
         at(s, [...base, "health"], "definition/health-without-route", `${comp.id} declares a health URL but no route to reach it`, "add 'route:' with the path prefix, or remove 'health:'");
       if (d.health && d.route && !d.health.startsWith(d.route))
         at(s, [...base, "health"], "definition/health-outside-route", `health URL ${d.health} is not under the route ${d.route}`, `use a path under ${d.route}`);
+      if (d.pdb && d.replicas < 2)
+        at(s, [...base, "pdb"], "definition/pdb-single-replica", `${comp.id} has a disruption budget but ${d.replicas} replica(s): no pod could ever be evicted, so node drains would hang`, "set 'replicas: 2' (or more), or remove 'pdb: true'");
       if (!d.probes)
         at(s, base, "definition/probes-missing", `${comp.id} declares no liveness/readiness probes`, "add probes: { liveness: { path: /health }, readiness: { path: /health } } (or exec probes for components without HTTP)");
       else if (!d.port && ("path" in d.probes.liveness || "path" in d.probes.readiness))

@@ -51,7 +51,8 @@ export function componentValues(m: Model, c: ComponentModel): Record<string, unk
     component: c.name,
     image: { repository: c.image.repository, tag: c.image.tag },
     replicas: d.replicas,
-    port: d.port,
+    // 0, not null: Helm drops null values, and the chart reads 0 as "no HTTP port"
+    port: d.port ?? 0,
     ...(d.port ? { service: { port: c.servicePort } } : {}),
     ...(d.command ? { command: d.command } : {}),
     ...(d.args ? { args: d.args } : {}),

@@ -11,6 +11,8 @@ import { checkReferences } from "./references.js";
 export interface ValidateOptions {
   /** Run `kubectl kustomize` on every root (needs kubectl). */
   kustomize: boolean;
+  /** Render our own chart's HelmReleases with helm and check what they render; needs the repository root. */
+  render?: { root: string };
 }
 
 export interface ValidationResult {
@@ -37,6 +39,17 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
   const policy = runPolicy(tree.objects, policyContext(m), m.exceptions);
   findings.push(...policy.findings, ...unusedExceptionFindings(policy.unusedExceptions, "definition/policy-exceptions.yaml"));
   findings.push(...checkReferences(m, tree.objects, tree.files));
+  if (opts.render) {
+    const { renderAppReleases, placeRendered } = await import("./render.js");
+    const { rendered, findings: renderFindings } = await renderAppReleases(opts.render.root, tree.objects);
+    findings.push(...renderFindings);
+    const placed = placeRendered(rendered);
+    findings.push(...(await validateObjects(placed)));
+    const renderedPolicy = runPolicy(placed, policyContext(m), m.exceptions);
+    findings.push(...renderedPolicy.findings);
+    policy.excepted.push(...renderedPolicy.excepted);
+    checks.push("render");
+  }
   if (opts.kustomize) {
     const { kustomizeBuild } = await import("../ops/kustomize.js");
     findings.push(...kustomizeBuild(tree.files, tree.kustomizationRoots).findings);

@@ -166,6 +166,12 @@ describe("invariants", () => {
     assert.equal(f.file, "definition/apps/midwestmtg.yaml");
   });
 
+  it("rejects a disruption budget on a single replica", () => {
+    const { findings } = failures((d) => d.apps.ffl!.setIn(["components", "backend", "replicas"], 1));
+    const f = expectOne(findings, "definition/pdb-single-replica");
+    assert.equal(f.field, "components.backend.pdb");
+  });
+
   it("rejects a chart reference that is not pinned", () => {
     const { findings } = failures((d) => d.infra.setIn(["metallb", "chart"], "metal"));
     expectOne(findings, "definition/chart-missing");

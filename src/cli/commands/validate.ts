@@ -1,3 +1,4 @@
+import { helmAvailable } from "../../validate/render.js";
 import { kubectlAvailable } from "../../ops/kustomize.js";
 import { generate } from "../../pipeline.js";
 import { validateTree } from "../../validate/index.js";
@@ -7,6 +8,7 @@ export interface ValidateCliOptions {
   json?: boolean;
   strict?: boolean;
   kustomize?: boolean;
+  render?: boolean;
   rules?: boolean;
 }
 
@@ -24,7 +26,12 @@ export async function validateCommand(root: string, opts: ValidateCliOptions): P
     process.stderr.write("bk validate: kubectl is not on PATH; it is needed for the kustomize build check (or pass --no-kustomize)\n");
     return EXIT.unavailable;
   }
-  const result = await validateTree(model, tree, { kustomize });
+  const render = opts.render !== false;
+  if (render && !helmAvailable()) {
+    process.stderr.write("bk validate: helm is not available to render the application chart; run `npm run tools` (or pass --no-render)\n");
+    return EXIT.unavailable;
+  }
+  const result = await validateTree(model, tree, { kustomize, ...(render ? { render: { root } } : {}) });
   // --strict: warnings count too (pre-flight before a rebuild or a release).
   const findings = opts.strict ? result.findings.map((f) => ({ ...f, severity: "error" as const })) : result.findings;
   const { errors, warnings } = summarize(findings);

@@ -1,0 +1,106 @@
+import { readFileSync } from "node:fs";
+import { loadDefinition } from "../../model/load.js";
+import type { Model } from "../../model/model.js";
+import { backupPlan, definitionCommit, runBackup } from "../../ops/backup.js";
+import { findPgTools, PgClient, resolveConnection, type PgConnection } from "../../ops/postgres.js";
+import { ProcessRunner, type Runner } from "../../ops/runner.js";
+import { EXIT, printJson } from "../output.js";
+
+/** Connection flags shared by `bk backup` and `bk restore`. */
+export interface PgCliOptions {
+  host?: string;
+  port?: string;
+  user?: string;
+  passwordFile?: string;
+  pgBin?: string;
+}
+
+export interface BackupCliOptions extends PgCliOptions {
+  dir?: string;
+  database?: string[];
+  sealedSecretsKeys?: string;
+  keep?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export class CliInputError extends Error {}
+
+/** The model, loaded only when a default is actually needed (explicit flags work without a definition). */
+export function lazyModel(root: string): () => Model {
+  let m: Model | undefined;
+  return () => (m ??= loadDefinition(root).model);
+}
+
+export function pgConnection(opts: PgCliOptions, model: () => Model): PgConnection {
+  const password = opts.passwordFile ? readFileSync(opts.passwordFile, "utf8").replace(/\r?\n$/, "") : undefined;
+  return resolveConnection({ ...opts, ...(password !== undefined ? { password } : {}) }, process.env, () => {
+    const ep = model().endpoints.find((e) => e.id === "postgres");
+    if (!ep) throw new CliInputError("the definition has no postgres endpoint; pass --host and --port");
+    return { host: ep.ip, port: ep.ports[0]!.port };
+  });
+}
+
+export const progress = (cmd: string) => (line: string) => process.stderr.write(`bk ${cmd}: ${line}\n`);
+
+export function parseKeep(keep: string | undefined): number | undefined {
+  if (keep === undefined) return undefined;
+  const n = Number(keep);
+  if (!Number.isInteger(n) || n < 1) throw new CliInputError(`--keep ${keep}: give a whole number of backups to keep, at least 1`);
+  return n;
+}
+
+/** `bk backup`: pg_dump every database of the definition (or --database ...) into <dir>/<UTC timestamp>/. */
+export async function backupCommand(root: string, opts: BackupCliOptions, runner: Runner = new ProcessRunner()): Promise<number> {
+  try {
+    const dir = opts.dir ?? process.env.BK_BACKUP_DIR;
+    if (!dir) throw new CliInputError("where to? pass --dir <folder> (or set BK_BACKUP_DIR)");
+    const keep = parseKeep(opts.keep);
+    const model = lazyModel(root);
+    const databases = opts.database?.length ? opts.database : model().postgres.databases.map((d) => d.name);
+    const conn = pgConnection(opts, model);
+    const tools = findPgTools(opts.pgBin);
+    if (opts.dryRun) {
+      const plan = backupPlan({ dir, databases, ...(opts.sealedSecretsKeys ? { sealedSecretsKeys: opts.sealedSecretsKeys } : {}), ...(keep ? { keep } : {}) });
+      const commands = databases.map((d) => `${tools.pgDump} -Fc -d ${d} -f ${plan.folder}/${d}.dump`);
+      if (opts.json) printJson({ dryRun: true, connection: { host: conn.host, port: conn.port, user: conn.user }, databases, ...plan, commands });
+      else {
+        process.stdout.write(`bk backup --dry-run: would dump ${databases.length} database(s) from ${conn.user}@${conn.host}:${conn.port} into ${plan.folder}\n`);
+        for (const c of commands) process.stdout.write(`  ${c}\n`);
+        process.stdout.write(`  files: ${plan.files.join(", ")}\n`);
+        if (plan.retention) process.stdout.write(`  retention: keep ${plan.retention.keep}; would remove ${plan.retention.wouldRemove.length ? plan.retention.wouldRemove.join(", ") : "nothing"}\n`);
+      }
+      return EXIT.ok;
+    }
+    const pg = new PgClient(runner, tools, conn);
+    const result = await runBackup({
+      pg,
+      dir,
+      databases,
+      ...(opts.sealedSecretsKeys ? { sealedSecretsKeys: opts.sealedSecretsKeys } : {}),
+      ...(keep ? { keep } : {}),
+      definition: await definitionCommit(runner, root),
+      progress: progress("backup"),
+    });
+    if (opts.json) printJson({ ok: true, folder: result.folder, manifest: result.manifest, removed: result.removed });
+    else {
+      const m = result.manifest;
+      process.stdout.write(`bk backup: ${m.databases.length} database(s) from PostgreSQL ${m.server.version} -> ${result.folder}\n`);
+      for (const d of m.databases) process.stdout.write(`  ${d.name.padEnd(16)} ${String(d.bytes).padStart(10)} bytes  ${Object.keys(d.tables).length} table(s)  sha256 ${d.sha256.slice(0, 16)}…\n`);
+      if (!m.sealedSecretsKeys.included) process.stdout.write(`  Sealed Secrets keys NOT included (pass --sealed-secrets-keys <file>; without them no SealedSecret decrypts after a rebuild)\n`);
+      if (result.removed.length) process.stdout.write(`  retention: removed ${result.removed.length} older backup(s)\n`);
+    }
+    return EXIT.ok;
+  } catch (err) {
+    return reportError("backup", err, opts.json);
+  }
+}
+
+export function reportError(cmd: string, err: unknown, json?: boolean): number {
+  if (err && typeof err === "object" && "findings" in err) throw err; // definition problems: main renders them
+  const message = err instanceof Error ? err.message : String(err);
+  const code = err instanceof CliInputError ? EXIT.badInput : /command not found|could not connect|Connection refused|timeout expired/i.test(message) ? EXIT.unavailable : EXIT.failed;
+  if (json) printJson({ ok: false, error: message });
+  process.stderr.write(`bk ${cmd}: ${message}\n`);
+  return code;
+}

@@ -1,0 +1,308 @@
+/**
+ * The pods of the cluster as their charts and operators label them. NetworkPolicy selects pods by
+ * label, so both the policies (synth/netpol.ts) and `bk netpol` (which evaluates them) need the
+ * same facts: the policies select by `selector`, the analysis models each pod with its full
+ * `labels`. A selector that stops matching the real labels then shows up as a blocked path.
+ *
+ * Label facts for upstream charts are those of the pinned versions in definition/infrastructure.yaml.
+ */
+import type { ComponentModel, Model } from "../model/model.js";
+
+export type Protocol = "TCP" | "UDP";
+
+export interface WorkloadPort {
+  name: string;
+  port: number;
+  protocol: Protocol;
+}
+
+export interface Workload {
+  id: string;
+  title: string;
+  namespace: string;
+  /** Every label its pods carry that a policy could select on. */
+  labels: Record<string, string>;
+  /** The labels policies select it by (a subset of labels). */
+  selector: Record<string, string>;
+  /** Ports its containers listen on (on the pod, which is what NetworkPolicy sees). */
+  ports: WorkloadPort[];
+  /** Ports Prometheus scrapes. */
+  metricsPorts: number[];
+}
+
+const tcp = (name: string, port: number): WorkloadPort => ({ name, port, protocol: "TCP" });
+const udp = (name: string, port: number): WorkloadPort => ({ name, port, protocol: "UDP" });
+
+function workload(w: Omit<Workload, "selector" | "metricsPorts"> & { selector?: Record<string, string>; metricsPorts?: number[] }): Workload {
+  return { ...w, selector: w.selector ?? w.labels, metricsPorts: w.metricsPorts ?? [] };
+}
+
+/** The infrastructure pods policies refer to, by role. hostNetwork pods (MetalLB speaker, node exporter, kube-proxy) are absent: NetworkPolicy does not apply to them. */
+export interface InfraWorkloads {
+  kubeDns: Workload;
+  sealedSecrets: Workload;
+  fluxSource: Workload;
+  fluxHelm: Workload;
+  metallbController: Workload;
+  certManager: Workload;
+  certManagerWebhook: Workload;
+  ingressController: Workload;
+  istiod: Workload;
+  gateway: Workload;
+  registry: Workload;
+  chartmuseum: Workload;
+  postgres: Workload;
+  postgresBackup: Workload;
+  cnpgOperator: Workload;
+  prometheus: Workload;
+  grafana: Workload;
+  alertmanager: Workload;
+  prometheusOperator: Workload;
+  kubeStateMetrics: Workload;
+  loki: Workload;
+  fluentBit: Workload;
+}
+
+export const FLUX_NAMESPACE = "flux-system";
+export const KUBE_SYSTEM = "kube-system";
+
+export function infraWorkloads(m: Model): InfraWorkloads {
+  const inf = m.infra;
+  const registryPort = m.endpoints.find((e) => e.id === "registry")!.ports[0]!.port;
+  const chartmuseumPort = m.endpoints.find((e) => e.id === "chartmuseum")!.ports[0]!.port;
+  const gatewayLabel = inf.istio.gatewayName.replace(/^istio-/, "");
+  return {
+    kubeDns: workload({
+      id: "kube-dns",
+      title: "CoreDNS",
+      namespace: KUBE_SYSTEM,
+      labels: { "k8s-app": "kube-dns" },
+      ports: [udp("dns", 53), tcp("dns-tcp", 53), tcp("metrics", 9153)],
+      metricsPorts: [9153],
+    }),
+    sealedSecrets: workload({
+      id: "sealed-secrets",
+      title: "Sealed Secrets controller",
+      namespace: inf.sealedSecrets.namespace,
+      labels: { "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": inf.sealedSecrets.controllerName },
+      selector: { "app.kubernetes.io/name": "sealed-secrets" },
+      ports: [tcp("http", 8080), tcp("metrics", 8081)],
+      metricsPorts: [8081],
+    }),
+    fluxSource: workload({
+      id: "source-controller",
+      title: "Flux source-controller",
+      namespace: FLUX_NAMESPACE,
+      labels: { app: "source-controller", "app.kubernetes.io/part-of": "flux", "app.kubernetes.io/component": "source-controller" },
+      selector: { app: "source-controller" },
+      ports: [tcp("http", 9090), tcp("http-prom", 8080)],
+      metricsPorts: [8080],
+    }),
+    fluxHelm: workload({
+      id: "helm-controller",
+      title: "Flux helm-controller",
+      namespace: FLUX_NAMESPACE,
+      labels: { app: "helm-controller", "app.kubernetes.io/part-of": "flux", "app.kubernetes.io/component": "helm-controller" },
+      selector: { app: "helm-controller" },
+      ports: [tcp("http-prom", 8080)],
+      metricsPorts: [8080],
+    }),
+    metallbController: workload({
+      id: "metallb-controller",
+      title: "MetalLB controller",
+      namespace: inf.metallb.namespace,
+      labels: { "app.kubernetes.io/name": "metallb", "app.kubernetes.io/instance": "metallb", "app.kubernetes.io/component": "controller" },
+      selector: { "app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "controller" },
+      ports: [tcp("webhook-server", 9443), tcp("monitoring", 7472)],
+      metricsPorts: [7472],
+    }),
+    certManager: workload({
+      id: "cert-manager",
+      title: "cert-manager controller",
+      namespace: inf.certManager.namespace,
+      labels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" },
+      selector: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller" },
+      ports: [tcp("http-metrics", 9402)],
+      metricsPorts: [9402],
+    }),
+    certManagerWebhook: workload({
+      id: "cert-manager-webhook",
+      title: "cert-manager webhook",
+      namespace: inf.certManager.namespace,
+      labels: { "app.kubernetes.io/name": "webhook", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "webhook" },
+      selector: { "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "webhook" },
+      ports: [tcp("https", 10250)],
+    }),
+    ingressController: workload({
+      id: "ingress-nginx",
+      title: "ingress-nginx controller",
+      namespace: inf.ingressNginx.namespace,
+      labels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+      selector: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
+      ports: [tcp("http", 80), tcp("https", 443), tcp("webhook", 8443), tcp("metrics", 10254)],
+      metricsPorts: [10254],
+    }),
+    istiod: workload({
+      id: "istiod",
+      title: "istiod",
+      namespace: inf.istio.namespace,
+      labels: { app: "istiod", istio: "pilot" },
+      ports: [tcp("grpc-xds", 15010), tcp("https-dns", 15012), tcp("http-monitoring", 15014), tcp("https-webhooks", 15017)],
+      metricsPorts: [15014],
+    }),
+    gateway: workload({
+      id: "istio-gateway",
+      title: "Istio gateway",
+      namespace: inf.istio.gatewayNamespace,
+      labels: { app: inf.istio.gatewayName, istio: gatewayLabel },
+      selector: { istio: gatewayLabel },
+      ports: [tcp("http", 80), tcp("https", 443), tcp("status-port", 15021), tcp("http-envoy-prom", 15090)],
+      metricsPorts: [15090],
+    }),
+    registry: workload({
+      id: "registry",
+      title: "Registry",
+      namespace: inf.registry.namespace,
+      // synth/configs.ts: labelsFor("registry", "registry", "beckerkube") plus the selector
+      labels: { "app.kubernetes.io/name": "registry", "app.kubernetes.io/component": "registry", "app.kubernetes.io/part-of": "beckerkube" },
+      selector: { "app.kubernetes.io/name": "registry" },
+      ports: [tcp("registry", registryPort), tcp("metrics", 5001)],
+      metricsPorts: [5001],
+    }),
+    chartmuseum: workload({
+      id: "chartmuseum",
+      title: "ChartMuseum",
+      namespace: inf.chartmuseum.namespace,
+      labels: { "app.kubernetes.io/name": "chartmuseum", "app.kubernetes.io/instance": "chartmuseum" },
+      selector: { "app.kubernetes.io/name": "chartmuseum" },
+      ports: [tcp("http", chartmuseumPort)],
+    }),
+    postgres: workload({
+      id: "postgres",
+      title: "PostgreSQL (CloudNativePG instance)",
+      namespace: inf.postgres.namespace,
+      labels: { "cnpg.io/cluster": inf.postgres.clusterName, "cnpg.io/podRole": "instance", "cnpg.io/instanceRole": "primary" },
+      selector: { "cnpg.io/cluster": inf.postgres.clusterName },
+      ports: [tcp("postgresql", 5432), tcp("status", 8000), tcp("metrics", 9187)],
+      metricsPorts: [9187],
+    }),
+    postgresBackup: workload({
+      id: "postgres-backup",
+      title: "PostgreSQL backup CronJob",
+      namespace: inf.postgres.namespace,
+      // synth/postgres.ts: labelsFor("postgres-backup", "backup", "beckerkube")
+      labels: { "app.kubernetes.io/name": "postgres-backup", "app.kubernetes.io/component": "backup", "app.kubernetes.io/part-of": "beckerkube" },
+      selector: { "app.kubernetes.io/name": "postgres-backup" },
+      ports: [],
+    }),
+    cnpgOperator: workload({
+      id: "cnpg-operator",
+      title: "CloudNativePG operator",
+      namespace: inf.cloudnativePg.namespace,
+      labels: { "app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": "cloudnative-pg" },
+      selector: { "app.kubernetes.io/name": "cloudnative-pg" },
+      ports: [tcp("webhook-server", 9443), tcp("metrics", 8080)],
+      metricsPorts: [8080],
+    }),
+    prometheus: workload({
+      id: "prometheus",
+      title: "Prometheus",
+      namespace: inf.monitoring.namespace,
+      labels: { "app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "kube-prometheus-stack-prometheus", prometheus: "kube-prometheus-stack-prometheus" },
+      selector: { "app.kubernetes.io/name": "prometheus" },
+      ports: [tcp("http-web", 9090), tcp("reloader-web", 8080)],
+    }),
+    grafana: workload({
+      id: "grafana",
+      title: "Grafana",
+      namespace: inf.monitoring.namespace,
+      labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack" },
+      selector: { "app.kubernetes.io/name": "grafana" },
+      ports: [tcp("grafana", 3000)],
+    }),
+    alertmanager: workload({
+      id: "alertmanager",
+      title: "Alertmanager",
+      namespace: inf.monitoring.namespace,
+      labels: { "app.kubernetes.io/name": "alertmanager", alertmanager: "kube-prometheus-stack-alertmanager" },
+      selector: { "app.kubernetes.io/name": "alertmanager" },
+      ports: [tcp("http-web", 9093)],
+    }),
+    prometheusOperator: workload({
+      id: "prometheus-operator",
+      title: "Prometheus operator",
+      namespace: inf.monitoring.namespace,
+      labels: { "app.kubernetes.io/name": "kube-prometheus-stack-prometheus-operator", app: "kube-prometheus-stack-operator" },
+      selector: { app: "kube-prometheus-stack-operator" },
+      ports: [tcp("https", 10250)],
+    }),
+    kubeStateMetrics: workload({
+      id: "kube-state-metrics",
+      title: "kube-state-metrics",
+      namespace: inf.monitoring.namespace,
+      labels: { "app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": "kube-prometheus-stack" },
+      selector: { "app.kubernetes.io/name": "kube-state-metrics" },
+      ports: [tcp("http", 8080)],
+    }),
+    loki: workload({
+      id: "loki",
+      title: "Loki",
+      namespace: inf.logging.namespace,
+      labels: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": "loki", "app.kubernetes.io/component": "single-binary" },
+      selector: { "app.kubernetes.io/name": "loki" },
+      ports: [tcp("http-metrics", 3100), tcp("grpc", 9095)],
+      metricsPorts: [3100],
+    }),
+    fluentBit: workload({
+      id: "fluent-bit",
+      title: "Fluent Bit",
+      namespace: inf.logging.namespace,
+      labels: { "app.kubernetes.io/name": "fluent-bit", "app.kubernetes.io/instance": "fluent-bit" },
+      selector: { "app.kubernetes.io/name": "fluent-bit" },
+      ports: [tcp("http", 2020)],
+      metricsPorts: [2020],
+    }),
+  };
+}
+
+/** Loki's HTTP port, where Fluent Bit pushes and Grafana queries. */
+export const LOKI_PORT = 3100;
+export const PROMETHEUS_PORT = 9090;
+export const POSTGRES_PORT = 5432;
+export const CNPG_STATUS_PORT = 8000;
+
+/**
+ * The pods of one component as charts/app labels them (bk-app.labels: Deployment pods;
+ * Jobs and CronJobs carry the same labels with their own app.kubernetes.io/name).
+ */
+export function componentPodLabels(c: ComponentModel, name = c.fullname): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": name,
+    "app.kubernetes.io/instance": c.fullname,
+    "app.kubernetes.io/component": c.name,
+    "app.kubernetes.io/part-of": c.app,
+    "app.kubernetes.io/managed-by": "Helm",
+  };
+}
+
+/**
+ * What policies select a component by: part-of and component, so that the Deployment's pods,
+ * the migration Job and the CronJobs of the component (which differ only in their name label)
+ * all get the component's network access.
+ */
+export function componentSelector(c: ComponentModel): Record<string, string> {
+  return { "app.kubernetes.io/part-of": c.app, "app.kubernetes.io/component": c.name };
+}
+
+/** The container ports of a component's main pod as charts/app renders them. */
+export function componentPorts(c: ComponentModel): WorkloadPort[] {
+  const out: WorkloadPort[] = [];
+  if (c.def.port) out.push(tcp("http", c.def.port));
+  if (c.def.metrics && c.def.metrics.port !== c.def.port) out.push(tcp("metrics", c.def.metrics.port));
+  return out;
+}
+
+/** Extra pods a component runs besides its Deployment: the migration hook Job and its CronJobs. */
+export function componentJobNames(c: ComponentModel): string[] {
+  return [...(c.def.migration ? [`${c.fullname}-migrate`] : []), ...c.def.cronJobs.map((j) => `${c.fullname}-${j.name}`)];
+}
