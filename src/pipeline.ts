@@ -4,6 +4,7 @@
  */
 import { renderArchitecture } from "./docs/architecture.js";
 import { loadDefinition, type Loaded } from "./model/load.js";
+import type { Overrides } from "./model/source.js";
 import { readSealedFiles } from "./tree/sealed.js";
 import { buildTree, OWNED_DIRS, type GeneratedTree } from "./tree/tree.js";
 
@@ -11,8 +12,9 @@ export interface Generated extends Loaded {
   tree: GeneratedTree;
 }
 
-export function generate(root: string): Generated {
-  const loaded = loadDefinition(root);
+/** `overrides` replaces definition files by path (relative to root) without touching the disk. */
+export function generate(root: string, overrides?: Overrides): Generated {
+  const loaded = loadDefinition(root, undefined, overrides);
   const sealed = readSealedFiles(root, OWNED_DIRS);
   const docs = new Map([["docs/architecture.md", renderArchitecture(loaded.model)]]);
   return { ...loaded, tree: buildTree(loaded.model, sealed, docs) };

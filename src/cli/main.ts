@@ -52,6 +52,47 @@ program
   .option("--check", "write nothing; exit 1 when the file is stale")
   .action((opts) => run(async (root) => (await import("./commands/docs.js")).docsCommand(root, opts)));
 
+program
+  .command("netpol")
+  .description("who can reach whom under the generated NetworkPolicies, checked against the definition's declared edges")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/netpol.js")).netpolCommand(root, opts)));
+
+const chart = program.command("chart").description("the application chart (charts/app)");
+chart
+  .command("push")
+  .description("lint and package the chart with helm, and upload it to ChartMuseum (refuses to replace an existing version)")
+  .option("--chart <dir>", "chart folder", "charts/app")
+  .option("--url <url>", "ChartMuseum URL (default: the chartmuseum endpoint of the definition)")
+  .option("--username <name>", "basic auth user (default: $BK_CHARTMUSEUM_USER; the password is read from $BK_CHARTMUSEUM_PASSWORD)")
+  .option("--force", "replace the version if it exists")
+  .option("--dry-run", "package and check, upload nothing")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/chart.js")).chartPushCommand(root, opts)));
+
+program
+  .command("release")
+  .description("build (optional), check the registry, bump, validate, commit, push, reconcile, wait and verify a release")
+  .argument("<app>", "application, e.g. ffl")
+  .argument("<components-and-version...>", "components (default: all but caches), then the version last, e.g. backend frontend 1.4.3")
+  .option("--build <path>", "build and push the image from this application repository first")
+  .option("--builder <name>", "docker | buildah | podman", "docker")
+  .option("--platform <list>", "target platforms for a multi-arch build, e.g. linux/amd64,linux/arm64")
+  .option("--registry <host:port>", "registry to check (default: the definition's)")
+  .option("--ca <file>", "the cluster CA, to trust the registry and the ingress")
+  .option("--registry-http", "talk plain HTTP to the registry (loopback test registries only)")
+  .option("--remote <name>", "git remote to push to", "origin")
+  .option("--no-push", "commit locally, do not push")
+  .option("--kubeconfig <file>", "cluster access for reconcile/wait (default: $KUBECONFIG)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--no-wait", "stop after the push (and the reconcile request)")
+  .option("--timeout <duration>", "how long to wait for Ready, e.g. 15m", "15m")
+  .option("--no-health", "skip the health check through the ingress")
+  .option("--health-url <base>", "base URL for health checks (default: https://<ingress IP>)")
+  .option("--dry-run", "run every check and show the diff; write, commit and push nothing")
+  .option("--json", "machine-readable report")
+  .action((app: string, rest: string[], opts) => run(async (root) => (await import("./commands/release.js")).releaseCommand(root, app, rest, opts)));
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);

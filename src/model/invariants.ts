@@ -146,6 +146,8 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
         if (!model.components.some((x) => x.id === id))
           at(s, [...base, "talksTo", i], "definition/edge-unresolved", `${comp.id} talks to '${t}', which is not a component`, `name a component of ${app.name} (${app.components.map((x) => x.name).join(", ")}) or another app's as <app>/<component>`);
         else if (id === comp.id) at(s, [...base, "talksTo", i], "definition/edge-self", `${comp.id} lists itself in talksTo`, "remove it");
+        else if (!model.components.find((x) => x.id === id)!.def.port)
+          at(s, [...base, "talksTo", i], "definition/edge-to-portless", `${comp.id} talks to ${id}, which listens on no port`, `give ${id} a 'port:' or remove the edge (nothing can be allowed through the network policy to a component without a port)`);
       });
       if (d.role === "frontend") {
         const backends = comp.edges.filter((e) => e.to.kind === "component" && model.components.find((x) => x.id === (e.to as { id: string }).id)?.def.role === "backend");

@@ -9,7 +9,7 @@ import { buildModel, type ParsedDefinition } from "./build.js";
 import { checkInvariants, type Sources } from "./invariants.js";
 import type { Model } from "./model.js";
 import { AppFile, ClusterFile, ExceptionsFile, InfraFile } from "./schema.js";
-import { listAppFiles, parseWith, readSource, type SourceFile } from "./source.js";
+import { listAppFiles, parseWith, readSource, type Overrides, type SourceFile } from "./source.js";
 
 export const DEFINITION_DIR = "definition";
 
@@ -19,14 +19,14 @@ export interface Loaded {
 }
 
 /** Load `<root>/definition`. Throws FindingsError (exit code 2: bad input) on any problem. */
-export function loadDefinition(root: string, dir = DEFINITION_DIR): Loaded {
+export function loadDefinition(root: string, dir = DEFINITION_DIR, overrides?: Overrides): Loaded {
   const findings: Finding[] = [];
   const need = (rel: string): SourceFile | undefined => {
-    if (!existsSync(path.join(root, rel))) {
+    if (!overrides?.has(rel) && !existsSync(path.join(root, rel))) {
       findings.push({ rule: "definition/file-missing", severity: "error", message: `${rel} does not exist`, fix: `create ${rel} (see docs/definition.md)`, file: rel });
       return undefined;
     }
-    const s = readSource(root, rel);
+    const s = readSource(root, rel, overrides);
     if ("rule" in s) {
       findings.push(s);
       return undefined;

@@ -32,9 +32,12 @@ export function renderPath(p: Path): string {
   return out;
 }
 
-export function readSource(root: string, rel: string): SourceFile | Finding {
+/** Definition texts that replace files on disk: how a release checks an edit before writing it. */
+export type Overrides = ReadonlyMap<string, string>;
+
+export function readSource(root: string, rel: string, overrides?: Overrides): SourceFile | Finding {
   const abs = path.join(root, rel);
-  const text = readFileSync(abs, "utf8");
+  const text = overrides?.get(rel) ?? readFileSync(abs, "utf8");
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const err = doc.errors[0];

@@ -80,7 +80,15 @@ export class PgClient {
   async query(database: string, sql: string): Promise<string[][]> {
     const args = ["-X", "-q", "-A", "-t", "-F", FS, "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql];
     const r = await this.runner.run(this.tools.psql, args, { env: this.env });
-    if (r.code !== 0) throw new Error(`query on database ${database} at ${this.where()} failed: ${describeFailure(this.tools.psql, args, r)}`);
+    if (r.code !== 0) {
+      const conn = /connection to server|could not connect|authentication failed|could not translate host name|timeout expired/.exec(r.stderr);
+      if (r.code === 127) throw new Error(r.stderr);
+      if (conn) {
+        const detail = r.stderr.trim().split("\n")[0] ?? "";
+        throw new Error(`could not connect to PostgreSQL at ${this.where()} (database ${database}): ${detail}; check --host/--port/--user (or PGHOST/PGPORT/PGUSER/PGPASSWORD)`);
+      }
+      throw new Error(`query on database ${database} at ${this.where()} failed: ${describeFailure(this.tools.psql, args, r)}`);
+    }
     return r.stdout
       .split("\n")
       .filter((l) => l !== "")

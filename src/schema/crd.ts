@@ -1,15 +1,16 @@
 /**
  * Validation of custom resources against the schemas generated into schemas/crds
  * (scripts/gen-crd-schemas.ts). The index is read on first use; each kind's schema is read,
- * converted and compiled on the first object of that kind, then reused.
+ * converted and compiled on the first object of that kind, then reused. Compiled validators are
+ * kept on disk between runs (see standalone.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Ajv, type ValidateFunction } from "ajv";
 import type { CrdIndex, CrdIndexEntry } from "./crd-extract.js";
-import { goRegExpEngine, KNOWN_FORMAT_NAMES, KUBERNETES_FORMATS } from "./formats.js";
+import { KNOWN_FORMAT_NAMES } from "./formats.js";
 import type { SchemaIssue } from "./messages.js";
+import { defaultValidatorCacheDir, loadValidator, type CachedValidator, type CompiledValidator } from "./standalone.js";
 import { toAjvSchema } from "./structural.js";
 
 /**
@@ -26,12 +27,22 @@ export function defaultSchemasDir(): string {
   return join(dirname(fileURLToPath(import.meta.url)), "..", "..", "schemas", "crds");
 }
 
+export interface CrdSchemasOptions {
+  /** Where compiled validators are cached; null compiles in memory only. Default: defaultValidatorCacheDir(). */
+  cacheDir?: string | null;
+}
+
 export class CrdSchemas {
   private index: CrdIndex | undefined;
-  private readonly compiled = new Map<string, ValidateFunction>();
-  private ajv: Ajv | undefined;
+  private readonly compiled = new Map<string, CachedValidator>();
+  private readonly cacheDir: string | null;
 
-  constructor(readonly dir: string = defaultSchemasDir()) {}
+  constructor(
+    readonly dir: string = defaultSchemasDir(),
+    options: CrdSchemasOptions = {},
+  ) {
+    this.cacheDir = options.cacheDir === undefined ? defaultValidatorCacheDir() : options.cacheDir;
+  }
 
   /** The index entry of a custom kind, or undefined when no CRD defines it. */
   entry(apiVersion: string, kind: string): CrdIndexEntry | undefined {
@@ -56,24 +67,20 @@ export class CrdSchemas {
     return this.index;
   }
 
-  /** The compiled validator of a kind (compiled on first call). */
-  validator(entry: CrdIndexEntry): ValidateFunction {
-    let fn = this.compiled.get(entry.file);
-    if (fn) return fn;
-    const raw = JSON.parse(readFileSync(join(this.dir, entry.file), "utf8")) as Record<string, unknown>;
-    this.ajv ??= new Ajv({
-      strict: false,
-      allErrors: true,
-      // parentSchema on errors lets an unknown-field message list the fields that do exist.
-      verbose: true,
-      validateSchema: false,
-      addUsedSchema: false,
-      logger: false,
-      formats: KUBERNETES_FORMATS,
-      code: { regExp: goRegExpEngine },
-    });
-    fn = this.ajv.compile(toAjvSchema(raw, KNOWN_FORMAT_NAMES));
-    this.compiled.set(entry.file, fn);
-    return fn;
+  /** The compiled validator of a kind (loaded or compiled on first call). */
+  validator(entry: CrdIndexEntry): CompiledValidator {
+    let cached = this.compiled.get(entry.file);
+    if (!cached) {
+      const text = readFileSync(join(this.dir, entry.file), "utf8");
+      const convert = () => toAjvSchema(JSON.parse(text) as Record<string, unknown>, KNOWN_FORMAT_NAMES);
+      cached = loadValidator({ text, convert, name: entry.file.replace(/\.json$/, "").replaceAll("/", "_") }, this.cacheDir);
+      this.compiled.set(entry.file, cached);
+    }
+    return cached.validate;
+  }
+
+  /** Stores what this run compiled for the next one; call after validating, so V8's cache holds the compiled code. */
+  persistCompiled(): void {
+    for (const cached of this.compiled.values()) cached.persist();
   }
 }

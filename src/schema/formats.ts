@@ -88,4 +88,7 @@ function compileGoPattern(pattern: string, flags: string): RegExpLike {
   return ACCEPT_ALL;
 }
 
+/** This module's own file: its text is part of the compiled-validator cache key (standalone.ts). */
+export const FORMATS_MODULE_URL = import.meta.url;
+
 export const goRegExpEngine: RegExpEngine = Object.assign(compileGoPattern, { code: "goRegExpEngine" });

@@ -21,6 +21,9 @@
 
 type Schema = Record<string, unknown>;
 
+/** This module's own file: its text is part of the compiled-validator cache key (standalone.ts). */
+export const STRUCTURAL_MODULE_URL = import.meta.url;
+
 function isSchema(v: unknown): v is Schema {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }

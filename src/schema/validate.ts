@@ -18,6 +18,8 @@ export type { Scope } from "./metadata.js";
 export interface SchemaValidatorOptions {
   /** Folder holding index.json and the per-kind CRD schemas; defaults to <package root>/schemas/crds. */
   schemasDir?: string;
+  /** Where compiled CRD validators are cached between runs; null disables the cache. Default: ${XDG_CACHE_HOME:-~/.cache}/beckerkube/validators. */
+  validatorCacheDir?: string | null;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -36,7 +38,7 @@ export class SchemaValidator {
   private readonly crds: CrdSchemas;
 
   constructor(options: SchemaValidatorOptions = {}) {
-    this.crds = new CrdSchemas(options.schemasDir);
+    this.crds = new CrdSchemas(options.schemasDir, options.validatorCacheDir === undefined ? {} : { cacheDir: options.validatorCacheDir });
   }
 
   /** Scope of a kind, or undefined when no schema knows it. */
@@ -67,12 +69,24 @@ export class SchemaValidator {
 
   async validateObject(obj: KubeObject): Promise<Finding[]> {
     await this.prepare([obj]);
-    return this.validateObjectSync(obj);
+    const findings = this.validateObjectSync(obj);
+    this.persistCompiled();
+    return findings;
   }
 
   async validateObjects(objects: readonly PlacedObject[]): Promise<Finding[]> {
     await this.prepare(objects.map((p) => p.object));
-    return this.validateObjectsSync(objects);
+    const findings = this.validateObjectsSync(objects);
+    this.persistCompiled();
+    return findings;
+  }
+
+  /**
+   * Keeps the validators compiled so far for the next run (see standalone.ts). The async methods
+   * call it; callers of the *Sync methods may call it once they are done validating.
+   */
+  persistCompiled(): void {
+    this.crds.persistCompiled();
   }
 
   validateObjectsSync(objects: readonly PlacedObject[]): Finding[] {

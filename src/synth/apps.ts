@@ -3,7 +3,8 @@
  * rendered by the one application chart (charts/app) served from ChartMuseum.
  */
 import type { IHelmRelease } from "@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2/HelmRelease";
-import type { PlacedObject } from "../core/object.js";
+import { createHash } from "node:crypto";
+import type { KubeObject, PlacedObject } from "../core/object.js";
 import { dbSecretName, type ComponentModel, type Model } from "../model/model.js";
 import { FLUX_NS, MANAGED_BY, namespace, obj, place } from "./builders.js";
 import { APP_CHART_REPOSITORY } from "./configs.js";
@@ -115,12 +116,29 @@ export function componentRelease(m: Model, c: ComponentModel): IHelmRelease {
   };
 }
 
-export function synthApps(m: Model): PlacedObject[] {
+/**
+ * A digest of the sealed data of every secret a component reads. Helm only sees values, so
+ * without it a resealed password would never restart the pods that hold the old one.
+ */
+export function secretsDigest(c: ComponentModel, sealed: readonly KubeObject[]): string | undefined {
+  const parts = c.secretRefs.flatMap((name) => {
+    const s = sealed.find((o) => o.kind === "SealedSecret" && o.metadata.namespace === c.namespace && o.metadata.name === name);
+    return s ? [`${name}:${JSON.stringify((s.spec as { encryptedData?: unknown } | undefined)?.encryptedData ?? {})}`] : [];
+  });
+  return parts.length ? createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 16) : undefined;
+}
+
+export function synthApps(m: Model, sealed: readonly KubeObject[] = []): PlacedObject[] {
   const out: PlacedObject[] = [];
   for (const app of m.apps) {
     const ns = m.namespaces.find((n) => n.name === app.namespace)!;
     out.push(...place(`${APPS}/${app.name}/namespace.yaml`, namespace(m, ns)));
-    for (const c of app.components) out.push(...place(`${APPS}/${app.name}/${c.name}.yaml`, obj(componentRelease(m, c))));
+    for (const c of app.components) {
+      const hr = componentRelease(m, c);
+      const digest = secretsDigest(c, sealed);
+      if (digest) (hr.spec!.values as Record<string, unknown>).podAnnotations = { "beckerkube.io/secrets-digest": digest };
+      out.push(...place(`${APPS}/${app.name}/${c.name}.yaml`, obj(hr)));
+    }
   }
   return out;
 }

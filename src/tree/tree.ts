@@ -26,7 +26,7 @@ export function kustomizationRoots(m: Model): string[] {
 }
 
 export function buildTree(m: Model, sealed: readonly SealedFile[], docs: ReadonlyMap<string, string>): GeneratedTree {
-  const synthesized = synthesize(m);
+  const synthesized = synthesize(m, sealed.flatMap((s) => s.objects));
   const files = new Map<string, string>();
   for (const [file, objects] of groupByFile(synthesized)) files.set(file, renderFile(objects));
   const objects: PlacedObject[] = [...synthesized];

@@ -20,12 +20,14 @@ if (cluster.flux) console.log(`# flux artifacts: ${cluster.flux.storageUrl}`);
 console.log(`# logs: ${cluster.logsDir}; Ctrl-C stops everything`);
 
 let stopping = false;
-const stop = async () => {
+const stop = async (crashed = false) => {
   if (stopping) return;
   stopping = true;
-  await cluster.down();
-  console.error(args.has("--keep") ? `devcluster: stopped; workdir kept at ${cluster.workdir}` : "devcluster: stopped");
-  process.exit(0);
+  // After a crash the logs are the only evidence: keep them.
+  const keep = crashed || args.has("--keep");
+  await cluster.down({ keep });
+  console.error(keep ? `devcluster: stopped; workdir kept at ${cluster.workdir}` : "devcluster: stopped");
+  process.exit(crashed ? 1 : 0);
 };
 process.on("SIGINT", () => void stop());
 process.on("SIGTERM", () => void stop());
@@ -35,6 +37,6 @@ setInterval(() => {
     cluster.assertAlive();
   } catch (err) {
     console.error((err as Error).message);
-    void stop();
+    void stop(true);
   }
 }, 5000);

@@ -22,7 +22,6 @@ import type { KubeObject } from "../../src/core/object.js";
 const CHART = fileURLToPath(new URL("../../charts/app", import.meta.url));
 
 // Rendered manifests are walked structurally; a loose type keeps the assertions readable.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>;
 
 function resolveHelm(): string | undefined {
@@ -211,7 +210,9 @@ test("the schema rejects bad values that would otherwise deploy wrongly", async 
   assert.match(await renderError({ ...base, securityContext: { runAsUser: 0, runAsGroup: 0, fsGroup: 0 } }), /runAsUser/);
   assert.match(await renderError({ ...base, image: { repository: `${REGISTRY}/ffl/backend:1.4.2`, tag: "1.4.2" } }), /repository/);
   assert.match(await renderError({ ...base, env: { PORT: 8080 } }), /env/);
-  assert.match(await renderError({ ...base, resources: { requests: { cpu: "50m", memory: "64Mi" } } }), /limits/);
+  // Helm merges resources into the defaults, so limits can only go missing by nulling them.
+  assert.match(await renderError({ ...base, resources: { limits: null } }), /limits/);
+  assert.match(await renderError({ ...base, resources: { limits: { memory: "256MB" } } }), /memory/);
   assert.match(await renderError({ ...base, migration: { enabled: true, command: [] } }), /command/);
   assert.match(await renderError({ ...base, route: { enabled: true, path: "ffl", kind: "ingress" } }), /path/);
   assert.match(await renderError({ ...base, route: { enabled: true, path: "/ffl", kind: "nodeport" } }), /kind/);
@@ -464,6 +465,25 @@ test("component with migration, cron job, metrics and PDB", async () => {
   const dataVol = (deploy.spec.template.spec.volumes as Obj[]).find((v) => v.persistentVolumeClaim);
   assert.equal(dataVol?.persistentVolumeClaim.claimName, "ffl-backend-data");
   assert.ok((main.volumeMounts as Obj[]).some((m) => m.name === dataVol.name && m.mountPath === "/data"));
+});
+
+test("metrics served on the HTTP port reuse it, and the ServiceMonitor carries the selector labels Prometheus needs", async () => {
+  const objs = await render(
+    baseValues("mtg-dev-agents", "orchestrator", {
+      metrics: { enabled: true, port: 8080, serviceMonitorLabels: { release: "kube-prometheus-stack" } },
+    }),
+    "mtg-dev-agents-orchestrator",
+    "mtg-dev-agents",
+  );
+  assert.deepEqual(validateModels(objs), []);
+  const c = container(find(objs, "Deployment").spec.template.spec);
+  assert.deepEqual(c.ports, [{ name: "http", containerPort: 8080, protocol: "TCP" }], "no duplicate container port");
+  const svc = find(objs, "Service");
+  assert.deepEqual((svc.spec.ports as Obj[]).find((p) => p.name === "metrics"), { name: "metrics", port: 8080, targetPort: "http", protocol: "TCP" });
+  const sm = find(objs, "ServiceMonitor");
+  assert.equal(sm.metadata.labels.release, "kube-prometheus-stack");
+  assert.equal(sm.metadata.labels["app.kubernetes.io/part-of"], "mtg-dev-agents");
+  assert.equal(sm.spec.endpoints[0].port, "metrics");
 });
 
 test("jobs can set their own resources; the pod identity can change but never to root", async () => {

@@ -152,6 +152,12 @@ describe("invariants", () => {
     assert.equal(f.field, "components.frontend.talksTo[1]");
   });
 
+  it("rejects talking to a component that has no port", () => {
+    const { findings } = failures((d) => d.apps.triager!.setIn(["components", "orchestrator", "talksTo"], ["redis", "classifier"]));
+    const f = expectOne(findings, "definition/edge-to-portless");
+    assert.equal(f.field, "components.orchestrator.talksTo[1]");
+  });
+
   it("rejects a start-order cycle", () => {
     const { findings } = failures((d) => d.apps.ffl!.setIn(["components", "redis", "talksTo"], ["backend"]));
     const f = findings.find((x) => x.rule === "definition/dependency-cycle");

@@ -210,3 +210,24 @@ describe("writing the tree", () => {
     assert.match(tree.files.get("apps/ffl/secrets/kustomization.yaml")!, /- ffl-backend\.sealed\.yaml\n/);
   });
 });
+
+describe("secret rotation", () => {
+  it("rolls a component's pods when a SealedSecret it reads changes, and only those", () => {
+    const sealedFile = (data: string) =>
+      `apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: ffl-backend\n  namespace: ffl\nspec:\n  encryptedData:\n    secret-key: ${data}\n  template:\n    metadata:\n      name: ffl-backend\n      namespace: ffl\n`;
+    const root = tempDefinition();
+    mkdirSync(path.join(root, "apps/ffl/secrets"), { recursive: true });
+    const f = path.join(root, "apps/ffl/secrets/ffl-backend.sealed.yaml");
+    const digestOf = (file: string) => {
+      const { tree } = generate(root);
+      return (parse(tree.files.get(file)!.split("---\n")[1]!) as { spec: { values: { podAnnotations?: Record<string, string> } } }).spec.values.podAnnotations?.["beckerkube.io/secrets-digest"];
+    };
+    writeFileSync(f, sealedFile("AgAAAA=="));
+    const first = digestOf("apps/ffl/backend.yaml");
+    assert.match(first ?? "", /^[0-9a-f]{16}$/);
+    writeFileSync(f, sealedFile("AgBBBB=="));
+    const second = digestOf("apps/ffl/backend.yaml");
+    assert.ok(second && second !== first);
+    assert.equal(digestOf("apps/ffl/frontend.yaml"), undefined);
+  });
+});

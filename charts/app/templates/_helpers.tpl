@@ -14,7 +14,7 @@ Object name: <app>-<component>, so names follow one pattern whatever the release
 
 {{/* The image tag as a label value: labels allow 63 characters, tags 128. */}}
 {{- define "bk-app.version" -}}
-{{- .Values.image.tag | toString | trunc 63 | regexReplaceAll "[^A-Za-z0-9]+$" "" -}}
+{{- regexReplaceAll "[^A-Za-z0-9]+$" (.Values.image.tag | toString | trunc 63) "" -}}
 {{- end -}}
 
 {{/* Selector labels: never include anything that changes between releases (version), since selectors are immutable. */}}

@@ -34,11 +34,16 @@ export function lazyModel(root: string): () => Model {
 
 export function pgConnection(opts: PgCliOptions, model: () => Model): PgConnection {
   const password = opts.passwordFile ? readFileSync(opts.passwordFile, "utf8").replace(/\r?\n$/, "") : undefined;
-  return resolveConnection({ ...opts, ...(password !== undefined ? { password } : {}) }, process.env, () => {
-    const ep = model().endpoints.find((e) => e.id === "postgres");
-    if (!ep) throw new CliInputError("the definition has no postgres endpoint; pass --host and --port");
-    return { host: ep.ip, port: ep.ports[0]!.port };
-  });
+  try {
+    return resolveConnection({ ...opts, ...(password !== undefined ? { password } : {}) }, process.env, () => {
+      const ep = model().endpoints.find((e) => e.id === "postgres");
+      if (!ep) throw new CliInputError("the definition has no postgres endpoint; pass --host and --port");
+      return { host: ep.ip, port: ep.ports[0]!.port };
+    });
+  } catch (err) {
+    if (err instanceof Error && !("findings" in err) && !(err instanceof CliInputError)) throw new CliInputError(err.message);
+    throw err;
+  }
 }
 
 export const progress = (cmd: string) => (line: string) => process.stderr.write(`bk ${cmd}: ${line}\n`);

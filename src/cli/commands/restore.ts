@@ -2,7 +2,7 @@ import { resolveBackupFolder, RestoreRefused, runRestore } from "../../ops/backu
 import { findPgTools, PgClient } from "../../ops/postgres.js";
 import { ProcessRunner, type Runner } from "../../ops/runner.js";
 import { EXIT, printJson } from "../output.js";
-import { lazyModel, pgConnection, progress, reportError, type PgCliOptions } from "./backup.js";
+import { CliInputError, lazyModel, pgConnection, progress, reportError, type PgCliOptions } from "./backup.js";
 
 export interface RestoreCliOptions extends PgCliOptions {
   database?: string[];
@@ -16,7 +16,12 @@ export interface RestoreCliOptions extends PgCliOptions {
 /** `bk restore <backup-dir>`: verify checksums, pg_restore, then verify row counts against the manifest. */
 export async function restoreCommand(root: string, backupDir: string, opts: RestoreCliOptions, runner: Runner = new ProcessRunner()): Promise<number> {
   try {
-    const folder = resolveBackupFolder(backupDir);
+    let folder: string;
+    try {
+      folder = resolveBackupFolder(backupDir);
+    } catch (err) {
+      throw new CliInputError((err as Error).message);
+    }
     const conn = pgConnection(opts, lazyModel(root));
     const pg = new PgClient(runner, findPgTools(opts.pgBin), conn);
     const result = await runRestore({

@@ -42,7 +42,7 @@ function onPath(name: string): string | undefined {
  * Resolves every binary the requested parts need. `overrides` wins (tests, or `bk dev up --etcd ...`).
  * Throws one Error naming all missing programs with the command that provides each.
  */
-export function resolveBinaries(need: { helm: boolean }, overrides: Partial<Record<BinaryName, string>> = {}): Binaries {
+export function resolveBinaries(need: { helm: boolean }, overrides: Partial<Binaries> = {}): Binaries {
   const problems: string[] = [];
   const found: Partial<Binaries> = {};
   for (const name of E2E_TOOLS) {
@@ -57,7 +57,7 @@ export function resolveBinaries(need: { helm: boolean }, overrides: Partial<Reco
       problems.push(`${name}: ${(err as Error).message}`);
     }
   }
-  const stages = path.join(toolsBinDir("e2e"), "kwok-stages.yaml");
+  const stages = overrides.kwokStages ?? path.join(toolsBinDir("e2e"), "kwok-stages.yaml");
   if (existsSync(stages)) found.kwokStages = stages;
   else problems.push(`kwok stages: ${stages} is missing; run \`npm run tools -- e2e\` (its extra.sh writes it)`);
 

@@ -109,14 +109,26 @@ export class ProcessSet {
   async stopAll(graceMs = 5000): Promise<void> {
     const running = [...this.procs].reverse().filter((p) => !p.exit);
     for (const p of running) signalGroup(p.pid, "SIGTERM");
-    const deadline = new Promise<void>((r) => setTimeout(r, graceMs).unref());
-    await Promise.race([Promise.all(running.map((p) => p.exited)), deadline]);
+    await within(Promise.all(running.map((p) => p.exited)), graceMs);
     for (const p of running) {
       // The leader may be gone while children of its group linger; kill the group regardless.
       signalGroup(p.pid, "SIGKILL");
       liveGroups.delete(p.pid);
     }
-    await Promise.race([Promise.all(running.map((p) => p.exited)), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await within(Promise.all(running.map((p) => p.exited)), 2000);
+  }
+}
+
+/**
+ * Waits for `p` at most `ms`. The timer is deliberately ref'd (the children are not), so a caller awaiting
+ * shutdown keeps the event loop alive, and it is cleared as soon as `p` settles so it never delays exit.
+ */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,0 +1,170 @@
+import path from "node:path";
+import { Listr } from "listr2";
+import { loadDefinition } from "../../model/load.js";
+import { bootstrapPlan, BootstrapRun, checkKeyBackup, defaultCanary, readState, renderCommand, StepFailed, type BootstrapStep, type StepOutcome } from "../../ops/bootstrap.js";
+import { ProcessRunner, type Runner } from "../../ops/runner.js";
+import { CA_NAME } from "../../ops/trust.js";
+import { EXIT, bold, dim, green, isTTY, printJson, red, yellow } from "../output.js";
+
+export interface BootstrapCliOptions {
+  sealedSecretsKey?: string;
+  newKey?: boolean;
+  gitKey?: string;
+  fluxVersion?: string;
+  canary?: string;
+  state?: string;
+  fresh?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export interface BootstrapDeps {
+  runner?: Runner;
+  /** Force the plain line output (tests); by default listr2 is used when stdout is a terminal. */
+  plain?: boolean;
+}
+
+export const STATE_FILE = path.join(".bk", "bootstrap-state.json");
+
+const loud = (s: string) => process.stderr.write(red(bold(`\n!!! ${s}\n\n`)));
+
+const OUTCOME_TEXT: Record<StepOutcome, string> = {
+  "done-before": "done in an earlier run",
+  "already-done": "already done",
+  ran: "done",
+};
+
+/** `bk bootstrap`: rebuild the cluster from the definition, step by step, resumable. */
+export async function bootstrapCommand(root: string, opts: BootstrapCliOptions, deps: BootstrapDeps = {}): Promise<number> {
+  const { model } = loadDefinition(root);
+  const stateFile = path.resolve(root, opts.state ?? STATE_FILE);
+  const profile = model.cluster.profile.name;
+  let steps: BootstrapStep[];
+  try {
+    if (opts.newKey && opts.sealedSecretsKey) throw new Error("--new-key and --sealed-secrets-key exclude each other: restore the backup, or start with a new key");
+    steps = bootstrapPlan(model, {
+      root,
+      canary: opts.canary ?? defaultCanary(model).id,
+      caFile: path.join(root, ".bk", CA_NAME),
+      ...(opts.sealedSecretsKey ? { sealedSecretsKey: path.resolve(opts.sealedSecretsKey) } : {}),
+      ...(opts.newKey ? { newKey: true } : {}),
+      ...(opts.gitKey ? { gitKey: path.resolve(opts.gitKey) } : {}),
+      ...(opts.fluxVersion ? { fluxVersion: opts.fluxVersion } : {}),
+    });
+  } catch (err) {
+    process.stderr.write(`bk bootstrap: ${(err as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  const state = opts.fresh ? { completed: {} as Record<string, string> } : readState(stateFile, profile);
+
+  if (opts.dryRun) {
+    if (opts.json) {
+      printJson({
+        profile,
+        stateFile,
+        steps: steps.map((s) => ({
+          id: s.id,
+          title: s.title,
+          doneAt: state.completed[s.id] ?? null,
+          commands: s.commands.map(renderCommand),
+          ...(s.check ? { check: renderCommand(s.check.command), checkMeans: s.check.means } : {}),
+          ...(s.warning ? { warning: s.warning } : {}),
+        })),
+      });
+      return EXIT.ok;
+    }
+    const out = [bold(`bk bootstrap --dry-run: ${steps.length} steps for Minikube profile ${profile} (state: ${path.relative(root, stateFile) || stateFile})`)];
+    for (const [i, s] of steps.entries()) {
+      const done = state.completed[s.id];
+      out.push(`${String(i + 1).padStart(2)}. ${s.id}: ${s.title}${done ? green(`  [done ${done}, skipped on rerun]`) : ""}`);
+      if (s.check) out.push(dim(`      skip if: ${renderCommand(s.check.command)}  (${s.check.means})`));
+      for (const c of s.commands) out.push(`      $ ${renderCommand(c)}`);
+      if (s.warning) out.push(red(`      !!! ${s.warning}`));
+    }
+    process.stdout.write(out.join("\n") + "\n");
+    if (opts.newKey) loud(steps.find((s) => s.id === "sealed-secrets-key")!.warning!);
+    return EXIT.ok;
+  }
+
+  // Incident 6: never let the cluster start without the key unless the operator says so, loudly.
+  if (!opts.newKey && !state.completed["sealed-secrets-key"]) {
+    if (!opts.sealedSecretsKey) {
+      loud(
+        "REFUSING TO BOOTSTRAP WITHOUT THE SEALED SECRETS KEY. Without it, no SealedSecret in the tree decrypts after the rebuild (incident 6). " +
+          "Pass --sealed-secrets-key <backup.yaml> (from `bk backup --sealed-secrets-keys` or `kubectl get secret -n kube-system -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml`), " +
+          "or --new-key to start over with a new key and reseal every secret.",
+      );
+      return EXIT.badInput;
+    }
+    try {
+      checkKeyBackup(opts.sealedSecretsKey);
+    } catch (err) {
+      process.stderr.write(`bk bootstrap: ${(err as Error).message}\n`);
+      return EXIT.badInput;
+    }
+  }
+  if (opts.newKey) loud(steps.find((s) => s.id === "sealed-secrets-key")!.warning!);
+
+  const run = new BootstrapRun(deps.runner ?? new ProcessRunner(), stateFile, profile, opts.fresh);
+  const outcomes: Array<{ id: string; outcome: StepOutcome }> = [];
+  let failure: StepFailed | undefined;
+  const useListr = !deps.plain && !opts.json && isTTY();
+  if (useListr) {
+    const list = new Listr(
+      steps.map((s) => ({
+        title: s.title,
+        task: async (_ctx: unknown, task: { output: string; skip: (m?: string) => void; title: string }) => {
+          const outcome = await run.step(s, (line) => (task.output = line));
+          outcomes.push({ id: s.id, outcome });
+          if (outcome !== "ran") task.skip(`${s.title} (${OUTCOME_TEXT[outcome]})`);
+        },
+      })),
+      { concurrent: false, exitOnError: true, rendererOptions: { collapseSkips: false } },
+    );
+    try {
+      await list.run();
+    } catch (err) {
+      if (!(err instanceof StepFailed)) throw err;
+      failure = err;
+    }
+  } else {
+    for (const [i, s] of steps.entries()) {
+      if (!opts.json) process.stdout.write(`[${i + 1}/${steps.length}] ${s.title}\n`);
+      try {
+        const outcome = await run.step(s, (line) => !opts.json && process.stdout.write(dim(`      $ ${line}\n`)));
+        outcomes.push({ id: s.id, outcome });
+        if (!opts.json) process.stdout.write(`      ${outcome === "ran" ? green("done") : yellow(OUTCOME_TEXT[outcome])}\n`);
+      } catch (err) {
+        if (!(err instanceof StepFailed)) throw err;
+        failure = err;
+        break;
+      }
+    }
+  }
+
+  if (opts.json) {
+    printJson({ ok: !failure, profile, stateFile, steps: outcomes, ...(failure ? { failedAt: failure.step.id, error: failure.message } : {}) });
+  }
+  if (failure) {
+    if (!opts.json) {
+      process.stderr.write(red(`bk bootstrap: step ${failure.step.id} failed: ${failure.message}\n`));
+      process.stderr.write(`  finished steps are recorded in ${stateFile}; fix the cause and rerun \`bk bootstrap\`: it resumes at ${failure.step.id}\n`);
+    }
+    return failure.step.id === "tools" ? EXIT.unavailable : EXIT.failed;
+  }
+  if (!opts.json) {
+    process.stdout.write(
+      [
+        green(bold(`bk bootstrap: cluster ${model.cluster.name} is up`)),
+        "next:",
+        `  bk certs --ca ${path.join(".bk", CA_NAME)}     served certificates name the right addresses and chain to the new CA`,
+        "  bk trust                      on every build host: a rebuilt cluster has a new CA",
+        "  bk ips                        LoadBalancer addresses match the definition",
+        opts.newKey ? red("  bk secrets seal --all, then bk backup --sealed-secrets-keys <export>   (a NEW key is in use)") : "",
+      ]
+        .filter(Boolean)
+        .join("\n") + "\n",
+    );
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,72 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parse } from "yaml";
+import { ChartMuseum, ChartMuseumError } from "../../ops/chartmuseum.js";
+import { loadDefinition } from "../../model/load.js";
+import { hasTool, toolPath } from "../../ops/tools.js";
+import { EXIT, printJson } from "../output.js";
+
+export interface ChartPushOptions {
+  chart?: string;
+  url?: string;
+  username?: string;
+  force?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+function helmBin(): string {
+  return process.env.BK_HELM ?? (hasTool("helm") ? toolPath("helm") : "helm");
+}
+
+/** `bk chart push`: package the application chart with helm and upload it to ChartMuseum. */
+export async function chartPushCommand(root: string, opts: ChartPushOptions): Promise<number> {
+  const chartDir = path.resolve(root, opts.chart ?? "charts/app");
+  const meta = parse(readFileSync(path.join(chartDir, "Chart.yaml"), "utf8")) as { name: string; version: string };
+  let url = opts.url;
+  if (!url) {
+    const { model } = loadDefinition(root);
+    const ep = model.endpoints.find((e) => e.id === "chartmuseum")!;
+    url = `http://${ep.ip}:${ep.ports[0]!.port}`;
+  }
+  const username = opts.username ?? process.env.BK_CHARTMUSEUM_USER;
+  const password = process.env.BK_CHARTMUSEUM_PASSWORD;
+  const result = { chart: meta.name, version: meta.version, url, pushed: false, dryRun: Boolean(opts.dryRun), forced: Boolean(opts.force) };
+  const museum = new ChartMuseum({ url, ...(username !== undefined ? { username, password: password ?? "" } : {}) });
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "bk-chart-"));
+  try {
+    const lint = spawnSync(helmBin(), ["lint", chartDir, "--set", "app=x,component=y,image.repository=r,image.tag=1.0.0"], { encoding: "utf8" });
+    if (lint.error || lint.status !== 0) {
+      process.stderr.write(`bk chart push: helm lint failed for ${chartDir}:\n${lint.stdout ?? ""}${lint.stderr ?? lint.error?.message ?? ""}\n`);
+      return lint.error ? EXIT.unavailable : EXIT.failed;
+    }
+    const pkg = spawnSync(helmBin(), ["package", chartDir, "--destination", tmp], { encoding: "utf8" });
+    if (pkg.status !== 0) {
+      process.stderr.write(`bk chart push: helm package failed: ${pkg.stderr}\n`);
+      return EXIT.failed;
+    }
+    const tgz = readdirSync(tmp).find((f) => f.endsWith(".tgz"))!;
+    if (opts.dryRun) {
+      const exists = await museum.exists(meta.name, meta.version);
+      if (opts.json) printJson({ ...result, exists });
+      else process.stdout.write(`bk chart push: would upload ${tgz} to ${url}${exists ? (opts.force ? " (replacing the existing version)" : " — refused: that version exists") : ""}\n`);
+      return exists && !opts.force ? EXIT.failed : EXIT.ok;
+    }
+    await museum.upload(meta.name, meta.version, readFileSync(path.join(tmp, tgz)), opts.force);
+    result.pushed = true;
+    if (opts.json) printJson(result);
+    else process.stdout.write(`bk chart push: uploaded ${meta.name} ${meta.version} to ${url}\n`);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof ChartMuseumError) {
+      if (opts.json) printJson({ ...result, error: err.message });
+      process.stderr.write(`bk chart push: ${err.message}\n`);
+      return err.status === undefined ? EXIT.unavailable : EXIT.failed;
+    }
+    throw err;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}

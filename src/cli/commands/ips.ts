@@ -1,0 +1,186 @@
+import path from "node:path";
+import { createInterface } from "node:readline/promises";
+import { loadDefinition } from "../../model/load.js";
+import {
+  appRepositories,
+  applyRewrites,
+  compareLive,
+  isIPv4,
+  kubeServiceLister,
+  planDefinitionRewrite,
+  planRepoRewrites,
+  scanContext,
+  scanPaths,
+  unifiedDiff,
+  type RepoRef,
+  type ServiceLister,
+} from "../../ops/ips.js";
+import { EXIT, bold, green, printFindings, printJson, red, yellow } from "../output.js";
+
+export interface IpsCliOptions {
+  kubeconfig?: string;
+  context?: string;
+  json?: boolean;
+}
+
+/** `bk ips`: the live LoadBalancer addresses against the definition. */
+export async function ipsCommand(root: string, opts: IpsCliOptions, lister?: ServiceLister): Promise<number> {
+  const { model } = loadDefinition(root);
+  let services;
+  try {
+    const l = lister ?? (await kubeServiceLister({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }));
+    services = await l.listLoadBalancers();
+  } catch (err) {
+    process.stderr.write(`bk ips: cannot list Services from the cluster: ${(err as Error).message}\n  fix: pass --kubeconfig/--context for the BeckerKube cluster (or use \`bk ips scan\`, which needs no cluster)\n`);
+    return EXIT.unavailable;
+  }
+  const { rows, findings } = compareLive(model, services);
+  const failed = findings.some((f) => f.severity === "error");
+  if (opts.json) printJson({ ok: !failed, endpoints: rows, findings });
+  else {
+    for (const r of rows) {
+      const mark = r.status === "ok" ? green("ok     ") : red(r.status.padEnd(7));
+      process.stdout.write(`${mark} ${r.title.padEnd(14)} ${r.service.padEnd(38)} definition ${r.expected.padEnd(15)} live ${r.actual.join(", ") || "-"}\n`);
+    }
+    printFindings(findings);
+  }
+  return failed ? EXIT.failed : EXIT.ok;
+}
+
+export interface IpsScanCliOptions {
+  stale?: string[];
+  json?: boolean;
+}
+
+const shown = (abs: string) => {
+  const rel = path.relative(process.cwd(), abs);
+  return rel.startsWith("..") ? abs : rel;
+};
+
+/** `bk ips scan <paths...>`: every platform address written in text files, and whose it is now. */
+export async function ipsScanCommand(root: string, paths: string[], opts: IpsScanCliOptions): Promise<number> {
+  const bad = (opts.stale ?? []).filter((s) => !isIPv4(s));
+  if (bad.length) {
+    process.stderr.write(`bk ips scan: --stale ${bad.join(", ")}: not an IPv4 address\n`);
+    return EXIT.badInput;
+  }
+  const { model } = loadDefinition(root);
+  let found;
+  try {
+    found = scanPaths(paths, scanContext(model, opts.stale), shown);
+  } catch (err) {
+    process.stderr.write(`bk ips scan: ${(err as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  const stale = found.filter((o) => o.status !== "current");
+  if (opts.json) printJson({ ok: stale.length === 0, occurrences: found });
+  else {
+    for (const o of found) {
+      const where = `${o.file}:${o.line}:${o.column}`;
+      const addr = o.port !== undefined ? `${o.address}:${o.port}` : o.address;
+      process.stdout.write(`${o.status === "current" ? green("ok   ") : red("STALE")} ${where}  ${addr}  ${o.note}\n`);
+    }
+    process.stdout.write(`bk ips scan: ${found.length} address occurrence(s), ${stale.length} stale${stale.length ? `; fix them with \`bk ips sync --from <old> --to <new>\`` : ""}\n`);
+  }
+  return stale.length ? EXIT.failed : EXIT.ok;
+}
+
+export interface IpsSyncCliOptions {
+  from?: string;
+  to?: string;
+  yes?: boolean;
+  dryRun?: boolean;
+  /** Repository folders to rewrite instead of the applications' sourceRepository. */
+  repos?: string[];
+  /** commander's --no-definition: only the repositories. */
+  definition?: boolean;
+  json?: boolean;
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * `bk ips sync --from OLD --to NEW`: rewrite an address in the definition and in every application
+ * repository, after showing the diff and getting a yes.
+ */
+export async function ipsSyncCommand(root: string, opts: IpsSyncCliOptions): Promise<number> {
+  const { from, to } = opts;
+  if (!from || !to || !isIPv4(from) || !isIPv4(to) || from === to) {
+    process.stderr.write("bk ips sync: give two different IPv4 addresses: --from <old> --to <new>\n");
+    return EXIT.badInput;
+  }
+  const { model } = loadDefinition(root);
+  let definition;
+  let repos: RepoRef[];
+  let plan;
+  try {
+    definition = opts.definition === false ? [] : planDefinitionRewrite(root, from, to);
+    repos = opts.repos?.length ? opts.repos.map((d) => ({ app: path.basename(path.resolve(d)), dir: path.resolve(d) })) : appRepositories(model, root);
+    plan = planRepoRewrites(repos, from, to);
+  } catch (err) {
+    if (err && typeof err === "object" && "findings" in err) throw err;
+    process.stderr.write(`bk ips sync: ${(err as Error).message}\n`);
+    return EXIT.badInput;
+  }
+  const rewrites = [...definition, ...plan.rewrites];
+  const summary = {
+    from,
+    to,
+    files: rewrites.map((r) => ({ file: r.file, display: r.display, replacements: r.count })),
+    missingRepositories: plan.missing.map((r) => ({ app: r.app, dir: r.dir })),
+  };
+  for (const m of plan.missing) process.stderr.write(yellow(`bk ips sync: ${m.app}: repository ${m.dir} not found; clone it there or pass --repos <dir>...`) + "\n");
+  if (!rewrites.length) {
+    if (opts.json) printJson({ ...summary, written: false });
+    else process.stdout.write(`bk ips sync: ${from} appears nowhere in ${opts.definition === false ? "" : "the definition or "}${repos.length} repositor${repos.length === 1 ? "y" : "ies"}; nothing to do\n`);
+    return EXIT.ok;
+  }
+  if (!opts.json) {
+    for (const r of rewrites) process.stdout.write(unifiedDiff(r));
+    process.stdout.write(bold(`\n${rewrites.length} file(s), ${rewrites.reduce((n, r) => n + r.count, 0)} replacement(s) of ${from} by ${to}\n`));
+  }
+  if (opts.dryRun) {
+    if (opts.json) printJson({ ...summary, written: false, dryRun: true, diff: rewrites.map(unifiedDiff).join("") });
+    return EXIT.ok;
+  }
+  if (!opts.yes) {
+    if (!process.stdin.isTTY) {
+      process.stderr.write("bk ips sync: not a terminal, so no confirmation possible: review the diff with --dry-run, then pass --yes\n");
+      return EXIT.badInput;
+    }
+    if (!(await confirm(`Write these ${rewrites.length} file(s)? [y/N] `))) {
+      process.stderr.write("bk ips sync: nothing written\n");
+      return EXIT.failed;
+    }
+  }
+  try {
+    applyRewrites(rewrites);
+  } catch (err) {
+    process.stderr.write(`bk ips sync: ${(err as Error).message}\n`);
+    return EXIT.failed;
+  }
+  if (opts.json) printJson({ ...summary, written: true });
+  else {
+    process.stdout.write(green(`bk ips sync: wrote ${rewrites.length} file(s)\n`));
+    const regEp = model.endpoints.find((e) => e.ip === from);
+    process.stdout.write(
+      [
+        "next:",
+        definition.length ? "  bk synth                 regenerate the tree and docs from the changed definition; commit and push" : "",
+        "  commit the application repositories",
+        regEp ? `  bk certs renew ${regEp.id}   the served certificate must name ${to} (incident 3); then \`bk certs\`` : "",
+        regEp?.id === "registry" ? "  bk trust                 build hosts and the node trust the registry per host:port (certs.d/<ip>:<port>)" : "",
+      ]
+        .filter(Boolean)
+        .join("\n") + "\n",
+    );
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,71 @@
+import { FindingsError } from "../../core/finding.js";
+import { release, ReleaseError, type Builder, type ReleaseReport } from "../../ops/release.js";
+import { EXIT, printFindings, printJson } from "../output.js";
+
+export interface ReleaseCliOptions {
+  build?: string;
+  builder?: Builder;
+  platform?: string;
+  registry?: string;
+  ca?: string;
+  registryHttp?: boolean;
+  remote?: string;
+  push?: boolean;
+  kubeconfig?: string;
+  context?: string;
+  wait?: boolean;
+  timeout?: string;
+  health?: boolean;
+  healthUrl?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+/** `bk release <app> [component...] <version>` */
+export async function releaseCommand(root: string, app: string, rest: string[], opts: ReleaseCliOptions): Promise<number> {
+  const version = rest[rest.length - 1];
+  if (!version) {
+    process.stderr.write("bk release: give the version last, e.g. `bk release ffl backend 1.4.3`\n");
+    return EXIT.badInput;
+  }
+  const components = rest.slice(0, -1);
+  const timeout = /^(\d+)(s|m)$/.exec(opts.timeout ?? "15m");
+  if (!timeout) {
+    process.stderr.write(`bk release: --timeout '${opts.timeout}' is not like 90s or 15m\n`);
+    return EXIT.badInput;
+  }
+  let report: ReleaseReport;
+  try {
+    report = await release({
+      root,
+      app,
+      components,
+      version,
+      ...(opts.build ? { build: { path: opts.build, builder: opts.builder ?? "docker", platforms: opts.platform ? opts.platform.split(",") : [] } } : {}),
+      registry: { ...(opts.registry ? { host: opts.registry } : {}), ...(opts.ca ? { caFile: opts.ca } : {}), ...(opts.registryHttp ? { insecureHttp: true } : {}) },
+      remote: opts.remote ?? "origin",
+      push: opts.push !== false,
+      ...(opts.kubeconfig || process.env.KUBECONFIG ? { kube: { ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) } } : {}),
+      wait: opts.wait !== false,
+      timeoutMs: Number(timeout[1]) * (timeout[2] === "m" ? 60_000 : 1000),
+      health: { ...(opts.healthUrl ? { baseUrl: opts.healthUrl } : {}), ...(opts.ca ? { caFile: opts.ca } : {}), skip: opts.health === false },
+      dryRun: Boolean(opts.dryRun),
+      live: !opts.json,
+    });
+  } catch (err) {
+    const r = (err as { report?: ReleaseReport }).report;
+    if (opts.json && r) printJson(r);
+    if (err instanceof FindingsError) printFindings(err.findings);
+    else process.stderr.write(`bk release: ${(err as Error).message}\n`);
+    if (r?.rolledBack) process.stderr.write(`bk release: rolled back: ${r.rolledBack.detail}\n`);
+    if (r?.failure?.events.length) process.stderr.write(`events:\n  ${r.failure.events.join("\n  ")}\n`);
+    if (err instanceof ReleaseError) return err.exitCode;
+    if (err instanceof FindingsError) return EXIT.failed;
+    if (/cannot reach|ECONNREFUSED|TLS/.test((err as Error).message)) return EXIT.unavailable;
+    throw err;
+  }
+  if (opts.json) printJson(report);
+  else if (report.dryRun) process.stdout.write(`${report.diff ?? ""}bk release: dry run: ${report.app} ${report.components.map((c) => c.name).join(", ")} -> ${report.version} passes every check; nothing was written\n`);
+  else process.stdout.write(`bk release: ${report.app} ${report.components.map((c) => `${c.name} ${c.from} -> ${report.version}`).join(", ")}${report.commit ? ` (commit ${report.commit.slice(0, 12)})` : ""}\n`);
+  return EXIT.ok;
+}

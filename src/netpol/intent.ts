@@ -1,0 +1,92 @@
+/**
+ * What must be reachable, derived from the definition rather than from the policies: the
+ * components' talksTo, databases, routes and metrics, name resolution for every pod, and the
+ * infrastructure paths the platform depends on. `bk netpol` compares the policies against this.
+ */
+import type { Model } from "../model/model.js";
+import { API_SERVER_PORT, type Inventory } from "./inventory.js";
+import type { Protocol } from "./workloads.js";
+import { CNPG_STATUS_PORT, LOKI_PORT, POSTGRES_PORT, PROMETHEUS_PORT, infraWorkloads, type Workload } from "./workloads.js";
+
+export interface PathIntent {
+  from: string;
+  to: string;
+  port: number;
+  protocol: Protocol;
+  why: string;
+}
+
+export const pathKey = (from: string, to: string, port: number, protocol: Protocol) => `${from}>${to}:${port}/${protocol}`;
+
+export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
+  const out: PathIntent[] = [];
+  const w = infraWorkloads(m);
+  const id = (x: Workload) => `${x.namespace}/${x.id}`;
+  const need = (from: string, to: string, port: number, why: string, protocol: Protocol = "TCP") => out.push({ from, to, port, protocol, why });
+  const jobsOf = (componentId: string) => inv.endpoints.filter((e) => e.owner === componentId && e.endpoint.id !== componentId).map((e) => e.endpoint.id);
+
+  for (const e of inv.endpoints) {
+    if (e.endpoint.kind !== "pod" || e.endpoint.id === id(w.kubeDns)) continue;
+    need(e.endpoint.id, id(w.kubeDns), 53, "name resolution", "UDP");
+    need(e.endpoint.id, id(w.kubeDns), 53, "name resolution", "TCP");
+  }
+
+  for (const c of m.components) {
+    for (const edge of c.edges) {
+      if (edge.to.kind === "component") {
+        const t = m.components.find((x) => x.id === (edge.to as { id: string }).id);
+        if (t?.def.port) need(c.id, t.id, t.def.port, `talksTo ${t.id}`);
+      } else if (edge.to.kind === "database") {
+        for (const pod of [c.id, ...jobsOf(c.id)]) need(pod, id(w.postgres), POSTGRES_PORT, `database ${edge.to.name}`);
+      } else {
+        need(c.id, "internet", edge.to.port, `talksTo ${edge.to.host}:${edge.to.port}`);
+      }
+    }
+    if (c.def.route && c.def.port) {
+      need(id(w.ingressController), c.id, c.def.port, `route ${c.def.route}`);
+      need(id(w.gateway), c.id, c.def.port, `route ${c.def.route}`);
+    }
+    if (c.def.metrics) need(id(w.prometheus), c.id, c.def.metrics.port, `metrics ${c.def.metrics.path}`);
+  }
+
+  // The platform itself.
+  for (const x of Object.values(w)) for (const port of x.metricsPorts) need(id(w.prometheus), id(x), port, "metrics");
+  for (const x of [w.ingressController, w.gateway]) for (const port of [80, 443]) need("lan", id(x), port, "LAN entry point");
+  need("lan", id(w.registry), w.registry.ports[0]!.port, "image pushes from build hosts");
+  need("lan", id(w.chartmuseum), w.chartmuseum.ports[0]!.port, "chart uploads from build hosts");
+  need("lan", id(w.postgres), POSTGRES_PORT, "PostgreSQL LoadBalancer");
+  need(id(w.fluxSource), id(w.chartmuseum), w.chartmuseum.ports[0]!.port, "application chart");
+  need(id(w.fluxSource), "internet", 22, "Git over SSH");
+  need(id(w.fluxSource), "internet", 443, "upstream charts");
+  need(id(w.fluxHelm), id(w.fluxSource), 9090, "chart artifacts");
+  need(id(w.gateway), id(w.istiod), 15012, "gateway configuration");
+  need(id(w.grafana), id(w.prometheus), PROMETHEUS_PORT, "dashboards");
+  need(id(w.grafana), id(w.loki), LOKI_PORT, "log queries");
+  need(id(w.fluentBit), id(w.loki), LOKI_PORT, "log shipping");
+  need(id(w.cnpgOperator), id(w.postgres), CNPG_STATUS_PORT, "instance status");
+  need(id(w.cnpgOperator), id(w.postgres), POSTGRES_PORT, "roles and databases");
+  need(id(w.postgresBackup), id(w.postgres), POSTGRES_PORT, "nightly pg_dump");
+  need(id(w.kubeDns), "internet", 53, "upstream DNS", "UDP");
+  const apiClients = [w.kubeDns, w.sealedSecrets, w.fluxSource, w.fluxHelm, w.metallbController, w.certManager, w.certManagerWebhook, w.ingressController, w.istiod, w.postgres, w.cnpgOperator, w.prometheus, w.grafana, w.prometheusOperator, w.kubeStateMetrics, w.fluentBit];
+  for (const x of apiClients) need(id(x), "apiserver", API_SERVER_PORT, "Kubernetes API");
+  const webhooks: Array<[Workload, number]> = [
+    [w.metallbController, 9443],
+    [w.certManagerWebhook, 10250],
+    [w.ingressController, 8443],
+    [w.istiod, 15017],
+    [w.cnpgOperator, 9443],
+    [w.prometheusOperator, 10250],
+    [w.sealedSecrets, 8080],
+  ];
+  for (const [x, port] of webhooks) need("apiserver", id(x), port, x === w.sealedSecrets ? "kubeseal --fetch-cert via the API server" : "admission webhook");
+
+  // Endpoints the inventory does not have (a namespace left out of the definition) are not required.
+  const known = new Set(inv.endpoints.map((e) => e.endpoint.id));
+  const seen = new Set<string>();
+  return out.filter((p) => {
+    const k = pathKey(p.from, p.to, p.port, p.protocol);
+    if (!known.has(p.from) || !known.has(p.to) || seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

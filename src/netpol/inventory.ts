@@ -1,0 +1,93 @@
+/**
+ * The endpoints `bk netpol` evaluates policies between: one representative pod per application
+ * component (and per migration Job / CronJob, which carry different name labels), the
+ * infrastructure pods policies refer to, and addresses outside the pod network: the internet, a
+ * LAN host and the API server (which is not a pod).
+ */
+import type { KubeObject } from "../core/object.js";
+import type { Model } from "../model/model.js";
+import { formatIpv4, parseIpv4 } from "./ip.js";
+import type { Endpoint, Labels } from "./semantics.js";
+import { componentJobNames, componentPodLabels, componentPorts, infraWorkloads } from "./workloads.js";
+
+/** Minikube's default pod network (inside 10.0.0.0/8, so "internet" rules never match pods). */
+export const POD_CIDR_BASE = "10.244.0.0";
+/** A public documentation address (RFC 5737) standing for every host on the internet. */
+export const INTERNET_IP = "203.0.113.10";
+/** Minikube's node address with the docker driver; the API server listens there on 8443. */
+export const API_SERVER_IP = "192.168.49.2";
+export const API_SERVER_PORT = 8443;
+
+export type EndpointGroup = { kind: "app"; app: string } | { kind: "infrastructure" } | { kind: "outside" };
+
+export interface InventoryEndpoint {
+  endpoint: Endpoint;
+  title: string;
+  /** Whose declared paths this endpoint shares: a component id for its pods and Jobs, else the endpoint id. */
+  owner: string;
+  group: EndpointGroup;
+}
+
+export interface Inventory {
+  namespaces: Map<string, Labels>;
+  endpoints: InventoryEndpoint[];
+}
+
+/** A LAN address outside the LoadBalancer pool, standing for build hosts and browsers. */
+export function lanHost(m: Model): string {
+  const start = parseIpv4(m.network.loadBalancerPool.start)!;
+  const end = parseIpv4(m.network.loadBalancerPool.end)!;
+  const base = start - (start % 256);
+  for (let i = 2; i < 255; i++) if (base + i < start || base + i > end) return formatIpv4(base + i);
+  return formatIpv4(base + 1);
+}
+
+export function buildInventory(m: Model, objects: readonly KubeObject[] = []): Inventory {
+  const namespaces = new Map<string, Labels>();
+  const nsLabels = (name: string) => {
+    // Kubernetes adds kubernetes.io/metadata.name to every namespace; the rest comes from our Namespace objects.
+    const o = objects.find((x) => x.kind === "Namespace" && x.apiVersion === "v1" && x.metadata.name === name);
+    return { ...(o?.metadata.labels ?? {}), "kubernetes.io/metadata.name": name };
+  };
+  for (const ns of m.namespaces) namespaces.set(ns.name, nsLabels(ns.name));
+
+  const base = parseIpv4(POD_CIDR_BASE)!;
+  let next = 10;
+  const podIp = () => formatIpv4(base + next++);
+  const endpoints: InventoryEndpoint[] = [];
+
+  for (const app of m.apps) {
+    for (const c of app.components) {
+      const group: EndpointGroup = { kind: "app", app: app.name };
+      endpoints.push({
+        endpoint: { kind: "pod", id: c.id, namespace: c.namespace, labels: componentPodLabels(c), ip: podIp(), ports: componentPorts(c) },
+        title: `${c.id} (${c.def.role})`,
+        owner: c.id,
+        group,
+      });
+      for (const job of componentJobNames(c)) {
+        const suffix = job.slice(c.fullname.length + 1);
+        endpoints.push({
+          endpoint: { kind: "pod", id: `${c.id}#${suffix}`, namespace: c.namespace, labels: componentPodLabels(c, job), ip: podIp(), ports: [] },
+          title: `${c.id} ${suffix} Job`,
+          owner: c.id,
+          group,
+        });
+      }
+    }
+  }
+  for (const w of Object.values(infraWorkloads(m))) {
+    if (!namespaces.has(w.namespace)) namespaces.set(w.namespace, nsLabels(w.namespace));
+    endpoints.push({
+      endpoint: { kind: "pod", id: `${w.namespace}/${w.id}`, namespace: w.namespace, labels: w.labels, ip: podIp(), ports: w.ports },
+      title: w.title,
+      owner: `${w.namespace}/${w.id}`,
+      group: { kind: "infrastructure" },
+    });
+  }
+  const outside = (id: string, ip: string, title: string): InventoryEndpoint => ({ endpoint: { kind: "external", id, ip }, title, owner: id, group: { kind: "outside" } });
+  endpoints.push(outside("internet", INTERNET_IP, `the internet (${INTERNET_IP})`));
+  endpoints.push(outside("lan", lanHost(m), `a LAN host (${lanHost(m)})`));
+  endpoints.push(outside("apiserver", API_SERVER_IP, `the Kubernetes API server (${API_SERVER_IP}:${API_SERVER_PORT})`));
+  return { namespaces, endpoints };
+}

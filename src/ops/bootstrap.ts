@@ -1,0 +1,324 @@
+/**
+ * Rebuilding the cluster from nothing, as data: an ordered list of steps, each with the commands it
+ * runs and a check that tells whether it is already done. Progress is kept in a state file, so a
+ * rerun after a failure resumes at the failed step. The order carries the lessons of incident 6
+ * (the Sealed Secrets key goes in before anything can generate a new one) and incident 4 (the node
+ * trusts the CA before any image is pulled from our registry).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseAllDocuments } from "yaml";
+import type { ComponentModel, Model } from "../model/model.js";
+import { describeFailure, formatCommand, type Runner } from "./runner.js";
+import { CA_NAME, CA_SECRET, NODE_RUNTIME, registryAddresses, trustPlan } from "./trust.js";
+
+/** Flux release `flux install` deploys; its controllers match the CRDs the tree is validated against. */
+export const FLUX_VERSION = "v2.9.4";
+export const FLUX_NS = "flux-system";
+const KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key";
+
+export interface StepCommand {
+  cmd: string;
+  args: string[];
+  /** Keep stdout in a file (base64-decoded when asked) instead of showing it. */
+  stdoutTo?: { file: string; base64?: boolean };
+  timeoutMs?: number;
+}
+
+export interface BootstrapStep {
+  id: string;
+  title: string;
+  commands: StepCommand[];
+  /** Exit 0 (and stdout matching `expect`, when given) means the step's effect is already there. */
+  check?: { command: StepCommand; expect?: RegExp; means: string };
+  /** Runs every time and is never recorded (tool presence). */
+  always?: boolean;
+  /** Printed loudly when the step runs. */
+  warning?: string;
+  /** When set and the check fails, the step cannot be done by bk: fail with this message. */
+  blocked?: string;
+}
+
+export interface BootstrapOptions {
+  root: string;
+  /** A Sealed Secrets key backup (a Secret or List of Secrets from kube-system). */
+  sealedSecretsKey?: string;
+  /** Start without a key backup: the controller makes a new key and every SealedSecret must be resealed. */
+  newKey?: boolean;
+  /** Private SSH key Flux uses to read the Git repository (deploy key). */
+  gitKey?: string;
+  fluxVersion?: string;
+  /** app/component deployed and checked before the rest. */
+  canary: string;
+  /** Where the cluster CA is written for the node step. */
+  caFile?: string;
+}
+
+const min = (n: number) => n * 60_000;
+
+export function defaultCanary(m: Model): ComponentModel {
+  const simple = (c: ComponentModel) => !c.def.optional && c.dependsOn.length === 0 && !c.def.database && c.secretRefs.length === 0;
+  const pick = m.components.find((c) => simple(c) && c.def.role === "cache") ?? m.components.find(simple) ?? m.components[0];
+  if (!pick) throw new Error("the definition has no application components to use as a canary");
+  return pick;
+}
+
+/** Refuse files that are not a key backup before the cluster is touched. */
+export function checkKeyBackup(file: string): number {
+  if (!existsSync(file)) throw new Error(`--sealed-secrets-key ${file}: no such file`);
+  let keys = 0;
+  for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
+    const v = doc.toJS() as { kind?: string; items?: unknown[] } | null;
+    const objs = v?.kind === "List" ? (v.items ?? []) : [v];
+    for (const o of objs as Array<{ kind?: string; metadata?: { labels?: Record<string, string> }; data?: Record<string, string> } | null>) {
+      if (o?.kind === "Secret" && o.metadata?.labels?.[KEY_LABEL] !== undefined && o.data?.["tls.key"]) keys++;
+    }
+  }
+  if (!keys) {
+    throw new Error(`${file} holds no Sealed Secrets key (a Secret labelled ${KEY_LABEL} with tls.key); export one with \`kubectl get secret -n kube-system -l ${KEY_LABEL} -o yaml\``);
+  }
+  return keys;
+}
+
+/** The ordered rebuild. Pure: builds data from the model and options, runs nothing. */
+export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
+  const p = m.cluster.profile;
+  const ctx = p.name; // minikube names the kubeconfig context after the profile
+  const kubectl = (...args: string[]): StepCommand => ({ cmd: "kubectl", args: ["--context", ctx, ...args] });
+  const waitFor = (ns: string, ref: string, timeoutMin: number): StepCommand[] => [
+    { ...kubectl("-n", ns, "wait", ref, "--for=create", `--timeout=${Math.min(timeoutMin, 10)}m`), timeoutMs: min(Math.min(timeoutMin, 10) + 1) },
+    { ...kubectl("-n", ns, "wait", ref, "--for=condition=Ready", `--timeout=${timeoutMin}m`), timeoutMs: min(timeoutMin + 1) },
+  ];
+  const readyCheck = (ns: string, ref: string) => ({
+    command: kubectl("-n", ns, "get", ref, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`),
+    expect: /^True$/,
+    means: `${ref} is Ready`,
+  });
+  const sealedNs = m.infra.sealedSecrets.namespace;
+  const fluxVersion = o.fluxVersion ?? FLUX_VERSION;
+  const [canaryApp, canaryName] = o.canary.split("/");
+  const canary = m.components.find((c) => c.app === canaryApp && c.name === canaryName);
+  if (!canary) throw new Error(`--canary ${o.canary}: no such component; use <app>/<component>, e.g. ${defaultCanary(m).id}`);
+  const caFile = o.caFile ?? path.join(o.root, ".bk", CA_NAME);
+  const sshUrl = /^ssh:\/\//.test(m.gitops.url);
+
+  const steps: BootstrapStep[] = [
+    {
+      id: "tools",
+      title: "Tools on this machine: minikube, kubectl, flux",
+      always: true,
+      commands: [
+        { cmd: "minikube", args: ["version", "--short"] },
+        { cmd: "kubectl", args: ["version", "--client"] },
+        { cmd: "flux", args: ["version", "--client"] },
+      ],
+    },
+    {
+      id: "minikube",
+      title: `Start Minikube profile ${p.name} (Kubernetes ${p.kubernetesVersion}, ${p.cni}, ${NODE_RUNTIME})`,
+      commands: [
+        {
+          cmd: "minikube",
+          args: [
+            "start",
+            "-p",
+            p.name,
+            `--driver=${p.driver}`,
+            `--cpus=${p.cpus}`,
+            `--memory=${p.memory}`,
+            `--disk-size=${p.disk}`,
+            `--kubernetes-version=${p.kubernetesVersion}`,
+            `--cni=${p.cni}`,
+            `--container-runtime=${NODE_RUNTIME}`,
+          ],
+          timeoutMs: min(20),
+        },
+      ],
+      check: { command: { cmd: "minikube", args: ["-p", p.name, "status", "--format={{.Host}}/{{.Kubelet}}/{{.APIServer}}"] }, expect: /^Running\/Running\/Running\s*$/, means: "the profile is running" },
+    },
+    o.newKey
+      ? {
+          id: "sealed-secrets-key",
+          title: "Sealed Secrets key: NONE restored (--new-key)",
+          commands: [],
+          warning:
+            "NO SEALED SECRETS KEY RESTORED (--new-key). The controller will generate a new key: NOT ONE SealedSecret in the tree can be decrypted with it. " +
+            "Every secret must be re-created and resealed (`bk secrets seal --all`), and the new key backed up right away (`bk backup --sealed-secrets-keys`).",
+        }
+      : {
+          id: "sealed-secrets-key",
+          title: `Restore the Sealed Secrets key into ${sealedNs} (before the controller can make a new one)`,
+          commands: [kubectl("apply", "-n", sealedNs, "-f", o.sealedSecretsKey ?? "<--sealed-secrets-key>")],
+          check: { command: kubectl("-n", sealedNs, "get", "secret", "-l", KEY_LABEL, "-o", "name"), expect: /secret\//, means: "a key is already in the cluster" },
+        },
+    {
+      id: "flux-install",
+      title: `Install Flux ${fluxVersion}`,
+      commands: [{ cmd: "flux", args: ["install", `--version=${fluxVersion}`, "--context", ctx], timeoutMs: min(10) }],
+      check: {
+        command: kubectl("-n", FLUX_NS, "get", "deployment", "kustomize-controller", "-o", "jsonpath={.metadata.labels.app\\.kubernetes\\.io/version}"),
+        expect: new RegExp(`^${fluxVersion.replace(/\./g, "\\.")}$`),
+        means: `Flux ${fluxVersion} is installed`,
+      },
+    },
+  ];
+  if (m.gitops.secretRef) {
+    const secret = m.gitops.secretRef;
+    steps.push({
+      id: "git-secret",
+      title: `Git credentials for Flux (secret ${FLUX_NS}/${secret})`,
+      commands: sshUrl
+        ? [{ cmd: "flux", args: ["create", "secret", "git", secret, `--url=${m.gitops.url}`, `--private-key-file=${o.gitKey ?? "<--git-key>"}`, "--namespace", FLUX_NS, "--context", ctx] }]
+        : [],
+      check: { command: kubectl("-n", FLUX_NS, "get", "secret", secret, "-o", "name"), means: "the secret exists" },
+      ...(!sshUrl
+        ? { blocked: `bk bootstrap creates SSH deploy-key secrets only; create ${FLUX_NS}/${secret} for ${m.gitops.url} yourself (\`flux create secret git ${secret} --url=... --username=... --password=...\`) and rerun` }
+        : !o.gitKey
+          ? { blocked: `secret ${FLUX_NS}/${secret} does not exist: pass --git-key <file>, the private half of a deploy key with read access to ${m.gitops.url}` }
+          : {}),
+    });
+  }
+  const sync = path.join(o.root, m.gitops.path, "flux-system", "gotk-sync.yaml");
+  steps.push(
+    {
+      id: "flux-sync",
+      title: `Point Flux at ${m.gitops.url} (${m.gitops.branch}, ${m.gitops.path})`,
+      commands: [kubectl("apply", "-f", sync)],
+      check: { command: kubectl("-n", FLUX_NS, "get", `kustomization/${m.gitops.repository}`, "-o", "name"), means: "the sync objects exist" },
+    },
+    {
+      id: "source",
+      title: "Flux can read the Git repository",
+      commands: waitFor(FLUX_NS, `gitrepository/${m.gitops.repository}`, 5),
+      check: readyCheck(FLUX_NS, `gitrepository/${m.gitops.repository}`),
+    },
+    {
+      id: "infra-controllers",
+      title: "Infrastructure controllers Ready (MetalLB, cert-manager, Sealed Secrets, ingress, Istio, CloudNativePG, ...)",
+      commands: waitFor(FLUX_NS, "kustomization/infra-controllers", 20),
+      check: readyCheck(FLUX_NS, "kustomization/infra-controllers"),
+    },
+    {
+      id: "infra-configs",
+      title: "Infrastructure configuration Ready (address pool, CA and certificates, registry, PostgreSQL, ...)",
+      commands: waitFor(FLUX_NS, "kustomization/infra-configs", 20),
+      check: readyCheck(FLUX_NS, "kustomization/infra-configs"),
+    },
+  );
+  // The CA exists only once cert-manager has issued it (infra-configs); the node must trust it
+  // before the first application image is pulled from our registry.
+  const node = trustPlan({ caFile: caFile, host: false, node: true, registries: registryAddresses(m), profile: p.name });
+  steps.push(
+    {
+      id: "trust-node",
+      title: `The node trusts the cluster CA for ${m.registry}`,
+      commands: [
+        { ...kubectl("-n", CA_SECRET.namespace, "get", "secret", CA_SECRET.name, "-o", "jsonpath={.data.ca\\.crt}"), stdoutTo: { file: caFile, base64: true } },
+        ...node.flatMap((a) => (a.kind === "run" ? [{ cmd: a.cmd, args: a.args, timeoutMs: min(3) }] : [])),
+      ],
+    },
+    {
+      id: "canary",
+      title: `Canary: ${canary.id} (image from ${m.registry}, chart from ChartMuseum) becomes Ready`,
+      commands: waitFor(canary.namespace, `helmrelease/${canary.fullname}`, 10),
+      check: readyCheck(canary.namespace, `helmrelease/${canary.fullname}`),
+    },
+    {
+      id: "apps",
+      title: "All applications Ready",
+      commands: waitFor(FLUX_NS, "kustomization/apps", 30),
+      check: readyCheck(FLUX_NS, "kustomization/apps"),
+    },
+  );
+  return steps;
+}
+
+export function renderCommand(c: StepCommand): string {
+  const line = formatCommand(c.cmd, c.args);
+  if (!c.stdoutTo) return line;
+  return `${line}${c.stdoutTo.base64 ? " | base64 -d" : ""} > ${c.stdoutTo.file}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State: which steps are done, so a rerun resumes.
+
+export interface BootstrapState {
+  version: 1;
+  profile: string;
+  completed: Record<string, string>;
+}
+
+export function readState(file: string, profile: string): BootstrapState {
+  const fresh: BootstrapState = { version: 1, profile, completed: {} };
+  if (!existsSync(file)) return fresh;
+  try {
+    const s = JSON.parse(readFileSync(file, "utf8")) as BootstrapState;
+    // State of another profile says nothing about this one.
+    return s.version === 1 && s.profile === profile && s.completed && typeof s.completed === "object" ? s : fresh;
+  } catch {
+    return fresh;
+  }
+}
+
+export function writeState(file: string, s: BootstrapState): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(s, null, 2) + "\n");
+  renameSync(tmp, file);
+}
+
+export type StepOutcome = "done-before" | "already-done" | "ran";
+
+export class StepFailed extends Error {
+  constructor(
+    readonly step: BootstrapStep,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One bootstrap run: executes steps in order against the state file. */
+export class BootstrapRun {
+  readonly state: BootstrapState;
+  constructor(
+    private readonly runner: Runner,
+    private readonly stateFile: string,
+    profile: string,
+    fresh = false,
+  ) {
+    this.state = fresh ? { version: 1, profile, completed: {} } : readState(stateFile, profile);
+  }
+
+  /** Run one step unless it is done; throws StepFailed. `say` gets the command lines as they run. */
+  async step(s: BootstrapStep, say: (line: string) => void = () => undefined): Promise<StepOutcome> {
+    if (!s.always && this.state.completed[s.id]) return "done-before";
+    if (s.check) {
+      const r = await this.runner.run(s.check.command.cmd, s.check.command.args, { timeoutMs: s.check.command.timeoutMs ?? 60_000 });
+      if (r.code === 0 && (!s.check.expect || s.check.expect.test(r.stdout.trim()))) {
+        this.record(s);
+        return "already-done";
+      }
+      if (s.blocked) throw new StepFailed(s, s.blocked);
+    }
+    for (const c of s.commands) {
+      say(renderCommand(c));
+      const r = await this.runner.run(c.cmd, c.args, { timeoutMs: c.timeoutMs ?? min(5) });
+      if (r.code !== 0) throw new StepFailed(s, describeFailure(c.cmd, c.args, r));
+      if (c.stdoutTo) {
+        const content = c.stdoutTo.base64 ? Buffer.from(r.stdout.trim(), "base64").toString("utf8") : r.stdout;
+        if (!content.trim()) throw new StepFailed(s, `${renderCommand(c)} produced nothing`);
+        mkdirSync(path.dirname(c.stdoutTo.file), { recursive: true });
+        writeFileSync(c.stdoutTo.file, content);
+      }
+    }
+    this.record(s);
+    return "ran";
+  }
+
+  private record(s: BootstrapStep): void {
+    if (s.always) return;
+    this.state.completed[s.id] = new Date().toISOString();
+    writeState(this.stateFile, this.state);
+  }
+}

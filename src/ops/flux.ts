@@ -1,0 +1,116 @@
+/**
+ * Flux from the outside: ask for a reconciliation now (the annotation the flux CLI sets), and
+ * wait for a HelmRelease to become Ready on a given change, reporting events as they arrive.
+ */
+import { PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import type { Kube } from "./kube.js";
+
+export const RECONCILE_ANNOTATION = "reconcile.fluxcd.io/requestedAt";
+
+export interface FluxRef {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+export const gitRepositoryRef = (name: string): FluxRef => ({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", namespace: "flux-system", name });
+export const kustomizationRef = (name: string): FluxRef => ({ apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", namespace: "flux-system", name });
+export const helmReleaseRef = (namespace: string, name: string): FluxRef => ({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", namespace, name });
+
+/** Set reconcile.fluxcd.io/requestedAt on each object, in order (source first). */
+export async function requestReconcile(kube: Kube, refs: readonly FluxRef[], now = new Date()): Promise<string> {
+  const stamp = now.toISOString();
+  for (const r of refs) {
+    const patch = { apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace, annotations: { [RECONCILE_ANNOTATION]: stamp } } };
+    await kube.objects.patch(patch as KubernetesObject, undefined, undefined, "bk", undefined, PatchStrategy.MergePatch);
+  }
+  return stamp;
+}
+
+export interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+interface FluxObject extends KubernetesObject {
+  spec?: Record<string, unknown>;
+  status?: { conditions?: Condition[]; observedGeneration?: number; lastHandledReconcileAt?: string; history?: Array<{ chartVersion?: string; status?: string }> };
+}
+
+export async function readFlux(kube: Kube, r: FluxRef): Promise<FluxObject | undefined> {
+  try {
+    return (await kube.objects.read({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } })) as FluxObject;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
+
+export function readyCondition(o: FluxObject | undefined): Condition | undefined {
+  return o?.status?.conditions?.find((c) => c.type === "Ready");
+}
+
+export interface ReleaseWaitOptions {
+  namespace: string;
+  release: string;
+  /** The image reference every pod of the release must run, e.g. 192.168.7.21:5000/ffl/backend:1.4.3 */
+  image: string;
+  timeoutMs: number;
+  pollMs?: number;
+  onEvent?: (line: string) => void;
+}
+
+export interface ReleaseWaitResult {
+  ok: boolean;
+  reason: string;
+  events: string[];
+}
+
+const BAD_REASONS = /ImagePullBackOff|ErrImagePull|CrashLoopBackOff|BackOff|Failed|FailedMount|InstallFailed|UpgradeFailed|RollbackSucceeded|DeadlineExceeded|Unhealthy/;
+
+/**
+ * Wait until the HelmRelease carries the new image, is Ready for its current generation, and every
+ * pod of the release runs that image and is ready. Warning events in the namespace are reported
+ * as they arrive; a failed upgrade ends the wait early with Flux's own message.
+ */
+export async function waitForRelease(kube: Kube, o: ReleaseWaitOptions): Promise<ReleaseWaitResult> {
+  const deadline = Date.now() + o.timeoutMs;
+  const seen = new Set<string>();
+  const events: string[] = [];
+  const since = Date.now() - 5_000;
+  for (;;) {
+    const hr = await readFlux(kube, helmReleaseRef(o.namespace, o.release));
+    const ev = await kube.core.listNamespacedEvent({ namespace: o.namespace });
+    for (const e of ev.items) {
+      const when = new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).getTime();
+      const key = `${e.metadata?.uid}/${e.count ?? 1}`;
+      if (when < since || seen.has(key)) continue;
+      if (e.type !== "Warning" && !BAD_REASONS.test(e.reason ?? "")) continue;
+      seen.add(key);
+      const line = `${e.type} ${e.reason} ${e.involvedObject.kind}/${e.involvedObject.name}: ${e.message ?? ""}`.trim();
+      events.push(line);
+      o.onEvent?.(line);
+    }
+    const values = (hr?.spec?.values ?? {}) as { image?: { repository?: string; tag?: string } };
+    const applied = values.image ? `${values.image.repository}:${values.image.tag}` === o.image : false;
+    const ready = readyCondition(hr);
+    const current = hr?.status?.observedGeneration !== undefined && hr.status.observedGeneration >= (hr.metadata?.generation ?? 0);
+    if (applied && current && ready?.status === "False" && /Failed|RetriesExceeded|RollbackSucceeded/.test(ready.reason ?? "")) {
+      return { ok: false, reason: `HelmRelease ${o.namespace}/${o.release}: ${ready.reason}: ${ready.message ?? ""}`, events };
+    }
+    if (applied && current && ready?.status === "True") {
+      const pods = await kube.core.listNamespacedPod({ namespace: o.namespace, labelSelector: `app.kubernetes.io/instance=${o.release}` });
+      const live = pods.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase !== "Succeeded" && !p.metadata?.ownerReferences?.some((r) => r.kind === "Job"));
+      const allNew = live.length > 0 && live.every((p) => p.spec?.containers.some((c) => c.image === o.image) && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+      if (allNew) return { ok: true, reason: `HelmRelease ${o.namespace}/${o.release} is Ready and ${live.length} pod(s) run ${o.image}`, events };
+    }
+    if (Date.now() > deadline) {
+      const state = !hr ? "does not exist" : !applied ? "has not received the new image yet (is Flux reconciling the commit?)" : `is ${ready?.status === "True" ? "Ready but its pods do not all run the new image" : `not Ready: ${ready?.reason ?? "no condition yet"} ${ready?.message ?? ""}`}`;
+      return { ok: false, reason: `timed out after ${Math.round(o.timeoutMs / 1000)} s: HelmRelease ${o.namespace}/${o.release} ${state}`, events };
+    }
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * `bk release`: the seed's eight-step build-and-deploy workflow as one command, each step
+ * verified before the next. Nothing is written or committed until every check before the
+ * commit passed; a failure after the push is rolled back by a revert commit, never a force push.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import path from "node:path";
+import { FindingsError, type Finding } from "../core/finding.js";
+import type { ComponentModel, Model } from "../model/model.js";
+import { generate, type Generated } from "../pipeline.js";
+import { runSteps, type Step, type StepOutcome } from "../cli/progress.js";
+import { diffTrees, isClean } from "../tree/diff.js";
+import { readTree, writeTreeAtomically } from "../tree/files.js";
+import { GENERATED_FILES, OWNED_DIRS } from "../tree/tree.js";
+import { validateTree } from "../validate/index.js";
+import { bumpTags, type TagBump } from "./bump.js";
+import { gitRepositoryRef, helmReleaseRef, kustomizationRef, requestReconcile, waitForRelease } from "./flux.js";
+import { Git } from "./git.js";
+import { connect, type Kube } from "./kube.js";
+import { checkTag, describeMissing, type RegistryOptions } from "./registry.js";
+
+export type Builder = "docker" | "buildah" | "podman";
+
+export interface ReleaseRequest {
+  root: string;
+  app: string;
+  /** Empty: every component of the app that is built from its repository (caches are mirrored upstream images). */
+  components: string[];
+  version: string;
+  build?: { path: string; builder: Builder; platforms: string[] };
+  registry: Omit<RegistryOptions, "host"> & { host?: string };
+  remote: string;
+  push: boolean;
+  kube?: { kubeconfig?: string; context?: string };
+  wait: boolean;
+  timeoutMs: number;
+  health: { baseUrl?: string; caFile?: string; skip?: boolean };
+  dryRun: boolean;
+  live: boolean;
+  /** Runs builder commands; tests pass a recorder. */
+  exec?: (cmd: string, args: string[]) => { code: number; stdout: string; stderr: string };
+}
+
+export interface ReleaseReport {
+  app: string;
+  version: string;
+  dryRun: boolean;
+  components: Array<{ name: string; image: string; from: string }>;
+  commit?: string;
+  pushAttempts?: number;
+  reconcileRequestedAt?: string;
+  health: Array<{ url: string; status: number | string; ok: boolean }>;
+  rolledBack?: { revertCommit: string; previousReady: boolean; detail: string };
+  failure?: { step: string; message: string; events: string[]; findings?: Finding[] };
+  diff?: string;
+  steps: StepOutcome[];
+}
+
+interface Ctx {
+  req: ReleaseRequest;
+  model?: Model;
+  comps: ComponentModel[];
+  bumps: TagBump[];
+  appFile: string;
+  newText: string;
+  next?: Generated;
+  git: Git;
+  kube?: Kube;
+  pushed: boolean;
+  report: ReleaseReport;
+  events: string[];
+}
+
+export class ReleaseError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+const defaultExec = (cmd: string, args: string[]) => {
+  const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return { code: r.error ? 127 : (r.status ?? 1), stdout: r.stdout ?? "", stderr: r.error ? r.error.message : (r.stderr ?? "") };
+};
+
+/** Builder commands for one image; multi-arch where the builder supports it (incident 4: trust comes from `bk trust`). */
+export function buildCommands(builder: Builder, contextDir: string, image: string, platforms: string[]): Array<[string, string[]]> {
+  const multi = platforms.length > 1;
+  const platformArgs = platforms.length ? ["--platform", platforms.join(",")] : [];
+  if (builder === "docker") {
+    return multi ? [["docker", ["buildx", "build", ...platformArgs, "--tag", image, "--push", contextDir]]] : [["docker", ["build", ...platformArgs, "--tag", image, contextDir]], ["docker", ["push", image]]];
+  }
+  // buildah and podman share the manifest-list workflow for multi-arch images.
+  const bud = builder === "buildah" ? "bud" : "build";
+  return multi
+    ? [
+        [builder, [bud, ...platformArgs, "--manifest", image, contextDir]],
+        [builder, ["manifest", "push", "--all", image, `docker://${image}`]],
+      ]
+    : [
+        [builder, [bud, ...platformArgs, "--tag", image, contextDir]],
+        [builder, ["push", image, `docker://${image}`]],
+      ];
+}
+
+function healthGet(url: string, caFile?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = https.request({ hostname: u.hostname, port: u.port || 443, path: u.pathname + u.search, method: "GET", timeout: 10_000, ...(caFile ? { ca: readFileSync(caFile) } : {}) }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("timeout", () => req.destroy(new Error("no answer within 10 s")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.bk-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
+  const report: ReleaseReport = { app: req.app, version: req.version, dryRun: req.dryRun, components: [], health: [], steps: [] };
+  const ctx: Ctx = { req, comps: [], bumps: [], appFile: "", newText: "", git: new Git(req.root), pushed: false, report, events: [] };
+  const exec = req.exec ?? defaultExec;
+
+  const steps: Step<Ctx>[] = [
+    {
+      title: "resolve the release from the definition",
+      run: async (c) => {
+        const { model } = generate(req.root);
+        c.model = model;
+        const app = model.apps.find((a) => a.name === req.app);
+        if (!app) throw new ReleaseError(`no application '${req.app}' in the definition (known: ${model.apps.map((a) => a.name).join(", ")})`, 2);
+        const names = req.components.length ? req.components : app.components.filter((x) => x.def.role !== "cache").map((x) => x.name);
+        for (const n of names) {
+          const comp = app.components.find((x) => x.name === n);
+          if (!comp) throw new ReleaseError(`application ${app.name} has no component '${n}' (components: ${app.components.map((x) => x.name).join(", ")})`, 2);
+          c.comps.push(comp);
+        }
+        c.appFile = app.file;
+        const touched = [app.file, ...OWNED_DIRS, ...GENERATED_FILES];
+        const dirty = c.git.dirty().filter((f) => touched.some((t) => f === t || f.startsWith(t + "/")));
+        if (dirty.length && !req.dryRun) throw new ReleaseError(`uncommitted changes where the release writes: ${dirty.join(", ")}. Commit or stash them first, so the release commit holds only the release`, 2);
+        const registry = req.registry.host ?? model.registry;
+        report.components = c.comps.map((x) => ({ name: x.name, image: `${registry}/${x.app}/${x.name}:${req.version}`, from: x.image.tag }));
+      },
+    },
+    {
+      title: "build and push the image",
+      skip: () => (req.build ? false : "no --build: the image must already be in the registry"),
+      run: async (c, out) => {
+        for (const comp of report.components) {
+          for (const [cmd, args] of buildCommands(req.build!.builder, req.build!.path, comp.image, req.build!.platforms)) {
+            out(`${cmd} ${args.join(" ")}`);
+            if (req.dryRun) continue;
+            const r = exec(cmd, args);
+            if (r.code !== 0) throw new ReleaseError(`${cmd} ${args[0]} failed for ${comp.image}: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`, 1);
+          }
+        }
+        void c;
+      },
+    },
+    {
+      title: "the exact tag is in the registry",
+      run: async (_c, out) => {
+        const host = req.registry.host ?? ctx.model!.registry;
+        const missing: string[] = [];
+        for (const comp of ctx.comps) {
+          const check = await checkTag({ ...req.registry, host }, `${comp.app}/${comp.name}`, req.version);
+          if (check.exists) out(`${check.image} exists`);
+          else missing.push(describeMissing(check));
+        }
+        if (missing.length) throw new ReleaseError(missing.join("\n"), 1);
+      },
+    },
+    {
+      title: "bump the image tag in the definition and regenerate the tree",
+      run: async (c, out) => {
+        const text = readFileSync(path.join(req.root, c.appFile), "utf8");
+        const bumped = bumpTags(text, c.comps.map((x) => x.name), req.version, c.appFile);
+        c.bumps = bumped.bumps;
+        c.newText = bumped.text;
+        c.next = generate(req.root, new Map([[c.appFile, bumped.text]]));
+        const diff = diffTrees(readTree(req.root, OWNED_DIRS, GENERATED_FILES), c.next.tree.files);
+        const defDiff = diffTrees(new Map([[c.appFile, text]]), new Map([[c.appFile, bumped.text]]));
+        report.diff = defDiff.patch + diff.patch;
+        if (isClean(diff) && isClean(defDiff)) throw new ReleaseError(`${req.app} already runs ${req.version} for ${c.comps.map((x) => x.name).join(", ")}: nothing to release`, 1);
+        out(`${c.bumps.map((b) => `${b.component} ${b.from} -> ${b.to}`).join(", ")}; ${diff.changed.length + diff.added.length + diff.removed.length} tree file(s) change`);
+      },
+    },
+    {
+      title: "validate the new tree",
+      run: async (c, out) => {
+        const result = await validateTree(c.next!.model, c.next!.tree, { kustomize: true, render: { root: req.root } });
+        const errors = result.findings.filter((f) => f.severity === "error");
+        if (errors.length) {
+          report.failure = { step: "validate the new tree", message: `${errors.length} validation error(s)`, events: [], findings: errors };
+          throw new FindingsError(errors, 1);
+        }
+        out(`${result.objects} objects; checks ${result.checks.join(", ")}: no errors`);
+      },
+    },
+    {
+      title: "commit and push",
+      skip: () => (req.dryRun ? "dry run" : false),
+      run: async (c, out) => {
+        writeAtomic(path.join(req.root, c.appFile), c.newText);
+        writeTreeAtomically(req.root, c.next!.tree.files, OWNED_DIRS, GENERATED_FILES);
+        const comps = c.comps.map((x) => x.name).join(", ");
+        const from = [...new Set(c.bumps.map((b) => b.from))].join("/");
+        report.commit = c.git.commit([c.appFile, ...OWNED_DIRS, ...GENERATED_FILES], `release(${req.app}): ${comps} ${from} -> ${req.version}`);
+        out(`commit ${report.commit.slice(0, 12)}`);
+        if (!req.push) return;
+        const pushed = c.git.push(req.remote, 3, (attempt, why) => out(`push attempt ${attempt} rejected: ${why}`));
+        report.commit = pushed.head;
+        report.pushAttempts = pushed.attempts;
+        c.pushed = true;
+        out(`pushed ${pushed.head.slice(0, 12)} to ${req.remote} (${pushed.attempts} attempt(s))`);
+      },
+    },
+    {
+      title: "ask Flux to reconcile now",
+      skip: () => (req.dryRun ? "dry run" : !req.kube ? "no --kubeconfig: Flux picks the commit up within its interval" : !req.push ? "not pushed" : false),
+      run: async (c, out) => {
+        c.kube = connect(req.kube!.kubeconfig, req.kube!.context);
+        const m = c.next!.model;
+        report.reconcileRequestedAt = await requestReconcile(c.kube, [
+          gitRepositoryRef(m.gitops.repository),
+          kustomizationRef("apps"),
+          ...c.comps.map((x) => helmReleaseRef(x.namespace, x.fullname)),
+        ]);
+        out(`requested at ${report.reconcileRequestedAt}`);
+      },
+    },
+    {
+      title: "wait for the HelmReleases to be Ready on the new image",
+      skip: () => (req.dryRun ? "dry run" : !req.kube || !req.wait ? "--no-wait or no --kubeconfig" : false),
+      run: async (c, out) => {
+        for (const comp of c.comps) {
+          const image = report.components.find((x) => x.name === comp.name)!.image;
+          const r = await waitForRelease(c.kube!, { namespace: comp.namespace, release: comp.fullname, image, timeoutMs: req.timeoutMs, onEvent: out });
+          c.events.push(...r.events);
+          if (!r.ok) throw new ReleaseError(r.reason, 1);
+          out(r.reason);
+        }
+      },
+    },
+    {
+      title: "check the health endpoints through the ingress",
+      skip: () => (req.dryRun ? "dry run" : !req.kube || !req.wait || req.health.skip ? "not waiting for the rollout, or --no-health" : false),
+      run: async (c, out) => {
+        const m = c.next!.model;
+        const entry = m.endpoints.find((e) => e.id === (m.network.routes === "gateway-api" ? "gateway" : "ingress"))!;
+        const base = req.health.baseUrl ?? `https://${entry.ip}`;
+        for (const comp of c.comps.filter((x) => x.def.health)) {
+          const url = base.replace(/\/$/, "") + comp.def.health!;
+          let status: number | string;
+          try {
+            status = await healthGet(url, req.health.caFile);
+          } catch (err) {
+            status = (err as Error).message;
+          }
+          const ok = typeof status === "number" && status >= 200 && status < 400;
+          report.health.push({ url, status, ok });
+          out(`${url}: ${status}`);
+          if (!ok) throw new ReleaseError(`health check ${url} answered ${status}`, 1);
+        }
+      },
+    },
+  ];
+
+  try {
+    await runSteps(steps, ctx, { live: req.live, outcomes: report.steps });
+  } catch (err) {
+    const failed = report.steps.find((s) => s.status === "failed")?.title ?? "release";
+    report.failure ??= { step: failed, message: (err as Error).message, events: ctx.events };
+    if (ctx.pushed && !req.dryRun) await rollback(ctx, report);
+    if (err instanceof FindingsError) throw Object.assign(err, { report });
+    throw Object.assign(err instanceof Error ? err : new Error(String(err)), { report });
+  }
+  return report;
+}
+
+/** Revert the release commit, push it, and wait for the previous version to be Ready again. */
+async function rollback(ctx: Ctx, report: ReleaseReport): Promise<void> {
+  const { req } = ctx;
+  try {
+    const revert = ctx.git.revert(report.commit!, `revert: release(${req.app}) ${req.version} failed: ${report.failure?.message.split("\n")[0]}`);
+    ctx.git.push(req.remote, 3);
+    let previousReady = false;
+    let detail = "reverted and pushed";
+    if (ctx.kube) {
+      const { model } = generate(req.root);
+      await requestReconcile(ctx.kube, [gitRepositoryRef(model.gitops.repository), kustomizationRef("apps"), ...ctx.comps.map((x) => helmReleaseRef(x.namespace, x.fullname))]);
+      previousReady = true;
+      for (const comp of ctx.comps) {
+        const prev = model.components.find((x) => x.id === comp.id)!;
+        const r = await waitForRelease(ctx.kube, { namespace: prev.namespace, release: prev.fullname, image: prev.image.ref, timeoutMs: req.timeoutMs });
+        if (!r.ok) {
+          previousReady = false;
+          detail = `reverted and pushed, but ${r.reason}`;
+        }
+      }
+      if (previousReady) detail = "reverted, pushed, and the previous version is Ready again";
+    }
+    report.rolledBack = { revertCommit: revert, previousReady, detail };
+  } catch (err) {
+    report.rolledBack = { revertCommit: "", previousReady: false, detail: `rollback failed: ${(err as Error).message}. Revert ${report.commit} by hand` };
+  }
+}

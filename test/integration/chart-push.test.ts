@@ -1,0 +1,57 @@
+/**
+ * `bk chart push` against a FAKE ChartMuseum (test/helpers/fake-chartmuseum.ts): the real
+ * ChartMuseum cannot be built or installed on these machines (the Go module proxy refuses
+ * helm.sh/chartmuseum). Packaging and the repository index are done by the real helm.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { ChartMuseum } from "../../src/ops/chartmuseum.js";
+import { startFakeChartMuseum, type FakeChartMuseum } from "../helpers/fake-chartmuseum.js";
+import { runBkAsync as runBk } from "../helpers/cli.js";
+import { freePort } from "../helpers/net.js";
+
+describe("bk chart push against ChartMuseum's HTTP API (fake server, real helm)", () => {
+  let museum: FakeChartMuseum;
+  let url: string;
+  const auth = { BK_CHARTMUSEUM_USER: "bk", BK_CHARTMUSEUM_PASSWORD: "test-only-password" };
+
+  before(async () => {
+    museum = await startFakeChartMuseum({ username: auth.BK_CHARTMUSEUM_USER, password: auth.BK_CHARTMUSEUM_PASSWORD });
+    url = museum.url;
+  });
+  after(() => museum?.stop());
+
+  it("refuses without credentials", async () => {
+    const r = await runBk(["chart", "push", "--url", url], { env: { BK_CHARTMUSEUM_USER: "", BK_CHARTMUSEUM_PASSWORD: "" } });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /HTTP 401/);
+  });
+
+  it("uploads the chart, which is then listed and installable from the repository index helm wrote", async () => {
+    const r = await runBk(["chart", "push", "--url", url, "--json"], { env: auth });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).pushed, true);
+    const versions = await new ChartMuseum({ url, username: auth.BK_CHARTMUSEUM_USER, password: auth.BK_CHARTMUSEUM_PASSWORD }).versions("bk-app");
+    assert.deepEqual(versions.map((v) => v.version), ["0.1.0"]);
+    const index = await (await fetch(`${url}/index.yaml`, { headers: { authorization: "Basic " + Buffer.from("bk:test-only-password").toString("base64") } })).text();
+    assert.match(index, /bk-app:/);
+    assert.match(index, /\/charts\/bk-app-0\.1\.0\.tgz/);
+  });
+
+  it("refuses to replace an existing version, and replaces it with --force", async () => {
+    const again = await runBk(["chart", "push", "--url", url], { env: auth });
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /bk-app 0\.1\.0 is already in ChartMuseum; bump the chart version/);
+    const dry = await runBk(["chart", "push", "--url", url, "--dry-run"], { env: auth });
+    assert.equal(dry.status, 1);
+    assert.match(dry.stdout, /refused: that version exists/);
+    const forced = await runBk(["chart", "push", "--url", url, "--force"], { env: auth });
+    assert.equal(forced.status, 0, forced.stderr);
+  });
+
+  it("says so when ChartMuseum cannot be reached (exit 3)", async () => {
+    const r = await runBk(["chart", "push", "--url", `http://127.0.0.1:${await freePort()}`], { env: auth });
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /cannot reach ChartMuseum/);
+  });
+});

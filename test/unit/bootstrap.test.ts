@@ -1,0 +1,242 @@
+/**
+ * `bk bootstrap` with a RecordingRunner: the ordered plan, a recorded run in that order, and
+ * resumption at the failed step for every step.
+ */
+import assert from "node:assert/strict";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, describe, it } from "node:test";
+import { bootstrapCommand, type BootstrapCliOptions } from "../../src/cli/commands/bootstrap.js";
+import { loadDefinition } from "../../src/model/load.js";
+import { bootstrapPlan, checkKeyBackup, defaultCanary, renderCommand, type BootstrapStep } from "../../src/ops/bootstrap.js";
+import { formatCommand, RecordingRunner, type RecordedCall, type Responder, type RunResult } from "../../src/ops/runner.js";
+import { REPO_ROOT } from "../helpers/definition.js";
+
+const model = loadDefinition(REPO_ROOT).model;
+const KEY = path.join(REPO_ROOT, "test/fixtures/sealed-secrets/TEST-ONLY-key-backup.yaml");
+const temps: string[] = [];
+after(() => temps.forEach((t) => rmSync(t, { recursive: true, force: true })));
+/** A temporary repository root with the real definition: state, CA file and .bk/ stay out of the checkout. */
+const tmp = () => {
+  const d = mkdtempSync(path.join(os.tmpdir(), "bk-bootstrap-"));
+  temps.push(d);
+  cpSync(path.join(REPO_ROOT, "definition"), path.join(d, "definition"), { recursive: true });
+  mkdirSync(path.join(d, "clusters/minikube/flux-system"), { recursive: true });
+  cpSync(path.join(REPO_ROOT, "clusters/minikube/flux-system/gotk-sync.yaml"), path.join(d, "clusters/minikube/flux-system/gotk-sync.yaml"));
+  return d;
+};
+
+async function capture(fn: () => Promise<number>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const o = process.stdout.write.bind(process.stdout);
+  const e = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await fn();
+    return { code, stdout: out.join(""), stderr: err.join("") };
+  } finally {
+    process.stdout.write = o;
+    process.stderr.write = e;
+  }
+}
+
+const ORDER = ["tools", "minikube", "sealed-secrets-key", "flux-install", "git-secret", "flux-sync", "source", "infra-controllers", "infra-configs", "trust-node", "canary", "apps"];
+const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+/** The plan `bk bootstrap` builds for the temporary root `root` (same options as opts() below). */
+function planFor(root: string, extra: Partial<Parameters<typeof bootstrapPlan>[1]> = {}): BootstrapStep[] {
+  return bootstrapPlan(model, { root, canary: defaultCanary(model).id, sealedSecretsKey: KEY, gitKey: "/keys/deploy", caFile: path.join(root, ".bk/beckerkube-ca.crt"), ...extra });
+}
+
+/**
+ * A cluster where nothing is done yet: every check fails, every command succeeds, the CA secret
+ * read returns a certificate. `failOn` makes the first command of that step fail.
+ */
+function freshCluster(steps: BootstrapStep[], failOn?: string): RecordingRunner {
+  return new RecordingRunner(freshResponder(steps, failOn));
+}
+
+function freshResponder(steps: BootstrapStep[], failOn?: string): Responder {
+  const checks = new Set(steps.filter((s) => s.check).map((s) => renderCommand(s.check!.command)));
+  const firstOf = new Map(steps.map((s) => [s.id, s.commands[0] && formatCommand(s.commands[0].cmd, s.commands[0].args)]));
+  return (c: RecordedCall): RunResult | undefined => {
+    const line = formatCommand(c.cmd, c.args);
+    if (checks.has(line)) return { code: 1, stdout: "", stderr: "NotFound" };
+    if (failOn && line === firstOf.get(failOn)) return { code: 1, stdout: "", stderr: `simulated failure in ${failOn}` };
+    if (line.includes("get secret beckerkube-ca")) return { code: 0, stdout: Buffer.from(CA_PEM).toString("base64"), stderr: "" };
+    return undefined;
+  };
+}
+
+/** The calls a step makes on a fresh cluster: its check (if any), then its commands. */
+function callsOf(s: BootstrapStep): string[] {
+  return [...(s.check ? [renderCommand(s.check.command)] : []), ...s.commands.map((c) => formatCommand(c.cmd, c.args))];
+}
+
+const opts = (dir: string, more: BootstrapCliOptions = {}): BootstrapCliOptions => ({ sealedSecretsKey: KEY, gitKey: "/keys/deploy", state: path.join(dir, "state.json"), json: true, ...more });
+
+
+describe("bootstrap plan", () => {
+  it("is ordered: Minikube, the Sealed Secrets key before Flux, Flux, Git, sync, infrastructure in order, node trust, canary, apps", () => {
+    const steps = planFor(tmp());
+    assert.deepEqual(steps.map((s) => s.id), ORDER);
+    const start = steps[1]!.commands[0]!;
+    assert.equal(
+      formatCommand(start.cmd, start.args),
+      "minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd",
+    );
+    assert.equal(formatCommand(steps[2]!.commands[0]!.cmd, steps[2]!.commands[0]!.args), `kubectl --context beckerkube apply -n kube-system -f ${KEY}`);
+    assert.equal(formatCommand(steps[3]!.commands[0]!.cmd, steps[3]!.commands[0]!.args), "flux install --version=v2.9.4 --context beckerkube");
+    assert.match(renderCommand(steps[5]!.commands[0]!), /kubectl --context beckerkube apply -f .*\/clusters\/minikube\/flux-system\/gotk-sync\.yaml$/);
+    assert.match(renderCommand(steps[7]!.commands[1]!), /wait kustomization\/infra-controllers --for=condition=Ready/);
+    assert.match(renderCommand(steps[8]!.commands[1]!), /wait kustomization\/infra-configs --for=condition=Ready/);
+    assert.match(renderCommand(steps[9]!.commands.at(-1)!), /minikube -p beckerkube ssh -- sudo systemctl restart containerd/);
+    assert.match(renderCommand(steps[10]!.commands[1]!), /-n ffl wait helmrelease\/ffl-redis --for=condition=Ready/);
+  });
+
+  it("the default canary is the simplest component; --canary picks another and rejects unknown ones", () => {
+    assert.equal(defaultCanary(model).id, "ffl/redis");
+    assert.match(renderCommand(planFor(tmp(), { canary: "triager/redis" })[10]!.commands[1]!), /-n triager wait helmrelease\/triager-redis/);
+    assert.throws(() => planFor(tmp(), { canary: "ffl/nope" }), /--canary ffl\/nope: no such component/);
+  });
+
+  it("--dry-run prints every step with its commands and runs nothing", async () => {
+    const dir = tmp();
+    const runner = new RecordingRunner();
+    const r = await capture(() => bootstrapCommand(dir, { ...opts(dir), dryRun: true }, { runner }));
+    assert.equal(r.code, 0);
+    assert.equal(runner.calls.length, 0);
+    const plan = JSON.parse(r.stdout);
+    assert.deepEqual(plan.steps.map((s: { id: string }) => s.id), ORDER);
+    assert.deepEqual(plan.steps[1].commands, [
+      "minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd",
+    ]);
+    assert.equal(plan.steps[9].commands[0], `kubectl --context beckerkube -n cert-manager get secret beckerkube-ca -o 'jsonpath={.data.ca\\.crt}' | base64 -d > ${path.join(dir, ".bk/beckerkube-ca.crt")}`);
+    const human = await capture(() => bootstrapCommand(dir, { ...opts(dir), json: false, dryRun: true }, { runner }));
+    assert.match(human.stdout, / 3\. sealed-secrets-key: Restore the Sealed Secrets key into kube-system/);
+    assert.match(human.stdout, /\$ flux install --version=v2\.9\.4 --context beckerkube/);
+    assert.ok(!existsSync(path.join(dir, "state.json")));
+  });
+});
+
+describe("bootstrap run", () => {
+  it("refuses to start without a key backup unless --new-key, and says so loudly", async () => {
+    const dir = tmp();
+    const runner = new RecordingRunner();
+    const r = await capture(() => bootstrapCommand(dir, { ...opts(dir), sealedSecretsKey: undefined }, { runner, plain: true }));
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /!!! REFUSING TO BOOTSTRAP WITHOUT THE SEALED SECRETS KEY/);
+    assert.equal(runner.calls.length, 0, "nothing may run");
+
+    const notAKey = path.join(dir, "not-a-key.yaml");
+    writeFileSync(notAKey, "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n");
+    const bad = await capture(() => bootstrapCommand(dir, { ...opts(dir), sealedSecretsKey: notAKey }, { runner, plain: true }));
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /holds no Sealed Secrets key/);
+    assert.equal(checkKeyBackup(KEY), 2);
+  });
+
+  it("--new-key runs without restoring a key and warns that every SealedSecret must be resealed", async () => {
+    const dir = tmp();
+    const steps = planFor(dir, { newKey: true, sealedSecretsKey: undefined });
+    const runner = freshCluster(steps);
+    const r = await capture(() => bootstrapCommand(dir, { ...opts(dir), sealedSecretsKey: undefined, newKey: true, json: false }, { runner, plain: true }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /NO SEALED SECRETS KEY RESTORED[\s\S]*every secret must be re-created and resealed/i);
+    assert.ok(!runner.lines().some((l) => l.includes("apply -n kube-system")));
+    assert.match(r.stdout, /bk secrets seal --all/);
+  });
+
+  it("a recorded run executes the plan in order, and a rerun skips everything", async () => {
+    const dir = tmp();
+    const steps = planFor(dir);
+    const runner = freshCluster(steps);
+    const r = await capture(() => bootstrapCommand(dir, opts(dir), { runner }));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(runner.lines(), steps.flatMap(callsOf));
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(out.steps.map((s: { id: string; outcome: string }) => `${s.id}:${s.outcome}`), ORDER.map((id) => `${id}:ran`));
+    const state = JSON.parse(readFileSync(path.join(dir, "state.json"), "utf8"));
+    assert.deepEqual(Object.keys(state.completed), ORDER.filter((id) => id !== "tools"));
+
+    const again = new RecordingRunner();
+    const r2 = await capture(() => bootstrapCommand(dir, opts(dir), { runner: again }));
+    assert.equal(r2.code, 0);
+    assert.deepEqual(again.lines(), callsOf(steps[0]!), "only the tool check runs again");
+  });
+
+  it("skips a step whose check says it is done, without running its commands", async () => {
+    const dir = tmp();
+    const steps = planFor(dir);
+    const base = freshResponder(steps);
+    const runner = new RecordingRunner((c, i) => (c.cmd === "minikube" && c.args.includes("status") ? { code: 0, stdout: "Running/Running/Running\n", stderr: "" } : base(c, i)));
+    const r = await capture(() => bootstrapCommand(dir, opts(dir), { runner }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).steps[1].outcome, "already-done");
+    assert.ok(!runner.lines().some((l) => l.startsWith("minikube start")));
+  });
+
+  it("without --git-key, stops at git-secret with what to pass (unless the secret exists)", async () => {
+    const dir = tmp();
+    const steps = planFor(dir, { gitKey: undefined });
+    const runner = freshCluster(steps);
+    const r = await capture(() => bootstrapCommand(dir, { ...opts(dir), gitKey: undefined }, { runner }));
+    assert.equal(r.code, 1);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.failedAt, "git-secret");
+    assert.match(out.error, /pass --git-key <file>/);
+    assert.ok(!runner.lines().some((l) => l.startsWith("flux create secret")));
+  });
+
+  for (const [k, id] of ORDER.entries()) {
+    it(`a failure in step ${k + 1} (${id}) stops there, and a rerun resumes at it`, async () => {
+      const dir = tmp();
+      const steps = planFor(dir);
+      const failing = freshCluster(steps, id);
+      const r = await capture(() => bootstrapCommand(dir, opts(dir), { runner: failing }));
+      assert.equal(r.code, id === "tools" ? 3 : 1, r.stdout + r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.equal(out.failedAt, id);
+      assert.match(out.error, new RegExp(`simulated failure in ${id}`));
+      // Nothing after the failed step ran.
+      const firstCommand = formatCommand(steps[k]!.commands[0]!.cmd, steps[k]!.commands[0]!.args);
+      assert.equal(failing.lines().at(-1), firstCommand);
+      assert.deepEqual(failing.lines(), [...steps.slice(0, k).flatMap(callsOf), ...(steps[k]!.check ? [renderCommand(steps[k]!.check!.command)] : []), firstCommand]);
+
+      const rerun = freshCluster(steps);
+      const r2 = await capture(() => bootstrapCommand(dir, opts(dir), { runner: rerun }));
+      assert.equal(r2.code, 0, r2.stdout + r2.stderr);
+      // The tool check always runs; then the rerun starts at step k: no earlier step's calls.
+      const later = steps.slice(k).filter((s) => s.id !== "tools");
+      assert.deepEqual(rerun.lines(), [...callsOf(steps[0]!), ...later.flatMap(callsOf)]);
+      const outcomes = JSON.parse(r2.stdout).steps.map((s: { id: string; outcome: string }) => s.outcome);
+      assert.deepEqual(outcomes, ORDER.map((x, i) => (x === "tools" || i >= k ? "ran" : "done-before")));
+    });
+  }
+
+  it("state recorded for another profile, or --fresh, starts from the beginning", async () => {
+    const dir = tmp();
+    writeFileSync(path.join(dir, "state.json"), JSON.stringify({ version: 1, profile: "someone-else", completed: { minikube: "2026-01-01T00:00:00Z" } }));
+    const steps = planFor(dir);
+    const runner = freshCluster(steps);
+    const r = await capture(() => bootstrapCommand(dir, opts(dir), { runner }));
+    assert.equal(r.code, 0);
+    assert.ok(runner.lines().some((l) => l.startsWith("minikube start")));
+    const fresh = freshCluster(steps);
+    const r2 = await capture(() => bootstrapCommand(dir, { ...opts(dir), fresh: true }, { runner: fresh }));
+    assert.equal(r2.code, 0);
+    assert.deepEqual(fresh.lines(), steps.flatMap(callsOf));
+  });
+
+  it("writes the cluster CA it read for the node step", async () => {
+    const dir = tmp();
+    const caFile = path.join(dir, ".bk/beckerkube-ca.crt");
+    const steps = planFor(dir);
+    const r = await capture(() => bootstrapCommand(dir, opts(dir), { runner: freshCluster(steps) }));
+    assert.equal(r.code, 0);
+    assert.equal(readFileSync(caFile, "utf8"), CA_PEM);
+  });
+});
