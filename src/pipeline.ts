@@ -3,6 +3,7 @@
  * load the definition, read the SealedSecrets already in the tree, synthesize, render docs.
  */
 import { renderArchitecture } from "./docs/architecture.js";
+import { renderDefinitionSchemas } from "./docs/definition-schema.js";
 import { loadDefinition, type Loaded } from "./model/load.js";
 import type { Overrides } from "./model/source.js";
 import { readSealedFiles } from "./tree/sealed.js";
@@ -16,6 +17,6 @@ export interface Generated extends Loaded {
 export function generate(root: string, overrides?: Overrides): Generated {
   const loaded = loadDefinition(root, undefined, overrides);
   const sealed = readSealedFiles(root, OWNED_DIRS);
-  const docs = new Map([["docs/architecture.md", renderArchitecture(loaded.model)]]);
+  const docs = new Map([["docs/architecture.md", renderArchitecture(loaded.model)], ...renderDefinitionSchemas()]);
   return { ...loaded, tree: buildTree(loaded.model, sealed, docs) };
 }

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
@@ -359,6 +359,7 @@ describe("alerting rules under promtool", () => {
     const r = promtool(["check", "rules", ...ruleFiles.keys()], dir);
     assert.equal(r.status, 0, r.out);
     assert.match(r.out, /SUCCESS/);
+    rmSync(dir, { recursive: true });
   });
 
   it("promtool test rules: each alert fires on its input with its labels and annotations, and stays quiet otherwise", () => {
@@ -367,6 +368,7 @@ describe("alerting rules under promtool", () => {
     const r = promtool(["test", "rules", "tests.yaml"], dir);
     assert.equal(r.status, 0, r.out);
     assert.match(r.out, /SUCCESS/);
+    rmSync(dir, { recursive: true });
   });
 
   it("the harness can fail: a wrong expected severity makes promtool test rules fail", () => {
@@ -379,6 +381,7 @@ describe("alerting rules under promtool", () => {
     writeFileSync(path.join(dir, "tests.yaml"), stringify(broken, { lineWidth: 0 }));
     const r = promtool(["test", "rules", "tests.yaml"], dir);
     assert.notEqual(r.status, 0, "promtool accepted a wrong expectation");
+    rmSync(dir, { recursive: true });
   });
 });
 
@@ -399,5 +402,6 @@ describe("dashboard queries under promtool", () => {
     writeFileSync(path.join(dir, "dashboards.rules.yaml"), stringify({ groups }, { lineWidth: 0 }));
     const r = promtool(["check", "rules", "dashboards.rules.yaml"], dir);
     assert.equal(r.status, 0, r.out);
+    rmSync(dir, { recursive: true });
   });
 });

@@ -379,6 +379,21 @@ describe("bk secrets on a copy of the real definition", () => {
     assert.deepEqual(r.alsoSealedBecauseShared, ["ffl/ffl-db"]);
   });
 
+  it("sealing a secret whose SealedSecret sits in the wrong file moves it, leaving no duplicate", async () => {
+    const s = model.secrets.find((x) => refOf(x) === "ffl/ffl-backend")!;
+    const right = sealedSecretFile(model, s);
+    const wrong = "infrastructure/configs/secrets/ffl/ffl-backend.sealed.yaml";
+    mkdirSync(path.join(root, path.posix.dirname(wrong)), { recursive: true });
+    writeFileSync(path.join(root, wrong), readFileSync(path.join(root, right)));
+    rmSync(path.join(root, right));
+    const c = io();
+    assert.equal(await secretsSealCommand(root, ["ffl/ffl-backend"], { values, cert: CURRENT.cert, allowTestKey: true, json: true }, c), 0, c.err());
+    assert.deepEqual(c.json().movedFrom, [wrong]);
+    assert.ok(existsSync(path.join(root, right)));
+    assert.equal(existsSync(path.join(root, wrong)), false);
+    assert.ok(isClean(diffTrees(treeSnapshot(root), generate(root).tree.files)));
+  });
+
   it("a SealedSecret keeps its scope when resealed without --scope", async () => {
     const s = model.secrets.find((x) => refOf(x) === "ffl/ffl-backend")!;
     const annotations = () => sealedObject(root, sealedSecretFile(model, s)).metadata.annotations;

@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../../core/object.js";
+import { loadDefinition } from "../../model/load.js";
 import type { DeclaredSecret, Model } from "../../model/model.js";
 import { ClusterUnavailableError, currentSealingKey, keyBackupYaml, openCluster, type KeySecretSource } from "../../ops/sealed-secrets-cluster.js";
 import {
@@ -340,9 +341,10 @@ function sealIntoTree(
   values: ReadonlyMap<string, Record<string, string>>,
   cert: SealingCert,
   scopeFlag: SealingScope | undefined,
-  present: readonly SealedEntry[],
+  onDisk: readonly SealedFile[],
   now: Date,
 ): SealOutcome {
+  const present = sealedEntries(onDisk);
   const model = g.model;
   const newFiles = new Map<string, string>();
   const sealed: SealOutcome["sealed"] = [];
@@ -359,7 +361,6 @@ function sealIntoTree(
     sealed.push({ ref, file, keys: Object.keys(data).sort(), scope });
     for (const e of existing) if (e.file !== file) moved.add(e.file);
   }
-  const onDisk = readSealedFiles(root, OWNED_DIRS);
   // A misplaced copy is dropped only when it holds nothing else; otherwise `bk validate` reports the duplicate.
   const droppable = new Set([...moved].filter((f) => onDisk.find((x) => x.file === f)?.objects.every((o) => o.kind === "SealedSecret" && sealed.some((s) => s.ref === `${o.metadata.namespace}/${o.metadata.name}`))));
   const merged: SealedFile[] = onDisk.filter((f) => !newFiles.has(f.file) && !droppable.has(f.file));
@@ -410,8 +411,7 @@ function treeSummary(d: TreeDiff): string {
 export async function secretsListCommand(root: string, opts: SecretsListOptions, deps: SecretsDeps = {}): Promise<number> {
   const o = io(deps);
   try {
-    const g = generate(root);
-    const model = g.model;
+    const { model } = loadDefinition(root);
     const loc = resolveValuesPath({ flag: opts.values, clusterName: model.cluster.name, root, env: o.env });
     const store = SecretValueStore.load(loc.path, model.cluster.name);
     const present = sealedEntries(readSealedFiles(root, OWNED_DIRS));
@@ -479,7 +479,7 @@ export async function secretsSetCommand(root: string, ref: string, key: string, 
     const chosen = [opts.value !== undefined, opts.fromFile !== undefined, Boolean(opts.generate)].filter(Boolean).length;
     if (chosen !== 1) throw new CliInputError("give exactly one of --value <value>, --from-file <file> (- for standard input), or --generate [--length <bytes>]");
     if (opts.length !== undefined && !opts.generate) throw new CliInputError("--length only goes with --generate");
-    const { model } = generate(root);
+    const { model } = loadDefinition(root);
     const secret = findDeclared(model, ref);
     const src = secret.keys[key];
     if (!src) throw new CliInputError(`${ref} declares no key ${JSON.stringify(key)}; its keys: ${Object.keys(secret.keys).sort().join(", ")}`);
@@ -548,7 +548,8 @@ export async function secretsSealCommand(root: string, refs: readonly string[], 
     const loc = resolveValuesPath({ flag: opts.values, clusterName: model.cluster.name, root, env: o.env });
     const cert = await sealingCertificate(root, model, opts, deps, o, "seal");
     const store = SecretValueStore.load(loc.path, model.cluster.name);
-    const present = sealedEntries(readSealedFiles(root, OWNED_DIRS));
+    const onDisk = readSealedFiles(root, OWNED_DIRS);
+    const present = sealedEntries(onDisk);
     const res = resolveSecretValues(selected, model.secrets, { store, sealedOrigins: sealedOrigins(model, present) });
 
     if (res.problems.size) {
@@ -558,7 +559,7 @@ export async function secretsSealCommand(root: string, refs: readonly string[], 
       return EXIT.failed;
     }
 
-    const outcome = sealIntoTree(root, g, selected, res.values, cert, scopeFlag, present, o.now());
+    const outcome = sealIntoTree(root, g, selected, res.values, cert, scopeFlag, onDisk, o.now());
     if (!opts.dryRun) {
       // Values first: a sealed value nobody kept is how incident 6 started.
       if (store.changed) store.save();
@@ -727,7 +728,7 @@ export async function secretsVerifyCommand(root: string, opts: SecretsVerifyOpti
     } catch (err) {
       throw new CliInputError((err as Error).message);
     }
-    const { model } = generate(root);
+    const { model } = loadDefinition(root);
     const report = verifySealedTree(model, readSealedFiles(root, OWNED_DIRS), backup, { requireAllSealed: true });
     if (opts.json) o.json({ ...report, keyBackup: opts.keyBackup });
     else {
@@ -759,7 +760,7 @@ export async function secretsBackupCommand(root: string, opts: SecretsBackupOpti
     if (!opts.out) throw new CliInputError("pass --out <file>: where to write the keys (outside the repository: an encrypted disk, a password manager attachment)");
     const out = path.resolve(opts.out);
     assertOutsideRepository(out, root, `--out ${out}`, "private keys belong off the repository: an encrypted disk or a password manager");
-    const { model } = generate(root);
+    const { model } = loadDefinition(root);
     const ns = model.infra.sealedSecrets.namespace;
     const cluster = await (deps.cluster ?? openCluster)(opts.kubeconfig);
     const keys = await cluster.listKeySecrets(ns);
@@ -866,7 +867,8 @@ export async function secretsResealCommand(root: string, opts: SecretsResealOpti
     const loc = resolveValuesPath({ flag: opts.values, clusterName: model.cluster.name, root, env: o.env });
     const cert = await sealingCertificate(root, model, opts, deps, o, "reseal");
     const store = SecretValueStore.load(loc.path, model.cluster.name);
-    const present = sealedEntries(readSealedFiles(root, OWNED_DIRS));
+    const onDisk = readSealedFiles(root, OWNED_DIRS);
+    const present = sealedEntries(onDisk);
 
     let recovered: Map<string, string> | undefined;
     let unopenable: string[] = [];
@@ -888,7 +890,7 @@ export async function secretsResealCommand(root: string, opts: SecretsResealOpti
     }).map(([id]) => id.replace("#", " ")) : [];
 
     const res = resolveSecretValues(model.secrets, model.secrets, { store, sealedOrigins: sealedOrigins(model, present), ...(recovered ? { recovered } : {}) });
-    const outcome = sealIntoTree(root, g, model.secrets, res.values, cert, scopeFlag, present, o.now());
+    const outcome = sealIntoTree(root, g, model.secrets, res.values, cert, scopeFlag, onDisk, o.now());
     if (!opts.dryRun && outcome.sealed.length) {
       if (store.changed) store.save();
       writeTreeAtomically(root, outcome.files, OWNED_DIRS, GENERATED_FILES);
