@@ -93,6 +93,66 @@ program
   .option("--json", "machine-readable report")
   .action((app: string, rest: string[], opts) => run(async (root) => (await import("./commands/release.js")).releaseCommand(root, app, rest, opts)));
 
+const secrets = program.command("secrets").description("declared secrets: plaintext values kept outside the repository, SealedSecrets in the tree, controller key backups");
+const VALUES = "plaintext value store (default ${XDG_CONFIG_HOME:-~/.config}/beckerkube/<cluster>/secret-values.yaml, or $BK_SECRET_VALUES)";
+const secretsCmd = async () => await import("./commands/secrets.js");
+secrets
+  .command("list")
+  .description("every declared secret: each key's source, whether the value store has it, whether it is sealed in the tree")
+  .option("--values <file>", VALUES)
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await secretsCmd()).secretsListCommand(root, opts)));
+secrets
+  .command("set <secret> <key>")
+  .description("put one value into the local value store (<secret> is <namespace>/<name>); never into the repository")
+  .option("--value <value>", "the value (visible in shell history and ps: prefer --from-file)")
+  .option("--from-file <file>", "read the value from a file, byte for byte ('-' reads standard input)")
+  .option("--generate", "a new random value (base64url)")
+  .option("--length <bytes>", "random bytes for --generate (default 32)")
+  .option("--values <file>", VALUES)
+  .option("--dry-run", "write nothing; say what would be stored")
+  .option("--json", "machine-readable output")
+  .action((secret, key, opts) => run(async (root) => (await secretsCmd()).secretsSetCommand(root, secret, key, opts)));
+secrets
+  .command("seal [secrets...]")
+  .description("seal declared secrets (<namespace>/<name> ..., or --all) with the controller's certificate and regenerate the tree around them")
+  .option("--all", "every declared secret")
+  .option("--cert <file>", "controller certificate (kubeseal --fetch-cert); else --kubeconfig, else $BK_SEALING_CERT")
+  .option("--kubeconfig <file>", "read the controller's current certificate from the cluster")
+  .option("--scope <scope>", "strict | namespace-wide | cluster-wide (default: the existing SealedSecret's scope, else strict)")
+  .option("--values <file>", VALUES)
+  .option("--allow-test-key", "accept a TEST certificate from test/fixtures (tests only)")
+  .option("--dry-run", "write nothing; print the files that would change")
+  .option("--json", "machine-readable output")
+  .action((refs, opts) => run(async (root) => (await secretsCmd()).secretsSealCommand(root, refs, opts)));
+secrets
+  .command("verify")
+  .description("open every SealedSecret in the tree offline with backed-up controller keys: the pre-flight before a rebuild")
+  .requiredOption("--key-backup <file>", "the controller's private keys (from `bk secrets backup`, or PEM)")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await secretsCmd()).secretsVerifyCommand(root, opts)));
+secrets
+  .command("backup")
+  .description("read the controller's key Secrets through the Kubernetes API into a private file, then check they open the tree")
+  .requiredOption("--kubeconfig <file>", "kubeconfig of the cluster")
+  .requiredOption("--out <file>", "where to write the keys (outside the repository; mode 0600)")
+  .option("--force", "overwrite a backup that holds keys the cluster no longer has")
+  .option("--dry-run", "read and check the keys; write nothing")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await secretsCmd()).secretsBackupCommand(root, opts)));
+secrets
+  .command("reseal")
+  .description("re-encrypt every declared secret for a new controller key; values come from the store, or from the old keys with --from-key-backup")
+  .option("--cert <file>", "the new controller certificate; else --kubeconfig, else $BK_SEALING_CERT")
+  .option("--kubeconfig <file>", "read the new certificate from the cluster")
+  .option("--from-key-backup <file>", "old private keys: recover values missing from the store from the current SealedSecrets")
+  .option("--scope <scope>", "strict | namespace-wide | cluster-wide (default: each SealedSecret's current scope)")
+  .option("--values <file>", VALUES)
+  .option("--allow-test-key", "accept a TEST certificate from test/fixtures (tests only)")
+  .option("--dry-run", "write nothing; print the files that would change")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await secretsCmd()).secretsResealCommand(root, opts)));
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);

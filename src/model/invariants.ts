@@ -105,6 +105,13 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
     if (!model.charts[name]) at(src.infra, p, "definition/chart-missing", `chart '${name}' is not pinned under charts:`, `add '${name}: { repository: ..., chart: ..., version: x.y.z }' under charts`);
   }
 
+  // --- Alert routing names declared receivers ------------------------------------------------------
+  const alerting = model.infra.monitoring.alerting;
+  for (const [severity, receiver] of Object.entries(alerting?.routes ?? {})) {
+    if (receiver && receiver !== "null" && receiver !== "default" && !(receiver in (alerting?.receivers ?? {})))
+      at(src.infra, ["monitoring", "alerting", "routes", severity], "definition/receiver-missing", `alerts of severity ${severity} go to receiver '${receiver}', which is not declared`, `declare it under monitoring.alerting.receivers, or route ${severity} to 'default'`);
+  }
+
   // --- PostgreSQL roles and databases -----------------------------------------------------------
   const roles = new Set<string>();
   model.infra.postgres.roles.forEach((r, i) => {

@@ -193,6 +193,17 @@ const InfraFile = z
         prometheusStorage: quantity,
         grafanaStorage: quantity,
         alertmanagerStorage: quantity,
+        /**
+         * Where alerts go, by severity. Receivers are Alertmanager receiver configs; credentials go in
+         * their *_file fields (mounted from a sealed secret), never inline.
+         */
+        alerting: z
+          .object({
+            receivers: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+            routes: z.object({ critical: z.string(), high: z.string(), medium: z.string(), low: z.string() }).partial().strict().default({}),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     logging: z

@@ -176,6 +176,8 @@ export function infraWorkloads(m: Model): InfraWorkloads {
       labels: { "app.kubernetes.io/name": "chartmuseum", "app.kubernetes.io/instance": "chartmuseum" },
       selector: { "app.kubernetes.io/name": "chartmuseum" },
       ports: [tcp("http", chartmuseumPort)],
+      // ChartMuseum serves /metrics on its one HTTP port.
+      metricsPorts: [chartmuseumPort],
     }),
     postgres: workload({
       id: "postgres",

@@ -151,10 +151,14 @@ export async function runBackup(o: BackupOptions): Promise<BackupResult> {
   }
 }
 
+/** Two backups in one second get -2, -3, ...: always above any suffix in use, so the newest sorts last even after retention removed the earlier ones. */
 function uniqueFolder(root: string, name: string): string {
-  let candidate = path.join(root, name);
-  for (let n = 2; existsSync(candidate); n++) candidate = path.join(root, `${name}-${n}`);
-  return candidate;
+  let highest = 0;
+  for (const entry of readdirSync(root)) {
+    const m = new RegExp(`^\\.?${name}(?:-(\\d+))?(?:\\.partial)?$`).exec(entry);
+    if (m) highest = Math.max(highest, m[1] ? Number(m[1]) : 1);
+  }
+  return path.join(root, highest ? `${name}-${highest + 1}` : name);
 }
 
 /** Complete backup folders under `dir`, newest first. Anything else in `dir` is never touched. */

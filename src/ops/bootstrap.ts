@@ -43,6 +43,8 @@ export interface BootstrapOptions {
   root: string;
   /** A Sealed Secrets key backup (a Secret or List of Secrets from kube-system). */
   sealedSecretsKey?: string;
+  /** The key Secrets in that backup (checkKeyBackup): the step is done when exactly these exist. */
+  sealedSecretsKeyNames?: string[];
   /** Start without a key backup: the controller makes a new key and every SealedSecret must be resealed. */
   newKey?: boolean;
   /** Private SSH key Flux uses to read the Git repository (deploy key). */
@@ -63,21 +65,21 @@ export function defaultCanary(m: Model): ComponentModel {
   return pick;
 }
 
-/** Refuse files that are not a key backup before the cluster is touched. */
-export function checkKeyBackup(file: string): number {
+/** Names of the key Secrets in a backup; refuses files that are not a key backup before the cluster is touched. */
+export function checkKeyBackup(file: string): string[] {
   if (!existsSync(file)) throw new Error(`--sealed-secrets-key ${file}: no such file`);
-  let keys = 0;
+  const names: string[] = [];
   for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
     const v = doc.toJS() as { kind?: string; items?: unknown[] } | null;
     const objs = v?.kind === "List" ? (v.items ?? []) : [v];
-    for (const o of objs as Array<{ kind?: string; metadata?: { labels?: Record<string, string> }; data?: Record<string, string> } | null>) {
-      if (o?.kind === "Secret" && o.metadata?.labels?.[KEY_LABEL] !== undefined && o.data?.["tls.key"]) keys++;
+    for (const o of objs as Array<{ kind?: string; metadata?: { name?: string; labels?: Record<string, string> }; data?: Record<string, string> } | null>) {
+      if (o?.kind === "Secret" && o.metadata?.name && o.metadata.labels?.[KEY_LABEL] !== undefined && o.data?.["tls.key"]) names.push(o.metadata.name);
     }
   }
-  if (!keys) {
+  if (!names.length) {
     throw new Error(`${file} holds no Sealed Secrets key (a Secret labelled ${KEY_LABEL} with tls.key); export one with \`kubectl get secret -n kube-system -l ${KEY_LABEL} -o yaml\``);
   }
-  return keys;
+  return names;
 }
 
 /** The ordered rebuild. Pure: builds data from the model and options, runs nothing. */
@@ -149,7 +151,10 @@ export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
           id: "sealed-secrets-key",
           title: `Restore the Sealed Secrets key into ${sealedNs} (before the controller can make a new one)`,
           commands: [kubectl("apply", "-n", sealedNs, "-f", o.sealedSecretsKey ?? "<--sealed-secrets-key>")],
-          check: { command: kubectl("-n", sealedNs, "get", "secret", "-l", KEY_LABEL, "-o", "name"), expect: /secret\//, means: "a key is already in the cluster" },
+          // Done when the backup's own keys are there: a key the controller made itself does not count.
+          check: o.sealedSecretsKeyNames?.length
+            ? { command: kubectl("-n", sealedNs, "get", "secret", ...o.sealedSecretsKeyNames, "-o", "name"), means: "the backup's keys are in the cluster" }
+            : { command: kubectl("-n", sealedNs, "get", "secret", "-l", KEY_LABEL, "-o", "name"), expect: /secret\//, means: "a key is already in the cluster" },
         },
     {
       id: "flux-install",

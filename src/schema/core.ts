@@ -5,15 +5,24 @@
  * Those accept any extra field, so unknown fields are found separately by walking the object
  * along the field/type tables that @kubernetes/client-node generates for every API type.
  *
- * Both packages are ESM and large, so modules are imported on demand: load*() imports what a kind
+ * Both packages are ESM and large, so modules are loaded on demand: load*() loads what a kind
  * needs (once, cached), after which the get/validate functions here are synchronous. require() of
  * ESM is avoided on purpose: under tsx it resolves the packages' import-only exports as CommonJS and fails.
+ *
+ * Loading the hundreds of small modules a kind needs costs more than validating: so a kind's
+ * validator modules are joined into one cached script (core-bundle.ts), and the field tables a
+ * kind needs are cached as JSON, both beside the CRD validators (script-cache.ts). Without a
+ * usable cache, or for modules of an unexpected shape, they are imported one by one as before.
  */
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { bundleSchemaModules, CORE_BUNDLE_MODULE_URL, readModelClass } from "./core-bundle.js";
 import type { SchemaIssue } from "./messages.js";
 import { groupOf, type Scope } from "./metadata.js";
+import { defaultValidatorCacheDir, loadCachedScript, readCacheFile, writeCacheFile, type CachedScript } from "./script-cache.js";
 
 async function importFile<T>(file: string): Promise<T> {
   return (await import(pathToFileURL(file).href)) as T;
@@ -25,6 +34,119 @@ function packageDir(specifier: string): string {
 
 let modelsRoot: string | undefined;
 let clientModelsDir: string | undefined;
+
+// ---- the on-disk cache of bundled validators and field tables ----
+
+let cacheDir: string | null | undefined;
+
+/**
+ * Where bundled validators and field tables are cached (null: nowhere). Module-wide, like the
+ * validators loaded here: it applies to kinds loaded after the call.
+ */
+export function setCoreCacheDir(dir: string | null): void {
+  cacheDir = dir;
+}
+
+function coreCacheDir(): string | null {
+  cacheDir ??= defaultValidatorCacheDir();
+  return cacheDir;
+}
+
+/** The package.json of an installed package: its version is part of the cache keys. */
+function packageJsonText(specifier: string): string {
+  for (let dir = packageDir(specifier); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (existsSync(file)) {
+      const text = readFileSync(file, "utf8");
+      if ((JSON.parse(text) as { name?: string }).name === specifier) return text;
+    }
+  }
+  throw new Error(`package.json of ${specifier} not found`);
+}
+
+const fingerprints = new Map<string, string | null>();
+
+/** Hash of the inputs that decide a cached artifact; null (no caching) when one cannot be read. */
+function fingerprint(kind: string, parts: () => Array<string | Buffer>): string | null {
+  let fp = fingerprints.get(kind);
+  if (fp === undefined) {
+    try {
+      const hash = createHash("sha256").update(`${kind}\0`);
+      for (const part of parts()) hash.update(part).update("\0");
+      fp = hash.digest("hex");
+    } catch {
+      fp = null;
+    }
+    fingerprints.set(kind, fp);
+  }
+  return fp;
+}
+
+function cacheKey(fp: string | null, what: string): string | null {
+  return fp === null ? null : createHash("sha256").update(fp).update(what).digest("hex").slice(0, 24);
+}
+
+type SchemaValidate = ((data: unknown, ctx?: { instancePath: string }) => boolean) & { errors?: unknown };
+
+const bundles: Array<CachedScript<SchemaValidate>> = [];
+let formatsLoad: Promise<unknown> | undefined;
+let apimachinerySchemas: string | undefined;
+
+/** `formats` of @kubernetes-models/validate, which the schema modules import. */
+function kubernetesModelsFormats(): Promise<unknown> {
+  // The package's index re-exports this file, so it is the very object the modules would import.
+  formatsLoad ??= importFile<{ formats: unknown }>(join(packageDir("@kubernetes-models/validate"), "formats.js")).then((m) => m.formats);
+  return formatsLoad;
+}
+
+/** The `validate` of schema module entryFile and its imports, as one cached script; undefined when they cannot be bundled. */
+async function loadBundled(entryFile: string, name: string): Promise<SchemaValidate | undefined> {
+  try {
+    const formats = await kubernetesModelsFormats();
+    apimachinerySchemas ??= join(packageDir("@kubernetes-models/apimachinery"), "_schemas");
+    const schemasDir = apimachinerySchemas;
+    const fp = fingerprint("bundle", () => [
+      packageJsonText("kubernetes-models"),
+      packageJsonText("@kubernetes-models/apimachinery"),
+      readFileSync(fileURLToPath(CORE_BUNDLE_MODULE_URL)),
+    ]);
+    const script = loadCachedScript({
+      cacheDir: coreCacheDir(),
+      name,
+      key: cacheKey(fp, entryFile),
+      generate: () => {
+        const source = bundleSchemaModules(entryFile, schemasDir);
+        if (source === undefined) throw new Error(`${entryFile}: modules of an unexpected shape`);
+        return source;
+      },
+      instantiate: (fn) => {
+        const validate = (fn as (formats: unknown) => unknown)(formats);
+        if (typeof validate !== "function") throw new Error(`bundle of ${entryFile} did not produce a function`);
+        return validate as SchemaValidate;
+      },
+    });
+    bundles.push(script);
+    return script.value;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stores V8's code cache of the bundles this run loaded without one; call after validating. */
+export function persistCoreValidators(): void {
+  for (const b of bundles) b.persist();
+}
+
+let localize: ((errors: unknown) => void) | undefined;
+
+/**
+ * ajv-i18n's English messages, which Model.prototype.validate writes onto the errors before it
+ * throws them; loaded from where @kubernetes-models/validate loads it, on the first invalid object.
+ */
+function localizeEn(errors: unknown): void {
+  localize ??= createRequire(join(packageDir("@kubernetes-models/validate"), "validate.js"))("ajv-i18n/localize/en/index.js") as (errors: unknown) => void;
+  localize(errors);
+}
 
 const APIVERSION_RE = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?v[0-9]+((alpha|beta)[0-9]+)?$/;
 const KIND_RE = /^[A-Z][A-Za-z0-9]*$/;
@@ -67,6 +189,24 @@ async function importCoreValidator(apiVersion: string, kind: string): Promise<Va
   modelsRoot ??= packageDir("kubernetes-models");
   const file = join(modelsRoot, ...apiVersion.split("/"), `${kind}.js`);
   if (!existsSync(file)) return null;
+  const model = readModelClass(file);
+  if (model && model.apiVersion === apiVersion && model.kind === kind) {
+    const bundled = await loadBundled(model.schemaFile, `core_${apiVersion.replace("/", "_")}_${kind}`);
+    if (bundled) {
+      const fields = await loadTopLevelFields(apiVersion, kind);
+      return (obj: unknown) => {
+        const issues: SchemaIssue[] = [];
+        // What Model.prototype.validate does, without throwing: run the schema, give the errors English messages.
+        if (!bundled(obj) && bundled.errors) {
+          localizeEn(bundled.errors);
+          if (!Array.isArray(bundled.errors)) throw new Error(`${apiVersion} ${kind}: validator reported errors that are not a list`);
+          issues.push(...(bundled.errors as SchemaIssue[]));
+        }
+        if (fields) unknownFields(obj, fields, "", issues);
+        return issues;
+      };
+    }
+  }
   const cls = (await importFile<Record<string, ModelClass | undefined>>(file))[kind];
   // Helper types (e.g. v1/Container) live beside the kinds; only real kinds carry apiVersion/kind.
   if (!cls || cls.apiVersion !== apiVersion || cls.kind !== kind) return null;
@@ -112,6 +252,55 @@ const tableLoads = new Map<string, Promise<FieldTable | null>>();
  * (JSONSchemaProps). Types without a model file are leaves.
  */
 async function loadFieldTables(roots: readonly string[]): Promise<void> {
+  for (const root of roots) await loadFieldClosure(root);
+}
+
+/** The field tables reachable from one type: from the JSON cache when present, else imported (and cached). */
+async function loadFieldClosure(root: string): Promise<void> {
+  if (tableCache.has(root)) return;
+  const dir = coreCacheDir();
+  const key = cacheKey(
+    fingerprint("fields", () => [packageJsonText("@kubernetes/client-node"), "attributeTypeMap v1"]),
+    root,
+  );
+  const file = dir !== null && key !== null ? join(dir, `fields_${root}-${key}.json`) : undefined;
+  const cached = file ? readCacheFile(file) : undefined;
+  if (cached) {
+    try {
+      const raw = JSON.parse(cached.toString("utf8")) as Record<string, RawTable | null>;
+      for (const [name, attrs] of Object.entries(raw)) installTable(name, attrs);
+      if (tableCache.has(root)) return;
+    } catch {
+      // A damaged file: import below, and write it again.
+    }
+  }
+  await importFieldTables([root]);
+  if (file) writeCacheFile(file, JSON.stringify(Object.fromEntries(closureOf(root))));
+}
+
+/** [baseName, type] pairs, as in client-node's attributeTypeMap. */
+type RawTable = Array<[string, string]>;
+const rawTables = new Map<string, RawTable | null>();
+
+function installTable(name: string, attrs: RawTable | null): void {
+  if (tableCache.has(name)) return;
+  rawTables.set(name, attrs);
+  tableCache.set(name, attrs && new Map(attrs.map(([field, type]) => [field, parseType(type)])));
+}
+
+function closureOf(root: string): Map<string, RawTable | null> {
+  const out = new Map<string, RawTable | null>();
+  const queue = [root];
+  while (queue.length > 0) {
+    const name = queue.pop()!;
+    if (out.has(name) || !rawTables.has(name)) continue;
+    out.set(name, rawTables.get(name)!);
+    for (const ref of tableCache.get(name)?.values() ?? []) queue.push(...modelNames(ref));
+  }
+  return out;
+}
+
+async function importFieldTables(roots: readonly string[]): Promise<void> {
   let frontier = roots.filter((n) => !tableCache.has(n));
   while (frontier.length > 0) {
     const tables = await Promise.all(frontier.map(importFieldTable));
@@ -129,14 +318,14 @@ function importFieldTable(name: string): Promise<FieldTable | null> {
     p = (async () => {
       clientModelsDir ??= join(packageDir("@kubernetes/client-node"), "gen", "models");
       const file = join(clientModelsDir, `${name}.js`);
-      let table: FieldTable | null = null;
+      let attrs: RawTable | null = null;
       if (KIND_RE.test(name) && existsSync(file)) {
         type Mod = Record<string, { attributeTypeMap?: { baseName: string; type: string }[] } | undefined>;
         const map = (await importFile<Mod>(file))[name]?.attributeTypeMap;
-        if (map) table = new Map(map.map((a) => [a.baseName, parseType(a.type)]));
+        if (map) attrs = map.map((a) => [a.baseName, a.type]);
       }
-      tableCache.set(name, table);
-      return table;
+      installTable(name, attrs);
+      return tableCache.get(name) ?? null;
     })();
     tableLoads.set(name, p);
   }
@@ -229,7 +418,7 @@ export function loadObjectMetaValidator(): Promise<void> {
       "_schemas",
       "IoK8sApimachineryPkgApisMetaV1ObjectMeta.js",
     );
-    objectMetaValidate = (await importFile<{ validate: CompiledValidate }>(file)).validate;
+    objectMetaValidate = ((await loadBundled(file, "core_ObjectMeta")) as CompiledValidate | undefined) ?? (await importFile<{ validate: CompiledValidate }>(file)).validate;
     await loadFieldTables(["V1ObjectMeta"]);
   })();
   return objectMetaLoad;

@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import type { CrdIndex, CrdIndexEntry } from "./crd-extract.js";
 import { KNOWN_FORMAT_NAMES } from "./formats.js";
 import type { SchemaIssue } from "./messages.js";
-import { defaultValidatorCacheDir, loadValidator, type CachedValidator, type CompiledValidator } from "./standalone.js";
+import type { CachedScript } from "./script-cache.js";
+import { defaultValidatorCacheDir, loadValidator, type CompiledValidator } from "./standalone.js";
 import { toAjvSchema } from "./structural.js";
 
 /**
@@ -34,7 +35,7 @@ export interface CrdSchemasOptions {
 
 export class CrdSchemas {
   private index: CrdIndex | undefined;
-  private readonly compiled = new Map<string, CachedValidator>();
+  private readonly compiled = new Map<string, CachedScript<CompiledValidator>>();
   private readonly cacheDir: string | null;
 
   constructor(
@@ -76,7 +77,7 @@ export class CrdSchemas {
       cached = loadValidator({ text, convert, name: entry.file.replace(/\.json$/, "").replaceAll("/", "_") }, this.cacheDir);
       this.compiled.set(entry.file, cached);
     }
-    return cached.validate;
+    return cached.value;
   }
 
   /** Stores what this run compiled for the next one; call after validating, so V8's cache holds the compiled code. */

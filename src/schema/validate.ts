@@ -8,7 +8,7 @@
  */
 import type { Finding } from "../core/finding.js";
 import type { KubeObject, PlacedObject } from "../core/object.js";
-import { coreScope, coreValidator, loadCoreValidator, loadObjectMetaValidator, validateObjectMeta } from "./core.js";
+import { coreScope, coreValidator, loadCoreValidator, loadObjectMetaValidator, persistCoreValidators, setCoreCacheDir, validateObjectMeta } from "./core.js";
 import { CrdSchemas } from "./crd.js";
 import { checkMetadata, type Scope } from "./metadata.js";
 import { explainIssues, type Explained, type SchemaIssue } from "./messages.js";
@@ -18,7 +18,11 @@ export type { Scope } from "./metadata.js";
 export interface SchemaValidatorOptions {
   /** Folder holding index.json and the per-kind CRD schemas; defaults to <package root>/schemas/crds. */
   schemasDir?: string;
-  /** Where compiled CRD validators are cached between runs; null disables the cache. Default: ${XDG_CACHE_HOME:-~/.cache}/beckerkube/validators. */
+  /**
+   * Where compiled validators are cached between runs; null disables the cache. Default:
+   * ${XDG_CACHE_HOME:-~/.cache}/beckerkube/validators. Built-in kinds are loaded once per process,
+   * so for them the setting is process-wide and applies to kinds not loaded yet.
+   */
   validatorCacheDir?: string | null;
 }
 
@@ -39,6 +43,7 @@ export class SchemaValidator {
 
   constructor(options: SchemaValidatorOptions = {}) {
     this.crds = new CrdSchemas(options.schemasDir, options.validatorCacheDir === undefined ? {} : { cacheDir: options.validatorCacheDir });
+    if (options.validatorCacheDir !== undefined) setCoreCacheDir(options.validatorCacheDir);
   }
 
   /** Scope of a kind, or undefined when no schema knows it. */
@@ -87,6 +92,7 @@ export class SchemaValidator {
    */
   persistCompiled(): void {
     this.crds.persistCompiled();
+    persistCoreValidators();
   }
 
   validateObjectsSync(objects: readonly PlacedObject[]): Finding[] {

@@ -6,6 +6,7 @@ import type { PlacedObject } from "../core/object.js";
 import type { EndpointModel, Model } from "../model/model.js";
 import { helmRelease, helmRepository, helmRepositoryName, lbAnnotations, namespace, place } from "./builders.js";
 import { CONTROLLERS } from "./layout.js";
+import { mergeValues, monitoringValuesPatch } from "./observability/index.js";
 
 const TEN_MINUTES = "10m";
 
@@ -152,7 +153,7 @@ export function synthControllers(m: Model): PlacedObject[] {
       pin: pin(inf.monitoring.chart),
       crds: true,
       timeout: TEN_MINUTES,
-      values: monitoringValues(m),
+      values: mergeValues(monitoringValues(m), monitoringValuesPatch(m.infra.monitoring.alerting)),
     }),
   );
 

@@ -473,6 +473,7 @@ function storagePolicies(p: InfraPolicies): void {
     select: w.chartmuseum.selector,
     ingress: [{ peers: [workloadPeer(w.chartmuseum.namespace, w.fluxSource)], ports: tcp(cmPort) }],
   });
+  p.scrape(w.chartmuseum);
 
   const pgNs = w.postgres.namespace;
   p.add({

@@ -126,12 +126,12 @@ describe("bk secrets against a real API server", () => {
     const code = await secretsBackupCommand(root, { kubeconfig: c().kubeconfig, out: backupFile, json: true }, o);
     assert.equal(code, 0, o.err() + o.out());
     const r = o.json();
-    assert.deepEqual(r.keys.map((k: { name: string; state: string }) => `${k.name}=${k.state}`), ["sealed-secrets-keyold=active", "sealed-secrets-keynew=active"]);
+    assert.deepEqual(r.keys.map((k: { name: string; state: string }) => `${k.name}=${k.state}`).sort(), ["sealed-secrets-keynew=active", "sealed-secrets-keyold=active"]);
     assert.ok(r.verify.secrets.length > 0 && r.verify.secrets.every((e: { opens: boolean }) => e.opens));
     assert.equal((await stat(backupFile)).mode & 0o777, 0o600);
     const list = parse(await readFile(backupFile, "utf8")) as { kind: string; items: Array<{ metadata: Record<string, unknown>; type: string }> };
     assert.equal(list.kind, "List");
-    assert.deepEqual(list.items.map((i) => i.metadata.name), ["sealed-secrets-keyold", "sealed-secrets-keynew"]);
+    assert.deepEqual(list.items.map((i) => i.metadata.name).sort(), ["sealed-secrets-keynew", "sealed-secrets-keyold"]);
     for (const i of list.items) {
       assert.equal(i.type, "kubernetes.io/tls");
       assert.deepEqual(Object.keys(i.metadata).sort(), ["labels", "name", "namespace"], "server-set fields (uid, resourceVersion, managedFields) are left out");

@@ -11,6 +11,9 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { REPO_ROOT } from "../helpers/definition.js";
+import { listBackups, runBackup } from "../../src/ops/backup.js";
+import { PgClient } from "../../src/ops/postgres.js";
+import { RecordingRunner } from "../../src/ops/runner.js";
 
 /** The CLI entry; BK_MAIN lets a work-in-progress entry be tested before it is wired into main.ts. */
 const MAIN = process.env.BK_MAIN ?? path.join(REPO_ROOT, "src/cli/main.ts");
@@ -294,6 +297,10 @@ describe("bk backup / bk restore against a real PostgreSQL 15", () => {
     const left = readdirSync(backups).filter((n) => n !== "not-a-backup").sort();
     assert.deepEqual(left.map((n) => path.join(backups, n)).sort(), made.slice(-2).sort());
     assert.ok(existsSync(stray), "folders that are not backups are never deleted");
+    // Restoring from the folder that holds the backups takes the newest one.
+    const dry = runBk(["restore", backups, ...conn(), "--dry-run", "--json"]);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.equal(parseJson(dry.stdout, "restore --dry-run").folder, made.at(-1));
     const bad = runBk(["backup", "--dir", backups, ...conn(), "--keep", "0"]);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--keep 0/);
@@ -305,5 +312,40 @@ describe("bk backup / bk restore against a real PostgreSQL 15", () => {
     assert.equal(r.status, 3, r.stderr);
     assert.match(r.stderr, /127\.0\.0\.1/);
     assert.ok(!existsSync(path.join(work, "nowhere")) || readdirSync(path.join(work, "nowhere")).length === 0, "no partial backup left behind");
+  });
+});
+
+describe("backup folder naming and retention (pure: a RecordingRunner stands in for psql and pg_dump)", () => {
+  /** psql answers for version, databases and counts; pg_dump writes a small file where -f says. */
+  const fakePg = () =>
+    new PgClient(
+      new RecordingRunner((c) => {
+        if (c.args[0] === "--version") return { code: 0, stdout: "pg_dump (PostgreSQL) 15.14\n", stderr: "" };
+        const sql = c.args.at(-1) ?? "";
+        if (sql.includes("server_version")) return { code: 0, stdout: "15.14\x1f150014\n", stderr: "" };
+        if (sql.includes("pg_database")) return { code: 0, stdout: "ffl\npostgres\n", stderr: "" };
+        if (sql.includes("query_to_xml")) return { code: 0, stdout: "public.t\x1f3\n", stderr: "" };
+        const f = c.args.indexOf("-f");
+        if (f >= 0) writeFileSync(c.args[f + 1]!, "PGDMP fake");
+        return undefined;
+      }),
+      { psql: "psql", pgDump: "pg_dump", pgRestore: "pg_restore", from: "test" },
+      { host: "127.0.0.1", port: 1, user: "postgres" },
+    );
+
+  it("backups made within one second sort in creation order, and --keep keeps the newest even after deletions", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "bk-names-"));
+    try {
+      const now = new Date("2026-08-12T03:15:00.456Z");
+      const made: string[] = [];
+      for (let i = 0; i < 5; i++) made.push((await runBackup({ pg: fakePg(), dir, databases: ["ffl"], keep: 2, definition: null, now })).folder);
+      assert.deepEqual(made.map((f) => path.basename(f)), ["20260812T031500Z", "20260812T031500Z-2", "20260812T031500Z-3", "20260812T031500Z-4", "20260812T031500Z-5"]);
+      assert.deepEqual(listBackups(dir), ["20260812T031500Z-5", "20260812T031500Z-4"]);
+      const later = await runBackup({ pg: fakePg(), dir, databases: ["ffl"], keep: 2, definition: null, now: new Date("2026-08-12T03:15:01Z") });
+      assert.equal(path.basename(later.folder), "20260812T031501Z");
+      assert.deepEqual(listBackups(dir), ["20260812T031501Z", "20260812T031500Z-5"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
+import http from "node:http";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -24,7 +25,10 @@ import {
   type CertManagerApi,
   type CertManagerCertificate,
   type TlsTarget,
+  kubeCertManagerApi,
 } from "../../src/ops/certs.js";
+import { kubeServiceLister } from "../../src/ops/ips.js";
+import { caFromCluster } from "../../src/ops/trust.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
 const MAIN = process.env.BK_MAIN ?? path.join(REPO_ROOT, "src/cli/main.ts");
@@ -295,5 +299,84 @@ describe("bk certs renew decision logic (pure, fake cert-manager)", () => {
     const stuck = await renewCertificate(target, { api: g.api, servedSerial: async () => "OLD", check: okReport, sleep: async (ms) => void (clock += ms), now: () => clock }, { timeoutMs: 9_000, pollMs: 3_000 });
     assert.equal(stuck.ok, false);
     assert.match(stuck.message, /still serves serial OLD after 9 s/);
+  });
+});
+
+describe("Kubernetes adapters (certs renew, ips, trust) against a fake API server", () => {
+  const seen: string[] = [];
+  let server: http.Server;
+  let kubeconfig = "";
+  const json = (res: http.ServerResponse, code: number, body: unknown) => {
+    res.statusCode = code;
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(body));
+  };
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        seen.push(`${req.method} ${req.url} ${req.headers["content-type"] ?? "-"} ${body}`);
+        const url = req.url ?? "";
+        if (url.startsWith("/api/v1/services")) {
+          return json(res, 200, {
+            kind: "ServiceList",
+            apiVersion: "v1",
+            metadata: {},
+            items: [
+              { metadata: { name: "registry", namespace: "registry", annotations: { "metallb.io/loadBalancerIPs": "192.168.7.21" } }, spec: { type: "LoadBalancer" }, status: { loadBalancer: { ingress: [{ ip: "192.168.7.19" }] } } },
+              { metadata: { name: "web", namespace: "default" }, spec: { type: "ClusterIP" }, status: {} },
+            ],
+          });
+        }
+        if (url === "/api/v1/namespaces/cert-manager/secrets/beckerkube-ca") return json(res, 200, { kind: "Secret", apiVersion: "v1", metadata: { name: "beckerkube-ca" }, data: { "tls.crt": Buffer.from("CA PEM").toString("base64") } });
+        if (url === "/apis/cert-manager.io/v1/namespaces/registry/certificates/registry-tls") {
+          return json(res, 200, { apiVersion: "cert-manager.io/v1", kind: "Certificate", metadata: { name: "registry-tls", namespace: "registry", generation: 2 }, status: { revision: 3, conditions: [{ type: "Ready", status: "True" }] } });
+        }
+        if (url.endsWith("/status") || url.startsWith("/apis/apps/v1/")) return json(res, 200, JSON.parse(body || "{}"));
+        return json(res, 404, { kind: "Status", apiVersion: "v1", status: "Failure", code: 404 });
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as net.AddressInfo).port;
+    kubeconfig = path.join(mkdtempSync(path.join(os.tmpdir(), "bk-kube-")), "kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters: [{ name: fake, cluster: { server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]
+users: [{ name: u, user: { token: test } }]
+contexts: [{ name: fake, context: { cluster: fake, user: u } }]
+current-context: fake
+`,
+    );
+  });
+  after(() => {
+    server?.close();
+    if (kubeconfig) rmSync(path.dirname(kubeconfig), { recursive: true, force: true });
+  });
+
+  it("lists LoadBalancer Services with their live and requested addresses", async () => {
+    const services = await (await kubeServiceLister({ kubeconfig })).listLoadBalancers();
+    assert.deepEqual(services, [{ namespace: "registry", name: "registry", ips: ["192.168.7.19"], requested: "192.168.7.21" }]);
+  });
+
+  it("reads the CA from the cert-manager secret (tls.crt of a self-signed root)", async () => {
+    assert.equal(await caFromCluster({ kubeconfig }), "CA PEM");
+  });
+
+  it("gets a Certificate (undefined when absent), writes its status subresource, and restarts a Deployment with a merge patch", async () => {
+    const api = await kubeCertManagerApi({ kubeconfig });
+    const cert = await api.get("registry", "registry-tls");
+    assert.equal(cert?.status?.revision, 3);
+    assert.equal(await api.get("registry", "missing"), undefined);
+    await api.replaceStatus(withIssuingCondition(cert!));
+    await api.restartDeployment("registry", "registry");
+    const put = seen.find((l) => l.startsWith("PUT "))!;
+    assert.match(put, /^PUT \/apis\/cert-manager\.io\/v1\/namespaces\/registry\/certificates\/registry-tls\/status application\/json /);
+    assert.match(put, /"type":"Issuing","status":"True","reason":"ManuallyTriggered"/);
+    const patch = seen.find((l) => l.startsWith("PATCH "))!;
+    assert.match(patch, /^PATCH \/apis\/apps\/v1\/namespaces\/registry\/deployments\/registry application\/merge-patch\+json \{"spec":\{"template":\{"metadata":\{"annotations":\{"kubectl\.kubernetes\.io\/restartedAt":/);
   });
 });

@@ -10,15 +10,18 @@ describe("bk", () => {
     for (const c of ["plan", "synth", "validate", "docs"]) assert.match(r.stdout, new RegExp(`\\n  ${c}\\b`));
   });
 
-  it("every command has --help", () => {
-    const top = runBk(["--help"]).stdout;
-    const commands = [...top.matchAll(/^  ([a-z][a-z-]*)\b/gm)].map((m) => m[1]!).filter((c) => c !== "help");
-    assert.ok(commands.length >= 4);
-    for (const c of commands) {
-      const r = runBk([c, "--help"]);
-      assert.equal(r.status, 0, `${c} --help: ${r.stderr}`);
-      assert.match(r.stdout, new RegExp(`Usage: bk ${c}`));
-    }
+  it("every command and subcommand has --help", () => {
+    const commandsOf = (help: string) => {
+      const section = help.split(/^Commands:$/m)[1] ?? "";
+      return [...section.matchAll(/^  ([a-z][a-z-]*)\b/gm)].map((m) => m[1]!).filter((c) => c !== "help");
+    };
+    const visit = (path: string[]): number => {
+      const r = runBk([...path, "--help"]);
+      assert.equal(r.status, 0, `${path.join(" ")} --help: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`Usage: bk ${path.join(" ")}`.trim()));
+      return 1 + commandsOf(r.stdout).reduce((n, c) => n + visit([...path, c]), 0);
+    };
+    assert.ok(visit([]) >= 15);
   });
 
   it("an unknown command or flag is bad input (exit 2)", () => {

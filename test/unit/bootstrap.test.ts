@@ -48,7 +48,7 @@ const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
 /** The plan `bk bootstrap` builds for the temporary root `root` (same options as opts() below). */
 function planFor(root: string, extra: Partial<Parameters<typeof bootstrapPlan>[1]> = {}): BootstrapStep[] {
-  return bootstrapPlan(model, { root, canary: defaultCanary(model).id, sealedSecretsKey: KEY, gitKey: "/keys/deploy", caFile: path.join(root, ".bk/beckerkube-ca.crt"), ...extra });
+  return bootstrapPlan(model, { root, canary: defaultCanary(model).id, sealedSecretsKey: KEY, sealedSecretsKeyNames: checkKeyBackup(KEY), gitKey: "/keys/deploy", caFile: path.join(root, ".bk/beckerkube-ca.crt"), ...extra });
 }
 
 /**
@@ -89,6 +89,8 @@ describe("bootstrap plan", () => {
       "minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd",
     );
     assert.equal(formatCommand(steps[2]!.commands[0]!.cmd, steps[2]!.commands[0]!.args), `kubectl --context beckerkube apply -n kube-system -f ${KEY}`);
+    // Done only when the backup's own keys exist, not any key the controller may have made.
+    assert.equal(renderCommand(steps[2]!.check!.command), "kubectl --context beckerkube -n kube-system get secret sealed-secrets-key-test-only-current sealed-secrets-key-test-only-previous -o name");
     assert.equal(formatCommand(steps[3]!.commands[0]!.cmd, steps[3]!.commands[0]!.args), "flux install --version=v2.9.4 --context beckerkube");
     assert.match(renderCommand(steps[5]!.commands[0]!), /kubectl --context beckerkube apply -f .*\/clusters\/minikube\/flux-system\/gotk-sync\.yaml$/);
     assert.match(renderCommand(steps[7]!.commands[1]!), /wait kustomization\/infra-controllers --for=condition=Ready/);
@@ -136,12 +138,12 @@ describe("bootstrap run", () => {
     const bad = await capture(() => bootstrapCommand(dir, { ...opts(dir), sealedSecretsKey: notAKey }, { runner, plain: true }));
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /holds no Sealed Secrets key/);
-    assert.equal(checkKeyBackup(KEY), 2);
+    assert.deepEqual(checkKeyBackup(KEY), ["sealed-secrets-key-test-only-current", "sealed-secrets-key-test-only-previous"]);
   });
 
   it("--new-key runs without restoring a key and warns that every SealedSecret must be resealed", async () => {
     const dir = tmp();
-    const steps = planFor(dir, { newKey: true, sealedSecretsKey: undefined });
+    const steps = planFor(dir, { newKey: true, sealedSecretsKey: undefined, sealedSecretsKeyNames: undefined });
     const runner = freshCluster(steps);
     const r = await capture(() => bootstrapCommand(dir, { ...opts(dir), sealedSecretsKey: undefined, newKey: true, json: false }, { runner, plain: true }));
     assert.equal(r.code, 0, r.stderr);

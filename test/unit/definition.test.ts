@@ -178,6 +178,12 @@ describe("invariants", () => {
     assert.equal(f.field, "components.backend.pdb");
   });
 
+  it("rejects an alert route to a receiver nobody declared", () => {
+    const { findings } = failures((d) => d.infra.setIn(["monitoring", "alerting"], { routes: { critical: "pager" } }));
+    const f = expectOne(findings, "definition/receiver-missing");
+    assert.equal(f.field, "monitoring.alerting.routes.critical");
+  });
+
   it("rejects a chart reference that is not pinned", () => {
     const { findings } = failures((d) => d.infra.setIn(["metallb", "chart"], "metal"));
     expectOne(findings, "definition/chart-missing");

@@ -42,7 +42,9 @@ export async function bootstrapCommand(root: string, opts: BootstrapCliOptions, 
   let steps: BootstrapStep[];
   try {
     if (opts.newKey && opts.sealedSecretsKey) throw new Error("--new-key and --sealed-secrets-key exclude each other: restore the backup, or start with a new key");
+    const keyNames = opts.sealedSecretsKey ? checkKeyBackup(opts.sealedSecretsKey) : undefined;
     steps = bootstrapPlan(model, {
+      ...(keyNames ? { sealedSecretsKeyNames: keyNames } : {}),
       root,
       canary: opts.canary ?? defaultCanary(model).id,
       caFile: path.join(root, ".bk", CA_NAME),
@@ -94,12 +96,6 @@ export async function bootstrapCommand(root: string, opts: BootstrapCliOptions, 
           "Pass --sealed-secrets-key <backup.yaml> (from `bk backup --sealed-secrets-keys` or `kubectl get secret -n kube-system -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml`), " +
           "or --new-key to start over with a new key and reseal every secret.",
       );
-      return EXIT.badInput;
-    }
-    try {
-      checkKeyBackup(opts.sealedSecretsKey);
-    } catch (err) {
-      process.stderr.write(`bk bootstrap: ${(err as Error).message}\n`);
       return EXIT.badInput;
     }
   }

@@ -1,13 +1,14 @@
 /**
- * Where the dev cluster's programs come from: the "e2e" tool set (scripts/tools.sh e2e), Debian's etcd-server
- * package for etcd, and the "base" set for helm. All are resolved up front so a missing one fails with one
- * message listing every gap and how to close it.
+ * Where the dev cluster's programs come from: the "e2e" tool set (scripts/tools.sh e2e) for etcd, the
+ * Kubernetes binaries, kubectl, KWOK and Flux; the "base" set for helm; git and openssl from the system.
+ * All are resolved up front so a missing one fails with one message listing every gap and how to close it.
  */
 import { accessSync, constants, existsSync } from "node:fs";
 import path from "node:path";
 import { toolPath, toolsBinDir } from "../tools.js";
 
 export const E2E_TOOLS = [
+  "etcd",
   "kube-apiserver",
   "kube-controller-manager",
   "kube-scheduler",
@@ -20,7 +21,7 @@ export const E2E_TOOLS = [
 ] as const;
 
 export type E2eTool = (typeof E2E_TOOLS)[number];
-export type BinaryName = E2eTool | "etcd" | "helm" | "git" | "openssl";
+export type BinaryName = E2eTool | "helm" | "git" | "openssl";
 
 export type Binaries = Record<BinaryName, string> & { kwokStages: string };
 
@@ -39,14 +40,15 @@ function onPath(name: string): string | undefined {
 }
 
 /**
- * Resolves every binary the requested parts need. `overrides` wins (tests, or `bk dev up --etcd ...`).
+ * Resolves every binary the requested parts need. `overrides` wins (tests, or a future `bk dev up --etcd ...`).
  * Throws one Error naming all missing programs with the command that provides each.
  */
 export function resolveBinaries(need: { helm: boolean }, overrides: Partial<Binaries> = {}): Binaries {
   const problems: string[] = [];
   const found: Partial<Binaries> = {};
   for (const name of E2E_TOOLS) {
-    const o = overrides[name];
+    // BK_ETCD: an etcd >= 3.5.13 of your own (Debian's 3.4 lacks watch progress requests, see tools/e2e/tools.txt).
+    const o = overrides[name] ?? (name === "etcd" ? process.env["BK_ETCD"] : undefined);
     if (o) {
       found[name] = o;
       continue;
@@ -61,9 +63,6 @@ export function resolveBinaries(need: { helm: boolean }, overrides: Partial<Bina
   if (existsSync(stages)) found.kwokStages = stages;
   else problems.push(`kwok stages: ${stages} is missing; run \`npm run tools -- e2e\` (its extra.sh writes it)`);
 
-  const etcd = overrides.etcd ?? process.env["BK_ETCD"] ?? onPath("etcd");
-  if (etcd) found.etcd = etcd;
-  else problems.push("etcd: not on PATH; install Debian's etcd-server (`apt-get install -y etcd-server`) or set BK_ETCD");
 
   for (const name of ["git", "openssl"] as const) {
     const p = overrides[name] ?? onPath(name);

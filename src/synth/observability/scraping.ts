@@ -24,7 +24,6 @@ export const JOBS = {
   certManager: "cert-manager",
   /** Set by kube-prometheus-stack's own ServiceMonitor for the API server. */
   apiserver: "apiserver",
-  kubeStateMetrics: "kube-state-metrics",
 } as const;
 
 /** Flux controllers that serve metrics; each is its own job (the pod's `app` label). */
@@ -61,7 +60,6 @@ export interface ScrapeTarget {
 /** Infrastructure scrape targets this module synthesizes monitors for. */
 export function scrapeTargets(m: Model): ScrapeTarget[] {
   const inf = m.infra;
-  const chartmuseumPort = m.endpoints.find((e) => e.id === "chartmuseum")!.ports[0]!.port;
   return [
     {
       id: JOBS.registry,
@@ -84,7 +82,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       // ChartMuseum serves /metrics on its HTTP port, outside basic auth (DISABLE_METRICS=false).
       selector: { matchLabels: { "app.kubernetes.io/name": "chartmuseum", "app.kubernetes.io/instance": "chartmuseum" } },
       port: "http",
-      containerPort: chartmuseumPort,
+      containerPort: 8080, // the chart's container port; the LoadBalancer port may differ
       podLabels: [{ "app.kubernetes.io/name": "chartmuseum", "app.kubernetes.io/instance": "chartmuseum" }],
       path: "/metrics",
       honorLabels: false,
