@@ -53,6 +53,19 @@ program
   .action((opts) => run(async (root) => (await import("./commands/docs.js")).docsCommand(root, opts)));
 
 program
+  .command("status")
+  .description("the cluster at a glance: Flux, LoadBalancer IPs, reachability, certificates, pods, running images, backups; exit 0 only when healthy")
+  .option("--kubeconfig <file>", "cluster access (default: $KUBECONFIG)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--ca <file>", "the cluster CA, to verify served certificates")
+  .option("--backups <dir>", "backup folder whose newest backup must be recent")
+  .option("--endpoint <id=host:port...>", "reach an endpoint elsewhere (a tunnel), e.g. registry=127.0.0.1:5000")
+  .option("--all", "list healthy checks too")
+  .option("--watch <seconds>", "refresh every N seconds")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/status.js")).statusCommand(root, opts)));
+
+program
   .command("netpol")
   .description("who can reach whom under the generated NetworkPolicies, checked against the definition's declared edges")
   .option("--json", "machine-readable output")
@@ -152,6 +165,134 @@ secrets
   .option("--dry-run", "write nothing; print the files that would change")
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await secretsCmd()).secretsResealCommand(root, opts)));
+
+const repeatable = (value: string, previous: string[] = []) => [...previous, value];
+
+program
+  .command("backup")
+  .description("pg_dump every database (custom format) into <dir>/<UTC timestamp>/ with SHA256SUMS and a manifest of per-table row counts")
+  .option("--dir <folder>", "where backup folders are written (default: $BK_BACKUP_DIR)")
+  .option("--database <name>", "back up only this database (repeatable; default: every database of the definition)", repeatable, [])
+  .option("--host <host>", "PostgreSQL host (default: $PGHOST, else the definition's postgres LoadBalancer IP)")
+  .option("--port <port>", "PostgreSQL port (default: $PGPORT, else the definition's)")
+  .option("--user <user>", "PostgreSQL user (default: $PGUSER, else postgres)")
+  .option("--password-file <file>", "read the password from this file (default: $PGPASSWORD or ~/.pgpass)")
+  .option("--pg-bin <dir>", "folder holding pg_dump, pg_restore and psql (default: newest /usr/lib/postgresql/<major>/bin, else PATH)")
+  .option("--sealed-secrets-keys <file>", "copy this Sealed Secrets key backup into the backup folder (mode 0600)")
+  .option("--keep <n>", "keep only the n newest backup folders in --dir")
+  .option("--dry-run", "contact nothing, write nothing; print what would be dumped")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/backup.js")).backupCommand(root, opts)));
+
+program
+  .command("restore")
+  .description("verify a backup's checksums, pg_restore its databases, then verify table row counts against its manifest")
+  .argument("<backup-dir>", "a folder written by `bk backup` (or the folder holding them: the newest is used)")
+  .option("--database <name>", "restore only this database (repeatable; default: every database in the backup)", repeatable, [])
+  .option("--into-existing", "clean and refill the existing database in one transaction instead of dropping and recreating it")
+  .option("--no-owner", "do not restore ownership and grants (when the roles do not exist on the target)")
+  .option("--host <host>", "PostgreSQL host (default: $PGHOST, else the definition's postgres LoadBalancer IP)")
+  .option("--port <port>", "PostgreSQL port (default: $PGPORT, else the definition's)")
+  .option("--user <user>", "PostgreSQL user (default: $PGUSER, else postgres)")
+  .option("--password-file <file>", "read the password from this file (default: $PGPASSWORD or ~/.pgpass)")
+  .option("--pg-bin <dir>", "folder holding pg_dump, pg_restore and psql")
+  .option("--dry-run", "verify checksums and print the pg_restore commands; touch no database")
+  .option("--json", "machine-readable output")
+  .action((dir, opts) => run(async (root) => (await import("./commands/restore.js")).restoreCommand(root, dir, opts)));
+
+const certs = program
+  .command("certs")
+  .description("read the certificate each TLS endpoint serves; compare SANs and expiry with the definition (and trust with --ca)")
+  .option("--ca <file>", "also verify the served chain against this CA certificate (PEM)")
+  .option("--target <endpoint=host:port>", "check this endpoint at another address, e.g. registry=127.0.0.1:8443 (repeatable)", repeatable, [])
+  .option("--only <endpoint>", "check only this endpoint or certificate (repeatable)", repeatable, [])
+  .option("--timeout <ms>", "TLS handshake timeout per endpoint", "10000")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/certs.js")).certsCommand(root, opts)));
+
+certs
+  .command("renew")
+  .description("have cert-manager reissue a certificate (default: those failing `bk certs`), then wait until the endpoint serves the new one")
+  .argument("[name]", "certificate name or endpoint id, e.g. registry-tls or registry")
+  .option("--all", "renew every served certificate")
+  .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--ca <file>", "verify the new chain against this CA certificate (PEM)")
+  .option("--target <endpoint=host:port>", "read the served certificate at another address (repeatable)", repeatable, [])
+  .option("--wait <seconds>", "how long to wait for the new certificate to be served", "300")
+  .option("--timeout <ms>", "TLS handshake timeout per endpoint", "10000")
+  .option("--json", "machine-readable output")
+  .action((name, opts) => run(async (root) => (await import("./commands/certs.js")).certsRenewCommand(root, name, opts)));
+
+const ips = program
+  .command("ips")
+  .description("compare the live LoadBalancer addresses of the cluster's Services with the definition")
+  .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/ips.js")).ipsCommand(root, opts)));
+
+ips
+  .command("scan")
+  .description("find every platform address (the pool's /24, known stale ones) in text files and say whose it is now")
+  .argument("<paths...>", "files or folders to scan (e.g. the application repositories)")
+  .option("--stale <address>", "also report this old address (repeatable; 192.168.1.18 is always included)", repeatable, [])
+  .option("--json", "machine-readable output")
+  .action((paths, opts) => run(async (root) => (await import("./commands/ips.js")).ipsScanCommand(root, paths, opts)));
+
+ips
+  .command("sync")
+  .description("rewrite one address to another in the definition and in every application's repository, after showing the diff")
+  .requiredOption("--from <old>", "the address to replace")
+  .requiredOption("--to <new>", "the address to write instead")
+  .option("--repos <dirs...>", "rewrite these repository folders instead of each application's sourceRepository")
+  .option("--no-definition", "leave the definition alone; rewrite only the repositories")
+  .option("--yes", "write without asking")
+  .option("--dry-run", "print the diff; write nothing")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/ips.js")).ipsSyncCommand(root, opts)));
+
+program
+  .command("trust")
+  .description("install the cluster CA on this build host (Docker, Podman/Buildah, system store) and on the Minikube node")
+  .option("--ca <file>", "the CA certificate (default: read secret cert-manager/beckerkube-ca from the cluster)")
+  .option("--kubeconfig <file>", "kubeconfig for reading the CA (default: $KUBECONFIG or ~/.kube/config)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--profile <name>", "Minikube profile (default: the definition's)")
+  .option("--no-host", "leave this build host alone; only the node")
+  .option("--no-node", "leave the Minikube node alone; only this host")
+  .option("--root-prefix <dir>", "write host files under this folder instead of / (host commands are skipped)")
+  .option("--print", "print the exact commands instead of running them")
+  .option("--dry-run", "same as --print")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/trust.js")).trustCommand(root, opts)));
+
+program
+  .command("bootstrap")
+  .description("rebuild the cluster from the definition: ordered, idempotent, resumable (state in .bk/bootstrap-state.json)")
+  .option("--sealed-secrets-key <file>", "Sealed Secrets key backup restored before Flux starts anything (required unless --new-key)")
+  .option("--new-key", "start without a key backup: a new key is generated and EVERY SealedSecret must be resealed")
+  .option("--git-key <file>", "private SSH key (deploy key) Flux uses to read the Git repository")
+  .option("--flux-version <version>", "Flux release to install (default: the pinned one)")
+  .option("--canary <app/component>", "component deployed and checked before the rest (default: the simplest one, e.g. ffl/redis)")
+  .option("--state <file>", "state file (default: .bk/bootstrap-state.json)")
+  .option("--fresh", "ignore the recorded progress and check every step again")
+  .option("--dry-run", "print the ordered plan with every command; run nothing")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/bootstrap.js")).bootstrapCommand(root, opts)));
+
+program
+  .command("doctor")
+  .description("pre-flight checklist for a rebuild or a release: registry certificate, build-host and node trust, SealedSecrets decrypt, CNI, key backup")
+  .option("--ca <file>", "the cluster CA (PEM)")
+  .option("--key-backup <file>", "the Sealed Secrets key backup (from `bk secrets backup`)")
+  .option("--max-key-backup-age <days>", "a key backup older than this fails", "7")
+  .option("--node", "also test-pull an image on the Minikube node (`minikube ssh`)")
+  .option("--pull-image <ref>", "image to test-pull on the node (default: the first component's)")
+  .option("--target <endpoint=host:port>", "reach an endpoint at another address, e.g. registry=127.0.0.1:5000 (repeatable)", repeatable, [])
+  .option("--host-root <dir>", "where the build host's trust folders live (tests)", "/")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/doctor.js")).doctorCommand(root, opts)));
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -10,9 +10,11 @@
  * not fit; a fresh one is then written.
  *
  * The cache only saves time: when it cannot be read or written (read-only home, a damaged file),
- * the code is generated and run in memory, with the same result.
+ * the code is generated and run in memory, with the same result. Entries of old keys are never
+ * read again; files not written for PRUNE_AFTER_DAYS are removed when a miss writes a new one
+ * (an entry still in use is then simply generated again).
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
@@ -59,7 +61,11 @@ export function writeCacheFile(file: string, data: string | Uint8Array): void {
     writeFileSync(tmp, data);
     renameSync(tmp, file);
   } catch {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // The folder itself is unusable; nothing was written.
+    }
   }
 }
 
@@ -70,6 +76,23 @@ function run<T>(source: string, filename: string, cachedData: Buffer | undefined
 }
 
 const NO_PERSIST = () => {};
+const PRUNE_AFTER_DAYS = 30;
+const pruned = new Set<string>();
+
+/** Removes cache files older than PRUNE_AFTER_DAYS, once per folder and process. */
+function pruneOld(cacheDir: string): void {
+  if (pruned.has(cacheDir)) return;
+  pruned.add(cacheDir);
+  const cutoff = Date.now() - PRUNE_AFTER_DAYS * 86_400_000;
+  try {
+    for (const name of readdirSync(cacheDir)) {
+      const file = join(cacheDir, name);
+      if (statSync(file).mtimeMs < cutoff) rmSync(file, { force: true });
+    }
+  } catch {
+    // Pruning is housekeeping; a failure leaves old files behind, nothing else.
+  }
+}
 
 export function loadCachedScript<T>(opts: CachedScriptOptions<T>): CachedScript<T> {
   const { cacheDir, key, name } = opts;
@@ -94,6 +117,7 @@ export function loadCachedScript<T>(opts: CachedScriptOptions<T>): CachedScript<
     const source = opts.generate();
     // Without a writable cache the result is the same, only the next run is slower.
     writeCacheFile(jsFile, source);
+    pruneOld(cacheDir);
     loaded = run(source, jsFile, undefined, opts.instantiate);
   }
   const { value, script, cacheAccepted } = loaded;

@@ -78,7 +78,7 @@ describe("bundled kubernetes-models validators", () => {
     data: { k: 1 },
   });
 
-  it("return exactly the errors of the imported modules, for every kind of the v1 and apps/v1 groups", async () => {
+  it("return exactly the errors of the imported modules, for every kind of the core, apps, batch and networking groups", async () => {
     const kinds: Array<{ file: string; apiVersion: string; kind: string }> = [];
     for (const group of ["v1", join("apps", "v1"), join("batch", "v1"), join("networking.k8s.io", "v1")]) {
       for (const name of readdirSync(join(modelsRoot, group)).filter((f) => f.endsWith(".js"))) {
@@ -114,7 +114,7 @@ describe("bundled kubernetes-models validators", () => {
 
 describe("a run with the cache gives the findings of a run without it", () => {
   // Module-wide caches (built-in kinds, field tables) only show across processes.
-  const script = join(temp, "validate-sample.ts");
+  const script = join(temp, "validate-sample.mts");
   writeFileSync(
     script,
     `import { SchemaValidator } from ${JSON.stringify(pathToFileURL(join(repoRoot, "src", "schema", "validate.ts")).href)};

@@ -1,0 +1,44 @@
+import { loadDefinition } from "../../model/load.js";
+import { runDoctor, type DoctorCheck } from "../../ops/doctor.js";
+import { ProcessRunner } from "../../ops/runner.js";
+import { EXIT, green, printJson, red, yellow } from "../output.js";
+
+export interface DoctorCliOptions {
+  ca?: string;
+  keyBackup?: string;
+  maxKeyBackupAge?: string;
+  node?: boolean;
+  pullImage?: string;
+  target?: string[];
+  hostRoot?: string;
+  json?: boolean;
+}
+
+const icon: Record<DoctorCheck["status"], string> = { ok: green("ok  "), warn: yellow("warn"), fail: red("FAIL"), skipped: "skip" };
+
+/** `bk doctor`: exit 0 when nothing fails (skipped checks are listed, not hidden). */
+export async function doctorCommand(root: string, opts: DoctorCliOptions): Promise<number> {
+  const { model } = loadDefinition(root);
+  const days = Number(opts.maxKeyBackupAge ?? "7");
+  if (!(days > 0)) {
+    process.stderr.write("bk doctor: --max-key-backup-age takes a number of days\n");
+    return EXIT.badInput;
+  }
+  const checks = await runDoctor(model, {
+    root,
+    ...(opts.ca ? { ca: opts.ca } : {}),
+    ...(opts.keyBackup ? { keyBackup: opts.keyBackup } : {}),
+    maxKeyBackupAgeDays: days,
+    overrides: Object.fromEntries((opts.target ?? []).map((t) => t.split("=") as [string, string])),
+    hostRoot: opts.hostRoot ?? "/",
+    ...(opts.node ? { runner: new ProcessRunner() } : {}),
+    ...(opts.pullImage ? { pullImage: opts.pullImage } : {}),
+  });
+  const failed = checks.filter((c) => c.status === "fail").length;
+  if (opts.json) printJson({ ok: failed === 0, checks });
+  else {
+    for (const c of checks) process.stdout.write(`${icon[c.status]} ${c.title}: ${c.detail}${c.fix ? `\n     fix: ${c.fix}` : ""}\n`);
+    process.stdout.write(failed ? red(`${failed} check(s) failed\n`) : green("ready\n"));
+  }
+  return failed ? EXIT.failed : EXIT.ok;
+}

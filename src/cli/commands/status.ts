@@ -1,0 +1,59 @@
+import { loadDefinition } from "../../model/load.js";
+import { collect, evaluateStatus, type StatusReport } from "../../ops/status.js";
+import { EXIT, bold, green, printJson, red, yellow } from "../output.js";
+
+export interface StatusOptions {
+  kubeconfig?: string;
+  context?: string;
+  ca?: string;
+  backups?: string;
+  endpoint?: string[];
+  json?: boolean;
+  watch?: string;
+  all?: boolean;
+}
+
+function parseOverrides(list: string[] = []): Record<string, string> {
+  return Object.fromEntries(list.map((e) => e.split("=") as [string, string]));
+}
+
+function render(r: StatusReport, all: boolean): string {
+  const icon = { ok: green("ok  "), warn: yellow("warn"), fail: red("FAIL") };
+  const out: string[] = [];
+  for (const area of ["api", "flux", "ips", "reachability", "certificates", "pods", "images", "backups"] as const) {
+    const rows = r.checks.filter((c) => c.area === area);
+    if (!rows.length) continue;
+    const shown = all ? rows : rows.filter((c) => c.health !== "ok");
+    const okCount = rows.length - shown.length;
+    out.push(bold(area) + (okCount ? `  (${okCount} ok)` : ""));
+    for (const c of shown) out.push(`  ${icon[c.health]} ${c.subject}: ${c.detail}`);
+  }
+  out.push(r.healthy ? green("healthy") : red("unhealthy"));
+  return out.join("\n") + "\n";
+}
+
+/** `bk status`: one screen (or --json); exit 0 only when healthy. */
+export async function statusCommand(root: string, opts: StatusOptions): Promise<number> {
+  const { model } = loadDefinition(root);
+  const once = async () => {
+    const kube = opts.kubeconfig || process.env.KUBECONFIG ? (await import("../../ops/kube.js")).connect(opts.kubeconfig, opts.context) : undefined;
+    const snap = await collect(model, { ...(kube ? { kube } : {}), overrides: parseOverrides(opts.endpoint), ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.backups ? { backupsDir: opts.backups } : {}) });
+    return evaluateStatus(model, snap);
+  };
+  if (opts.watch) {
+    const seconds = Number(opts.watch);
+    if (!(seconds > 0)) {
+      process.stderr.write("bk status: --watch takes seconds, e.g. --watch 5\n");
+      return EXIT.badInput;
+    }
+    for (;;) {
+      const r = await once();
+      process.stdout.write("\x1b[2J\x1b[H" + `bk status (every ${seconds} s, ${new Date().toISOString()})\n` + render(r, Boolean(opts.all)));
+      await new Promise((res) => setTimeout(res, seconds * 1000));
+    }
+  }
+  const r = await once();
+  if (opts.json) printJson(r);
+  else process.stdout.write(render(r, Boolean(opts.all)));
+  return r.healthy ? EXIT.ok : EXIT.failed;
+}

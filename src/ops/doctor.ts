@@ -1,0 +1,135 @@
+/**
+ * `bk doctor`: the pre-flight checklist before a rebuild or a release. Each check answers one
+ * question an incident taught us to ask, and says how to fix what fails.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import type { Model } from "../model/model.js";
+import { OWNED_DIRS } from "../tree/tree.js";
+import { readSealedFiles } from "../tree/sealed.js";
+import { checkCertificates, tlsTargets } from "./certs.js";
+import { formatCommand, type Runner } from "./runner.js";
+
+export type DoctorStatus = "ok" | "warn" | "fail" | "skipped";
+
+export interface DoctorCheck {
+  id: string;
+  title: string;
+  status: DoctorStatus;
+  detail: string;
+  fix?: string;
+}
+
+export interface DoctorOptions {
+  root: string;
+  /** The cluster CA (PEM file). */
+  ca?: string;
+  /** The Sealed Secrets key backup (from `bk secrets backup`). */
+  keyBackup?: string;
+  maxKeyBackupAgeDays: number;
+  /** endpoint id -> host:port (a tunnel, or tests). */
+  overrides?: Record<string, string>;
+  /** Where the build host's trust stores live; "/" on a real host, a temp dir in tests. */
+  hostRoot: string;
+  /** Runs `minikube ssh` for the node checks; absent: those checks are skipped. */
+  runner?: Runner;
+  /** An image to test-pull on the node, default: the first component's. */
+  pullImage?: string;
+  now?: Date;
+}
+
+const sameCert = (a: string, b: string) => a.replace(/\s+/g, "") === b.replace(/\s+/g, "");
+
+export async function runDoctor(m: Model, o: DoctorOptions): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  const add = (c: DoctorCheck) => checks.push(c);
+  const registry = m.registry;
+  const ca = o.ca && existsSync(o.ca) ? readFileSync(o.ca, "utf8") : undefined;
+
+  // Incident 3: the registry certificate must cover the address it is reached at.
+  const overrides = Object.fromEntries(Object.entries(o.overrides ?? {}).filter(([k]) => k === "registry" || k === "registry-tls"));
+  const [reg] = await checkCertificates(tlsTargets(m, overrides, ["registry"]), { ...(o.ca ? { ca: o.ca } : {}), ...(o.now ? { now: o.now } : {}) });
+  if (!reg) add({ id: "registry-certificate", title: "registry certificate covers the definition's IPs and names", status: "skipped", detail: "the registry serves no TLS in the definition" });
+  else
+    add({
+      id: "registry-certificate",
+      title: "registry certificate covers the definition's IPs and names",
+      status: reg.status === "ok" ? "ok" : reg.status === "warning" ? "warn" : "fail",
+      detail: reg.status === "ok" ? `${reg.target} serves ${[...(reg.served?.ipAddresses ?? []), ...(reg.served?.dnsNames ?? [])].join(", ")}` : reg.findings.map((f) => f.message).join("; "),
+      ...(reg.status === "ok" ? {} : { fix: reg.findings[0]?.fix ?? "run `bk certs renew registry-tls`" }),
+    });
+
+  // Incident 4: the build host must trust the CA, for every builder.
+  if (!ca) add({ id: "build-host-trust", title: "the build host trusts the cluster CA", status: o.ca ? "fail" : "skipped", detail: o.ca ? `${o.ca} does not exist` : "no --ca given", fix: "fetch the CA (`bk trust --print` shows how) and pass --ca" });
+  else {
+    const places = [`etc/docker/certs.d/${registry}/ca.crt`, `etc/containers/certs.d/${registry}/ca.crt`];
+    const missing = places.filter((p) => {
+      const f = path.join(o.hostRoot, p);
+      return !existsSync(f) || !sameCert(readFileSync(f, "utf8"), ca);
+    });
+    add({
+      id: "build-host-trust",
+      title: "the build host trusts the cluster CA",
+      status: missing.length ? "fail" : "ok",
+      detail: missing.length ? `missing or different: ${missing.map((p) => "/" + p).join(", ")}` : `docker and podman/buildah trust it for ${registry}`,
+      ...(missing.length ? { fix: `run \`bk trust --ca ${o.ca}\`` } : {}),
+    });
+  }
+
+  // Incident 4 again, on the node: a test pull through the node's container runtime.
+  if (!o.runner) add({ id: "node-pull", title: "the node can pull from the registry", status: "skipped", detail: "no --node given (needs `minikube ssh`)" });
+  else {
+    const image = o.pullImage ?? m.components[0]?.image.ref ?? `${registry}/none:none`;
+    const args = ["-p", m.cluster.profile.name, "ssh", "--", "sudo", "crictl", "pull", image];
+    const r = await o.runner.run("minikube", args);
+    add({
+      id: "node-pull",
+      title: "the node can pull from the registry",
+      status: r.code === 0 ? "ok" : "fail",
+      detail: r.code === 0 ? `pulled ${image}` : `${formatCommand("minikube", args)}: ${(r.stderr || r.stdout).trim().split("\n").pop()}`,
+      ...(r.code === 0 ? {} : { fix: /x509|certificate/.test(r.stderr) ? "install the CA on the node: `bk trust --node`" : "check that the image exists (`bk release --dry-run`) and the node reaches the registry" }),
+    });
+  }
+
+  // Incident 6: every SealedSecret opens with the backed-up key, and the backup is fresh.
+  if (!o.keyBackup) {
+    add({ id: "sealed-secrets-decrypt", title: "every SealedSecret decrypts with the backed-up key", status: "fail", detail: "no --key-backup given", fix: "run `bk secrets backup --kubeconfig <file> --out <file>` and keep the file safe; pass it as --key-backup" });
+    add({ id: "key-backup-recent", title: "a Sealed Secrets key backup exists and is recent", status: "fail", detail: "no --key-backup given", fix: "run `bk secrets backup`" });
+  } else if (!existsSync(o.keyBackup)) {
+    add({ id: "sealed-secrets-decrypt", title: "every SealedSecret decrypts with the backed-up key", status: "fail", detail: `${o.keyBackup} does not exist`, fix: "run `bk secrets backup`" });
+    add({ id: "key-backup-recent", title: "a Sealed Secrets key backup exists and is recent", status: "fail", detail: `${o.keyBackup} does not exist`, fix: "run `bk secrets backup`" });
+  } else {
+    const { verifySealedTree } = await import("../cli/commands/secrets.js");
+    const { loadKeyBackupFile } = await import("../secrets/keys.js");
+    const report = verifySealedTree(m, readSealedFiles(o.root, OWNED_DIRS), loadKeyBackupFile(o.keyBackup), { requireAllSealed: true });
+    const bad = report.secrets.filter((e) => e.opens !== true || e.problems.length);
+    add({
+      id: "sealed-secrets-decrypt",
+      title: "every SealedSecret decrypts with the backed-up key",
+      status: report.ok ? "ok" : "fail",
+      detail: report.ok ? `${report.secrets.length} SealedSecrets open` : bad.map((e) => `${e.secret}: ${e.problems.join("; ") || e.error || "cannot be opened"}`).join("; "),
+      ...(report.ok ? {} : { fix: "`bk secrets verify --key-backup <file>` shows each; `bk secrets reseal` re-encrypts them for the current key" }),
+    });
+    const st = statSync(o.keyBackup);
+    const ageDays = ((o.now ?? new Date()).getTime() - st.mtimeMs) / 86_400_000;
+    const loose = (st.mode & 0o077) !== 0;
+    add({
+      id: "key-backup-recent",
+      title: "a Sealed Secrets key backup exists and is recent",
+      status: ageDays > o.maxKeyBackupAgeDays || loose ? "fail" : "ok",
+      detail: `${o.keyBackup}: ${ageDays.toFixed(1)} days old, mode ${(st.mode & 0o777).toString(8)}`,
+      ...(ageDays > o.maxKeyBackupAgeDays ? { fix: "run `bk secrets backup` again (a key renewed since is not in it)" } : loose ? { fix: `chmod 600 ${o.keyBackup}` } : {}),
+    });
+  }
+
+  // NetworkPolicies only mean something under a CNI that enforces them.
+  const enforcing = ["calico", "cilium"].includes(m.cluster.profile.cni);
+  add({
+    id: "cni-enforces-networkpolicy",
+    title: "the CNI enforces NetworkPolicy",
+    status: enforcing ? "ok" : "fail",
+    detail: `the profile starts Minikube with --cni=${m.cluster.profile.cni}`,
+    ...(enforcing ? {} : { fix: "set cluster.profile.cni: calico in definition/cluster.yaml and rebuild (`bk bootstrap`)" }),
+  });
+  return checks;
+}
