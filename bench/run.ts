@@ -10,6 +10,7 @@
  *   --factors A,B     scale factors of the synthetic definitions (default 10,100)
  *   --no-peer         skip the kubeconform comparison
  *   --peer-wait MIN   minutes to wait for the kubeconform build flag /tmp/bk-tool-kubeconform (default 30)
+ *   --wait-idle SEC   first wait up to SEC seconds for the 1-minute load average to drop to the core count (default 0)
  *   --out FILE        report path (default docs/benchmarks.md)
  *   --keep            keep the temporary definitions and trees
  */
@@ -28,7 +29,7 @@ const node = process.execPath;
 const bk = join(repo, "bin", "bk.js");
 
 function parseArgs(argv: string[]) {
-  const opts = { runs: 10, scaledRuns: 5, factors: [10, 100], peer: true, peerWaitMin: 30, out: join(repo, "docs", "benchmarks.md"), keep: false };
+  const opts = { runs: 10, scaledRuns: 5, factors: [10, 100], peer: true, peerWaitMin: 30, waitIdleS: 0, out: join(repo, "docs", "benchmarks.md"), keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -46,6 +47,7 @@ function parseArgs(argv: string[]) {
     else if (a === "--factors") opts.factors = value().split(",").map(Number);
     else if (a === "--no-peer") opts.peer = false;
     else if (a === "--peer-wait") opts.peerWaitMin = Number(value());
+    else if (a === "--wait-idle") opts.waitIdleS = Number(value());
     else if (a === "--out") opts.out = resolve(value());
     else if (a === "--keep") opts.keep = true;
     else throw new Error(`unknown option ${a}; see the header of bench/run.ts`);
@@ -100,6 +102,9 @@ function phaseSplit(root: string): PhaseSplit {
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   checkGnuTime();
+  const deadline = Date.now() + opts.waitIdleS * 1000;
+  if (loadNow()[0] > cpus().length && opts.waitIdleS > 0) log(`waiting up to ${opts.waitIdleS} s for the load average (${loadNow()[0].toFixed(2)}) to drop to ${cpus().length}`);
+  while (loadNow()[0] > cpus().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5000));
   const loadStart = loadNow();
   const started = new Date();
   if (loadStart[0] > cpus().length) log(`load average ${loadStart[0].toFixed(2)} on ${cpus().length} cores: figures will be pessimistic; re-run on an idle machine`);

@@ -87,7 +87,7 @@ export async function runDoctor(m: Model, o: DoctorOptions): Promise<DoctorCheck
       title: "the node can pull from the registry",
       status: r.code === 0 ? "ok" : "fail",
       detail: r.code === 0 ? `pulled ${image}` : `${formatCommand("minikube", args)}: ${(r.stderr || r.stdout).trim().split("\n").pop()}`,
-      ...(r.code === 0 ? {} : { fix: /x509|certificate/.test(r.stderr) ? "install the CA on the node: `bk trust --node`" : "check that the image exists (`bk release --dry-run`) and the node reaches the registry" }),
+      ...(r.code === 0 ? {} : { fix: /x509|certificate/.test(r.stderr) ? "install the CA on the node: `bk trust --no-host`" : "check that the image exists (`bk release --dry-run`) and the node reaches the registry" }),
     });
   }
 

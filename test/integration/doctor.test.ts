@@ -79,7 +79,7 @@ describe("bk doctor", () => {
     const runner = new RecordingRunner(() => ({ code: 1, stdout: "", stderr: 'pulling image: failed to do request: x509: certificate signed by unknown authority' }));
     const c = byId(await runDoctor(model, { root, keyBackup, maxKeyBackupAgeDays: 7, hostRoot: "/", runner, overrides: { registry: registry.host } }), "node-pull");
     assert.equal(c.status, "fail");
-    assert.match(c.fix!, /bk trust --node/);
+    assert.match(c.fix!, /bk trust --no-host/);
     assert.deepEqual(runner.lines(), ["minikube -p beckerkube ssh -- sudo crictl pull 192.168.7.21:5000/ccbot/bot:2.0.3"]);
   });
 

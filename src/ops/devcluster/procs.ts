@@ -26,18 +26,33 @@ export interface ManagedProcess {
 const liveGroups = new Set<number>();
 let exitHookInstalled = false;
 
+function killLiveGroups(): void {
+  for (const pgid of liveGroups) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  liveGroups.clear();
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const pgid of liveGroups) {
-      try {
-        process.kill(-pgid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  });
+  process.on("exit", killLiveGroups);
+  // A signal's default action skips "exit" handlers, and the children sit in their own process groups, so
+  // Ctrl-C on a test run would orphan a whole control plane. When nobody else handles the signal, clean up
+  // and re-raise it so the runner still dies of it.
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    const onSignal = () => {
+      if (process.listenerCount(sig) > 1) return;
+      killLiveGroups();
+      process.off(sig, onSignal);
+      process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
 }
 
 export class ProcessSet {

@@ -1,0 +1,303 @@
+/**
+ * The `bk` command tree: wiring only. Each action imports its command module lazily, so
+ * `bk --help` loads commander and nothing else. Importing this module runs nothing; src/cli/main.ts
+ * is the entry point, and tests walk this tree to check documentation against the real CLI.
+ */
+import { Command } from "commander";
+import { findRoot } from "./root.js";
+
+type Action = (root: string) => Promise<number>;
+
+export const program = new Command();
+program
+  .name("bk")
+  .description("Operate BeckerKube: one definition, the Flux tree generated from it, and the operations around it.")
+  .option("--root <dir>", "repository root (default: the nearest folder with definition/cluster.yaml)")
+  .showHelpAfterError()
+  .exitOverride();
+
+let pending: Promise<number> | undefined;
+const run = (action: Action) => {
+  pending = action(findRoot(program.opts<{ root?: string }>().root));
+};
+
+/** The promise of the action commander dispatched to, if any. */
+export function takePending(): Promise<number> | undefined {
+  const p = pending;
+  pending = undefined;
+  return p;
+}
+
+program
+  .command("plan")
+  .description("load, synthesize and validate; print what the cluster is and what would change (needs no cluster)")
+  .option("--json", "machine-readable output")
+  .option("--no-kustomize", "skip the kustomize build check")
+  .action((opts) => run(async (root) => (await import("./commands/plan.js")).planCommand(root, opts)));
+
+program
+  .command("synth")
+  .description("write the GitOps tree (clusters/, infrastructure/, apps/) and docs/architecture.md from the definition")
+  .option("--check", "write nothing; exit 1 and print the diff when the committed tree differs")
+  .option("--dry-run", "write nothing; print what would change")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/synth.js")).synthCommand(root, opts)));
+
+program
+  .command("validate")
+  .description("schema, policy, references and a real kustomize build of the generated tree")
+  .option("--json", "machine-readable output")
+  .option("--strict", "treat warnings (e.g. secrets not sealed yet) as errors: the pre-flight for a rebuild or release")
+  .option("--no-kustomize", "skip the kustomize build check")
+  .option("--no-render", "skip rendering the application chart with helm")
+  .option("--rules", "list the policy rules and exit")
+  .action((opts) => run(async (root) => (await import("./commands/validate.js")).validateCommand(root, opts)));
+
+program
+  .command("docs")
+  .description("regenerate docs/architecture.md from the definition")
+  .option("--check", "write nothing; exit 1 when the file is stale")
+  .action((opts) => run(async (root) => (await import("./commands/docs.js")).docsCommand(root, opts)));
+
+program
+  .command("status")
+  .description("the cluster at a glance: Flux, LoadBalancer IPs, reachability, certificates, pods, running images, backups; exit 0 only when healthy")
+  .option("--kubeconfig <file>", "cluster access (default: $KUBECONFIG)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--ca <file>", "the cluster CA, to verify served certificates")
+  .option("--backups <dir>", "backup folder whose newest backup must be recent")
+  .option("--endpoint <id=host:port...>", "reach an endpoint elsewhere (a tunnel), e.g. registry=127.0.0.1:5000")
+  .option("--all", "list healthy checks too")
+  .option("--watch <seconds>", "refresh every N seconds")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/status.js")).statusCommand(root, opts)));
+
+program
+  .command("netpol")
+  .description("who can reach whom under the generated NetworkPolicies, checked against the definition's declared edges")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/netpol.js")).netpolCommand(root, opts)));
+
+const chart = program.command("chart").description("the application chart (charts/app)");
+chart
+  .command("push")
+  .description("lint and package the chart with helm, and upload it to ChartMuseum (refuses to replace an existing version)")
+  .option("--chart <dir>", "chart folder", "charts/app")
+  .option("--url <url>", "ChartMuseum URL (default: the chartmuseum endpoint of the definition)")
+  .option("--username <name>", "basic auth user (default: $BK_CHARTMUSEUM_USER; the password is read from $BK_CHARTMUSEUM_PASSWORD)")
+  .option("--force", "replace the version if it exists")
+  .option("--dry-run", "package and check, upload nothing")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/chart.js")).chartPushCommand(root, opts)));
+
+program
+  .command("release")
+  .description("build (optional), check the registry, bump, validate, commit, push, reconcile, wait and verify a release")
+  .argument("<app>", "application, e.g. ffl")
+  .argument("<components-and-version...>", "components (default: all but caches), then the version last, e.g. backend frontend 1.4.3")
+  .option("--build <path>", "build and push the image from this application repository first")
+  .option("--builder <name>", "docker | buildah | podman", "docker")
+  .option("--platform <list>", "target platforms for a multi-arch build, e.g. linux/amd64,linux/arm64")
+  .option("--registry <host:port>", "registry to check (default: the definition's)")
+  .option("--ca <file>", "the cluster CA, to trust the registry and the ingress")
+  .option("--registry-http", "talk plain HTTP to the registry (loopback test registries only)")
+  .option("--remote <name>", "git remote to push to", "origin")
+  .option("--no-push", "commit locally, do not push")
+  .option("--kubeconfig <file>", "cluster access for reconcile/wait (default: $KUBECONFIG)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--no-wait", "stop after the push (and the reconcile request)")
+  .option("--timeout <duration>", "how long to wait for Ready, e.g. 15m", "15m")
+  .option("--no-health", "skip the health check through the ingress")
+  .option("--health-url <base>", "base URL for health checks (default: https://<ingress IP>)")
+  .option("--dry-run", "run every check and show the diff; write, commit and push nothing")
+  .option("--json", "machine-readable report")
+  .action((app: string, rest: string[], opts) => run(async (root) => (await import("./commands/release.js")).releaseCommand(root, app, rest, opts)));
+
+const secrets = program.command("secrets").description("declared secrets: plaintext values kept outside the repository, SealedSecrets in the tree, controller key backups");
+const VALUES = "plaintext value store (default ${XDG_CONFIG_HOME:-~/.config}/beckerkube/<cluster>/secret-values.yaml, or $BK_SECRET_VALUES)";
+const secretsCmd = async () => await import("./commands/secrets.js");
+secrets
+  .command("list")
+  .description("every declared secret: each key's source, whether the value store has it, whether it is sealed in the tree")
+  .option("--values <file>", VALUES)
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await secretsCmd()).secretsListCommand(root, opts)));
+secrets
+  .command("set <secret> <key>")
+  .description("put one value into the local value store (<secret> is <namespace>/<name>); never into the repository")
+  .option("--value <value>", "the value (visible in shell history and ps: prefer --from-file)")
+  .option("--from-file <file>", "read the value from a file, byte for byte ('-' reads standard input)")
+  .option("--generate", "a new random value (base64url)")
+  .option("--length <bytes>", "random bytes for --generate (default 32)")
+  .option("--values <file>", VALUES)
+  .option("--dry-run", "write nothing; say what would be stored")
+  .option("--json", "machine-readable output")
+  .action((secret, key, opts) => run(async (root) => (await secretsCmd()).secretsSetCommand(root, secret, key, opts)));
+secrets
+  .command("seal [secrets...]")
+  .description("seal declared secrets (<namespace>/<name> ..., or --all) with the controller's certificate and regenerate the tree around them")
+  .option("--all", "every declared secret")
+  .option("--cert <file>", "controller certificate (kubeseal --fetch-cert); else --kubeconfig, else $BK_SEALING_CERT")
+  .option("--kubeconfig <file>", "read the controller's current certificate from the cluster")
+  .option("--scope <scope>", "strict | namespace-wide | cluster-wide (default: the existing SealedSecret's scope, else strict)")
+  .option("--values <file>", VALUES)
+  .option("--allow-test-key", "accept a TEST certificate from test/fixtures (tests only)")
+  .option("--dry-run", "write nothing; print the files that would change")
+  .option("--json", "machine-readable output")
+  .action((refs, opts) => run(async (root) => (await secretsCmd()).secretsSealCommand(root, refs, opts)));
+secrets
+  .command("verify")
+  .description("open every SealedSecret in the tree offline with backed-up controller keys: the pre-flight before a rebuild")
+  .requiredOption("--key-backup <file>", "the controller's private keys (from `bk secrets backup`, or PEM)")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await secretsCmd()).secretsVerifyCommand(root, opts)));
+secrets
+  .command("backup")
+  .description("read the controller's key Secrets through the Kubernetes API into a private file, then check they open the tree")
+  .requiredOption("--kubeconfig <file>", "kubeconfig of the cluster")
+  .requiredOption("--out <file>", "where to write the keys (outside the repository; mode 0600)")
+  .option("--force", "overwrite a backup that holds keys the cluster no longer has")
+  .option("--dry-run", "read and check the keys; write nothing")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await secretsCmd()).secretsBackupCommand(root, opts)));
+secrets
+  .command("reseal")
+  .description("re-encrypt every declared secret for a new controller key; values come from the store, or from the old keys with --from-key-backup")
+  .option("--cert <file>", "the new controller certificate; else --kubeconfig, else $BK_SEALING_CERT")
+  .option("--kubeconfig <file>", "read the new certificate from the cluster")
+  .option("--from-key-backup <file>", "old private keys: recover values missing from the store from the current SealedSecrets")
+  .option("--scope <scope>", "strict | namespace-wide | cluster-wide (default: each SealedSecret's current scope)")
+  .option("--values <file>", VALUES)
+  .option("--allow-test-key", "accept a TEST certificate from test/fixtures (tests only)")
+  .option("--dry-run", "write nothing; print the files that would change")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await secretsCmd()).secretsResealCommand(root, opts)));
+
+const repeatable = (value: string, previous: string[] = []) => [...previous, value];
+
+program
+  .command("backup")
+  .description("pg_dump every database (custom format) into <dir>/<UTC timestamp>/ with SHA256SUMS and a manifest of per-table row counts")
+  .option("--dir <folder>", "where backup folders are written (default: $BK_BACKUP_DIR)")
+  .option("--database <name>", "back up only this database (repeatable; default: every database of the definition)", repeatable, [])
+  .option("--host <host>", "PostgreSQL host (default: $PGHOST, else the definition's postgres LoadBalancer IP)")
+  .option("--port <port>", "PostgreSQL port (default: $PGPORT, else the definition's)")
+  .option("--user <user>", "PostgreSQL user (default: $PGUSER, else postgres)")
+  .option("--password-file <file>", "read the password from this file (default: $PGPASSWORD or ~/.pgpass)")
+  .option("--pg-bin <dir>", "folder holding pg_dump, pg_restore and psql (default: newest /usr/lib/postgresql/<major>/bin, else PATH)")
+  .option("--sealed-secrets-keys <file>", "copy this Sealed Secrets key backup into the backup folder (mode 0600)")
+  .option("--keep <n>", "keep only the n newest backup folders in --dir")
+  .option("--dry-run", "contact nothing, write nothing; print what would be dumped")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/backup.js")).backupCommand(root, opts)));
+
+program
+  .command("restore")
+  .description("verify a backup's checksums, pg_restore its databases, then verify table row counts against its manifest")
+  .argument("<backup-dir>", "a folder written by `bk backup` (or the folder holding them: the newest is used)")
+  .option("--database <name>", "restore only this database (repeatable; default: every database in the backup)", repeatable, [])
+  .option("--into-existing", "clean and refill the existing database in one transaction instead of dropping and recreating it")
+  .option("--no-owner", "do not restore ownership and grants (when the roles do not exist on the target)")
+  .option("--host <host>", "PostgreSQL host (default: $PGHOST, else the definition's postgres LoadBalancer IP)")
+  .option("--port <port>", "PostgreSQL port (default: $PGPORT, else the definition's)")
+  .option("--user <user>", "PostgreSQL user (default: $PGUSER, else postgres)")
+  .option("--password-file <file>", "read the password from this file (default: $PGPASSWORD or ~/.pgpass)")
+  .option("--pg-bin <dir>", "folder holding pg_dump, pg_restore and psql")
+  .option("--dry-run", "verify checksums and print the pg_restore commands; touch no database")
+  .option("--json", "machine-readable output")
+  .action((dir, opts) => run(async (root) => (await import("./commands/restore.js")).restoreCommand(root, dir, opts)));
+
+const certs = program
+  .command("certs")
+  .description("read the certificate each TLS endpoint serves; compare SANs and expiry with the definition (and trust with --ca)")
+  .option("--ca <file>", "also verify the served chain against this CA certificate (PEM)")
+  .option("--target <endpoint=host:port>", "check this endpoint at another address, e.g. registry=127.0.0.1:8443 (repeatable)", repeatable, [])
+  .option("--only <endpoint>", "check only this endpoint or certificate (repeatable)", repeatable, [])
+  .option("--timeout <ms>", "TLS handshake timeout per endpoint", "10000")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/certs.js")).certsCommand(root, opts)));
+
+certs
+  .command("renew")
+  .description("have cert-manager reissue a certificate (default: those failing `bk certs`), then wait until the endpoint serves the new one")
+  .argument("[name]", "certificate name or endpoint id, e.g. registry-tls or registry")
+  .option("--all", "renew every served certificate")
+  .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--ca <file>", "verify the new chain against this CA certificate (PEM)")
+  .option("--target <endpoint=host:port>", "read the served certificate at another address (repeatable)", repeatable, [])
+  .option("--wait <seconds>", "how long to wait for the new certificate to be served", "300")
+  .option("--timeout <ms>", "TLS handshake timeout per endpoint", "10000")
+  .option("--json", "machine-readable output")
+  .action((name, opts) => run(async (root) => (await import("./commands/certs.js")).certsRenewCommand(root, name, opts)));
+
+const ips = program
+  .command("ips")
+  .description("compare the live LoadBalancer addresses of the cluster's Services with the definition")
+  .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/ips.js")).ipsCommand(root, opts)));
+
+ips
+  .command("scan")
+  .description("find every platform address (the pool's /24, known stale ones) in text files and say whose it is now")
+  .argument("<paths...>", "files or folders to scan (e.g. the application repositories)")
+  .option("--stale <address>", "also report this old address (repeatable; 192.168.1.18 is always included)", repeatable, [])
+  .option("--json", "machine-readable output")
+  .action((paths, opts) => run(async (root) => (await import("./commands/ips.js")).ipsScanCommand(root, paths, opts)));
+
+ips
+  .command("sync")
+  .description("rewrite one address to another in the definition and in every application's repository, after showing the diff")
+  .requiredOption("--from <old>", "the address to replace")
+  .requiredOption("--to <new>", "the address to write instead")
+  .option("--repos <dirs...>", "rewrite these repository folders instead of each application's sourceRepository")
+  .option("--no-definition", "leave the definition alone; rewrite only the repositories")
+  .option("--yes", "write without asking")
+  .option("--dry-run", "print the diff; write nothing")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/ips.js")).ipsSyncCommand(root, opts)));
+
+program
+  .command("trust")
+  .description("install the cluster CA on this build host (Docker, Podman/Buildah, system store) and on the Minikube node")
+  .option("--ca <file>", "the CA certificate (default: read secret cert-manager/beckerkube-ca from the cluster)")
+  .option("--kubeconfig <file>", "kubeconfig for reading the CA (default: $KUBECONFIG or ~/.kube/config)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--profile <name>", "Minikube profile (default: the definition's)")
+  .option("--no-host", "leave this build host alone; only the node")
+  .option("--no-node", "leave the Minikube node alone; only this host")
+  .option("--root-prefix <dir>", "write host files under this folder instead of / (host commands are skipped)")
+  .option("--print", "print the exact commands instead of running them")
+  .option("--dry-run", "same as --print")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/trust.js")).trustCommand(root, opts)));
+
+program
+  .command("bootstrap")
+  .description("rebuild the cluster from the definition: ordered, idempotent, resumable (state in .bk/bootstrap-state.json)")
+  .option("--sealed-secrets-key <file>", "Sealed Secrets key backup restored before Flux starts anything (required unless --new-key)")
+  .option("--new-key", "start without a key backup: a new key is generated and EVERY SealedSecret must be resealed")
+  .option("--git-key <file>", "private SSH key (deploy key) Flux uses to read the Git repository")
+  .option("--flux-version <version>", "Flux release to install (default: the pinned one)")
+  .option("--canary <app/component>", "component deployed and checked before the rest (default: the simplest one, e.g. ffl/redis)")
+  .option("--state <file>", "state file (default: .bk/bootstrap-state.json)")
+  .option("--fresh", "ignore the recorded progress and check every step again")
+  .option("--dry-run", "print the ordered plan with every command; run nothing")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/bootstrap.js")).bootstrapCommand(root, opts)));
+
+program
+  .command("doctor")
+  .description("pre-flight checklist for a rebuild or a release: registry certificate, build-host and node trust, SealedSecrets decrypt, CNI, key backup")
+  .option("--ca <file>", "the cluster CA (PEM)")
+  .option("--key-backup <file>", "the Sealed Secrets key backup (from `bk secrets backup`)")
+  .option("--max-key-backup-age <days>", "a key backup older than this fails", "7")
+  .option("--node", "also test-pull an image on the Minikube node (`minikube ssh`)")
+  .option("--pull-image <ref>", "image to test-pull on the node (default: the first component's)")
+  .option("--target <endpoint=host:port>", "reach an endpoint at another address, e.g. registry=127.0.0.1:5000 (repeatable)", repeatable, [])
+  .option("--host-root <dir>", "where the build host's trust folders live (tests)", "/")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/doctor.js")).doctorCommand(root, opts)));
+
