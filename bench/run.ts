@@ -130,6 +130,9 @@ async function main(): Promise<void> {
     let largest: { root: string; objects: number } | undefined;
     for (const factor of opts.factors) {
       const def = scaleDefinition(repo, factor, work);
+      // Like the real repository, the synthetic one gets its tree committed, so plan compares against an up-to-date tree.
+      const synth = spawnSync(node, [bk, "--root", def.root, "synth"], { env, encoding: "utf8" });
+      if (synth.status !== 0) throw new Error(`bk synth at ${factor}x failed:\n${synth.stderr}`);
       const objects = await planCounts(def.root);
       log(`bk plan --no-kustomize at ${factor}x (${def.apps} apps, ${objects} objects) x${opts.scaledRuns}`);
       const s = await series(`bk plan x${factor}`, node, [bk, "--root", def.root, "plan", "--no-kustomize"], opts.scaledRuns, { env });
@@ -148,10 +151,8 @@ async function main(): Promise<void> {
         peer = { skipped: `kubeconform was not built within ${opts.peerWaitMin} min (${flag} never appeared); run \`npm run tools\` and re-run` };
       } else {
         const kc = toolPath("kubeconform");
+        // The tree of the largest definition was written by `bk synth` above.
         const root = largest.root;
-        log("bk synth of the largest definition for kubeconform");
-        const synth = spawnSync(node, [bk, "--root", root, "synth"], { env, encoding: "utf8" });
-        if (synth.status !== 0) throw new Error(`bk synth failed:\n${synth.stderr}`);
         const template = kubeconformSchemaDir(join(repo, "schemas", "crds"), join(work, "kubeconform-schemas"));
         const args = kubeconformArgs(template, root, ["clusters", "infrastructure", "apps"]);
         const probe = await timed(kc, args, { captureStdout: true });
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
         const bkArgs = ["validate", "--no-kustomize", ...(validateHelp.includes("--no-render") ? ["--no-render"] : [])];
         const bkSeries = await series("bk validate", node, [bk, "--root", root, ...bkArgs], opts.scaledRuns, { env });
         peer = {
-          kubeconform: { version: kubeconformVersion(kc), args: args.map((a) => a.split(work).join("<tmp>").split(root).join("<tree>")), summary, series: kcSeries },
+          kubeconform: { version: kubeconformVersion(kc), args: args.map((a) => a.split(root).join("<tree>").split(work).join("<tmp>")), summary, series: kcSeries },
           bk: { args: bkArgs, series: bkSeries },
           objects: largest.objects,
         };

@@ -12,8 +12,24 @@ export const EXIT = {
   internal: 70,
 } as const;
 
+/**
+ * Findings for people. Warnings of one rule that repeat (e.g. 21 secrets not sealed yet) are
+ * folded into one entry listing the objects, so the errors that matter stay visible.
+ */
 export function printFindings(findings: readonly Finding[], stream: NodeJS.WriteStream = process.stderr): void {
-  for (const f of findings) stream.write(formatFinding(f) + "\n");
+  const folded = new Set<string>();
+  for (const f of findings) {
+    if (f.severity === "warning") {
+      const same = findings.filter((x) => x.severity === "warning" && x.rule === f.rule);
+      if (same.length > 3) {
+        if (folded.has(f.rule)) continue;
+        folded.add(f.rule);
+        stream.write(`warning [${f.rule}] ${same.length} objects: ${same.map((x) => x.object ?? x.file).join(", ")}\n    e.g. ${f.message}\n    fix: ${f.fix}\n`);
+        continue;
+      }
+    }
+    stream.write(formatFinding(f) + "\n");
+  }
 }
 
 export function printJson(value: unknown): void {

@@ -187,47 +187,25 @@ describe("local control plane with Flux", () => {
     await writeFile(path.join(appDir, "configmap.yaml"), yamlDocs(configMap("hello")));
     const first = await c().pushRepo(repo, { message: "demo app" });
 
-    const git = c().git;
-    assert.ok(git);
-    await c().applyManifest(
-      yamlDocs(
-        {
-          apiVersion: "source.toolkit.fluxcd.io/v1",
-          kind: "GitRepository",
-          metadata: { name: "fleet", namespace: FLUX_NAMESPACE },
-          spec: { url: git.url("fleet"), interval: "10m", ref: { branch: "main" } },
-        },
-        {
-          apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-          kind: "Kustomization",
-          metadata: { name: "demo", namespace: FLUX_NAMESPACE },
-          spec: {
-            interval: "10m",
-            path: "./apps/demo",
-            prune: true,
-            wait: true,
-            timeout: "2m",
-            sourceRef: { kind: "GitRepository", name: "fleet" },
-          },
-        },
-      ),
-    );
-    const gitRepo = await c().waitReady("gitrepositories.source.toolkit.fluxcd.io", FLUX_NAMESPACE, "fleet", READY_TIMEOUT);
-    const artifact = (gitRepo["status"] as { artifact?: { revision?: string; url?: string } }).artifact;
+    // syncGit = GitRepository + Kustomization (both "demo") on the local git server, waited to Ready.
+    const applied = await c().syncGit({ name: "demo", path: "./apps/demo", repo: "fleet" });
+    assert.equal(applied, `main@sha1:${first}`);
+    const gitRepo = await c().kubectl.getJson("gitrepositories.source.toolkit.fluxcd.io", FLUX_NAMESPACE, "demo");
+    assert.equal((gitRepo?.["spec"] as { url?: string }).url, c().git?.url("fleet"));
+    const artifact = (gitRepo?.["status"] as { artifact?: { revision?: string; url?: string } }).artifact;
     assert.equal(artifact?.revision, `main@sha1:${first}`);
     assert.ok(artifact?.url, "GitRepository status.artifact.url is set");
     const served = await httpGet(artifact.url);
     assert.equal(served.status, 200, `source-controller serves the artifact at ${artifact.url}`);
 
-    await c().waitReady("kustomizations.kustomize.toolkit.fluxcd.io", FLUX_NAMESPACE, "demo", READY_TIMEOUT);
     const cm = await c().kubectl.getJson<{ data?: Record<string, string> }>("configmap", ns, "greeting");
     assert.equal(cm?.data?.["greeting"], "hello");
 
     // A new commit reaches the cluster on demand, without waiting for the 10m interval.
     await writeFile(path.join(appDir, "configmap.yaml"), yamlDocs(configMap("hello again")));
     const second = await c().pushRepo(repo, { message: "change greeting" });
-    const srcToken = await c().reconcileNow("gitrepositories.source.toolkit.fluxcd.io", FLUX_NAMESPACE, "fleet");
-    const updated = await c().waitReady("gitrepositories.source.toolkit.fluxcd.io", FLUX_NAMESPACE, "fleet", READY_TIMEOUT, { requestedAt: srcToken });
+    const srcToken = await c().reconcileNow("gitrepositories.source.toolkit.fluxcd.io", FLUX_NAMESPACE, "demo");
+    const updated = await c().waitReady("gitrepositories.source.toolkit.fluxcd.io", FLUX_NAMESPACE, "demo", READY_TIMEOUT, { requestedAt: srcToken });
     assert.equal((updated["status"] as { artifact?: { revision?: string } }).artifact?.revision, `main@sha1:${second}`);
     const ksToken = await c().reconcileNow("kustomizations.kustomize.toolkit.fluxcd.io", FLUX_NAMESPACE, "demo");
     const ks = await c().waitReady("kustomizations.kustomize.toolkit.fluxcd.io", FLUX_NAMESPACE, "demo", READY_TIMEOUT, { requestedAt: ksToken });

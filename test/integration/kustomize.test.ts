@@ -50,7 +50,7 @@ describe("bk validate", () => {
     const r = runBk(["validate", "--json"]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(out.checks, ["schema", "policy", "references", "kustomize"]);
+    assert.deepEqual(out.checks, ["schema", "policy", "references", "render", "kustomize"]);
     assert.equal(out.errors, 0);
     assert.ok(out.findings.every((f: { severity: string }) => f.severity === "warning"));
   });

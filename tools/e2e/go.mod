@@ -582,5 +582,6 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
-// Not served by the module proxy at the versions the controllers require.
+// source-controller v1.9.4 requires v0.18.2, which the module proxy does not serve (403);
+// v0.18.0 is the newest it serves and builds.
 replace github.com/fluxcd/pkg/artifact => github.com/fluxcd/pkg/artifact v0.18.0

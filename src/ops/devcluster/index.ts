@@ -28,6 +28,7 @@ import {
   type FakeNode,
 } from "./controlplane.js";
 import { FLUX_NAMESPACE, startFlux, type FluxEndpoints } from "./flux.js";
+import { syncManifests, type SyncGitOptions } from "./fluxsync.js";
 import { startGitServer, type GitServer, type PushOptions } from "./gitserver.js";
 import { writeKubeconfig } from "./kubeconfig.js";
 import { Kubectl, type WaitReadyOptions } from "./kubectl.js";
@@ -38,6 +39,7 @@ import { poll } from "./wait.js";
 
 export type { FakeNode } from "./controlplane.js";
 export type { PushOptions } from "./gitserver.js";
+export type { SyncGitOptions } from "./fluxsync.js";
 export { Kubectl } from "./kubectl.js";
 export { readiness } from "./readiness.js";
 export { FLUX_NAMESPACE } from "./flux.js";
@@ -94,6 +96,11 @@ export interface DevCluster {
   waitReady(kind: string, namespace: string | undefined, name: string, timeoutMs: number, opts?: WaitReadyOptions): Promise<Record<string, unknown>>;
   /** Set reconcile.fluxcd.io/requestedAt; returns the token to pass as waitReady's `requestedAt`. */
   reconcileNow(kind: string, namespace: string, name: string): Promise<string>;
+  /**
+   * Point Flux at a path of a repo on the local git server (GitRepository + Kustomization, named
+   * "flux-system" by default) and wait until both are Ready; returns the applied revision ("main@sha1:...").
+   */
+  syncGit(opts: SyncGitOptions & { timeoutMs?: number }): Promise<string>;
   /** Throws if any cluster process has exited. */
   assertAlive(): void;
   /** Tail of every process log, for failure reports. */
@@ -239,6 +246,17 @@ export async function up(opts: DevClusterOptions = {}): Promise<DevCluster> {
       },
       waitReady: (kind, ns, name, timeoutMs, o = {}) => kubectl.waitReady(kind, ns, name, timeoutMs, { abort, ...o }),
       reconcileNow: (kind, ns, name) => kubectl.reconcileNow(kind, ns, name),
+      async syncGit(o) {
+        if (!git) throw new Error("devcluster: syncGit needs the git server (gitServer: true)");
+        if (!flux) throw new Error("devcluster: syncGit needs the Flux controllers (flux: true)");
+        const name = o.name ?? "flux-system";
+        const ns = o.namespace ?? FLUX_NAMESPACE;
+        const timeoutMs = o.timeoutMs ?? stepTimeout;
+        await kubectl.applyManifest(syncManifests(git.url(o.repo ?? "fleet"), o));
+        await kubectl.waitReady("gitrepositories.source.toolkit.fluxcd.io", ns, name, timeoutMs, { abort });
+        const ks = await kubectl.waitReady("kustomizations.kustomize.toolkit.fluxcd.io", ns, name, timeoutMs, { abort });
+        return String((ks["status"] as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision ?? "");
+      },
       assertAlive: abort,
       logTails: (lines = 40) => tailLogs(logsDir, lines),
       async down(o = {}) {
