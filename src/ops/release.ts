@@ -149,23 +149,24 @@ export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
         const touched = [app.file, ...OWNED_DIRS, ...GENERATED_FILES];
         const dirty = c.git.dirty().filter((f) => touched.some((t) => f === t || f.startsWith(t + "/")));
         if (dirty.length && !req.dryRun) throw new ReleaseError(`uncommitted changes where the release writes: ${dirty.join(", ")}. Commit or stash them first, so the release commit holds only the release`, 2);
-        const registry = req.registry.host ?? model.registry;
-        report.components = c.comps.map((x) => ({ name: x.name, image: `${registry}/${x.app}/${x.name}:${req.version}`, from: x.image.tag }));
+        // The image the cluster will run is the definition's; --registry only changes where it is checked and pushed.
+        report.components = c.comps.map((x) => ({ name: x.name, image: `${x.image.repository}:${req.version}`, from: x.image.tag }));
       },
     },
     {
       title: "build and push the image",
       skip: () => (req.build ? false : "no --build: the image must already be in the registry"),
       run: async (c, out) => {
-        for (const comp of report.components) {
-          for (const [cmd, args] of buildCommands(req.build!.builder, req.build!.path, comp.image, req.build!.platforms)) {
+        const host = req.registry.host ?? c.model!.registry;
+        for (const comp of c.comps) {
+          const image = `${host}/${comp.app}/${comp.name}:${req.version}`;
+          for (const [cmd, args] of buildCommands(req.build!.builder, req.build!.path, image, req.build!.platforms)) {
             out(`${cmd} ${args.join(" ")}`);
             if (req.dryRun) continue;
             const r = exec(cmd, args);
-            if (r.code !== 0) throw new ReleaseError(`${cmd} ${args[0]} failed for ${comp.image}: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`, 1);
+            if (r.code !== 0) throw new ReleaseError(`${cmd} ${args[0]} failed for ${image}: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`, 1);
           }
         }
-        void c;
       },
     },
     {
