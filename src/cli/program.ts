@@ -72,6 +72,16 @@ program
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/status.js")).statusCommand(root, opts)));
 
+const dev = program.command("dev").description("a local control plane with the real Flux controllers, for trying the tree without Minikube");
+dev
+  .command("up")
+  .description("start etcd, kube-apiserver (Pod Security on), a KWOK node, the Flux controllers, a Git server and a Helm repository on loopback; Ctrl-C stops them all")
+  .option("--keep", "keep the work folder (logs, data) after stopping")
+  .option("--no-flux", "without the Flux controllers")
+  .option("--no-charts", "without the Helm repository")
+  .option("--push", "package charts/app into the Helm repository")
+  .action((opts) => run(async (root) => (await import("./commands/dev.js")).devUpCommand(root, opts)));
+
 program
   .command("netpol")
   .description("who can reach whom under the generated NetworkPolicies, checked against the definition's declared edges")

@@ -1,5 +1,5 @@
 /**
- * Bring the local dev cluster up and keep it until Ctrl-C (the seed of `bk dev up`):
+ * Bring the local dev cluster up and keep it until Ctrl-C (what `bk dev up` does, from source):
  *   npx tsx test/e2e/dev-up.ts [--keep] [--no-flux] [--charts]
  */
 import { hasTool } from "../../src/ops/tools.js";
