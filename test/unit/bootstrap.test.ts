@@ -12,6 +12,7 @@ import { loadDefinition } from "../../src/model/load.js";
 import { bootstrapPlan, checkKeyBackup, defaultCanary, renderCommand, type BootstrapStep } from "../../src/ops/bootstrap.js";
 import { formatCommand, RecordingRunner, type RecordedCall, type Responder, type RunResult } from "../../src/ops/runner.js";
 import { REPO_ROOT } from "../helpers/definition.js";
+import { capture } from "../helpers/capture.js";
 
 const model = loadDefinition(REPO_ROOT).model;
 const KEY = path.join(REPO_ROOT, "test/fixtures/sealed-secrets/TEST-ONLY-key-backup.yaml");
@@ -27,21 +28,6 @@ const tmp = () => {
   return d;
 };
 
-async function capture(fn: () => Promise<number>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await fn();
-    return { code, stdout: out.join(""), stderr: err.join("") };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
 
 const ORDER = ["tools", "minikube", "sealed-secrets-key", "flux-install", "git-secret", "flux-sync", "source", "infra-controllers", "infra-configs", "trust-node", "canary", "apps"];
 const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";

@@ -12,6 +12,7 @@ import { ipsCommand, ipsScanCommand, ipsSyncCommand } from "../../src/cli/comman
 import { loadDefinition } from "../../src/model/load.js";
 import { compareLive, replaceAddress, rewriteYamlText, scanContext, scanText, verifyYamlRewrite, type LiveService } from "../../src/ops/ips.js";
 import { REPO_ROOT } from "../helpers/definition.js";
+import { capture } from "../helpers/capture.js";
 
 const FIXTURES = path.join(REPO_ROOT, "test/fixtures/app-repos");
 const model = loadDefinition(REPO_ROOT).model;
@@ -29,22 +30,6 @@ function workspace(): { ws: string; root: string } {
   return { ws, root };
 }
 
-/** Run a command function with stdout/stderr captured. */
-async function capture(fn: () => Promise<number>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await fn();
-    return { code, stdout: out.join(""), stderr: err.join("") };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
 
 const live = (over: Partial<Record<string, string[]>> = {}): LiveService[] =>
   model.endpoints.map((e) => ({ namespace: e.namespace, name: e.service, ips: over[e.id] ?? [e.ip], requested: e.ip }));

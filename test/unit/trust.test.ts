@@ -13,27 +13,13 @@ import { loadDefinition } from "../../src/model/load.js";
 import { RecordingRunner } from "../../src/ops/runner.js";
 import { printTrust, registryAddresses, trustPlan } from "../../src/ops/trust.js";
 import { REPO_ROOT } from "../helpers/definition.js";
+import { capture } from "../helpers/capture.js";
 
 const model = loadDefinition(REPO_ROOT).model;
 const dir = mkdtempSync(path.join(os.tmpdir(), "bk-trust-"));
 const caFile = path.join(dir, "ca.pem");
 const leafFile = path.join(dir, "leaf.pem");
 
-async function capture(fn: () => Promise<number>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await fn();
-    return { code, stdout: out.join(""), stderr: err.join("") };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
 
 before(() => {
   const ssl = (args: string[]) => {
