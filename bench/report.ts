@@ -68,7 +68,11 @@ export function renderReport(r: Report): string {
   const n = r.real.noKustomize;
   out.push(row(["`bk plan --no-kustomize` (real definition)", int(r.real.objects), ms(n.wallMedianMs), ms(n.wallP90Ms), ms(n.cpuMedianMs), mb(n.rssMaxKb), `< ${TARGET_PLAN_MS / 1000} s`, yes(planMet(n))]));
   out.push(row(["`bk plan --no-kustomize`, first run, empty validator cache (1 run)", int(r.real.objects), ms(r.cold.wallMs), "-", ms(r.cold.cpuMs), mb(r.cold.maxRssKb), "-", "-"]));
-  out.push("", "The CPU column of `bk plan` with the kustomize check counts only bk's own process: the `kubectl kustomize` children are waited for (wall time) but their CPU is not included.", "");
+  out.push(
+    "",
+    "CPU time is that of the whole process tree (with the kustomize check, the `kubectl` children are included) and counts Node's helper threads (garbage collection, compilation), so it can exceed wall time on 2 cores. Peak RSS is that of the largest single process.",
+    "",
+  );
 
   out.push("### Synthetic definitions", "");
   out.push(row(["Scale", "Apps", "Objects", "Wall median", "Wall p90", "CPU median", "Objects/s (wall)", "Objects/s (CPU)", "Peak RSS", "Met: >= 20,000 objects/s", "Met: < 400 MB"]));
@@ -96,6 +100,16 @@ export function renderReport(r: Report): string {
     );
   }
 
+  const largestScaled = [...r.scaled].sort((a, b) => b.objects - a.objects)[0];
+  if (largestScaled) {
+    const validateMs = largestScaled.phases.phases.find(([p]) => p === "schema: validate objects")?.[1];
+    if (validateMs) {
+      out.push(
+        "",
+        `For comparison with the 20,000 objects/s target: schema validation alone (the phase "schema: validate objects" below) checks the ${int(largestScaled.objects)} objects of ${largestScaled.factor}x at ${int(largestScaled.objects / (validateMs / 1000))} objects/s; the end-to-end figures above are bound by the other phases.`,
+      );
+    }
+  }
   out.push("", "### Where the CPU time goes", "");
   out.push("CPU milliseconds per phase of one in-process run of the plan pipeline (bench/phases.ts, modules already imported; the kustomize check is not part of it).", "");
   const columns = [{ label: "real", phases: r.real.phases }, ...r.scaled.map((s) => ({ label: `${s.factor}x`, phases: s.phases }))];
@@ -154,5 +168,7 @@ Before this change every run paid what now only the first run pays (the first-ru
 - **Built-in kinds.** kubernetes-models ships one ES module per API type (about 150 for a Deployment). Their shape is uniform (ajv standalone output), so the modules a kind needs are joined into one script, \`core_<apiVersion>_<Kind>-<key>.js\`, keyed by the package versions and the bundler's source. Every module is checked for that shape first; anything else is imported module by module as before. A unit test compares the bundled and the imported validators error for error over every kind of four API groups. The field tables used to find unknown fields (from @kubernetes/client-node) are kept as JSON, \`fields_<Type>-<key>.json\`.
 - **V8's code cache.** Beside each script, \`<...>.<V8 version>.v8cache\` holds V8's code cache, taken after validation ran so that it covers the lazily compiled functions: the next run skips parsing and compiling them. V8 checks the cache itself (version, flags, source) and ignores one that does not fit; a fresh one is then written.
 - **Safety.** Files are written through a temporary file and a rename, so concurrent runs never see half a file. A damaged or unreadable file is regenerated; without a writable cache everything is compiled in memory as before. Files older than 30 days are pruned when a new one is written. Deleting the folder is always safe.
+
+Measured when the cache was introduced (same machine, loaded, on the real definition): \`bk plan --no-kustomize\` went from 2.3-3.0 s of CPU and 250-265 MB peak RSS per run to 0.7-1.0 s and about 130 MB.
 
 Why at run time and not at build time (\`prepare\`): the cache then also serves \`tsx\` runs from source and the tests, it only ever holds the kinds a definition uses (all 99 CRD schemas would be about 28 MB of generated code), it follows an \`npm run gen:schemas\` or a dependency upgrade without a rebuild, and it needs no change to the build. The price is the first run after such a change, shown above as the first-run figure.`;
