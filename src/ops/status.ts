@@ -201,7 +201,8 @@ export function evaluateStatus(m: Model, s: Snapshot, opts: { backupMaxAgeHours?
   if (s.apiError) add("api", "Kubernetes API", "fail", `cannot read the cluster: ${s.apiError}`);
   else {
     for (const f of s.flux) {
-      const health: Health = f.suspended ? "warn" : f.ready === "True" ? "ok" : "fail";
+      // Unknown is a reconciliation in progress: worth a look, not yet a failure.
+      const health: Health = f.suspended ? "warn" : f.ready === "True" ? "ok" : f.ready === "Unknown" ? "warn" : "fail";
       add("flux", `${f.kind} ${f.namespace}/${f.name}`, health, f.suspended ? "suspended" : f.ready === "True" ? `Ready${f.revision ? ` at ${f.revision}` : ""}` : `${f.reason ?? "not Ready"}: ${f.message ?? ""}`.trim());
     }
     for (const k of ["infra-controllers", "infra-configs", "apps"]) {

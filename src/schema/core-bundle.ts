@@ -6,8 +6,16 @@
  * modules a kind needs are joined here into one function expression, which script-cache.ts keeps
  * on disk with V8's code cache. Every module is checked for that shape first; anything else makes
  * bundleSchemaModules() return undefined, and the caller imports the modules as before.
+ *
+ * The `formats` those modules import come from @kubernetes-models/validate, whose module pulls in
+ * two dozen more (ajv-formats-draft2019, uri-js, is-cidr, ...) for formats the schemas hardly use.
+ * A bundle takes each format it uses from where that module got it: the very object of ajv-formats
+ * when it is one (int32, date-time, ...), a copy of a plain regular-expression format (quantity),
+ * and anything else from the real module, loaded on first use (byte). Which is which is decided
+ * when the bundle is generated, by comparing with the real module.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 
 /** This module's own file: its text is part of the bundle cache key (core.ts). */
@@ -18,6 +26,60 @@ const IMPORT_FORMATS = /import\{formats\}from"@kubernetes-models\/validate";?/g;
 const EXPORT_VALIDATE = /export const validate=(validate\d+);/g;
 const APIMACHINERY_SCHEMAS = "@kubernetes-models/apimachinery/_schemas/";
 const RESERVED = /__bk[A-Z]/;
+const FORMAT_USE = /\bformats(?:\.([A-Za-z_$][\w$]*)|\["([^"\\]+)"\])/g;
+
+/** Where a bundle gets its formats at run time (see the header). */
+export interface FormatAccess {
+  /** ajv-formats' fullFormats entry, as @kubernetes-models/validate spreads it into its formats. */
+  ajv(name: string): unknown;
+  /** A format of the real module, which is loaded when the format is first applied. */
+  lazy(name: string, type: unknown): object;
+  /** The real module's formats, loaded now. */
+  all(): Record<string, unknown>;
+  /** True once the real module has been loaded. */
+  loadedReal(): boolean;
+}
+
+/** Formats as the schema modules see them, taken from `formatsFile` (@kubernetes-models/validate's dist/formats.js). */
+export function formatAccess(formatsFile: string): FormatAccess {
+  const req = createRequire(formatsFile);
+  let real: Record<string, unknown> | undefined;
+  let ajv: Record<string, unknown> | undefined;
+  // require() of this ES module is synchronous (Node >= 20.19/22.12); it has no top-level await.
+  const all = () => (real ??= (req(formatsFile) as { formats: Record<string, unknown> }).formats);
+  return {
+    ajv: (name) => (ajv ??= (req("ajv-formats/dist/formats.js") as { fullFormats: Record<string, unknown> }).fullFormats)[name],
+    lazy: (name, type) => ({
+      type,
+      get validate() {
+        return (all()[name] as { validate: unknown }).validate;
+      },
+    }),
+    all,
+    loadedReal: () => real !== undefined,
+  };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof RegExp);
+}
+
+/**
+ * The expression a bundle evaluates for one format, checked against the real formats now. The
+ * generated validators only ever read `.validate` of a format object (and call it, or .test() it).
+ */
+function formatExpression(name: string, access: FormatAccess): string {
+  const real = access.all()[name];
+  const key = JSON.stringify(name);
+  if (real !== undefined && real === access.ajv(name)) return `__bkFormatAccess.ajv(${key})`;
+  if (!isRecord(real) || !("validate" in real)) return `__bkFormatAccess.all()[${key}]`;
+  const keys = Object.keys(real).sort().join(",");
+  const v = real.validate;
+  if (keys === "type,validate" && typeof real.type === "string" && v instanceof RegExp && !/[gy]/.test(v.flags)) {
+    return `{type:${JSON.stringify(real.type)},validate:new RegExp(${JSON.stringify(v.source)},${JSON.stringify(v.flags)})}`;
+  }
+  return `__bkFormatAccess.lazy(${key},${JSON.stringify(real.type ?? null)})`;
+}
 
 /** What a generated kind class of kubernetes-models says about itself. */
 export interface ModelClass {
@@ -41,6 +103,8 @@ interface ModuleText {
   file: string;
   deps: Array<{ local: string; file: string }>;
   usesFormats: boolean;
+  /** Format names read as formats.x or formats["x"]; undefined when `formats` is used some other way. */
+  formatNames: string[] | undefined;
   exported: string;
   /** The module's code with its import and export statements taken out. */
   body: string;
@@ -73,15 +137,17 @@ function parseModule(file: string, apimachinerySchemas: string): ModuleText | un
   // The exported name is a hoisted function declaration, so it may be referenced before its definition.
   if (!text.includes(`function ${exported}(`)) return undefined;
   const body = text.replace(IMPORT_VALIDATE, "").replace(IMPORT_FORMATS, "").replace(EXPORT_VALIDATE, `const __bkExports={validate:${exported}};`);
-  return { file, deps, usesFormats: formatImports === 1, exported, body };
+  const uses = [...body.matchAll(FORMAT_USE)].map((m) => m[1] ?? m[2]!);
+  const formatNames = uses.length === count(/\bformats\b/g, body) ? uses : undefined;
+  return { file, deps, usesFormats: formatImports === 1, formatNames, exported, body };
 }
 
 /**
- * One function expression `(function (__bkFormats) { ... })` that evaluates the schema module
- * `entryFile` and everything it imports, in dependency order, and returns its `validate`.
- * `__bkFormats` is what `import { formats } from "@kubernetes-models/validate"` would give.
+ * One function expression `(function (__bkFormatAccess) { ... })`, to be called with a
+ * formatAccess(), that evaluates the schema module `entryFile` and everything it imports, in
+ * dependency order, and returns its `validate`.
  */
-export function bundleSchemaModules(entryFile: string, apimachinerySchemas: string): string | undefined {
+export function bundleSchemaModules(entryFile: string, apimachinerySchemas: string, access: FormatAccess): string | undefined {
   const order: ModuleText[] = [];
   const index = new Map<string, number>();
   const visiting = new Set<string>();
@@ -100,7 +166,14 @@ export function bundleSchemaModules(entryFile: string, apimachinerySchemas: stri
   if (!visit(entryFile)) return undefined;
 
   const root = dirname(dirname(entryFile));
-  const parts = ["(function (__bkFormats) {", '"use strict";', "const __bkM = [];"];
+  const parts = ["(function (__bkFormatAccess) {", '"use strict";'];
+  const users = order.filter((m) => m.usesFormats);
+  if (users.some((m) => m.formatNames === undefined)) parts.push("const __bkFormats = __bkFormatAccess.all();");
+  else {
+    const names = [...new Set(users.flatMap((m) => m.formatNames!))].sort();
+    parts.push(`const __bkFormats = {${names.map((n) => `${JSON.stringify(n)}:${formatExpression(n, access)}`).join(",")}};`);
+  }
+  parts.push("const __bkM = [];");
   for (const [i, mod] of order.entries()) {
     // ES module imports are hoisted; so are these bindings, ahead of the module's own code.
     const bindings = mod.deps.map((d) => `const ${d.local}=__bkM[${index.get(d.file)!}].validate;`);

@@ -19,7 +19,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { bundleSchemaModules, CORE_BUNDLE_MODULE_URL, readModelClass } from "./core-bundle.js";
+import { bundleSchemaModules, CORE_BUNDLE_MODULE_URL, formatAccess, readModelClass, type FormatAccess } from "./core-bundle.js";
 import type { SchemaIssue } from "./messages.js";
 import { groupOf, type Scope } from "./metadata.js";
 import { defaultValidatorCacheDir, loadCachedScript, readCacheFile, writeCacheFile, type CachedScript } from "./script-cache.js";
@@ -89,38 +89,58 @@ function cacheKey(fp: string | null, what: string): string | null {
 type SchemaValidate = ((data: unknown, ctx?: { instancePath: string }) => boolean) & { errors?: unknown };
 
 const bundles: Array<CachedScript<SchemaValidate>> = [];
-let formatsLoad: Promise<unknown> | undefined;
 let apimachinerySchemas: string | undefined;
+let formats: { file: string; access: FormatAccess } | undefined;
 
-/** `formats` of @kubernetes-models/validate, which the schema modules import. */
-function kubernetesModelsFormats(): Promise<unknown> {
-  // The package's index re-exports this file, so it is the very object the modules would import.
-  formatsLoad ??= importFile<{ formats: unknown }>(join(packageDir("@kubernetes-models/validate"), "formats.js")).then((m) => m.formats);
-  return formatsLoad;
+/** The formats of @kubernetes-models/validate, which the schema modules import (its index re-exports this file). */
+function kubernetesModelsFormats(): { file: string; access: FormatAccess } {
+  if (!formats) {
+    const file = join(packageDir("@kubernetes-models/validate"), "formats.js");
+    formats = { file, access: formatAccess(file) };
+  }
+  return formats;
+}
+
+/** The package.json above a resolved file. */
+function packageJsonAbove(file: string): string {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    const candidate = join(dir, "package.json");
+    if (existsSync(candidate)) return readFileSync(candidate, "utf8");
+  }
+  throw new Error(`no package.json above ${file}`);
 }
 
 /** The `validate` of schema module entryFile and its imports, as one cached script; undefined when they cannot be bundled. */
-async function loadBundled(entryFile: string, name: string): Promise<SchemaValidate | undefined> {
+function loadBundled(entryFile: string, name: string): SchemaValidate | undefined {
   try {
-    const formats = await kubernetesModelsFormats();
+    const { file: formatsFile, access } = kubernetesModelsFormats();
     apimachinerySchemas ??= join(packageDir("@kubernetes-models/apimachinery"), "_schemas");
     const schemasDir = apimachinerySchemas;
-    const fp = fingerprint("bundle", () => [
-      packageJsonText("kubernetes-models"),
-      packageJsonText("@kubernetes-models/apimachinery"),
-      readFileSync(fileURLToPath(CORE_BUNDLE_MODULE_URL)),
-    ]);
+    const fp = fingerprint("bundle", () => {
+      // Which format comes from where is decided at generation time against these packages.
+      const req = createRequire(formatsFile);
+      return [
+        packageJsonText("kubernetes-models"),
+        packageJsonText("@kubernetes-models/apimachinery"),
+        packageJsonAbove(formatsFile),
+        packageJsonAbove(req.resolve("ajv-formats/dist/formats.js")),
+        packageJsonAbove(req.resolve("ajv-formats-draft2019/formats/index.js")),
+      // The bundler writes the script and this module calls it: both decide what a cached bundle must be.
+        readFileSync(fileURLToPath(CORE_BUNDLE_MODULE_URL)),
+        readFileSync(fileURLToPath(import.meta.url)),
+      ];
+    });
     const script = loadCachedScript({
       cacheDir: coreCacheDir(),
       name,
       key: cacheKey(fp, entryFile),
       generate: () => {
-        const source = bundleSchemaModules(entryFile, schemasDir);
+        const source = bundleSchemaModules(entryFile, schemasDir, access);
         if (source === undefined) throw new Error(`${entryFile}: modules of an unexpected shape`);
         return source;
       },
       instantiate: (fn) => {
-        const validate = (fn as (formats: unknown) => unknown)(formats);
+        const validate = (fn as (access: FormatAccess) => unknown)(access);
         if (typeof validate !== "function") throw new Error(`bundle of ${entryFile} did not produce a function`);
         return validate as SchemaValidate;
       },
@@ -191,7 +211,7 @@ async function importCoreValidator(apiVersion: string, kind: string): Promise<Va
   if (!existsSync(file)) return null;
   const model = readModelClass(file);
   if (model && model.apiVersion === apiVersion && model.kind === kind) {
-    const bundled = await loadBundled(model.schemaFile, `core_${apiVersion.replace("/", "_")}_${kind}`);
+    const bundled = loadBundled(model.schemaFile, `core_${apiVersion.replace("/", "_")}_${kind}`);
     if (bundled) {
       const fields = await loadTopLevelFields(apiVersion, kind);
       return (obj: unknown) => {
@@ -418,7 +438,7 @@ export function loadObjectMetaValidator(): Promise<void> {
       "_schemas",
       "IoK8sApimachineryPkgApisMetaV1ObjectMeta.js",
     );
-    objectMetaValidate = ((await loadBundled(file, "core_ObjectMeta")) as CompiledValidate | undefined) ?? (await importFile<{ validate: CompiledValidate }>(file)).validate;
+    objectMetaValidate = (loadBundled(file, "core_ObjectMeta") as CompiledValidate | undefined) ?? (await importFile<{ validate: CompiledValidate }>(file)).validate;
     await loadFieldTables(["V1ObjectMeta"]);
   })();
   return objectMetaLoad;

@@ -99,6 +99,18 @@ describe("bk release on the local control plane", { timeout: 900_000 }, () => {
     assert.deepEqual(await runningImages(), ["beckerbox:192.168.7.21:5000/ccbot/bot:2.1.0"]);
   });
 
+  it("bk status reads the live cluster: the released component runs the tree's image; what is not deployed is named", async () => {
+    const r = await runBkAsync(["status", "--root", root, "--kubeconfig", cluster.kubeconfig, "--json"]);
+    assert.equal(r.status, 1, "only one application is deployed here, so the cluster is not healthy");
+    const report = JSON.parse(r.stdout) as { checks: Array<{ area: string; subject: string; health: string; detail: string }> };
+    const check = (area: string, subject: string) => report.checks.find((c) => c.area === area && c.subject === subject);
+    assert.equal(check("flux", "HelmRelease ccbot/ccbot-bot")?.health, "ok");
+    assert.notEqual(check("flux", "Kustomization flux-system/apps")?.health, "fail", JSON.stringify(check("flux", "Kustomization flux-system/apps")));
+    assert.equal(check("flux", "Kustomization flux-system/infra-configs")?.health, "fail");
+    assert.equal(check("images", "ccbot/bot")?.health, "ok");
+    assert.match(check("images", "ffl/backend")?.detail ?? "", /no Deployment ffl\/ffl-backend/);
+  });
+
   it("reverts a release whose health check fails, and the previous version is Ready again", async () => {
     healthStatus = 503;
     const r = await release("2.1.1");

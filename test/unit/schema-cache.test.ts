@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { bundleSchemaModules, readModelClass } from "../../src/schema/core-bundle.js";
+import { bundleSchemaModules, formatAccess, readModelClass } from "../../src/schema/core-bundle.js";
 import { CrdSchemas } from "../../src/schema/crd.js";
 import type { CrdIndexEntry } from "../../src/schema/crd-extract.js";
 
@@ -70,6 +70,13 @@ describe("compiled CRD validators on disk", () => {
 describe("bundled kubernetes-models validators", () => {
   const modelsRoot = join(repoRoot, "node_modules", "kubernetes-models");
   const apimachinerySchemas = join(repoRoot, "node_modules", "@kubernetes-models", "apimachinery", "_schemas");
+  const formatsFile = join(repoRoot, "node_modules", "@kubernetes-models", "validate", "dist", "formats.js");
+  const bundle = (kindFile: string) => {
+    const source = bundleSchemaModules(readModelClass(join(modelsRoot, kindFile))!.schemaFile, apimachinerySchemas, formatAccess(formatsFile));
+    assert.ok(source);
+    const access = formatAccess(formatsFile);
+    return { validate: (0, eval)(source)(access) as ((d: unknown) => boolean) & { errors?: unknown }, access };
+  };
   const broken = (apiVersion: string, kind: string) => ({
     apiVersion,
     kind,
@@ -88,12 +95,12 @@ describe("bundled kubernetes-models validators", () => {
       }
     }
     assert.ok(kinds.length > 25, `expected the kinds of four groups, found ${kinds.length}`);
-    const { formats } = (await import(pathToFileURL(join(repoRoot, "node_modules", "@kubernetes-models", "validate", "dist", "formats.js")).href)) as { formats: unknown };
+    const generation = formatAccess(formatsFile);
     for (const k of kinds) {
       const model = readModelClass(k.file)!;
-      const source = bundleSchemaModules(model.schemaFile, apimachinerySchemas);
+      const source = bundleSchemaModules(model.schemaFile, apimachinerySchemas, generation);
       assert.ok(source, `${k.apiVersion} ${k.kind}: its schema modules should bundle`);
-      const bundled = (0, eval)(source)(formats) as ((d: unknown) => boolean) & { errors?: unknown };
+      const bundled = (0, eval)(source)(formatAccess(formatsFile)) as ((d: unknown) => boolean) & { errors?: unknown };
       const imported = (await import(pathToFileURL(model.schemaFile).href)) as { validate: typeof bundled };
       for (const obj of [{ apiVersion: k.apiVersion, kind: k.kind, metadata: { name: "x" } }, broken(k.apiVersion, k.kind)]) {
         assert.equal(bundled(obj), imported.validate(obj), `${k.kind}: verdict`);
@@ -102,13 +109,38 @@ describe("bundled kubernetes-models validators", () => {
     }
   });
 
+  it("take int32 and quantity without loading @kubernetes-models/validate's formats, and byte from it when first applied", () => {
+    const deployment = bundle(join("apps", "v1", "Deployment.js"));
+    const ok = deployment.validate({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "d" },
+      spec: {
+        replicas: 2,
+        selector: {},
+        template: { spec: { containers: [{ name: "c", ports: [{ containerPort: 80 }], resources: { limits: { memory: "1Gi" } } }] } },
+      },
+    });
+    assert.equal(ok, true, JSON.stringify(deployment.validate.errors));
+    assert.equal(deployment.validate({ apiVersion: "apps/v1", kind: "Deployment", spec: { replicas: 2 ** 40 } }), false, "int32 is applied");
+    assert.equal(deployment.validate({ apiVersion: "apps/v1", kind: "Deployment", spec: { selector: {}, template: { spec: { containers: [{ name: "c", resources: { limits: { memory: "lots" } } }] } } } }), false, "quantity is applied");
+    assert.equal(deployment.access.loadedReal(), false);
+
+    const configMap = bundle(join("v1", "ConfigMap.js"));
+    assert.equal(configMap.validate({ apiVersion: "v1", kind: "ConfigMap", data: { a: "b" } }), true);
+    assert.equal(configMap.access.loadedReal(), false, "no byte field, no load");
+    assert.equal(configMap.validate({ apiVersion: "v1", kind: "ConfigMap", binaryData: { a: "not base64!" } }), false);
+    assert.equal(configMap.access.loadedReal(), true);
+    assert.equal(configMap.validate({ apiVersion: "v1", kind: "ConfigMap", binaryData: { a: "aGVsbG8=" } }), true);
+  });
+
   it("refuses modules of another shape", () => {
     const dir = mkdtempSync(join(temp, "odd-"));
     writeFileSync(join(dir, "A.js"), 'import{validate as validate1}from"./B.js";export const validate=validate0;function validate0(d){return validate1(d)}');
     writeFileSync(join(dir, "B.js"), 'import x from"somewhere";export const validate=validate0;function validate0(d){return true}');
-    assert.equal(bundleSchemaModules(join(dir, "A.js"), dir), undefined);
+    assert.equal(bundleSchemaModules(join(dir, "A.js"), dir, formatAccess(formatsFile)), undefined);
     writeFileSync(join(dir, "B.js"), 'import{validate as validate1}from"./A.js";export const validate=validate0;function validate0(d){return validate1(d)}');
-    assert.equal(bundleSchemaModules(join(dir, "A.js"), dir), undefined, "an import cycle");
+    assert.equal(bundleSchemaModules(join(dir, "A.js"), dir, formatAccess(formatsFile)), undefined, "an import cycle");
   });
 });
 

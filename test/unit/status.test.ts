@@ -48,10 +48,12 @@ describe("bk status evaluation", () => {
     s.flux = s.flux.filter((f) => f.name !== "apps");
     s.flux.push({ kind: "HelmRelease", namespace: "ffl", name: "ffl-backend", ready: "False", reason: "UpgradeFailed", message: "pre-upgrade hooks failed" });
     s.flux.push({ kind: "HelmRelease", namespace: "ccbot", name: "ccbot-bot", ready: "True", suspended: true });
+    s.flux.push({ kind: "HelmRelease", namespace: "triager", name: "triager-redis", ready: "Unknown", reason: "Progressing" });
     const r = evaluateStatus(m, s);
     assert.match(r.checks.find((c) => c.subject === "Kustomization flux-system/apps")!.detail, /missing/);
     assert.match(r.checks.find((c) => c.subject === "HelmRelease ffl/ffl-backend")!.detail, /UpgradeFailed: pre-upgrade hooks failed/);
     assert.equal(r.checks.find((c) => c.subject === "HelmRelease ccbot/ccbot-bot")!.health, "warn");
+    assert.equal(r.checks.find((c) => c.subject === "HelmRelease triager/triager-redis")!.health, "warn");
   });
 
   it("fails when the newest backup is too old, or there is none", () => {
