@@ -3,13 +3,15 @@
  * scratch folder, so the tree is proven to build before it is committed.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Finding } from "../core/finding.js";
 
+/** kubectl is on PATH (found without running it: this is on the start-up path of `bk plan`). */
 export function kubectlAvailable(): boolean {
-  return spawnSync("kubectl", ["version", "--client"], { stdio: "ignore" }).status === 0;
+  return kubectlIdentity() !== undefined;
 }
 
 export function kustomizeBuild(files: ReadonlyMap<string, string>, roots: readonly string[]): { findings: Finding[]; built: Map<string, string> } {
@@ -35,4 +37,39 @@ export function kustomizeBuild(files: ReadonlyMap<string, string>, roots: readon
     rmSync(dir, { recursive: true, force: true });
   }
   return { findings, built };
+}
+
+/** The kubectl on PATH, identified by path, size and modification time (cheaper than running it). */
+export function kubectlIdentity(): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    const p = path.join(dir, "kubectl");
+    if (existsSync(p)) {
+      const st = statSync(p);
+      return `${p}:${st.size}:${st.mtimeMs}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The same check, remembered: a tree whose every byte, and the kubectl that built it, are those of
+ * an earlier successful build needs no new build. Only successes are remembered, so a failure is
+ * always reported afresh. The cache folder is always safe to delete.
+ */
+export function kustomizeCheck(files: ReadonlyMap<string, string>, roots: readonly string[], cacheDir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "beckerkube", "kustomize")): { findings: Finding[]; cached: boolean } {
+  const id = kubectlIdentity();
+  const h = createHash("sha256").update(id ?? "none").update(roots.join("\0"));
+  for (const [f, content] of files) h.update(f).update("\0").update(content).update("\0");
+  const marker = path.join(cacheDir, h.digest("hex"));
+  if (id && existsSync(marker)) return { findings: [], cached: true };
+  const { findings } = kustomizeBuild(files, roots);
+  if (id && findings.length === 0) {
+    try {
+      mkdirSync(cacheDir, { recursive: true });
+      writeFileSync(marker, new Date().toISOString() + "\n");
+    } catch {
+      // A read-only home only costs the next run a rebuild.
+    }
+  }
+  return { findings, cached: false };
 }

@@ -266,11 +266,7 @@ function parseType(type: string): TypeRef {
 
 const tableLoads = new Map<string, Promise<FieldTable | null>>();
 
-/**
- * Imports client-node model types and, transitively, every type their fields use, so that the
- * synchronous walk finds all tables it needs. Breadth-first, because the type graph has cycles
- * (JSONSchemaProps). Types without a model file are leaves.
- */
+/** Loads the field tables of client-node model types and of every type their fields use, so that the synchronous walk finds them all. */
 async function loadFieldTables(roots: readonly string[]): Promise<void> {
   for (const root of roots) await loadFieldClosure(root);
 }
@@ -320,6 +316,10 @@ function closureOf(root: string): Map<string, RawTable | null> {
   return out;
 }
 
+/**
+ * Imports client-node model types and, transitively, every type their fields use. Breadth-first,
+ * because the type graph has cycles (JSONSchemaProps). Types without a model file are leaves.
+ */
 async function importFieldTables(roots: readonly string[]): Promise<void> {
   let frontier = roots.filter((n) => !tableCache.has(n));
   while (frontier.length > 0) {

@@ -51,8 +51,8 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
     checks.push("render");
   }
   if (opts.kustomize) {
-    const { kustomizeBuild } = await import("../ops/kustomize.js");
-    findings.push(...kustomizeBuild(tree.files, tree.kustomizationRoots).findings);
+    const { kustomizeCheck } = await import("../ops/kustomize.js");
+    findings.push(...kustomizeCheck(tree.files, tree.kustomizationRoots).findings);
     checks.push("kustomize");
   }
   return { findings, excepted: policy.excepted, objects: tree.objects.length, files: tree.files.size, checks };

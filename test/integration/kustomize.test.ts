@@ -4,11 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { writeFileSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { kustomizeBuild } from "../../src/ops/kustomize.js";
+import { kustomizeBuild, kustomizeCheck } from "../../src/ops/kustomize.js";
 import { generate } from "../../src/pipeline.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
 import { runBk } from "../helpers/cli.js";
@@ -42,6 +43,22 @@ describe("kustomize build of the generated tree", () => {
     assert.equal(findings.length, 1);
     assert.equal(findings[0]!.rule, "kustomize/build");
     assert.match(findings[0]!.message, /old-secret\.yaml/);
+  });
+});
+
+describe("remembered kustomize builds", () => {
+  it("skips a build only for a byte-identical tree that built before, never after a failure", () => {
+    const cache = mkdtempSync(path.join(os.tmpdir(), "bk-kcache-"));
+    const { tree } = generate(REPO_ROOT);
+    assert.deepEqual(kustomizeCheck(tree.files, tree.kustomizationRoots, cache), { findings: [], cached: false });
+    assert.deepEqual(kustomizeCheck(tree.files, tree.kustomizationRoots, cache), { findings: [], cached: true });
+    const broken = new Map(tree.files);
+    broken.set("apps/ffl/kustomization.yaml", broken.get("apps/ffl/kustomization.yaml")!.replace("- backend.yaml", "- gone.yaml"));
+    for (let i = 0; i < 2; i++) {
+      const r = kustomizeCheck(broken, tree.kustomizationRoots, cache);
+      assert.equal(r.cached, false);
+      assert.equal(r.findings[0]?.rule, "kustomize/build");
+    }
   });
 });
 
