@@ -6,6 +6,7 @@ import type { Finding } from "../core/finding.js";
 import type { Model } from "../model/model.js";
 import type { PolicyContext, PolicyException } from "../policy/rule.js";
 import type { GeneratedTree } from "../tree/tree.js";
+import { checkListKeys } from "../schema/list-keys.js";
 import { checkReferences } from "./references.js";
 
 export interface ValidateOptions {
@@ -35,7 +36,7 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
   const [{ validateObjects }, { runPolicy, unusedExceptionFindings }] = await Promise.all([import("../schema/validate.js"), import("../policy/engine.js")]);
   const checks = ["schema", "policy", "references"];
   const findings: Finding[] = [];
-  findings.push(...(await validateObjects(tree.objects)));
+  findings.push(...(await validateObjects(tree.objects)), ...checkListKeys(tree.objects));
   const policy = runPolicy(tree.objects, policyContext(m), m.exceptions);
   findings.push(...policy.findings, ...unusedExceptionFindings(policy.unusedExceptions, "definition/policy-exceptions.yaml"));
   findings.push(...checkReferences(m, tree.objects, tree.files));
@@ -44,7 +45,7 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
     const { rendered, findings: renderFindings } = await renderAppReleases(opts.render.root, tree.objects);
     findings.push(...renderFindings);
     const placed = placeRendered(rendered);
-    findings.push(...(await validateObjects(placed)));
+    findings.push(...(await validateObjects(placed)), ...checkListKeys(placed));
     const renderedPolicy = runPolicy(placed, policyContext(m), m.exceptions);
     findings.push(...renderedPolicy.findings);
     policy.excepted.push(...renderedPolicy.excepted);

@@ -7,15 +7,14 @@
  * reverted, pushed, and the previous version is Ready again.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { cpSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { up, type DevCluster } from "../../src/ops/devcluster/index.js";
-import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
-import { runBk, runBkAsync } from "../helpers/cli.js";
-import { git } from "../helpers/gitrepo.js";
+import { REPO_ROOT } from "../helpers/definition.js";
+import { runBkAsync } from "../helpers/cli.js";
+import { git, makeRepo } from "../helpers/gitrepo.js";
 import { freePort } from "../helpers/net.js";
 import { makeServerCert } from "../helpers/pki.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
@@ -32,15 +31,6 @@ describe("bk release on the local control plane", { timeout: 900_000 }, () => {
   before(async () => {
     registry = await startRegistry();
     for (const tag of ["2.1.0", "2.1.1"]) registry.push("ccbot/bot", tag);
-    // The bot gets an HTTP port and a health URL in this test's definition, so the health step runs.
-    root = tempDefinition((d) => {
-      d.apps.ccbot!.setIn(["components", "bot", "port"], 8080);
-      d.apps.ccbot!.setIn(["components", "bot", "route"], "/ccbot");
-      d.apps.ccbot!.setIn(["components", "bot", "health"], "/ccbot/health");
-    });
-    cpSync(path.join(REPO_ROOT, "charts"), path.join(root, "charts"), { recursive: true });
-    assert.equal(runBk(["synth", "--root", root]).status, 0);
-
     const { cert, key } = makeServerCert(registry.ca, "health", ["IP:127.0.0.1"]);
     health = https.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
       res.writeHead(req.url === "/ccbot/health" ? healthStatus : 404).end();
@@ -50,16 +40,13 @@ describe("bk release on the local control plane", { timeout: 900_000 }, () => {
     healthUrl = `https://127.0.0.1:${port}`;
 
     cluster = await up({ chartRepo: true });
-    await cluster.charts!.pushChart(path.join(root, "charts/app"));
-    remote = path.join(cluster.git!.root, "fleet.git");
-    execFileSync("git", ["init", "--quiet", "--bare", "--initial-branch=main", remote]);
-    git(root, "init", "--quiet", "--initial-branch=main");
-    git(root, "config", "user.email", "operator@test");
-    git(root, "config", "user.name", "operator");
-    git(root, "add", "-A");
-    git(root, "commit", "--quiet", "-m", "initial");
-    git(root, "remote", "add", "origin", remote);
-    git(root, "push", "--quiet", "origin", "main");
+    await cluster.charts!.pushChart(path.join(REPO_ROOT, "charts/app"));
+    // The bot gets an HTTP port and a health URL in this test's definition, so the health step runs.
+    ({ root, remote } = makeRepo((d) => {
+      d.apps.ccbot!.setIn(["components", "bot", "port"], 8080);
+      d.apps.ccbot!.setIn(["components", "bot", "route"], "/ccbot");
+      d.apps.ccbot!.setIn(["components", "bot", "health"], "/ccbot/health");
+    }, path.join(cluster.git!.root, "fleet.git")));
 
     // What bootstrap would set up for the apps layer: the source bk release asks to reconcile, the
     // chart repository, and a Kustomization named "apps" (scoped to one application to keep this quick).

@@ -17,12 +17,12 @@ export interface TestRepo {
   remote: string;
 }
 
-export function makeRepo(edit?: (d: DefinitionDocs) => void): TestRepo {
+/** `remote`: where the bare repository goes (default: a temp folder), e.g. one a Git server serves. */
+export function makeRepo(edit?: (d: DefinitionDocs) => void, remote = path.join(mkdtempSync(path.join(os.tmpdir(), "bk-remote-")), "beckerkube.git")): TestRepo {
   const root = tempDefinition(edit);
   cpSync(path.join(REPO_ROOT, "charts"), path.join(root, "charts"), { recursive: true });
   const synth = runBk(["synth", "--root", root]);
   if (synth.status !== 0) throw new Error(`bk synth failed: ${synth.stderr}`);
-  const remote = path.join(mkdtempSync(path.join(os.tmpdir(), "bk-remote-")), "beckerkube.git");
   execFileSync("git", ["init", "--quiet", "--bare", "--initial-branch=main", remote]);
   git(root, "init", "--quiet", "--initial-branch=main");
   git(root, "config", "user.email", "t@test");

@@ -479,11 +479,22 @@ test("metrics served on the HTTP port reuse it, and the ServiceMonitor carries t
   const c = container(find(objs, "Deployment").spec.template.spec);
   assert.deepEqual(c.ports, [{ name: "http", containerPort: 8080, protocol: "TCP" }], "no duplicate container port");
   const svc = find(objs, "Service");
-  assert.deepEqual((svc.spec.ports as Obj[]).find((p) => p.name === "metrics"), { name: "metrics", port: 8080, targetPort: "http", protocol: "TCP" });
+  // One Service port: a second with the same number is refused by the API server (duplicate key).
+  assert.deepEqual((svc.spec.ports as Obj[]).map((p) => p.name), ["http"]);
   const sm = find(objs, "ServiceMonitor");
   assert.equal(sm.metadata.labels.release, "kube-prometheus-stack");
   assert.equal(sm.metadata.labels["app.kubernetes.io/part-of"], "mtg-dev-agents");
-  assert.equal(sm.spec.endpoints[0].port, "metrics");
+  assert.equal(sm.spec.endpoints[0].port, "http");
+
+  // As BeckerKube's synthesis renders it: the Service listens on the container's port.
+  const same = await render(
+    baseValues("ffl", "backend", { port: 8000, service: { port: 8000 }, metrics: { enabled: true, port: 8000 } }),
+    "ffl-backend",
+    "ffl",
+  );
+  const ports = (find(same, "Service").spec.ports as Obj[]).map((p) => p.port);
+  assert.deepEqual(ports, [...new Set(ports)], "duplicate Service port numbers");
+  assert.equal(find(same, "ServiceMonitor").spec.endpoints[0].port, "http");
 });
 
 test("jobs can set their own resources; the pod identity can change but never to root", async () => {
