@@ -13,6 +13,8 @@
  *   --wait-idle SEC   first wait up to SEC seconds for the 1-minute load average to drop to the core count (default 0)
  *   --out FILE        report path (default docs/benchmarks.md)
  *   --keep            keep the temporary definitions and trees
+ *   --no-reconcile    skip push-to-Ready on the local control plane, polling vs triggered (bench/reconcile.ts)
+ *   --reconcile-samples N   samples per mode (default 3)
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -29,7 +31,7 @@ const node = process.execPath;
 const bk = join(repo, "bin", "bk.js");
 
 function parseArgs(argv: string[]) {
-  const opts = { runs: 10, scaledRuns: 5, factors: [10, 100], peer: true, peerWaitMin: 30, waitIdleS: 0, out: join(repo, "docs", "benchmarks.md"), keep: false };
+  const opts = { runs: 10, scaledRuns: 5, factors: [10, 100], peer: true, peerWaitMin: 30, waitIdleS: 0, out: join(repo, "docs", "benchmarks.md"), keep: false, reconcile: true, reconcileSamples: 3 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -50,6 +52,8 @@ function parseArgs(argv: string[]) {
     else if (a === "--wait-idle") opts.waitIdleS = Number(value());
     else if (a === "--out") opts.out = resolve(value());
     else if (a === "--keep") opts.keep = true;
+    else if (a === "--no-reconcile") opts.reconcile = false;
+    else if (a === "--reconcile-samples") opts.reconcileSamples = count();
     else throw new Error(`unknown option ${a}; see the header of bench/run.ts`);
   }
   if (opts.factors.some((f) => !Number.isInteger(f) || f < 2)) throw new Error("--factors: integers of at least 2, e.g. 10,100");
@@ -195,7 +199,15 @@ async function main(): Promise<void> {
       scaled,
       peer,
     };
-    writeFileSync(opts.out, renderReport(report));
+    let text = renderReport(report);
+    if (opts.reconcile) {
+      // Push-to-Ready on the local control plane, polling vs triggered (bench/reconcile.ts, same run).
+      const { runReconcileBench, renderReconcileMarkdown } = await import("./reconcile.js");
+      log("reconcile: polling vs triggered on the local control plane (about 5 minutes)");
+      const r = await runReconcileBench({ samples: opts.reconcileSamples, log });
+      text += "\n" + renderReconcileMarkdown(r) + "\n";
+    }
+    writeFileSync(opts.out, text);
     log(`wrote ${opts.out}`);
     process.stdout.write(readFileSync(opts.out, "utf8").split("\n## Method")[0] + "\n");
   } finally {
