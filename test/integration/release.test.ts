@@ -96,6 +96,19 @@ describe("bk release against a real registry and a bare remote", () => {
     assert.equal(git(repo.remote, "log", "-1", "--format=%s", "main"), "initial");
   });
 
+  it("stops at validation when the new tree has errors, and commits and pushes nothing", () => {
+    const repo = makeRepo((d) => d.exceptions.set("exceptions", []));
+    const head = git(repo.root, "rev-parse", "HEAD");
+    const r = runBk(["release", "ffl", "backend", "1.4.3", "--root", repo.root, "--json", ...flags()]);
+    assert.equal(r.status, 1, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.failure.step, "validate the new tree");
+    assert.ok(report.failure.findings.some((f: { rule: string }) => f.rule === "image/registry"));
+    assert.equal(git(repo.root, "rev-parse", "HEAD"), head);
+    assert.equal(git(repo.root, "status", "--porcelain"), "");
+    assert.equal(git(repo.remote, "log", "-1", "--format=%s", "main"), "initial");
+  });
+
   it("refuses an unknown app or component with the known names", () => {
     const repo = makeRepo();
     const r = runBk(["release", "ffl", "bakend", "1.4.3", "--root", repo.root, ...flags()]);
