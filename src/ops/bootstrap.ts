@@ -10,6 +10,9 @@ import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { ComponentModel, Model } from "../model/model.js";
 import { describeFailure, formatCommand, type Runner } from "./runner.js";
+
+/** kustomize-controller feature gates bk needs (see the flux-install step). */
+export const KUSTOMIZE_FEATURE_GATES = "--feature-gates=CancelHealthCheckOnNewRevision=true";
 import { CA_NAME, CA_SECRET, NODE_RUNTIME, registryAddresses, trustPlan } from "./trust.js";
 
 /** Flux release `flux install` deploys; its controllers match the CRDs the tree is validated against. */
@@ -159,11 +162,16 @@ export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
     {
       id: "flux-install",
       title: `Install Flux ${fluxVersion}`,
-      commands: [{ cmd: "flux", args: ["install", `--version=${fluxVersion}`, "--context", ctx], timeoutMs: min(10) }],
+      commands: [
+        { cmd: "flux", args: ["install", `--version=${fluxVersion}`, "--context", ctx], timeoutMs: min(10) },
+        // Without this gate kustomize-controller finishes a running health check (up to the apps layer's
+        // timeout) before it applies a newer revision, so a release's revert commit could wait 20 minutes.
+        kubectl("-n", FLUX_NS, "patch", "deployment", "kustomize-controller", "--type=json", `-p=[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"${KUSTOMIZE_FEATURE_GATES}"}]`),
+      ],
       check: {
-        command: kubectl("-n", FLUX_NS, "get", "deployment", "kustomize-controller", "-o", "jsonpath={.metadata.labels.app\\.kubernetes\\.io/version}"),
-        expect: new RegExp(`^${fluxVersion.replace(/\./g, "\\.")}$`),
-        means: `Flux ${fluxVersion} is installed`,
+        command: kubectl("-n", FLUX_NS, "get", "deployment", "kustomize-controller", "-o", "jsonpath={.metadata.labels.app\\.kubernetes\\.io/version} {.spec.template.spec.containers[0].args}"),
+        expect: new RegExp(`^${fluxVersion.replace(/\./g, "\\.")} .*${KUSTOMIZE_FEATURE_GATES.replace(/[-=]/g, (c) => `\\${c}`)}`),
+        means: `Flux ${fluxVersion} is installed and cancels stale health checks on a new revision`,
       },
     },
   ];

@@ -78,6 +78,12 @@ describe("bootstrap plan", () => {
     // Done only when the backup's own keys exist, not any key the controller may have made.
     assert.equal(renderCommand(steps[2]!.check!.command), "kubectl --context beckerkube -n kube-system get secret sealed-secrets-key-test-only-current sealed-secrets-key-test-only-previous -o name");
     assert.equal(formatCommand(steps[3]!.commands[0]!.cmd, steps[3]!.commands[0]!.args), "flux install --version=v2.9.4 --context beckerkube");
+    // Flux counts as installed only with the gate that lets a new revision cancel a running health check.
+    assert.match(renderCommand(steps[3]!.commands[1]!), /patch deployment kustomize-controller .*CancelHealthCheckOnNewRevision=true/);
+    const installed = steps[3]!.check!.expect!;
+    assert.ok(installed.test('v2.9.4 ["--events-addr=http://notification-controller.flux-system.svc.cluster.local./","--feature-gates=CancelHealthCheckOnNewRevision=true"]'));
+    assert.ok(!installed.test('v2.9.4 ["--events-addr=http://notification-controller.flux-system.svc.cluster.local./"]'));
+    assert.ok(!installed.test('v2.8.0 ["--feature-gates=CancelHealthCheckOnNewRevision=true"]'));
     assert.match(renderCommand(steps[5]!.commands[0]!), /kubectl --context beckerkube apply -f .*\/clusters\/minikube\/flux-system\/gotk-sync\.yaml$/);
     assert.match(renderCommand(steps[7]!.commands[1]!), /wait kustomization\/infra-controllers --for=condition=Ready/);
     assert.match(renderCommand(steps[8]!.commands[1]!), /wait kustomization\/infra-configs --for=condition=Ready/);
