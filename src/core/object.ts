@@ -35,3 +35,13 @@ export function objectIdentity(obj: KubeObject): string {
   const group = obj.apiVersion.includes("/") ? obj.apiVersion.split("/")[0] : "";
   return `${group}/${obj.kind}/${obj.metadata.namespace ?? ""}/${obj.metadata.name}`;
 }
+
+/** A status condition as Kubernetes, Flux and cert-manager all write them (metav1.Condition). */
+export interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  observedGeneration?: number;
+}

@@ -4,6 +4,7 @@
  * and expiry with the CertificateModel, and tell whether it verifies against the cluster CA.
  * Renewal goes through cert-manager behind the CertManagerApi adapter.
  */
+import type { Condition } from "../core/object.js";
 import { X509Certificate } from "node:crypto";
 import tls from "node:tls";
 import type { Finding } from "../core/finding.js";
@@ -227,14 +228,8 @@ export async function checkCertificates(targets: TlsTarget[], opts: { ca?: strin
 // ---------------------------------------------------------------------------------------------
 // Renewal through cert-manager.
 
-export interface CertCondition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-  observedGeneration?: number;
-}
+/** cert-manager writes standard conditions. */
+export type CertCondition = Condition;
 
 export interface CertManagerCertificate {
   metadata: { name: string; namespace: string; generation?: number; [k: string]: unknown };

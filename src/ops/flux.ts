@@ -3,6 +3,7 @@
  * wait for a HelmRelease to become Ready on a given change, reporting events as they arrive.
  */
 import { PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import type { Condition } from "../core/object.js";
 import type { Kube } from "./kube.js";
 
 export const RECONCILE_ANNOTATION = "reconcile.fluxcd.io/requestedAt";
@@ -28,12 +29,7 @@ export async function requestReconcile(kube: Kube, refs: readonly FluxRef[], now
   return stamp;
 }
 
-export interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
+export type { Condition };
 
 interface FluxObject extends KubernetesObject {
   spec?: Record<string, unknown>;

@@ -5,12 +5,12 @@
  * recovered from the old one, and key backups read from a (fake) API.
  * The command functions are called directly until they are wired into src/cli/main.ts.
  */
+import { scratchDirs } from "../helpers/scratch.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
 import {
   secretsBackupCommand,
@@ -42,15 +42,7 @@ const fx = (f: string) => path.join(FIXTURES, f);
 const CURRENT = { cert: fx("TEST-ONLY-current-cert.pem"), key: fx("TEST-ONLY-current-key.pem") };
 const PREVIOUS = { cert: fx("TEST-ONLY-previous-cert.pem"), key: fx("TEST-ONLY-previous-key.pem") };
 
-const scratch: string[] = [];
-const tmp = (prefix: string) => {
-  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
-  scratch.push(d);
-  return d;
-};
-after(() => {
-  for (const d of scratch) rmSync(d, { recursive: true, force: true });
-});
+const { tmp, adopt } = scratchDirs();
 
 /** Command output captured instead of printed, plus an environment without the operator's settings. */
 function io(extra: Partial<SecretsDeps> = {}): SecretsDeps & { out: () => string; err: () => string; json: () => any } {
@@ -118,7 +110,7 @@ describe("bk secrets on a copy of the real definition", () => {
 
   before(() => {
     root = tempDefinition();
-    scratch.push(root);
+    adopt(root);
     model = loadDefinition(root).model;
     valuesDir = path.join(tmp("bk-values-"), "beckerkube", model.cluster.name);
     values = path.join(valuesDir, "secret-values.yaml");
@@ -409,7 +401,7 @@ describe("bk secrets: the value store and the certificate", () => {
   let root = "";
   before(() => {
     root = tempDefinition();
-    scratch.push(root);
+    adopt(root);
   });
 
   it("refuses a value store inside the repository and writes nothing there", async () => {
@@ -513,7 +505,7 @@ describe("bk secrets with the controller's keys from the API (fake API)", () => 
 
   before(async () => {
     root = tempDefinition();
-    scratch.push(root);
+    adopt(root);
     values = path.join(tmp("bk-values-"), "secret-values.yaml");
     freshKeyFile = path.join(tmp("bk-fresh-"), "key.pem");
     writeFileSync(freshKeyFile, fresh.privateKeyPem, { mode: 0o600 });

@@ -2,11 +2,11 @@
  * The pieces under `bk secrets`: where the plaintext value store may live and how it is written, how each
  * declared key gets its value (literal, store, generated, same-as, recovered), and the key-Secret helpers.
  */
+import { scratchDirs } from "../helpers/scratch.js";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { DeclaredSecret } from "../../src/model/model.js";
 import { currentSealingKey, keyBackupYaml, sortKeys, type KeySecret } from "../../src/ops/sealed-secrets-cluster.js";
 import {
@@ -25,15 +25,7 @@ import {
 import { generateTestKeyPair, keySecretManifest, parseKeyBackup } from "../../src/secrets/keys.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
-const scratch: string[] = [];
-const tmp = (prefix: string) => {
-  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
-  scratch.push(d);
-  return d;
-};
-after(() => {
-  for (const d of scratch) rmSync(d, { recursive: true, force: true });
-});
+const { tmp } = scratchDirs();
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 

@@ -11,6 +11,7 @@
  * - Storage: minikube's storage-provisioner answers PVCs of class "standard"; nothing provisions here, so each
  *   PVC the chart will create gets a PersistentVolume bound to it in advance.
  */
+import type { Condition } from "../../../src/core/object.js";
 import { rm, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -115,14 +116,7 @@ export function volumeFor(pvc: KubeObject): Record<string, unknown> {
   };
 }
 
-export interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-  observedGeneration?: number;
-}
+export type { Condition };
 
 export interface FluxObj {
   metadata: { name: string; namespace?: string; generation?: number };
