@@ -175,16 +175,24 @@ export function buildModel(parsed: ParsedDefinition): Model {
     if (comp.def.database) comp.edges.push({ from: comp.id, to: { kind: "database", name: comp.def.database } });
     edges.push(...comp.edges);
   }
+  const byId = new Map(components.map((c) => [c.id, c]));
   for (const comp of components) {
     comp.dependsOn = comp.edges
       .flatMap((e) => (e.to.kind === "component" ? [e.to.id] : []))
       .filter((id) => {
-        const target = components.find((x) => x.id === id);
+        const target = byId.get(id);
         return target !== undefined && SERVING_ROLES.has(target.def.role) && id !== comp.id;
       })
       .sort();
   }
 
+  const usersOf = new Map<string, string[]>();
+  for (const x of components) {
+    if (!x.def.database) continue;
+    const users = usersOf.get(x.def.database);
+    if (users) users.push(x.id);
+    else usersOf.set(x.def.database, [x.id]);
+  }
   const databases: DatabaseModel[] = infra.postgres.databases.map((d) => ({
     name: d.name,
     owner: d.owner,
@@ -192,7 +200,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     ...(d.purpose ? { purpose: d.purpose } : {}),
     objectName: toObjectName(d.name),
     roleSecret: roleSecretName(d.owner),
-    usedBy: components.filter((x) => x.def.database === d.name).map((x) => x.id),
+    usedBy: usersOf.get(d.name) ?? [],
   }));
 
   const secrets = declaredSecrets(parsed, databases, components);
@@ -238,9 +246,10 @@ function declaredSecrets(parsed: ParsedDefinition, databases: DatabaseModel[], c
   }
   // One credentials Secret per (database, app namespace) that uses it; the password is the role's.
   const seen = new Set<string>();
+  const byId = new Map(components.map((c) => [c.id, c]));
   for (const db of databases) {
     for (const id of db.usedBy) {
-      const comp = components.find((x) => x.id === id)!;
+      const comp = byId.get(id)!;
       const key = `${comp.namespace}/${db.name}`;
       if (seen.has(key)) continue;
       seen.add(key);

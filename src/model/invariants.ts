@@ -129,16 +129,25 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
   // --- Applications -----------------------------------------------------------------------------
   const appNames = new Set<string>();
   const routes = new Map<string, string>();
+  // Lookups by name: at 100x the definition, scanning the lists per entry made this pass quadratic.
+  const componentById = new Map(model.components.map((c) => [c.id, c]));
+  const namespaceDefs = new Map(parsed.cluster.namespaces.map((n) => [n.name, n]));
+  const secretsByNamespace = new Map<string, typeof model.secrets>();
+  for (const sec of model.secrets) {
+    const list = secretsByNamespace.get(sec.namespace);
+    if (list) list.push(sec);
+    else secretsByNamespace.set(sec.namespace, [sec]);
+  }
   for (const app of model.apps) {
     const s = src.apps.get(app.name)!;
     if (appNames.has(app.name)) at(s, ["name"], "definition/app-duplicate", `application ${app.name} is defined twice`, "rename one of them");
     appNames.add(app.name);
     requireNs(s, ["namespace"], app.namespace, `application ${app.name}`);
-    const nsDef = parsed.cluster.namespaces.find((n) => n.name === app.namespace);
+    const nsDef = namespaceDefs.get(app.namespace);
     if (nsDef && nsDef.podSecurity !== "restricted")
       at(s, ["namespace"], "definition/app-namespace-restricted", `application namespace ${app.namespace} enforces '${nsDef.podSecurity}'`, "application namespaces are restricted: fix the chart values instead of lowering the level");
     const declared = new Map<string, Set<string>>();
-    for (const sec of model.secrets.filter((x) => x.namespace === app.namespace)) declared.set(sec.name, new Set(Object.keys(sec.keys)));
+    for (const sec of secretsByNamespace.get(app.namespace) ?? []) declared.set(sec.name, new Set(Object.keys(sec.keys)));
 
     for (const comp of app.components) {
       const base: Path = ["components", comp.name];
@@ -150,14 +159,15 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
       d.talksTo.forEach((t, i) => {
         if (typeof t !== "string") return;
         const id = t.includes("/") ? t : `${app.name}/${t}`;
-        if (!model.components.some((x) => x.id === id))
+        const target = componentById.get(id);
+        if (!target)
           at(s, [...base, "talksTo", i], "definition/edge-unresolved", `${comp.id} talks to '${t}', which is not a component`, `name a component of ${app.name} (${app.components.map((x) => x.name).join(", ")}) or another app's as <app>/<component>`);
         else if (id === comp.id) at(s, [...base, "talksTo", i], "definition/edge-self", `${comp.id} lists itself in talksTo`, "remove it");
-        else if (!model.components.find((x) => x.id === id)!.def.port)
+        else if (!target.def.port)
           at(s, [...base, "talksTo", i], "definition/edge-to-portless", `${comp.id} talks to ${id}, which listens on no port`, `give ${id} a 'port:' or remove the edge (nothing can be allowed through the network policy to a component without a port)`);
       });
       if (d.role === "frontend") {
-        const backends = comp.edges.filter((e) => e.to.kind === "component" && model.components.find((x) => x.id === (e.to as { id: string }).id)?.def.role === "backend");
+        const backends = comp.edges.filter((e) => e.to.kind === "component" && componentById.get(e.to.id)?.def.role === "backend");
         if (backends.length === 0)
           at(s, [...base, "talksTo"], "definition/frontend-without-backend", `frontend ${comp.id} does not talk to any backend component`, "add its backend to talksTo (e.g. talksTo: [backend]) so it is deployed first and allowed through the network policy");
       }
@@ -206,12 +216,12 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
   const visit = (id: string, trail: string[]): void => {
     if (done.has(id)) return;
     if (visiting.has(id)) {
-      const comp = model.components.find((x) => x.id === id)!;
+      const comp = componentById.get(id)!;
       at(src.apps.get(comp.app)!, ["components", comp.name, "talksTo"], "definition/dependency-cycle", `start-order cycle: ${[...trail, id].join(" -> ")}`, "break the cycle: only backends and caches are waited for, so one of these should not be a backend");
       return;
     }
     visiting.add(id);
-    for (const dep of model.components.find((x) => x.id === id)?.dependsOn ?? []) visit(dep, [...trail, id]);
+    for (const dep of componentById.get(id)?.dependsOn ?? []) visit(dep, [...trail, id]);
     visiting.delete(id);
     done.add(id);
   };

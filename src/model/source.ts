@@ -1,18 +1,38 @@
 /**
  * Reading definition files: YAML documents that remember where each value came from, so that
  * an error can name the file and line an operator has to edit.
+ *
+ * Two readers: js-yaml reads the values (fast-read.ts), and the `yaml` Document with its positions is
+ * built only when a message needs a line, or when fast-read.ts leaves the file to `yaml`.
  */
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import path from "node:path";
 import { LineCounter, parseDocument, isNode, type Document } from "yaml";
 import type { z } from "zod";
 import type { Finding } from "../core/finding.js";
+import { fastRead } from "./fast-read.js";
 
 export interface SourceFile {
   /** Path relative to the repository root, for messages. */
   file: string;
+  /** The file's data. */
+  value(): unknown;
+  /** The document with positions, parsed on first use. */
+  located(): Located;
+}
+
+interface Located {
   doc: Document.Parsed;
   lines: LineCounter;
+}
+
+function parseLocated(text: string): Located {
+  const lines = new LineCounter();
+  return { doc: parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true }), lines };
+}
+
+function fromDocument(file: string, located: Located, value: unknown): SourceFile {
+  return { file, value: () => value, located: () => located };
 }
 
 export type Path = ReadonlyArray<string | number>;
@@ -20,8 +40,9 @@ export type Path = ReadonlyArray<string | number>;
 /** The 1-based line of the value at `p` (or of its closest existing parent). */
 export function lineOf(src: SourceFile, p: Path): number | undefined {
   for (let n = p.length; n >= 0; n--) {
-    const node = src.doc.getIn(p.slice(0, n), true);
-    if (isNode(node) && node.range) return src.lines.linePos(node.range[0]).line;
+    const { doc, lines } = src.located();
+    const node = doc.getIn(p.slice(0, n), true);
+    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
   }
   return undefined;
 }
@@ -38,8 +59,13 @@ export type Overrides = ReadonlyMap<string, string>;
 export function readSource(root: string, rel: string, overrides?: Overrides): SourceFile | Finding {
   const abs = path.join(root, rel);
   const text = overrides?.get(rel) ?? readFileSync(abs, "utf8");
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const fast = fastRead(text);
+  if (fast) {
+    let located: Located | undefined;
+    return { file: rel, value: () => fast.value, located: () => (located ??= parseLocated(text)) };
+  }
+  const located = parseLocated(text);
+  const { doc, lines } = located;
   const err = doc.errors[0];
   if (err) {
     return {
@@ -51,12 +77,17 @@ export function readSource(root: string, rel: string, overrides?: Overrides): So
       line: lines.linePos(err.pos[0]).line,
     };
   }
-  return { file: rel, doc, lines };
+  try {
+    return fromDocument(rel, located, doc.toJS({ maxAliasCount: 100 }));
+  } catch (e) {
+    // An alias to no anchor, or one expanded too often (a "billion laughs" document).
+    return { rule: "definition/yaml", severity: "error", message: `not valid YAML: ${(e as Error).message.split("\n")[0]}`, fix: "correct the anchors and aliases (&name, *name) in this file", file: rel, line: 1 };
+  }
 }
 
 /** Parse a source with a zod schema; every issue becomes a Finding at its file and line. */
 export function parseWith<S extends z.ZodType>(src: SourceFile, schema: S): { value?: z.infer<S>; findings: Finding[] } {
-  const result = schema.safeParse(src.doc.toJS({ maxAliasCount: 100 }));
+  const result = schema.safeParse(src.value());
   if (result.success) return { value: result.data, findings: [] };
   const findings = result.error.issues.map((issue): Finding => {
     const p = issue.path.filter((s): s is string | number => typeof s !== "symbol");

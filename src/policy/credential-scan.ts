@@ -25,32 +25,43 @@ function mixedAlnum(s: string): boolean {
 interface TokenPattern {
   kind: string;
   re: RegExp;
+  /**
+   * A cheap necessary condition (a literal every match contains, or a minimum length): nearly every string in
+   * a tree is a name or a number, and running the expressions on all of them was most of the policy pass.
+   */
+  mayMatch: (s: string) => boolean;
   /** Extra test on the match, to keep look-alikes out. */
   confirm?: (m: RegExpExecArray) => boolean;
 }
 
+const contains = (literal: string) => (s: string) => s.includes(literal);
+
 const TOKEN_PATTERNS: TokenPattern[] = [
-  { kind: "a private key", re: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/ },
-  { kind: "an AWS access key id", re: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/ },
-  { kind: "a GitHub token", re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/ },
-  { kind: "a Slack token", re: /\bxox[abposr]-[A-Za-z0-9]+-[A-Za-z0-9-]{8,}/ },
-  { kind: "a Slack webhook URL", re: /https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]+\/B[A-Z0-9]+\/[A-Za-z0-9]+/ },
+  { kind: "a private key", re: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/, mayMatch: contains("-----BEGIN ") },
+  { kind: "an AWS access key id", re: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/, mayMatch: (s) => s.length >= 20 && /A(?:KIA|SIA|BIA|CCA)/.test(s) },
+  { kind: "a GitHub token", re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/, mayMatch: (s) => s.length >= 33 && /gh[pousr]_|github_pat_/.test(s) },
+  { kind: "a Slack token", re: /\bxox[abposr]-[A-Za-z0-9]+-[A-Za-z0-9-]{8,}/, mayMatch: contains("xox") },
+  { kind: "a Slack webhook URL", re: /https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]+\/B[A-Z0-9]+\/[A-Za-z0-9]+/, mayMatch: contains("hooks.slack.com") },
   {
     kind: "a Discord bot token",
     re: /(?<![A-Za-z0-9_-])([MNO][A-Za-z0-9_-]{23,27})\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}(?![A-Za-z0-9_-])/,
+    // 24 + 1 + 6 + 1 + 27 characters at least.
+    mayMatch: (s) => s.length >= 59 && s.includes("."),
     // The first part is the bot's numeric user id, base64-encoded.
     confirm: (m) => /^\d{17,20}$/.test(b64urlDecode(m[1]!)),
   },
-  { kind: "an Anthropic API key", re: /\bsk-ant-[A-Za-z0-9_-]{32,}/, confirm: (m) => mixedAlnum(m[0]) },
+  { kind: "an Anthropic API key", re: /\bsk-ant-[A-Za-z0-9_-]{32,}/, mayMatch: contains("sk-ant-"), confirm: (m) => mixedAlnum(m[0]) },
   {
     kind: "an OpenAI API key",
     re: /(?<![A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}/,
+    mayMatch: contains("sk-"),
     // Kebab-case names such as "sk-some-long-service-name" are not keys: real keys mix case and digits.
     confirm: (m) => mixedAlnum(m[0]),
   },
   {
     kind: "a JSON Web Token",
     re: /\b(eyJ[A-Za-z0-9_-]{10,})\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/,
+    mayMatch: contains("eyJ"),
     confirm: (m) => {
       try {
         const header = JSON.parse(b64urlDecode(m[1]!)) as unknown;
@@ -63,6 +74,7 @@ const TOKEN_PATTERNS: TokenPattern[] = [
   {
     kind: "a URL with an embedded password",
     re: /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:([^\s/@]+)@/i,
+    mayMatch: (s) => s.includes("://") && s.includes("@"),
     confirm: (m) => !isReference(m[1]!),
   },
 ];
@@ -74,6 +86,19 @@ export function isReference(value: string): boolean {
 
 /** Keys that name a credential itself, not a reference to one (existingSecret, passwordSecret, tlsSecret are names). */
 export function isCredentialKey(key: string): boolean {
+  let known = credentialKeys.get(key);
+  if (known === undefined) {
+    known = classifyKey(key);
+    if (credentialKeys.size > 10_000) credentialKeys.clear();
+    credentialKeys.set(key, known);
+  }
+  return known;
+}
+
+/** Keys repeat across thousands of objects (name, image, value, ...), so each is classified once. */
+const credentialKeys = new Map<string, boolean>();
+
+function classifyKey(key: string): boolean {
   const k = key.toLowerCase().replace(/[^a-z0-9]/g, "");
   if (!/(password|passwd|secret|token|apikey)$/.test(k)) return false;
   if (k.includes("existing")) return false;
@@ -96,10 +121,15 @@ export function isLiteralCredential(key: string, value: string): boolean {
   return true;
 }
 
+/** Global copies, compiled once, to look past a match that `confirm` rejects. */
+const GLOBAL_PATTERNS = TOKEN_PATTERNS.map((p) => ({ ...p, re: new RegExp(p.re.source, p.re.flags.includes("g") ? p.re.flags : p.re.flags + "g") }));
+
 function tokenKinds(value: string): string[] {
   const kinds: string[] = [];
-  for (const p of TOKEN_PATTERNS) {
-    const re = new RegExp(p.re.source, p.re.flags.includes("g") ? p.re.flags : p.re.flags + "g");
+  for (const p of GLOBAL_PATTERNS) {
+    if (!p.mayMatch(value)) continue;
+    const re = p.re;
+    re.lastIndex = 0;
     for (let m = re.exec(value); m; m = re.exec(value)) {
       if (!p.confirm || p.confirm(m)) {
         kinds.push(p.kind);
@@ -119,13 +149,24 @@ function unquote(v: string): string {
   return m ? m[2]! : v;
 }
 
+/**
+ * Whether a text could hold a key that isCredentialKey accepts: keys are normalised by dropping '_', '.'
+ * and '-', so a credential key's raw spelling is one of the words with those characters in between. A
+ * necessary condition, checked once per string, so that a large config file or dashboard without any
+ * such word is not split and matched line by line.
+ */
+const CREDENTIAL_WORD = /p[_.-]*a[_.-]*s[_.-]*s[_.-]*w[_.-]*(?:o[_.-]*r[_.-]*)?d|s[_.-]*e[_.-]*c[_.-]*r[_.-]*e[_.-]*t|t[_.-]*o[_.-]*k[_.-]*e[_.-]*n|a[_.-]*p[_.-]*i[_.-]*k[_.-]*e[_.-]*y/i;
+
 /** key/value pairs written inside a string: config files in ConfigMaps, `--password=...` args, KEY=value lines. */
 function embeddedPairs(value: string): Array<{ key: string; value: string; line?: number }> {
   if (!value.includes("\n")) {
+    // Both forms are assignments of a key that may name a credential.
+    if (!value.includes("=") || !CREDENTIAL_WORD.test(value)) return [];
     const m = CLI_FLAG.exec(value) ?? ENV_ASSIGNMENT.exec(value);
     return m ? [{ key: m[1]!, value: unquote(m[2]!) }] : [];
   }
   const out: Array<{ key: string; value: string; line?: number }> = [];
+  if (!CREDENTIAL_WORD.test(value)) return out;
   value.split("\n").forEach((raw, i) => {
     const line = raw.trim();
     if (line === "" || /^(#|\/\/|;)/.test(line)) return;
@@ -139,19 +180,19 @@ function embeddedPairs(value: string): Array<{ key: string; value: string; line?
   return out;
 }
 
-function scanString(key: string | undefined, value: string, path: Array<string | number>, out: CredentialHit[]): void {
+function scanString(key: string | undefined, value: string, path: ReadonlyArray<string | number>, out: CredentialHit[]): void {
   const kinds = tokenKinds(value);
   if (kinds.length > 0) {
-    out.push({ path, kind: kinds.join(" and ") });
+    out.push({ path: [...path], kind: kinds.join(" and ") });
     return;
   }
   if (key !== undefined && isCredentialKey(key) && isLiteralCredential(key, value)) {
-    out.push({ path, kind: `a literal value for "${key}"` });
+    out.push({ path: [...path], kind: `a literal value for "${key}"` });
     return;
   }
   for (const pair of embeddedPairs(value)) {
     if (isCredentialKey(pair.key) && isLiteralCredential(pair.key, pair.value)) {
-      const hit: CredentialHit = { path, kind: `a literal value for "${pair.key}"` };
+      const hit: CredentialHit = { path: [...path], kind: `a literal value for "${pair.key}"` };
       if (pair.line !== undefined) hit.line = pair.line;
       out.push(hit);
       return;
@@ -165,20 +206,30 @@ function scanString(key: string | undefined, value: string, path: Array<string |
  */
 export function scanForCredentials(value: unknown, skip: (path: ReadonlyArray<string | number>) => boolean = () => false): CredentialHit[] {
   const out: CredentialHit[] = [];
-  const walk = (v: unknown, key: string | undefined, path: Array<string | number>): void => {
+  // One path stack for the whole walk; scanString copies it only for a hit.
+  const path: Array<string | number> = [];
+  const walk = (v: unknown, key: string | undefined): void => {
     if (skip(path)) return;
     if (typeof v === "string") {
       scanString(key, v, path, out);
     } else if (Array.isArray(v)) {
-      v.forEach((item, i) => walk(item, key, [...path, i]));
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        walk(v[i], key);
+        path.pop();
+      }
     } else {
       const r = rec(v);
       if (!r) return;
       const envName = typeof r.name === "string" && typeof r.value === "string" ? r.name : undefined;
-      for (const [k, child] of Object.entries(r)) walk(child, k === "value" && envName !== undefined ? envName : k, [...path, k]);
+      for (const k of Object.keys(r)) {
+        path.push(k);
+        walk(r[k], k === "value" && envName !== undefined ? envName : k);
+        path.pop();
+      }
     }
   };
-  walk(value, undefined, []);
+  walk(value, undefined);
   return out;
 }
 

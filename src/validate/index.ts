@@ -7,6 +7,7 @@ import type { Model } from "../model/model.js";
 import type { PolicyContext, PolicyException } from "../policy/rule.js";
 import type { GeneratedTree } from "../tree/tree.js";
 import { checkListKeys } from "../schema/list-keys.js";
+import { checkSizeLimits } from "../schema/size-limits.js";
 import { checkReferences } from "./references.js";
 
 export interface ValidateOptions {
@@ -36,7 +37,7 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
   const [{ validateObjects }, { runPolicy, unusedExceptionFindings }] = await Promise.all([import("../schema/validate.js"), import("../policy/engine.js")]);
   const checks = ["schema", "policy", "references"];
   const findings: Finding[] = [];
-  findings.push(...(await validateObjects(tree.objects)), ...checkListKeys(tree.objects));
+  findings.push(...(await validateObjects(tree.objects)), ...checkListKeys(tree.objects), ...checkSizeLimits(tree.objects));
   const policy = runPolicy(tree.objects, policyContext(m), m.exceptions);
   findings.push(...policy.findings, ...unusedExceptionFindings(policy.unusedExceptions, "definition/policy-exceptions.yaml"));
   findings.push(...checkReferences(m, tree.objects, tree.files));
@@ -45,7 +46,7 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
     const { rendered, findings: renderFindings } = await renderAppReleases(opts.render.root, tree.objects);
     findings.push(...renderFindings);
     const placed = placeRendered(rendered);
-    findings.push(...(await validateObjects(placed)), ...checkListKeys(placed));
+    findings.push(...(await validateObjects(placed)), ...checkListKeys(placed), ...checkSizeLimits(placed));
     const renderedPolicy = runPolicy(placed, policyContext(m), m.exceptions);
     findings.push(...renderedPolicy.findings);
     policy.excepted.push(...renderedPolicy.excepted);

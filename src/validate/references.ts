@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { parse } from "yaml";
+import { fastRead } from "../model/fast-read.js";
 import type { Finding } from "../core/finding.js";
 import { objectIdentity, objectRef, type KubeObject, type PlacedObject } from "../core/object.js";
 import type { Model } from "../model/model.js";
@@ -31,7 +32,7 @@ export function checkReferences(m: Model, objects: readonly PlacedObject[], file
   // Kustomization files: every resource exists, none listed twice.
   for (const [file, content] of files) {
     if (path.posix.basename(file) !== KUSTOMIZATION) continue;
-    const doc = parse(content) as { resources?: string[] } | null;
+    const doc = (fastRead(content)?.value ?? parse(content)) as { resources?: string[] } | null;
     const dir = path.posix.dirname(file);
     const listed = new Set<string>();
     (doc?.resources ?? []).forEach((r, i) => {
@@ -45,7 +46,9 @@ export function checkReferences(m: Model, objects: readonly PlacedObject[], file
   }
 
   // Flux references resolve inside the tree.
-  const has = (kind: string, ns: string, name: string) => objects.some(({ object: o }) => o.kind === kind && o.metadata.name === name && (o.metadata.namespace ?? "") === ns);
+  const key = (kind: string, ns: string, name: string) => `${kind}/${ns}/${name}`;
+  const present = new Set(objects.map(({ object: o }) => key(o.kind, o.metadata.namespace ?? "", o.metadata.name)));
+  const has = (kind: string, ns: string, name: string) => present.has(key(kind, ns, name));
   for (const { object: o, file } of objects) {
     const s = spec(o);
     const ref = objectRef(o);
@@ -72,9 +75,15 @@ export function checkReferences(m: Model, objects: readonly PlacedObject[], file
 
   // Declared secrets against the SealedSecrets present.
   const sealed = objects.filter(({ object: o }) => o.kind === "SealedSecret");
+  const sealedByName = new Map<string, PlacedObject>();
+  for (const p of sealed) {
+    const k = `${p.object.metadata.namespace}/${p.object.metadata.name}`;
+    if (!sealedByName.has(k)) sealedByName.set(k, p);
+  }
+  const declared = new Set(m.secrets.map((s) => `${s.namespace}/${s.name}`));
   for (const s of m.secrets) {
     const expectedFile = sealedSecretFile(m, s);
-    const found = sealed.find(({ object: o }) => o.metadata.name === s.name && o.metadata.namespace === s.namespace);
+    const found = sealedByName.get(`${s.namespace}/${s.name}`);
     if (!found) {
       err("secrets/not-sealed", `declared secret ${s.namespace}/${s.name} has no SealedSecret yet`, `run \`bk secrets seal ${s.namespace}/${s.name}\` (or \`bk secrets seal --all\`); it writes ${expectedFile}`, { file: expectedFile, object: `SealedSecret/${s.namespace}/${s.name}` }, "warning");
       continue;
@@ -87,7 +96,7 @@ export function checkReferences(m: Model, objects: readonly PlacedObject[], file
     }
   }
   for (const { object: o, file } of sealed) {
-    if (!m.secrets.some((s) => s.name === o.metadata.name && s.namespace === o.metadata.namespace))
+    if (!declared.has(`${o.metadata.namespace}/${o.metadata.name}`))
       err("secrets/undeclared", `${objectRef(o)} is not declared in the definition`, "declare it under secrets: of its application (or delete the file if it is stale: a dangling SealedSecret blocked a namespace deletion in incident 9)", { file, object: objectRef(o) });
   }
   return out;

@@ -13,6 +13,7 @@ import type { KubeObject, PlacedObject } from "../../src/core/object.js";
 import { loadDefinition } from "../../src/model/load.js";
 import type { Model } from "../../src/model/model.js";
 import { synthesize } from "../../src/synth/index.js";
+import { appDashboardUid } from "../../src/synth/observability/dashboards.js";
 import { dashboardQueries, type Json } from "../../src/synth/observability/panels.js";
 import { repoBrowseUrl, runbookPath, SEVERITIES, THRESHOLDS } from "../../src/synth/observability/rules.js";
 import { JOBS, scrapeTargets } from "../../src/synth/observability/scraping.js";
@@ -271,7 +272,8 @@ describe("dashboards", () => {
 
   it("are ConfigMaps the Grafana sidecar picks up", () => {
     const cms = ofKind(objects, "ConfigMap").filter((p) => p.object.metadata.labels?.["grafana_dashboard"]);
-    assert.equal(cms.length, 5);
+    // cluster, flux, postgresql, logs, and one per application.
+    assert.equal(cms.length, 4 + model.apps.length);
     const sidecar = kps.grafana.sidecar.dashboards;
     for (const p of cms) {
       assert.equal(p.object.metadata.namespace, MON);
@@ -299,13 +301,18 @@ describe("dashboards", () => {
     }
   });
 
-  it("applications: one row per component with requests, errors, latency and restarts where it has metrics", () => {
-    const d = dashboards.get("beckerkube-applications.json")!;
-    const panels = d.panels as Any[];
-    const rows = panels.filter((p) => p.type === "row").map((p) => p.title);
-    assert.deepEqual(rows, model.components.map((c) => `${c.app} / ${c.name}`));
+  it("applications: one dashboard each, one row per component with requests, errors, latency and restarts where it has metrics", () => {
+    for (const app of model.apps) {
+      const d = dashboards.get(`beckerkube-app-${app.name}.json`);
+      assert.ok(d, `no dashboard for ${app.name}`);
+      assert.equal(d.uid, `bk-app-${app.name}`);
+      assert.deepEqual(d.tags, ["beckerkube", "applications"]);
+      const rows = (d.panels as Any[]).filter((p) => p.type === "row").map((p) => p.title);
+      assert.deepEqual(rows, app.components.map((c) => c.name));
+    }
     for (const c of model.components) {
-      const i = panels.findIndex((p) => p.type === "row" && p.title === `${c.app} / ${c.name}`);
+      const panels = dashboards.get(`beckerkube-app-${c.app}.json`)!.panels as Any[];
+      const i = panels.findIndex((p) => p.type === "row" && p.title === c.name);
       const next = panels.slice(i + 1).findIndex((p) => p.type === "row");
       const inRow = panels.slice(i + 1, next === -1 ? undefined : i + 1 + next);
       const titles = inRow.map((p) => p.title);
@@ -316,6 +323,14 @@ describe("dashboards", () => {
       }
       for (const p of inRow) for (const t of p.targets) assert.ok(t.expr.includes(`namespace="${c.namespace}"`), `${c.id}/${p.title}`);
     }
+  });
+
+  it("keep dashboard uids within Grafana's 40 characters, whatever the application's name", () => {
+    assert.equal(appDashboardUid("ffl"), "bk-app-ffl");
+    const long = appDashboardUid("a-very-long-application-name-of-sixty-three-characters-at-most");
+    assert.ok(long.length <= 40, long);
+    assert.match(long, /^bk-app-a-very-long-application-[0-9a-f]{8}$/);
+    assert.notEqual(long, appDashboardUid("a-very-long-application-name-of-sixty-three-characters-at-mosT"));
   });
 
   it("logs: one Loki panel per application namespace, on the labels Fluent Bit sets", () => {
@@ -420,7 +435,7 @@ describe("follows the definition", () => {
     return loadDefinition(root).model;
   }
 
-  it("adding an application adds its alert rule, its dashboard row and its logs panel", () => {
+  it("adding an application adds its alert rule, its dashboard and its logs panel", () => {
     const m2 = withApp();
     const objs2 = synthesize(m2);
     const rules2 = rulesOf(objs2);
@@ -433,8 +448,9 @@ describe("follows the definition", () => {
 
     const d2 = dashboardsOf(objs2);
     const rowsOf = (d: Json) => (d.panels as Any[]).filter((p) => p.type === "row").map((p) => p.title);
-    assert.ok(rowsOf(d2.get("beckerkube-applications.json")!).includes("demo / api"));
-    assert.ok(!rowsOf(dashboards.get("beckerkube-applications.json")!).includes("demo / api"));
+    assert.deepEqual(rowsOf(d2.get("beckerkube-app-demo.json")!), ["api"]);
+    assert.equal(dashboards.get("beckerkube-app-demo.json"), undefined);
+    assert.equal(d2.size, dashboards.size + 1);
     const logs2 = JSON.stringify(d2.get("beckerkube-logs.json"));
     assert.ok(logs2.includes(`namespace_name=\\"demo\\"`));
     assert.ok(!JSON.stringify(dashboards.get("beckerkube-logs.json")).includes(`namespace_name=\\"demo\\"`));

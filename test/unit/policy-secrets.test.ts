@@ -116,6 +116,18 @@ describe("secrets/credential-literal: credential keys", () => {
     assert.deepEqual(credentialFields(json), ['data["config.json"]']);
   });
 
+  it("finds credential keys spelled with separators in embedded text, which the quick pre-check must not skip", () => {
+    for (const [key, line] of [["DB_PASS_WORD", 1], ["api-key", 2], ["Tok.En", 2], ["x.passwd", 1], ["client_SECRET", 2]] as const) {
+      const text = line === 1 ? `${key}=Zx9vQ2mL7pR4\nother=1\n` : `other: 1\n${key}: Zx9vQ2mL7pR4\n`;
+      const [f] = findings(configMap({ "app.conf": text }));
+      assert.ok(f, key);
+      assert.match(f.message, new RegExp(`line ${line} of the value`), key);
+    }
+    assert.deepEqual(credentialFields(deploymentWith((_, c) => (c.args = ["--api_key=Zx9vQ2mL7pR4"]))), [`${C0}.args[0]`]);
+    // A large text with no credential word in it (dashboards, scrape configs) yields nothing.
+    assert.deepEqual(credentialFields(configMap({ "d.json": '{\n  "expr": "sum(rate(x[5m]))",\n  "legend": "{{pod}}"\n}\n'.repeat(5000) })), []);
+  });
+
   it("scans HelmRelease values, not the valuesFrom references", () => {
     assert.deepEqual(credentialFields(helmRelease({ postgresql: { auth: { password: "hunter2", existingSecret: "pg-ffl" } } })), ["spec.values.postgresql.auth.password"]);
     assert.deepEqual(credentialFields(helmRelease({ postgresql: { auth: { existingSecret: "pg-ffl" } } })), []);

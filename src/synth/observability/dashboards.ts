@@ -1,11 +1,16 @@
 /**
  * Grafana dashboards as ConfigMaps the Grafana sidecar of kube-prometheus-stack loads (label
- * grafana_dashboard: "1", any namespace). Built from the Model: the applications dashboard has
- * one row per component, the logs dashboard one panel per application namespace.
+ * grafana_dashboard: "1", any namespace). Built from the Model: one dashboard per application with
+ * a row per component (tag "applications"), the logs dashboard one panel per application namespace.
+ *
+ * One dashboard per application, not one for all: a ConfigMap holds at most 1 MiB, and a single
+ * dashboard with four panels per component passed that at about 200 components (and Grafana does not
+ * render thousands of panels usefully anyway).
  */
+import { createHash } from "node:crypto";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { KubeObject, PlacedObject } from "../../core/object.js";
-import type { ComponentModel, Model } from "../../model/model.js";
+import type { AppModel, ComponentModel, Model } from "../../model/model.js";
 import { FLUX_NS, MANAGED_BY, obj, place } from "../builders.js";
 import { CONFIGS } from "../layout.js";
 import { DashboardBuilder, type Json } from "./panels.js";
@@ -118,50 +123,58 @@ function podSel(c: ComponentModel): string {
   return `namespace=${q(c.namespace)}, container=${q(c.name)}, pod=~${q(`${c.fullname}-.+`)}`;
 }
 
-function applications(m: Model): Json {
+/** Grafana refuses dashboard uids over 40 characters; long application names keep a readable prefix and a hash. */
+const MAX_UID = 40;
+
+export function appDashboardUid(app: string): string {
+  const uid = `bk-app-${app}`;
+  if (uid.length <= MAX_UID) return uid;
+  const hash = createHash("sha256").update(app).digest("hex").slice(0, 8);
+  return `${uid.slice(0, MAX_UID - 9).replace(/-+$/, "")}-${hash}`;
+}
+
+function application(app: AppModel): Json {
   const d = new DashboardBuilder(
-    "bk-apps",
-    "BeckerKube / Applications",
-    "One row per application component. Components with a metrics endpoint show HTTP traffic (http_requests_total with a code label, http_request_duration_seconds); the others show replicas and resources.",
+    appDashboardUid(app.name),
+    `BeckerKube / App: ${app.name}`,
+    `${app.name} in namespace ${app.namespace}, one row per component. Components with a metrics endpoint show HTTP traffic (http_requests_total with a code label, http_request_duration_seconds); the others show replicas and resources.`,
     ["applications"],
   );
-  for (const app of m.apps) {
-    for (const c of app.components) {
-      const restarts = { expr: `sum by (pod) (increase(kube_pod_container_status_restarts_total{${podSel(c)}}[1h]))`, legend: "{{pod}}" };
-      d.row(`${app.name} / ${c.name}`);
-      if (c.def.metrics) {
-        const sel = `namespace=${q(c.namespace)}, job=${q(c.fullname)}`;
-        const latency = (p: number) => `histogram_quantile(${p}, sum by (le) (rate(http_request_duration_seconds_bucket{${sel}}[5m])))`;
-        d.timeseries("Requests", [{ expr: `sum by (code) (rate(http_requests_total{${sel}}[5m]))`, legend: "{{code}}" }], { unit: "reqps", w: 6, h: 7 })
-          .timeseries("Errors (5xx ratio)", [{ expr: `sum(rate(http_requests_total{${sel}, code=~"5.."}[5m])) / sum(rate(http_requests_total{${sel}}[5m]))`, legend: "5xx" }], {
-            unit: "percentunit",
-            w: 6,
-            h: 7,
-            min: 0,
-          })
-          .timeseries(
-            "Latency",
-            [
-              { expr: latency(0.5), legend: "p50" },
-              { expr: latency(0.95), legend: "p95" },
-            ],
-            { unit: "s", w: 6, h: 7 },
-          )
-          .timeseries("Restarts (1h)", [restarts], { w: 6, h: 7 });
-      } else {
-        const deploy = `namespace=${q(c.namespace)}, deployment=${q(c.fullname)}`;
-        d.timeseries(
-          "Replicas",
+  for (const c of app.components) {
+    const restarts = { expr: `sum by (pod) (increase(kube_pod_container_status_restarts_total{${podSel(c)}}[1h]))`, legend: "{{pod}}" };
+    d.row(c.name);
+    if (c.def.metrics) {
+      const sel = `namespace=${q(c.namespace)}, job=${q(c.fullname)}`;
+      const latency = (p: number) => `histogram_quantile(${p}, sum by (le) (rate(http_request_duration_seconds_bucket{${sel}}[5m])))`;
+      d.timeseries("Requests", [{ expr: `sum by (code) (rate(http_requests_total{${sel}}[5m]))`, legend: "{{code}}" }], { unit: "reqps", w: 6, h: 7 })
+        .timeseries("Errors (5xx ratio)", [{ expr: `sum(rate(http_requests_total{${sel}, code=~"5.."}[5m])) / sum(rate(http_requests_total{${sel}}[5m]))`, legend: "5xx" }], {
+          unit: "percentunit",
+          w: 6,
+          h: 7,
+          min: 0,
+        })
+        .timeseries(
+          "Latency",
           [
-            { expr: `max(kube_deployment_status_replicas_available{${deploy}})`, legend: "available" },
-            { expr: `max(kube_deployment_spec_replicas{${deploy}})`, legend: "desired" },
+            { expr: latency(0.5), legend: "p50" },
+            { expr: latency(0.95), legend: "p95" },
           ],
-          { w: 6, h: 7, min: 0, description: "This component exposes no metrics endpoint: no request, error or latency data." },
+          { unit: "s", w: 6, h: 7 },
         )
-          .timeseries("Restarts (1h)", [restarts], { w: 6, h: 7 })
-          .timeseries("CPU", [{ expr: `sum by (pod) (rate(container_cpu_usage_seconds_total{${podSel(c)}}[5m]))`, legend: "{{pod}}" }], { w: 6, h: 7 })
-          .timeseries("Memory", [{ expr: `sum by (pod) (container_memory_working_set_bytes{${podSel(c)}})`, legend: "{{pod}}" }], { unit: "bytes", w: 6, h: 7 });
-      }
+        .timeseries("Restarts (1h)", [restarts], { w: 6, h: 7 });
+    } else {
+      const deploy = `namespace=${q(c.namespace)}, deployment=${q(c.fullname)}`;
+      d.timeseries(
+        "Replicas",
+        [
+          { expr: `max(kube_deployment_status_replicas_available{${deploy}})`, legend: "available" },
+          { expr: `max(kube_deployment_spec_replicas{${deploy}})`, legend: "desired" },
+        ],
+        { w: 6, h: 7, min: 0, description: "This component exposes no metrics endpoint: no request, error or latency data." },
+      )
+        .timeseries("Restarts (1h)", [restarts], { w: 6, h: 7 })
+        .timeseries("CPU", [{ expr: `sum by (pod) (rate(container_cpu_usage_seconds_total{${podSel(c)}}[5m]))`, legend: "{{pod}}" }], { w: 6, h: 7 })
+        .timeseries("Memory", [{ expr: `sum by (pod) (container_memory_working_set_bytes{${podSel(c)}})`, legend: "{{pod}}" }], { unit: "bytes", w: 6, h: 7 });
     }
   }
   return d.build();
@@ -213,9 +226,9 @@ export function dashboards(m: Model): Dashboard[] {
   return [
     { id: "cluster", json: clusterOverview(m) },
     { id: "flux", json: flux(m) },
-    { id: "applications", json: applications(m) },
     { id: "postgresql", json: postgres(m) },
     { id: "logs", json: logs(m) },
+    ...m.apps.map((app) => ({ id: `app-${app.name}`, json: application(app) })),
   ];
 }
 
