@@ -25,7 +25,7 @@ const cpu = () => {
 const dist = (p: string): Promise<any> => import(pathToFileURL(join(repo, "dist", p)).href);
 
 // Modules are imported up front: their import cost under the tsx loader says nothing about the CLI.
-const [load, sealedMod, arch, synth, emit, kustomize, treeMod, schema, policy, validate, references, diff, files] = await Promise.all(
+const [load, sealedMod, arch, synth, emit, kustomize, treeMod, schema, policy, validate, references, diff, files, listKeys, sizeLimits] = await Promise.all(
   [
     "model/load.js",
     "tree/sealed.js",
@@ -40,6 +40,8 @@ const [load, sealedMod, arch, synth, emit, kustomize, treeMod, schema, policy, v
     "validate/references.js",
     "tree/diff.js",
     "tree/files.js",
+    "schema/list-keys.js",
+    "schema/size-limits.js",
   ].map(dist),
 );
 
@@ -76,6 +78,9 @@ await validator.prepare(objects.map((p) => p.object));
 mark("schema: load validators");
 validator.validateObjectsSync(objects);
 mark("schema: validate objects");
+listKeys.checkListKeys(objects);
+sizeLimits.checkSizeLimits(objects);
+mark("API server limits (list-map keys, sizes)");
 validator.persistCompiled();
 policy.runPolicy(objects, validate.policyContext(model), model.exceptions);
 mark("policy rules");
