@@ -5,44 +5,23 @@
  * Needs `npm run tools -- base e2e` and Debian's etcd-server; a missing piece fails up() with how to fix it.
  */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe } from "node:test";
 import { stringify } from "yaml";
 import { CommandError } from "../../src/ops/devcluster/exec.js";
 import { httpGet } from "../../src/ops/devcluster/net.js";
-import { FLUX_NAMESPACE, up, type DevCluster } from "../../src/ops/devcluster/index.js";
+import { FLUX_NAMESPACE, up } from "../../src/ops/devcluster/index.js";
+import { clusterSuite } from "./helpers/suite.js";
 
 const READY_TIMEOUT = 120_000;
 const NODE = "beckerbox";
 
-let cluster: DevCluster | undefined;
-let failed = false;
-const scratch: string[] = [];
-
-function c(): DevCluster {
-  if (!cluster) throw new Error("the dev cluster did not come up (see the before() failure above)");
-  return cluster;
-}
-
-/** A test whose failure keeps the workdir and prints every process log's tail at the end. */
-function step(name: string, fn: () => Promise<void>): void {
-  test(name, { timeout: 4 * READY_TIMEOUT }, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  });
-}
-
-async function tempDir(prefix: string): Promise<string> {
-  const d = await mkdtemp(path.join(tmpdir(), prefix));
-  scratch.push(d);
-  return d;
-}
+const suite = clusterSuite();
+const c = suite.cluster;
+const tempDir = suite.tempDir;
+/** Every step may wait for several objects to become Ready. */
+const step = (name: string, fn: () => Promise<void>): void => suite.step(name, 4 * READY_TIMEOUT, fn);
 
 const yamlDocs = (...objs: unknown[]) => objs.map((o) => stringify(o)).join("---\n");
 
@@ -108,23 +87,14 @@ function pod(ns: string, name: string, securityContext: "privileged" | "restrict
 describe("local control plane with Flux", () => {
   before(
     async () => {
-      cluster = await up({ chartRepo: true, onProgress: (l) => console.log(`# devcluster ${l}`) });
+      const cluster = await up({ chartRepo: true, onProgress: (l) => console.log(`# devcluster ${l}`) });
+      suite.setCluster(cluster);
       console.log(`# devcluster workdir ${cluster.workdir}`);
     },
     { timeout: 6 * 60_000 },
   );
 
-  after(async () => {
-    for (const d of scratch) await rm(d, { recursive: true, force: true });
-    if (!cluster) return;
-    if (failed) {
-      console.log(cluster.logTails(60));
-      console.log(`# devcluster workdir kept for inspection: ${cluster.workdir}`);
-      await cluster.down({ keep: true });
-    } else {
-      await cluster.down();
-    }
-  });
+  after(() => suite.teardown());
 
   step("the KWOK node is Ready", async () => {
     const node = await c().waitReady("node", undefined, NODE, READY_TIMEOUT);

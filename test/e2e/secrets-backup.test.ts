@@ -6,37 +6,28 @@
  */
 import assert from "node:assert/strict";
 import { createPublicKey } from "node:crypto";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe } from "node:test";
 import { parse, stringify } from "yaml";
 import { secretsBackupCommand, secretsSealCommand, secretsSetCommand, secretsVerifyCommand, type SecretsDeps } from "../../src/cli/commands/secrets.js";
 import { loadDefinition } from "../../src/model/load.js";
-import { up, type DevCluster } from "../../src/ops/devcluster/index.js";
+import { up } from "../../src/ops/devcluster/index.js";
 import { generateTestKeyPair, keySecretManifest, parseKeyBackup, publicKeyFingerprint, publicKeyFromCertificate } from "../../src/secrets/keys.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
+import { clusterSuite } from "./helpers/suite.js";
 
 const FIXTURES = path.join(REPO_ROOT, "test/fixtures/sealed-secrets");
 const NS = "kube-system";
 const LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key";
 
-let cluster: DevCluster | undefined;
-let failed = false;
-const scratch: string[] = [];
+const suite = clusterSuite();
+const c = suite.cluster;
+const tempDir = suite.tempDir;
+const step = (name: string, fn: () => Promise<void>): void => suite.step(name, 5 * 60_000, fn);
 let root = "";
 let values = "";
-
-const c = (): DevCluster => {
-  if (!cluster) throw new Error("the dev cluster did not come up (see the before() failure above)");
-  return cluster;
-};
-
-async function tempDir(prefix: string): Promise<string> {
-  const d = await mkdtemp(path.join(tmpdir(), prefix));
-  scratch.push(d);
-  return d;
-}
 
 function io(): SecretsDeps & { out: () => string; err: () => string; json: () => any } {
   let out = "";
@@ -55,23 +46,12 @@ async function fixture(stem: string): Promise<{ privateKeyPem: string; certPem: 
   return { certPem: await readFile(path.join(FIXTURES, `${stem}-cert.pem`), "utf8"), privateKeyPem: await readFile(path.join(FIXTURES, `${stem}-key.pem`), "utf8") };
 }
 
-function step(name: string, fn: () => Promise<void>): void {
-  test(name, { timeout: 5 * 60_000 }, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  });
-}
-
 describe("bk secrets against a real API server", () => {
   before(
     async () => {
-      cluster = await up({ flux: false, gitServer: false, crdsDir: false, nodes: [], onProgress: (l) => console.log(`# devcluster ${l}`) });
+      suite.setCluster(await up({ flux: false, gitServer: false, crdsDir: false, nodes: [], onProgress: (l) => console.log(`# devcluster ${l}`) }));
       root = tempDefinition();
-      scratch.push(root);
+      suite.scratch(root);
       values = path.join(await tempDir("bk-values-"), "secret-values.yaml");
       const model = loadDefinition(root).model;
       assert.equal(model.infra.sealedSecrets.namespace, NS);
@@ -86,15 +66,7 @@ describe("bk secrets against a real API server", () => {
     { timeout: 6 * 60_000 },
   );
 
-  after(async () => {
-    for (const d of scratch) await rm(d, { recursive: true, force: true });
-    if (!cluster) return;
-    if (failed) {
-      console.log(cluster.logTails(60));
-      console.log(`# devcluster workdir kept for inspection: ${cluster.workdir}`);
-      await cluster.down({ keep: true });
-    } else await cluster.down();
-  });
+  after(() => suite.teardown());
 
   // The current key is issued now, so its certificate starts after the fixture's: the controller seals with it.
   const fresh = generateTestKeyPair();

@@ -16,13 +16,12 @@
  * Needs `npm run tools -- base e2e`.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe } from "node:test";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../../src/core/object.js";
-import { FLUX_NAMESPACE, up, type DevCluster } from "../../src/ops/devcluster/index.js";
+import { FLUX_NAMESPACE, up } from "../../src/ops/devcluster/index.js";
 import { bumpTags } from "../../src/ops/bump.js";
 import { generate, type Generated } from "../../src/pipeline.js";
 import { APP_CHART_REPOSITORY } from "../../src/synth/configs.js";
@@ -53,6 +52,7 @@ import {
   yamlDocs,
   type FluxObj,
 } from "./helpers/tree.js";
+import { clusterSuite } from "./helpers/suite.js";
 
 const NODE = "beckerbox";
 const E2E_APPS = "e2e-apps";
@@ -62,9 +62,10 @@ const APPS_TIMEOUT = 8 * 60_000;
 /** Outside the cluster nothing resolves: a fetch from an upstream chart repository fails in one of these ways. */
 const NETWORK_ERROR = /no such host|dial tcp|network is unreachable|connection refused|i\/o timeout|Temporary failure in name resolution|server misbehaving|TLS handshake timeout|Client\.Timeout exceeded/;
 
-let cluster: DevCluster | undefined;
-let failed = false;
-const scratch: string[] = [];
+const suite = clusterSuite();
+const c = suite.cluster;
+const step = suite.step;
+const tempDir = suite.tempDir;
 const report: string[] = [];
 let gen: Generated | undefined;
 let rendered: Rendered[] = [];
@@ -74,10 +75,6 @@ let appsUp = false;
 /** Set by test 5: the tag ffl/frontend runs after the bump. */
 let bumpedTag = "";
 
-function c(): DevCluster {
-  if (!cluster) throw new Error("the dev cluster did not come up (see the before() failure above)");
-  return cluster;
-}
 function g(): Generated {
   if (!gen) throw new Error("the tree was not generated (see the before() failure above)");
   return gen;
@@ -87,22 +84,7 @@ const note = (line: string) => {
   console.log(`# ${line}`);
 };
 
-function step(name: string, timeoutMs: number, fn: () => Promise<void>): void {
-  test(name, { timeout: timeoutMs }, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  });
-}
 
-async function tempDir(prefix: string): Promise<string> {
-  const d = await mkdtemp(path.join(tmpdir(), prefix));
-  scratch.push(d);
-  return d;
-}
 
 /** kubectl's line per object of an apply: "<kind>.<group>/<name> serverside-applied (server dry run)". */
 function countDryRunApplied(stdout: string): number {
@@ -202,7 +184,8 @@ describe("the generated tree on a real control plane with Flux", () => {
       const r = await renderAppReleases(REPO_ROOT, gen.tree.objects);
       assert.deepEqual(r.findings, [], "helm template renders every application release");
       rendered = r.rendered;
-      cluster = await up({ chartRepo: true, onProgress: (l) => console.log(`# devcluster ${l}`) });
+      const cluster = await up({ chartRepo: true, onProgress: (l) => console.log(`# devcluster ${l}`) });
+      suite.setCluster(cluster);
       console.log(`# devcluster workdir ${cluster.workdir}`);
       treeDir = await tempDir("bk-e2e-tree-");
     },
@@ -211,16 +194,7 @@ describe("the generated tree on a real control plane with Flux", () => {
 
   after(async () => {
     if (report.length) console.log(`# --- tree e2e report ---\n${report.map((l) => `# ${l}`).join("\n")}`);
-    for (const d of scratch) await rm(d, { recursive: true, force: true });
-    if (!cluster) return;
-    if (failed) {
-      console.log(await releaseSummary().catch((e: Error) => `(could not list HelmReleases: ${e.message})`));
-      console.log(cluster.logTails(60));
-      console.log(`# devcluster workdir kept for inspection: ${cluster.workdir}`);
-      await cluster.down({ keep: true });
-    } else {
-      await cluster.down();
-    }
+    await suite.teardown(releaseSummary);
   });
 
   step("every synthesized object is accepted by the apiserver (server-side dry-run, Namespaces first)", 5 * 60_000, async () => {
