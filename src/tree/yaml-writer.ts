@@ -1,14 +1,16 @@
 /**
  * Plain data -> block YAML, producing exactly what `yaml`'s stringify produces with the options in
- * YAML_OPTIONS, about ten times faster.
+ * YAML_OPTIONS: on the 11,761 objects of the 100x benchmark tree, 180 ms against the library's
+ * 1,800 ms once warm.
  *
- * Why not just call the library: at 100x the definition the tree is 11,000 objects, and building a
- * `yaml` Document per object (nodes, pairs, scalars, then a string) was 40% of `bk plan` and most of
- * its peak memory. Generated objects are JSON data, where nearly every scalar is a simple word, a
- * number or a boolean; those are written here directly. Anything that needs a decision about YAML
- * syntax (quoting, block scalars, numbers that are not safe integers, odd keys) is handed to the
- * library itself for that one scalar, so the quoting rules stay the library's. The unit tests
- * compare the two byte for byte on the whole generated tree and on a corpus of awkward scalars.
+ * Why not just call the library: building a `yaml` Document per object (nodes, pairs, scalars, then
+ * a string) was 40% of `bk plan` at 100x and most of its peak memory. Generated objects are JSON
+ * data whose scalars are nearly all plain words, integers and booleans, written here directly. Other
+ * one-line strings follow the library's own plain-or-quoted rule (with the type tests taken from the
+ * library), simple multi-line text becomes a literal block, and everything else (escapes, document
+ * markers, unusual block scalars, non-integer numbers) is rendered by the library itself for that one
+ * scalar. The unit tests compare the two byte for byte on the whole generated tree, on a corpus of
+ * awkward values in every position and on thousands of random nestings.
  */
 import { Document, stringify, type CreateNodeOptions, type DocumentOptions, type SchemaOptions, type ToStringOptions } from "yaml";
 
@@ -79,7 +81,7 @@ function nest(depth: number, inner: unknown): unknown {
  * rendered at the same column and cut out; its later lines (block scalars) come with their indentation.
  */
 function libraryScalar(value: unknown, column: string, asItem: boolean): string {
-  // The same awkward values recur thousands of times in a tree ("10m", "5000", a CIDR), so the library is asked once per value and place.
+  // The same values recur across a tree (one per application copy), so the library is asked once per value and place.
   const memoKey = typeof value === "string" ? `${column.length}${asItem ? "-" : ":"}${value}` : undefined;
   if (memoKey !== undefined) {
     const hit = memo.get(memoKey);
