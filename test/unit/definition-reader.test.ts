@@ -44,6 +44,8 @@ const DOCUMENTS = [
   "? [a]\n: 1\n", "? a\n: 1\n", "1: a\n", "null: a\n", "~: a\n", ": a\n", "true: a\n", "a: 'x\n  y'\n", "%YAML 1.1\n---\na: yes\n", "a: !!str 1\n", "a: !!float 1\n",
   "a: !custom x\n", "a: !!binary aGk=\n", "a: [1, 2\n", "a: {b: 1\n", "a: \"unclosed\n", "a:\n  - b\n   - c\n", "a: 1\r\nb: 2\r\n", "\ufeffa: 1\n", "a:\n  b: 1\n c: 2\n",
   "a: b\n  c: d\n", "- a\nb: 1\n", "a: |\n  text\n b: 1\n", "list: [a, b,]\n", "{a: 1, a: 2}\n", "a: 1 # comment!\n", "a: x\n...\n", "--- \na: 1\n",
+  // Merge keys: YAML 1.2's core schema has none, so '<<' is an ordinary key in both readers.
+  "base: &b {a: 1}\nderived:\n  <<: *b\n  c: 2\n", "a:\n  <<: {x: 1}\n  y: 2\n", "'<<': 1\n", "? a\n",
   `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`,
 ];
 
