@@ -203,7 +203,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     usedBy: usersOf.get(d.name) ?? [],
   }));
 
-  const secrets = declaredSecrets(parsed, databases, components);
+  const secrets = declaredSecrets(parsed, databases, byId);
 
   return {
     cluster: c.cluster,
@@ -230,7 +230,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
  * Every Secret the cluster needs, whoever declares it. `bk secrets` seals exactly these and
  * `bk validate` compares them with the SealedSecrets in the tree.
  */
-function declaredSecrets(parsed: ParsedDefinition, databases: DatabaseModel[], components: ComponentModel[]): DeclaredSecret[] {
+function declaredSecrets(parsed: ParsedDefinition, databases: DatabaseModel[], byId: ReadonlyMap<string, ComponentModel>): DeclaredSecret[] {
   const { infra } = parsed;
   const out: DeclaredSecret[] = [];
   const pgNs = infra.postgres.namespace;
@@ -246,7 +246,6 @@ function declaredSecrets(parsed: ParsedDefinition, databases: DatabaseModel[], c
   }
   // One credentials Secret per (database, app namespace) that uses it; the password is the role's.
   const seen = new Set<string>();
-  const byId = new Map(components.map((c) => [c.id, c]));
   for (const db of databases) {
     for (const id of db.usedBy) {
       const comp = byId.get(id)!;

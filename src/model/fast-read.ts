@@ -11,6 +11,7 @@
  * js-yaml rejects (the error message must be `yaml`'s).
  */
 import { CORE_SCHEMA, EVENT_ID, SCALAR_STYLE, constructFromEvents, parseEvents, type Event } from "js-yaml";
+import { parse } from "yaml";
 
 /** `yaml`'s maxAliasCount as source.ts uses it: with fewer aliases and none nested, no document can exceed it. */
 const MAX_ALIASES = 100;
@@ -81,4 +82,10 @@ export function fastRead(text: string): { value: unknown } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A YAML text's data as `yaml` reads it, by the fast path where it may be taken; `yaml`'s errors are thrown. */
+export function readYamlValue(text: string): unknown {
+  const fast = fastRead(text);
+  return fast ? fast.value : parse(text);
 }

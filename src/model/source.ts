@@ -31,16 +31,12 @@ function parseLocated(text: string): Located {
   return { doc: parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true }), lines };
 }
 
-function fromDocument(file: string, located: Located, value: unknown): SourceFile {
-  return { file, value: () => value, located: () => located };
-}
-
 export type Path = ReadonlyArray<string | number>;
 
 /** The 1-based line of the value at `p` (or of its closest existing parent). */
 export function lineOf(src: SourceFile, p: Path): number | undefined {
+  const { doc, lines } = src.located();
   for (let n = p.length; n >= 0; n--) {
-    const { doc, lines } = src.located();
     const node = doc.getIn(p.slice(0, n), true);
     if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
   }
@@ -78,7 +74,8 @@ export function readSource(root: string, rel: string, overrides?: Overrides): So
     };
   }
   try {
-    return fromDocument(rel, located, doc.toJS({ maxAliasCount: 100 }));
+    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    return { file: rel, value: () => value, located: () => located };
   } catch (e) {
     // An alias to no anchor, or one expanded too often (a "billion laughs" document).
     return { rule: "definition/yaml", severity: "error", message: `not valid YAML: ${(e as Error).message.split("\n")[0]}`, fix: "correct the anchors and aliases (&name, *name) in this file", file: rel, line: 1 };

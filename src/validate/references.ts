@@ -4,8 +4,7 @@
  * the SealedSecrets present (incidents 6, 7 and 9).
  */
 import path from "node:path";
-import { parse } from "yaml";
-import { fastRead } from "../model/fast-read.js";
+import { readYamlValue } from "../model/fast-read.js";
 import type { Finding } from "../core/finding.js";
 import { objectIdentity, objectRef, type KubeObject, type PlacedObject } from "../core/object.js";
 import type { Model } from "../model/model.js";
@@ -32,7 +31,7 @@ export function checkReferences(m: Model, objects: readonly PlacedObject[], file
   // Kustomization files: every resource exists, none listed twice.
   for (const [file, content] of files) {
     if (path.posix.basename(file) !== KUSTOMIZATION) continue;
-    const doc = (fastRead(content)?.value ?? parse(content)) as { resources?: string[] } | null;
+    const doc = readYamlValue(content) as { resources?: string[] } | null;
     const dir = path.posix.dirname(file);
     const listed = new Set<string>();
     (doc?.resources ?? []).forEach((r, i) => {
