@@ -6,7 +6,7 @@
  *
  * Prints one JSON object: { phases: [[name, cpuMs], ...], objects }. CPU time (user + system of
  * this process) rather than wall time, so a loaded machine distorts the split less. The steps
- * mirror src/pipeline.ts and buildTree() in src/tree/tree.ts; run.ts checks that the object count
+ * mirror src/pipeline.ts and treeFrom() in src/pipeline.ts; run.ts checks that the object count
  * matches what `bk plan --json` reports, so a drift between the two shows.
  */
 import { join } from "node:path";
@@ -36,7 +36,7 @@ const [load, sealedMod, arch, synth, emit, kustomize, treeMod, schema, policy, v
     "tree/tree.js",
     "schema/validate.js",
     "policy/engine.js",
-    "validate/index.js",
+    "validate/checks.js",
     "validate/references.js",
     "tree/diff.js",
     "tree/files.js",

@@ -2,18 +2,18 @@
  * How long a pushed commit takes to reach a HelmRelease Ready on the new tag, with Flux polling the
  * GitRepository at the tree's own interval (1m, from the seed) versus asking for a reconciliation right away
  * the way `bk release` does (reconcile.fluxcd.io/requestedAt on the GitRepository, the `apps` Kustomization
- * and the HelmRelease, src/ops/flux.ts requestReconcile). Both modes run in the same cluster, interleaved.
+ * and the HelmRelease, src/adapters/flux.ts requestReconcile). Both modes run in the same cluster, interleaved.
  *
  *   npx tsx bench/reconcile.ts [--samples N] [--app NAME] [--component NAME] [--json FILE] [--markdown FILE] [--keep]
  *
  * Prints the result as JSON, then as a markdown table, on stdout; progress goes to stderr. bench/run.ts can call
  * runReconcileBench() and renderReconcileMarkdown().
  *
- * The cluster is the local dev cluster (src/ops/devcluster: real apiserver and Flux controllers, KWOK node).
+ * The cluster is the local dev cluster (src/devcluster: real apiserver and Flux controllers, KWOK node).
  * The tree is generated from the definition and pushed to the harness git server; only the tree's GitRepository
  * (pointed at that server) and the benchmarked app's folder are applied, through a Kustomization named `apps`
  * like the tree's, so the infrastructure layer's offline failures add no load. Each sample bumps the
- * component's tag in the definition with the same edit `bk release` makes (src/ops/bump.ts), regenerates and
+ * component's tag in the definition with the same edit `bk release` makes (src/workflows/bump.ts), regenerates and
  * pushes the tree. Polling samples start at spread-out delays so that the push lands at different points of
  * the 1-minute polling cycle.
  */
@@ -22,13 +22,13 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { writeFileSync } from "node:fs";
-import { up, type DevCluster } from "../src/ops/devcluster/index.js";
-import { bumpTags } from "../src/ops/bump.js";
-import { gitRepositoryRef, helmReleaseRef, kustomizationRef, readFlux, readyCondition, requestReconcile } from "../src/ops/flux.js";
-import { connect, type Kube } from "../src/ops/kube.js";
+import { up, type DevCluster } from "../src/devcluster/index.js";
+import { bumpTags } from "../src/workflows/bump.js";
+import { gitRepositoryRef, helmReleaseRef, kustomizationRef, readFlux, readyCondition, requestReconcile } from "../src/adapters/flux.js";
+import { connect, type Kube } from "../src/adapters/kube.js";
 import { generate } from "../src/pipeline.js";
-import { APP_CHART_REPOSITORY } from "../src/synth/configs.js";
-import { APP_CHART_DIR, renderAppReleases } from "../src/validate/render.js";
+import { APP_CHART_REPOSITORY } from "../src/core/well-known.js";
+import { APP_CHART_DIR, renderAppReleases } from "../src/workflows/render.js";
 import { GIT_REPOSITORY, GITREPO, GOTK_SYNC, HR, appsKustomization, standInChartRepository, volumeFor, writeTree, yamlDocs } from "../test/e2e/helpers/tree.js";
 import { parseAllDocuments } from "yaml";
 
@@ -301,7 +301,7 @@ export function renderReconcileMarkdown(r: ReconcileBenchResult): string {
     ``,
     `bench/reconcile.ts on ${r.date.slice(0, 16).replace("T", " ")} UTC, ${r.machine.cores} cores, load ${r.machine.loadStart.join(" / ")} at the start and ${r.machine.loadEnd.join(" / ")} at the end. ` +
       `Local dev cluster (real kube-apiserver and Flux controllers, KWOK node, so no image pulls), HelmRelease \`${r.release}\` (chart bk-app), ` +
-      `a tag bump per sample made by src/ops/bump.ts, regenerated and pushed. GitRepository interval ${r.gitRepositoryInterval} (from the definition). ` +
+      `a tag bump per sample made by src/workflows/bump.ts, regenerated and pushed. GitRepository interval ${r.gitRepositoryInterval} (from the definition). ` +
       `Triggered = reconcile.fluxcd.io/requestedAt on the GitRepository, the \`apps\` Kustomization and the HelmRelease right after the push, as \`bk release\` does. ` +
       `Each sample starts once the Kustomization has finished with the previous one; polling samples are then pushed after delays spread over one interval, so that they land at different points of the polling cycle. Times are from the push.`,
     ``,

@@ -70,7 +70,7 @@ export function renderReport(r: Report): string {
   out.push(row(["`bk plan --no-kustomize`, first run, empty validator cache (1 run)", int(r.real.objects), ms(r.cold.wallMs), "-", ms(r.cold.cpuMs), mb(r.cold.maxRssKb), "-", "-"]));
   out.push(
     "",
-    "CPU time is that of the whole process tree (with the kustomize check, the `kubectl` children are included) and counts Node's helper threads (garbage collection, compilation), so it can exceed wall time on 2 cores. Peak RSS is that of the largest single process. The kustomize check remembers a successful build of a byte-identical tree with the same kubectl (src/ops/kustomize.ts), so after the warm-up run these timed runs measure that path; a changed tree builds again (about 0.5 s more).",
+    "CPU time is that of the whole process tree (with the kustomize check, the `kubectl` children are included) and counts Node's helper threads (garbage collection, compilation), so it can exceed wall time on 2 cores. Peak RSS is that of the largest single process. The kustomize check remembers a successful build of a byte-identical tree with the same kubectl (src/adapters/kustomize.ts), so after the warm-up run these timed runs measure that path; a changed tree builds again (about 0.5 s more).",
     "",
   );
 

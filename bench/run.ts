@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     if (opts.peer && largest) {
       const flag = "/tmp/bk-tool-kubeconform";
       const ready = await waitForFile(flag, opts.peerWaitMin * 60_000, () => log(`waiting up to ${opts.peerWaitMin} min for ${flag} (kubeconform being built)`));
-      const { hasTool, toolPath } = await import("../src/ops/tools.js");
+      const { hasTool, toolPath } = await import("../src/adapters/tools.js");
       if (!ready && !hasTool("kubeconform")) {
         peer = { skipped: `kubeconform was not built within ${opts.peerWaitMin} min (${flag} never appeared); run \`npm run tools\` and re-run` };
       } else {

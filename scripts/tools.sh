@@ -6,7 +6,7 @@
 #   bash scripts/tools.sh --print-dir [set...]  only print the bin dirs, build nothing
 #
 # Layout, cache key and the tools.txt / extra.sh contracts: tools/README.md.
-# src/ops/tools.ts computes the same key; change both together.
+# src/adapters/tools.ts computes the same key; change both together.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

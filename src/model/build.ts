@@ -3,21 +3,8 @@
  * Cross-entry invariants are checked in invariants.ts on the result.
  */
 import type { AppDef, ClusterDef, ExceptionDef, InfraDef, LoadBalancerDef } from "./schema.js";
-import {
-  dbSecretName,
-  roleSecretName,
-  svcDns,
-  toObjectName,
-  type AppModel,
-  type CertificateModel,
-  type ComponentModel,
-  type DatabaseModel,
-  type DeclaredSecret,
-  type EdgeModel,
-  type EndpointModel,
-  type Model,
-  type NamespaceModel,
-} from "./model.js";
+import { dbSecretName, roleSecretName, svcDns, toObjectName, type AppModel, type CertificateModel, type ComponentModel, type DatabaseModel, type DeclaredSecret, type EdgeModel, type EndpointModel, type Model, type NamespaceModel } from "./model.js";
+import { FLUX_NAMESPACE } from "../core/well-known.js";
 
 export interface ParsedDefinition {
   cluster: ClusterDef;
@@ -273,7 +260,7 @@ function declaredSecrets(parsed: ParsedDefinition, databases: DatabaseModel[], b
     owner: "infra:chartmuseum",
   });
   out.push({
-    namespace: "flux-system",
+    namespace: FLUX_NAMESPACE,
     name: "chartmuseum-auth",
     description: "ChartMuseum basic auth for Flux's HelmRepository",
     keys: {

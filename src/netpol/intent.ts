@@ -6,7 +6,8 @@
 import type { Model } from "../model/model.js";
 import { API_SERVER_PORT, type Inventory } from "./inventory.js";
 import type { Protocol } from "./workloads.js";
-import { CNPG_STATUS_PORT, LOKI_PORT, POSTGRES_PORT, PROMETHEUS_PORT, infraWorkloads, type Workload } from "./workloads.js";
+import { CNPG_STATUS_PORT, PROMETHEUS_PORT, infraWorkloads, type Workload } from "./workloads.js";
+import { LOKI_PORT, POSTGRES_PORT } from "../core/well-known.js";
 
 export interface PathIntent {
   from: string;

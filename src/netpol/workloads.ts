@@ -7,6 +7,7 @@
  * Label facts for upstream charts are those of the pinned versions in definition/infrastructure.yaml.
  */
 import type { ComponentModel, Model } from "../model/model.js";
+import { FLUX_NAMESPACE, LOKI_PORT, POSTGRES_PORT } from "../core/well-known.js";
 
 export type Protocol = "TCP" | "UDP";
 
@@ -63,7 +64,6 @@ export interface InfraWorkloads {
   fluentBit: Workload;
 }
 
-export const FLUX_NAMESPACE = "flux-system";
 export const KUBE_SYSTEM = "kube-system";
 
 export function infraWorkloads(m: Model): InfraWorkloads {
@@ -185,7 +185,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
       namespace: inf.postgres.namespace,
       labels: { "cnpg.io/cluster": inf.postgres.clusterName, "cnpg.io/podRole": "instance", "cnpg.io/instanceRole": "primary" },
       selector: { "cnpg.io/cluster": inf.postgres.clusterName },
-      ports: [tcp("postgresql", 5432), tcp("status", 8000), tcp("metrics", 9187)],
+      ports: [tcp("postgresql", POSTGRES_PORT), tcp("status", 8000), tcp("metrics", 9187)],
       metricsPorts: [9187],
     }),
     postgresBackup: workload({
@@ -252,8 +252,8 @@ export function infraWorkloads(m: Model): InfraWorkloads {
       namespace: inf.logging.namespace,
       labels: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": "loki", "app.kubernetes.io/component": "single-binary" },
       selector: { "app.kubernetes.io/name": "loki" },
-      ports: [tcp("http-metrics", 3100), tcp("grpc", 9095)],
-      metricsPorts: [3100],
+      ports: [tcp("http-metrics", LOKI_PORT), tcp("grpc", 9095)],
+      metricsPorts: [LOKI_PORT],
     }),
     fluentBit: workload({
       id: "fluent-bit",
@@ -268,9 +268,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
 }
 
 /** Loki's HTTP port, where Fluent Bit pushes and Grafana queries. */
-export const LOKI_PORT = 3100;
 export const PROMETHEUS_PORT = 9090;
-export const POSTGRES_PORT = 5432;
 export const CNPG_STATUS_PORT = 8000;
 
 /**

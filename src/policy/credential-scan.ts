@@ -3,7 +3,7 @@
  * values of password/secret/token/api-key keys that are not references. False positives teach people to
  * ignore the rule, so every pattern is narrow and the key rule skips names, paths, references and prose.
  */
-import { fieldPath, rec } from "./paths.js";
+import { fieldPath, rec } from "../core/paths.js";
 
 export interface CredentialHit {
   /** Path segments from the object root to the string. */

@@ -4,7 +4,7 @@
  */
 import type { Finding } from "../core/finding.js";
 import { objectRef, type PlacedObject } from "../core/object.js";
-import { naturalCompare } from "./paths.js";
+import { naturalCompare } from "../core/paths.js";
 import { podSecurityRules } from "./pod-security.js";
 import { rbacRules } from "./rbac.js";
 import type { PolicyContext, PolicyException, PolicyRule } from "./rule.js";

@@ -12,8 +12,8 @@
  */
 import type { Finding } from "../core/finding.js";
 import type { KubeObject } from "../core/object.js";
-import { at, fieldPath, list, rec, str, type Rec } from "./paths.js";
-import { containersOf, describeContainer, podTemplateOf, type PodTemplate } from "./pod-spec.js";
+import { at, fieldPath, list, rec, str, type Rec } from "../core/paths.js";
+import { containersOf, describeContainer, podTemplateOf, type PodTemplate } from "../core/pod-spec.js";
 import type { PodSecurityLevel, PolicyContext, PolicyRule } from "./rule.js";
 
 type Violation = Omit<Finding, "rule" | "file" | "object">;

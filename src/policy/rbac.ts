@@ -3,8 +3,8 @@
  * into pods that ask for them.
  */
 import type { Finding } from "../core/finding.js";
-import { fieldPath, list, rec, str } from "./paths.js";
-import { apiGroup, podTemplateOf } from "./pod-spec.js";
+import { fieldPath, list, rec, str } from "../core/paths.js";
+import { apiGroup, podTemplateOf } from "../core/pod-spec.js";
 import type { PolicyRule } from "./rule.js";
 
 type Violation = Omit<Finding, "rule" | "file" | "object">;

@@ -4,7 +4,7 @@
  */
 import type { KubeObject } from "../core/object.js";
 import { hitField, scanForCredentials } from "./credential-scan.js";
-import { apiGroup } from "./pod-spec.js";
+import { apiGroup } from "../core/pod-spec.js";
 import type { PolicyRule } from "./rule.js";
 
 function isSecret(obj: KubeObject): boolean {

@@ -7,8 +7,8 @@
  */
 import type { Finding } from "../core/finding.js";
 import { objectRef, type PlacedObject } from "../core/object.js";
-import { containersOf, podTemplateOf } from "../policy/pod-spec.js";
-import { fieldPath, list, rec } from "../policy/paths.js";
+import { containersOf, podTemplateOf } from "../core/pod-spec.js";
+import { fieldPath, list, rec } from "../core/paths.js";
 
 type KeyOf = (item: Record<string, unknown>) => string;
 

@@ -6,7 +6,7 @@
  */
 import type { Finding } from "../core/finding.js";
 import { objectRef, type PlacedObject } from "../core/object.js";
-import { rec } from "../policy/paths.js";
+import { rec } from "../core/paths.js";
 
 /** k8s.io/api/core/v1 MaxSecretSize, which also bounds ConfigMaps (validation.go). */
 export const MAX_DATA_BYTES = 1024 * 1024;

@@ -6,9 +6,9 @@ import type { IHelmRelease } from "@kubernetes-models/flux-cd/helm.toolkit.fluxc
 import { createHash } from "node:crypto";
 import type { KubeObject, PlacedObject } from "../core/object.js";
 import { dbSecretName, type ComponentModel, type Model } from "../model/model.js";
-import { FLUX_NS, MANAGED_BY, namespace, obj, place } from "./builders.js";
-import { APP_CHART_REPOSITORY } from "./configs.js";
-import { APPS } from "./layout.js";
+import { MANAGED_BY, namespace, obj, place } from "./builders.js";
+import { APPS } from "../model/layout.js";
+import { APP_CHART_REPOSITORY, FLUX_NAMESPACE } from "../core/well-known.js";
 
 /** Helm's default is 5m; a release whose migration hook may run longer must wait longer (incident 5). */
 export function releaseTimeout(c: ComponentModel): string {
@@ -97,7 +97,7 @@ export function componentRelease(m: Model, c: ComponentModel): IHelmRelease {
     spec: {
       interval: "10m",
       chart: {
-        spec: { chart: chart.name, version: chart.version, sourceRef: { kind: "HelmRepository", name: APP_CHART_REPOSITORY, namespace: FLUX_NS }, interval: "1m" },
+        spec: { chart: chart.name, version: chart.version, sourceRef: { kind: "HelmRepository", name: APP_CHART_REPOSITORY, namespace: FLUX_NAMESPACE }, interval: "1m" },
       },
       // Backends and caches first: a frontend must never start before its upstream exists (incident 8).
       ...(c.dependsOn.length

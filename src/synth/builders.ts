@@ -11,8 +11,8 @@ import type { IService } from "kubernetes-models/v1/Service";
 import type { KubeObject, PlacedObject } from "../core/object.js";
 import type { ChartPinDef } from "../model/schema.js";
 import type { EndpointModel, Model, NamespaceModel } from "../model/model.js";
+import { FLUX_NAMESPACE } from "../core/well-known.js";
 
-export const FLUX_NS = "flux-system";
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "beckerkube" } as const;
 
 /** Cast a typed object to the pipeline's generic shape (all @kubernetes-models interfaces fit it). */
@@ -29,7 +29,7 @@ export function namespace(m: Model, ns: NamespaceModel): KubeObject {
   const level = ns.podSecurity;
   const annotations: Record<string, string> = {};
   // Flux must never try to delete a namespace Kubernetes or Flux itself depends on.
-  if (ns.kind === "system" || ns.name === FLUX_NS) annotations["kustomize.toolkit.fluxcd.io/prune"] = "disabled";
+  if (ns.kind === "system" || ns.name === FLUX_NAMESPACE) annotations["kustomize.toolkit.fluxcd.io/prune"] = "disabled";
   if (ns.why) annotations["beckerkube.io/pod-security-reason"] = ns.why;
   const o: INamespace = {
     apiVersion: "v1",
@@ -64,7 +64,7 @@ export function helmRepository(pin: ChartPinDef): KubeObject {
   const o: IHelmRepository = {
     apiVersion: "source.toolkit.fluxcd.io/v1",
     kind: "HelmRepository",
-    metadata: { name: helmRepositoryName(pin), namespace: FLUX_NS, labels: { ...MANAGED_BY } },
+    metadata: { name: helmRepositoryName(pin), namespace: FLUX_NAMESPACE, labels: { ...MANAGED_BY } },
     spec: {
       interval: "12h",
       url: pin.repository,
@@ -99,7 +99,7 @@ export function helmRelease(o: ReleaseOptions): KubeObject {
         spec: {
           chart: o.pin.chart,
           version: o.pin.version,
-          sourceRef: { kind: "HelmRepository", name: helmRepositoryName(o.pin), namespace: FLUX_NS },
+          sourceRef: { kind: "HelmRepository", name: helmRepositoryName(o.pin), namespace: FLUX_NAMESPACE },
           interval: "12h",
         },
       },
@@ -145,7 +145,7 @@ export function fluxKustomization(m: Model, o: FluxKustomizationOptions): KubeOb
   const k: IKustomization = {
     apiVersion: "kustomize.toolkit.fluxcd.io/v1",
     kind: "Kustomization",
-    metadata: { name: o.name, namespace: FLUX_NS, labels: { ...MANAGED_BY } },
+    metadata: { name: o.name, namespace: FLUX_NAMESPACE, labels: { ...MANAGED_BY } },
     spec: {
       interval: "1h",
       retryInterval: "1m",

@@ -10,13 +10,13 @@ import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import type { IPersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
 import type { KubeObject, PlacedObject } from "../core/object.js";
 import type { CertificateModel, EndpointModel, Model } from "../model/model.js";
-import { FLUX_NS, MANAGED_BY, helmRelease, labelsFor, lbAnnotations, loadBalancerService, obj, place } from "./builders.js";
-import { CONFIGS } from "./layout.js";
+import { MANAGED_BY, helmRelease, labelsFor, lbAnnotations, loadBalancerService, obj, place } from "./builders.js";
+import { CONFIGS } from "../model/layout.js";
 import { synthPostgres } from "./postgres.js";
+import { APP_CHART_REPOSITORY, FLUX_NAMESPACE, LOKI_PORT } from "../core/well-known.js";
 
 export const CA_ISSUER = "beckerkube-ca";
 export const CA_SECRET = "beckerkube-ca";
-export const APP_CHART_REPOSITORY = "bk-charts";
 
 function ep(m: Model, id: EndpointModel["id"]): EndpointModel {
   return m.endpoints.find((e) => e.id === id)!;
@@ -208,7 +208,7 @@ function synthChartmuseum(m: Model): PlacedObject[] {
   const repo: IHelmRepository = {
     apiVersion: "source.toolkit.fluxcd.io/v1",
     kind: "HelmRepository",
-    metadata: { name: APP_CHART_REPOSITORY, namespace: FLUX_NS, labels: { ...MANAGED_BY } },
+    metadata: { name: APP_CHART_REPOSITORY, namespace: FLUX_NAMESPACE, labels: { ...MANAGED_BY } },
     spec: { interval: "1m", url: `http://${e.clusterDns[1]}:${port}`, secretRef: { name: "chartmuseum-auth" } },
   };
   return [...place(`${CONFIGS}/chartmuseum/helmrelease.yaml`, release), ...place(`${CONFIGS}/chartmuseum/helmrepository.yaml`, obj(repo))];
@@ -280,7 +280,7 @@ function synthLogging(m: Model): PlacedObject[] {
           "    Name        loki",
           "    Match       kube.*",
           `    Host        ${lokiHost}`,
-          "    Port        3100",
+          `    Port        ${LOKI_PORT}`,
           "    Labels      job=fluent-bit",
           "    Label_keys  $kubernetes['namespace_name'],$kubernetes['pod_name'],$kubernetes['container_name']",
           "    Auto_Kubernetes_Labels off",

@@ -5,8 +5,9 @@
 import type { PlacedObject } from "../core/object.js";
 import type { EndpointModel, Model } from "../model/model.js";
 import { helmRelease, helmRepository, helmRepositoryName, lbAnnotations, namespace, place } from "./builders.js";
-import { CONTROLLERS } from "./layout.js";
+import { CONTROLLERS } from "../model/layout.js";
 import { mergeValues, monitoringValuesPatch } from "./observability/index.js";
+import { LOKI_PORT } from "../core/well-known.js";
 
 const TEN_MINUTES = "10m";
 
@@ -190,7 +191,7 @@ function monitoringValues(m: Model): Record<string, unknown> {
           uid: "loki",
           type: "loki",
           access: "proxy",
-          url: `http://loki.${log.namespace}.svc.${m.network.clusterDomain}:3100`,
+          url: `http://loki.${log.namespace}.svc.${m.network.clusterDomain}:${LOKI_PORT}`,
         },
       ],
     },

@@ -5,15 +5,16 @@
 import type { IGitRepository } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/GitRepository";
 import type { PlacedObject } from "../core/object.js";
 import type { Model } from "../model/model.js";
-import { FLUX_NS, MANAGED_BY, fluxKustomization, obj, place } from "./builders.js";
-import { LAYERS } from "./layout.js";
+import { MANAGED_BY, fluxKustomization, obj, place } from "./builders.js";
+import { LAYERS } from "../model/layout.js";
+import { FLUX_NAMESPACE } from "../core/well-known.js";
 
 export function synthFlux(m: Model): PlacedObject[] {
   const dir = m.gitops.path;
   const git: IGitRepository = {
     apiVersion: "source.toolkit.fluxcd.io/v1",
     kind: "GitRepository",
-    metadata: { name: m.gitops.repository, namespace: FLUX_NS, labels: { ...MANAGED_BY } },
+    metadata: { name: m.gitops.repository, namespace: FLUX_NAMESPACE, labels: { ...MANAGED_BY } },
     spec: {
       interval: m.gitops.interval,
       url: m.gitops.url,

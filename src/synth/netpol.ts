@@ -13,19 +13,10 @@ import type { INetworkPolicyPeer } from "kubernetes-models/networking.k8s.io/v1/
 import type { INetworkPolicyPort } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort";
 import type { PlacedObject } from "../core/object.js";
 import type { ComponentModel, Model } from "../model/model.js";
-import {
-  CNPG_STATUS_PORT,
-  FLUX_NAMESPACE,
-  KUBE_SYSTEM,
-  LOKI_PORT,
-  POSTGRES_PORT,
-  PROMETHEUS_PORT,
-  componentSelector,
-  infraWorkloads,
-  type Workload,
-} from "../netpol/workloads.js";
+import { CNPG_STATUS_PORT, KUBE_SYSTEM, PROMETHEUS_PORT, componentSelector, infraWorkloads, type Workload } from "../netpol/workloads.js";
 import { MANAGED_BY, obj, place } from "./builders.js";
-import { APPS, CONFIGS } from "./layout.js";
+import { APPS, CONFIGS } from "../model/layout.js";
+import { FLUX_NAMESPACE, LOKI_PORT, POSTGRES_PORT } from "../core/well-known.js";
 
 type Labels = Record<string, string>;
 

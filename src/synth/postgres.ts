@@ -7,7 +7,8 @@ import type { IPersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolu
 import type { PlacedObject } from "../core/object.js";
 import { roleSecretName, type Model } from "../model/model.js";
 import { MANAGED_BY, labelsFor, lbAnnotations, obj, place } from "./builders.js";
-import { CONFIGS } from "./layout.js";
+import { CONFIGS } from "../model/layout.js";
+import { POSTGRES_PORT } from "../core/well-known.js";
 
 export function synthPostgres(m: Model): PlacedObject[] {
   const pg = m.infra.postgres;
@@ -36,7 +37,7 @@ export function synthPostgres(m: Model): PlacedObject[] {
               selectorType: "rw",
               serviceTemplate: {
                 metadata: { name: e.service, annotations: lbAnnotations(m, e) },
-                spec: { type: "LoadBalancer", ports: [{ name: "postgres", port: e.ports[0]!.port, targetPort: 5432, protocol: "TCP" }] },
+                spec: { type: "LoadBalancer", ports: [{ name: "postgres", port: e.ports[0]!.port, targetPort: POSTGRES_PORT, protocol: "TCP" }] },
               },
             },
           ],
@@ -112,7 +113,7 @@ function synthBackupJob(m: Model): PlacedObject[] {
                   command: ["/bin/sh", "-c", script],
                   env: [
                     { name: "PGHOST", value: `${pg.clusterName}-rw` },
-                    { name: "PGPORT", value: "5432" },
+                    { name: "PGPORT", value: String(POSTGRES_PORT) },
                     { name: "PGUSER", valueFrom: { secretKeyRef: { name: `${pg.clusterName}-superuser`, key: "username" } } },
                     { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: `${pg.clusterName}-superuser`, key: "password" } } },
                   ],

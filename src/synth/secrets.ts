@@ -4,7 +4,7 @@
  * only lists the ones that exist in the kustomizations, so the lists can never drift (incident 7).
  */
 import type { DeclaredSecret, Model } from "../model/model.js";
-import { APPS, CONFIGS, SEALED_SUFFIX } from "./layout.js";
+import { APPS, CONFIGS, SEALED_SUFFIX } from "../model/layout.js";
 
 export function sealedSecretFile(m: Model, s: Pick<DeclaredSecret, "namespace" | "name">): string {
   const app = m.apps.find((a) => a.namespace === s.namespace);

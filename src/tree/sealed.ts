@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../core/object.js";
-import { SEALED_SUFFIX } from "../synth/layout.js";
+import { SEALED_SUFFIX } from "../model/layout.js";
 import { listFiles } from "./files.js";
 
 export interface SealedFile {

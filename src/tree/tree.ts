@@ -1,11 +1,10 @@
 /**
  * The whole generated tree as file contents: synthesized objects, carried-over SealedSecrets,
- * derived kustomizations, and the generated documentation.
+ * derived kustomizations, and the generated documentation. Synthesis itself is the caller's (src/pipeline.ts).
  */
 import type { PlacedObject } from "../core/object.js";
 import type { Model } from "../model/model.js";
-import { synthesize } from "../synth/index.js";
-import { CONFIGS, CONTROLLERS, APPS, GENERATED_ROOTS } from "../synth/layout.js";
+import { CONFIGS, CONTROLLERS, APPS, GENERATED_ROOTS } from "../model/layout.js";
 import { groupByFile, renderFile } from "./emit.js";
 import { deriveKustomizations } from "./kustomize.js";
 import type { SealedFile } from "./sealed.js";
@@ -31,8 +30,8 @@ export function kustomizationRoots(m: Model): string[] {
   return [m.gitops.path, CONTROLLERS, CONFIGS, APPS];
 }
 
-export function buildTree(m: Model, sealed: readonly SealedFile[], docs: ReadonlyMap<string, string>): GeneratedTree {
-  const synthesized = synthesize(m, sealed.flatMap((s) => s.objects));
+/** Lays out synthesized objects, the SealedSecrets carried over and the generated docs as files, with derived kustomizations. */
+export function assembleTree(m: Model, synthesized: readonly PlacedObject[], sealed: readonly SealedFile[], docs: ReadonlyMap<string, string>): GeneratedTree {
   const files = new Map<string, string>();
   for (const [file, objects] of groupByFile(synthesized)) files.set(file, renderFile(objects));
   const objects: PlacedObject[] = [...synthesized];

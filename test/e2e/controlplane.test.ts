@@ -9,9 +9,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe } from "node:test";
 import { stringify } from "yaml";
-import { CommandError } from "../../src/ops/devcluster/exec.js";
-import { httpGet } from "../../src/ops/devcluster/net.js";
-import { FLUX_NAMESPACE, up } from "../../src/ops/devcluster/index.js";
+import { CommandError } from "../../src/devcluster/exec.js";
+import { httpGet } from "../../src/devcluster/net.js";
+import { FLUX_NAMESPACE } from "../../src/core/well-known.js";
+import { up } from "../../src/devcluster/index.js";
 import { clusterSuite } from "./helpers/suite.js";
 
 const READY_TIMEOUT = 120_000;

@@ -2,8 +2,8 @@
  * Bring the local dev cluster up and keep it until Ctrl-C (what `bk dev up` does, from source):
  *   npx tsx test/e2e/dev-up.ts [--keep] [--no-flux] [--charts]
  */
-import { hasTool } from "../../src/ops/tools.js";
-import { up } from "../../src/ops/devcluster/index.js";
+import { hasTool } from "../../src/adapters/tools.js";
+import { up } from "../../src/devcluster/index.js";
 
 const args = new Set(process.argv.slice(2));
 const cluster = await up({

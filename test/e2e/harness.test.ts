@@ -10,11 +10,11 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { parse } from "yaml";
-import { startChartRepo } from "../../src/ops/devcluster/chartrepo.js";
-import { startGitServer } from "../../src/ops/devcluster/gitserver.js";
-import { freePort, httpGet } from "../../src/ops/devcluster/net.js";
-import { readiness } from "../../src/ops/devcluster/readiness.js";
-import { toolPath } from "../../src/ops/tools.js";
+import { startChartRepo } from "../../src/devcluster/chartrepo.js";
+import { startGitServer } from "../../src/devcluster/gitserver.js";
+import { freePort, httpGet } from "../../src/devcluster/net.js";
+import { readiness } from "../../src/devcluster/readiness.js";
+import { toolPath } from "../../src/adapters/tools.js";
 
 const exec = promisify(execFile);
 const dirs: string[] = [];

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { up, type DevCluster } from "../../src/ops/devcluster/index.js";
+import { up, type DevCluster } from "../../src/devcluster/index.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 import { runBkAsync } from "../helpers/cli.js";
 import { git, makeRepo } from "../helpers/gitrepo.js";

@@ -13,8 +13,8 @@ import { after, before, describe } from "node:test";
 import { parse, stringify } from "yaml";
 import { secretsBackupCommand, secretsSealCommand, secretsSetCommand, secretsVerifyCommand, type SecretsDeps } from "../../src/cli/commands/secrets.js";
 import { loadDefinition } from "../../src/model/load.js";
-import { up } from "../../src/ops/devcluster/index.js";
-import { generateTestKeyPair, keySecretManifest, parseKeyBackup, publicKeyFingerprint, publicKeyFromCertificate } from "../../src/secrets/keys.js";
+import { up } from "../../src/devcluster/index.js";
+import { generateTestKeyPair, keySecretManifest, parseKeyBackup, publicKeyFingerprint, publicKeyFromCertificate } from "../../src/sealing/keys.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
 import { clusterSuite } from "./helpers/suite.js";
 

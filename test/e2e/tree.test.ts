@@ -1,6 +1,6 @@
 /**
  * End-to-end: BeckerKube's own generated tree against the real apiserver and the real Flux controllers
- * (src/ops/devcluster), in one cluster:
+ * (src/devcluster), in one cluster:
  *
  *  1. every synthesized object passes a server-side dry-run (Namespaces applied first, for real);
  *  2. every object the application chart renders passes too, and every pod it would create is admitted by
@@ -21,12 +21,13 @@ import path from "node:path";
 import { after, before, describe } from "node:test";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../../src/core/object.js";
-import { FLUX_NAMESPACE, up } from "../../src/ops/devcluster/index.js";
-import { bumpTags } from "../../src/ops/bump.js";
+import { FLUX_NAMESPACE } from "../../src/core/well-known.js";
+import { up } from "../../src/devcluster/index.js";
+import { bumpTags } from "../../src/workflows/bump.js";
 import { generate, type Generated } from "../../src/pipeline.js";
-import { APP_CHART_REPOSITORY } from "../../src/synth/configs.js";
-import { CONTROLLERS } from "../../src/synth/layout.js";
-import { APP_CHART_DIR, appReleases, renderAppReleases, type Rendered } from "../../src/validate/render.js";
+import { APP_CHART_REPOSITORY } from "../../src/core/well-known.js";
+import { CONTROLLERS } from "../../src/model/layout.js";
+import { APP_CHART_DIR, appReleases, renderAppReleases, type Rendered } from "../../src/workflows/render.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 import {
   CommandError,

@@ -13,7 +13,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
-import { toolPath } from "../../src/ops/tools.js";
+import { toolPath } from "../../src/adapters/tools.js";
 import { freePort } from "./net.js";
 
 export interface FakeChartMuseum {

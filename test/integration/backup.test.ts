@@ -11,9 +11,9 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { REPO_ROOT } from "../helpers/definition.js";
-import { listBackups, runBackup } from "../../src/ops/backup.js";
-import { PgClient } from "../../src/ops/postgres.js";
-import { RecordingRunner } from "../../src/ops/runner.js";
+import { listBackups, runBackup } from "../../src/workflows/backup.js";
+import { PgClient } from "../../src/adapters/postgres.js";
+import { RecordingRunner } from "../../src/adapters/runner.js";
 
 /** The CLI entry; BK_MAIN lets a work-in-progress entry be tested before it is wired into main.ts. */
 const MAIN = process.env.BK_MAIN ?? path.join(REPO_ROOT, "src/cli/main.ts");

@@ -26,9 +26,9 @@ import {
   type CertManagerCertificate,
   type TlsTarget,
   kubeCertManagerApi,
-} from "../../src/ops/certs.js";
-import { kubeServiceLister } from "../../src/ops/ips.js";
-import { caFromCluster } from "../../src/ops/trust.js";
+} from "../../src/workflows/certs.js";
+import { kubeServiceLister } from "../../src/workflows/ips.js";
+import { caFromCluster } from "../../src/workflows/trust.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
 const MAIN = process.env.BK_MAIN ?? path.join(REPO_ROOT, "src/cli/main.ts");

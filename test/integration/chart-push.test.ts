@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { ChartMuseum } from "../../src/ops/chartmuseum.js";
+import { ChartMuseum } from "../../src/adapters/chartmuseum.js";
 import { startFakeChartMuseum, type FakeChartMuseum } from "../helpers/fake-chartmuseum.js";
 import { runBkAsync as runBk } from "../helpers/cli.js";
 import { freePort } from "../helpers/net.js";

@@ -15,8 +15,8 @@ import { Ingress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { HTTPRoute } from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute";
-import { HelmError, helmLint, helmTemplate } from "../../src/ops/helm.js";
-import { toolPath } from "../../src/ops/tools.js";
+import { HelmError, helmLint, helmTemplate } from "../../src/adapters/helm.js";
+import { toolPath } from "../../src/adapters/tools.js";
 import type { KubeObject } from "../../src/core/object.js";
 
 const CHART = fileURLToPath(new URL("../../charts/app", import.meta.url));
@@ -44,7 +44,7 @@ const HELM = resolveHelm();
 function helm(): string {
   if (!HELM) {
     assert.fail(
-      "helm binary not found: tried toolPath('helm') (src/ops/tools.ts), $BK_HELM and /tmp/bk-tool-helm. " +
+      "helm binary not found: tried toolPath('helm') (src/adapters/tools.ts), $BK_HELM and /tmp/bk-tool-helm. " +
         "Build it with `npm run tools` or set BK_HELM=/path/to/helm.",
     );
   }

@@ -12,10 +12,10 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
 import type { KubeObject } from "../../src/core/object.js";
-import { toolPath } from "../../src/ops/tools.js";
-import { generateTestKeyPair, parseKeyBackup } from "../../src/secrets/keys.js";
-import { scopeLabel, type SealingScope } from "../../src/secrets/scope.js";
-import { sealSecret, unsealSecret, unsealValue } from "../../src/secrets/sealing.js";
+import { toolPath } from "../../src/adapters/tools.js";
+import { generateTestKeyPair, parseKeyBackup } from "../../src/sealing/keys.js";
+import { scopeLabel, type SealingScope } from "../../src/sealing/scope.js";
+import { sealSecret, unsealSecret, unsealValue } from "../../src/sealing/sealing.js";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "sealed-secrets");
 const fixture = (f: string): string => join(fixtures, f);

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { kustomizeBuild, kustomizeCheck } from "../../src/ops/kustomize.js";
+import { kustomizeBuild, kustomizeCheck } from "../../src/adapters/kustomize.js";
 import { generate } from "../../src/pipeline.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
 import { runBk } from "../helpers/cli.js";

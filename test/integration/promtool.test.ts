@@ -17,7 +17,7 @@ import { stringify } from "yaml";
 import type { PlacedObject } from "../../src/core/object.js";
 import { loadDefinition } from "../../src/model/load.js";
 import type { ComponentModel, Model } from "../../src/model/model.js";
-import { toolPath } from "../../src/ops/tools.js";
+import { toolPath } from "../../src/adapters/tools.js";
 import { synthesize } from "../../src/synth/index.js";
 import { dashboardQueries, type Json } from "../../src/synth/observability/panels.js";
 import { REPO_ROOT } from "../helpers/definition.js";
@@ -44,7 +44,7 @@ const PROMTOOL = resolvePromtool();
 function promtool(args: string[], cwd: string): { status: number | null; out: string } {
   if (!PROMTOOL) {
     assert.fail(
-      "promtool not found: tried toolPath('promtool') (src/ops/tools.ts), $BK_PROMTOOL and /tmp/bk-tool-promtool. " +
+      "promtool not found: tried toolPath('promtool') (src/adapters/tools.ts), $BK_PROMTOOL and /tmp/bk-tool-promtool. " +
         "Build it with `npm run tools` or set BK_PROMTOOL=/path/to/promtool.",
     );
   }

@@ -24,12 +24,12 @@ import {
 import type { KubeObject } from "../../src/core/object.js";
 import { loadDefinition } from "../../src/model/load.js";
 import type { DeclaredSecret, Model } from "../../src/model/model.js";
-import type { KeySecret } from "../../src/ops/sealed-secrets-cluster.js";
-import { SecretValueStore } from "../../src/ops/secret-values.js";
-import { toolPath } from "../../src/ops/tools.js";
+import type { KeySecret } from "../../src/adapters/sealed-secrets-cluster.js";
+import { SecretValueStore } from "../../src/workflows/secrets/value-store.js";
+import { toolPath } from "../../src/adapters/tools.js";
 import { generate } from "../../src/pipeline.js";
-import { generateTestKeyPair, keySecretManifest, parseKeyBackup } from "../../src/secrets/keys.js";
-import { unsealSecret } from "../../src/secrets/sealing.js";
+import { generateTestKeyPair, keySecretManifest, parseKeyBackup } from "../../src/sealing/keys.js";
+import { unsealSecret } from "../../src/sealing/sealing.js";
 import { sealedSecretFile } from "../../src/synth/secrets.js";
 import { diffTrees, isClean } from "../../src/tree/diff.js";
 import { readTree } from "../../src/tree/files.js";
@@ -286,7 +286,7 @@ describe("bk secrets on a copy of the real definition", () => {
 
   it("verify catches a same-as copy that drifted from its origin and a declared key missing from a SealedSecret", async () => {
     // Reseal one side of a shared value by hand with a different value, the way drift happens.
-    const { sealSecret } = await import("../../src/secrets/sealing.js");
+    const { sealSecret } = await import("../../src/sealing/sealing.js");
     const copy = model.secrets.find((s) => Object.values(s.keys).some((k) => k.from === "same-as"))!;
     const file = path.join(root, sealedSecretFile(model, copy));
     const original = readFileSync(file, "utf8");

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 
-import { hasTool, listedTools, repoRoot, toolPath, toolSetDir, toolsBinDir } from "../../src/ops/tools.js";
+import { hasTool, listedTools, repoRoot, toolPath, toolSetDir, toolsBinDir } from "../../src/adapters/tools.js";
 
 /** The version go.mod requires for `modulePath` (the pin), e.g. "v4.3.1". */
 function pinnedVersion(modulePath: string): string {

@@ -9,8 +9,8 @@ import path from "node:path";
 import { after, describe, it } from "node:test";
 import { bootstrapCommand, type BootstrapCliOptions } from "../../src/cli/commands/bootstrap.js";
 import { loadDefinition } from "../../src/model/load.js";
-import { bootstrapPlan, checkKeyBackup, defaultCanary, renderCommand, type BootstrapStep } from "../../src/ops/bootstrap.js";
-import { formatCommand, RecordingRunner, type RecordedCall, type Responder, type RunResult } from "../../src/ops/runner.js";
+import { bootstrapPlan, checkKeyBackup, defaultCanary, renderCommand, type BootstrapStep } from "../../src/workflows/bootstrap.js";
+import { formatCommand, RecordingRunner, type RecordedCall, type Responder, type RunResult } from "../../src/adapters/runner.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 import { capture } from "../helpers/capture.js";
 

@@ -10,7 +10,7 @@ import { after, describe, it } from "node:test";
 import { parseDocument } from "yaml";
 import { ipsCommand, ipsScanCommand, ipsSyncCommand } from "../../src/cli/commands/ips.js";
 import { loadDefinition } from "../../src/model/load.js";
-import { compareLive, replaceAddress, rewriteYamlText, scanContext, scanText, verifyYamlRewrite, type LiveService } from "../../src/ops/ips.js";
+import { compareLive, replaceAddress, rewriteYamlText, scanContext, scanText, verifyYamlRewrite, type LiveService } from "../../src/workflows/ips.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 import { capture } from "../helpers/capture.js";
 

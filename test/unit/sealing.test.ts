@@ -6,9 +6,9 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { KubeObject } from "../../src/core/object.js";
-import { certificateInfo, keySecretManifest, parseKeyBackup, publicKeyFingerprint } from "../../src/secrets/keys.js";
-import { scopeLabel, type SealingScope } from "../../src/secrets/scope.js";
-import { sealSecret, sealValue, UnsealError, unsealSecret, unsealValue } from "../../src/secrets/sealing.js";
+import { certificateInfo, keySecretManifest, parseKeyBackup, publicKeyFingerprint } from "../../src/sealing/keys.js";
+import { scopeLabel, type SealingScope } from "../../src/sealing/scope.js";
+import { sealSecret, sealValue, UnsealError, unsealSecret, unsealValue } from "../../src/sealing/sealing.js";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "sealed-secrets");
 const read = (f: string): string => readFileSync(join(fixtures, f), "utf8");

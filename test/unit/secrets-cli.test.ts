@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileS
 import path from "node:path";
 import { describe, it } from "node:test";
 import type { DeclaredSecret } from "../../src/model/model.js";
-import { currentSealingKey, keyBackupYaml, sortKeys, type KeySecret } from "../../src/ops/sealed-secrets-cluster.js";
+import { currentSealingKey, keyBackupYaml, sortKeys, type KeySecret } from "../../src/adapters/sealed-secrets-cluster.js";
 import {
   assertOutsideRepository,
   defaultValuesPath,
@@ -21,8 +21,8 @@ import {
   ValueStoreError,
   withSharedValues,
   writePrivateFileAtomically,
-} from "../../src/ops/secret-values.js";
-import { generateTestKeyPair, keySecretManifest, parseKeyBackup } from "../../src/secrets/keys.js";
+} from "../../src/workflows/secrets/value-store.js";
+import { generateTestKeyPair, keySecretManifest, parseKeyBackup } from "../../src/sealing/keys.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
 const { tmp } = scratchDirs();

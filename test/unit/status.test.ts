@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadDefinition } from "../../src/model/load.js";
-import { ageHours, evaluateStatus, type Snapshot } from "../../src/ops/status.js";
+import { ageHours, evaluateStatus, type Snapshot } from "../../src/workflows/status.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
 const { model: m } = loadDefinition(REPO_ROOT);

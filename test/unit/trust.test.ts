@@ -10,8 +10,8 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { trustCommand } from "../../src/cli/commands/trust.js";
 import { loadDefinition } from "../../src/model/load.js";
-import { RecordingRunner } from "../../src/ops/runner.js";
-import { printTrust, registryAddresses, trustPlan } from "../../src/ops/trust.js";
+import { RecordingRunner } from "../../src/adapters/runner.js";
+import { printTrust, registryAddresses, trustPlan } from "../../src/workflows/trust.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 import { capture } from "../helpers/capture.js";
 

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { loadDefinition } from "../../model/load.js";
 import type { Model } from "../../model/model.js";
-import { backupPlan, definitionCommit, runBackup } from "../../ops/backup.js";
-import { findPgTools, PgClient, resolveConnection, type PgConnection } from "../../ops/postgres.js";
-import { ProcessRunner, type Runner } from "../../ops/runner.js";
+import { backupPlan, definitionCommit, runBackup } from "../../workflows/backup.js";
+import { findPgTools, PgClient, resolveConnection, type PgConnection } from "../../adapters/postgres.js";
+import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { EXIT, printJson } from "../output.js";
 
 /** Connection flags shared by `bk backup` and `bk restore`. */

@@ -1,9 +1,9 @@
 import path from "node:path";
 import { Listr } from "listr2";
 import { loadDefinition } from "../../model/load.js";
-import { bootstrapPlan, BootstrapRun, checkKeyBackup, defaultCanary, readState, renderCommand, StepFailed, type BootstrapStep, type StepOutcome } from "../../ops/bootstrap.js";
-import { ProcessRunner, type Runner } from "../../ops/runner.js";
-import { CA_NAME } from "../../ops/trust.js";
+import { bootstrapPlan, BootstrapRun, checkKeyBackup, defaultCanary, readState, renderCommand, StepFailed, type BootstrapStep, type StepOutcome } from "../../workflows/bootstrap.js";
+import { ProcessRunner, type Runner } from "../../adapters/runner.js";
+import { CA_NAME } from "../../workflows/trust.js";
 import { EXIT, bold, dim, green, isTTY, printJson, red, yellow } from "../output.js";
 
 export interface BootstrapCliOptions {

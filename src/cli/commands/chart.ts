@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
-import { ChartMuseum, ChartMuseumError } from "../../ops/chartmuseum.js";
+import { ChartMuseum, ChartMuseumError } from "../../adapters/chartmuseum.js";
 import { loadDefinition } from "../../model/load.js";
-import { hasTool, toolPath } from "../../ops/tools.js";
+import { hasTool, toolPath } from "../../adapters/tools.js";
 import { EXIT, printJson } from "../output.js";
 
 export interface ChartPushOptions {

@@ -13,7 +13,7 @@ export interface DevUpOptions {
  * in the foreground until Ctrl-C, which stops every process it started (that is `bk dev down`).
  */
 export async function devUpCommand(root: string, opts: DevUpOptions): Promise<number> {
-  const { up } = await import("../../ops/devcluster/index.js");
+  const { up } = await import("../../devcluster/index.js");
   const cluster = await up({ keep: Boolean(opts.keep), flux: opts.flux !== false, chartRepo: opts.charts !== false, onProgress: (l) => process.stderr.write(`bk dev: ${l}\n`) });
   if (opts.push && cluster.charts) await cluster.charts.pushChart(`${root}/charts/app`);
   process.stdout.write(`export KUBECONFIG=${cluster.kubeconfig}\n`);

@@ -1,6 +1,6 @@
 import { loadDefinition } from "../../model/load.js";
-import { runDoctor, type DoctorCheck } from "../../ops/doctor.js";
-import { ProcessRunner } from "../../ops/runner.js";
+import { runDoctor, type DoctorCheck } from "../../workflows/doctor.js";
+import { ProcessRunner } from "../../adapters/runner.js";
 import { EXIT, green, printJson, red, yellow } from "../output.js";
 
 export interface DoctorCliOptions {

@@ -1,20 +1,7 @@
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { loadDefinition } from "../../model/load.js";
-import {
-  appRepositories,
-  applyRewrites,
-  compareLive,
-  isIPv4,
-  kubeServiceLister,
-  planDefinitionRewrite,
-  planRepoRewrites,
-  scanContext,
-  scanPaths,
-  unifiedDiff,
-  type RepoRef,
-  type ServiceLister,
-} from "../../ops/ips.js";
+import { appRepositories, applyRewrites, compareLive, isIPv4, kubeServiceLister, planDefinitionRewrite, planRepoRewrites, scanContext, scanPaths, unifiedDiff, type RepoRef, type ServiceLister } from "../../workflows/ips.js";
 import { EXIT, bold, green, printFindings, printJson, red, yellow } from "../output.js";
 
 export interface IpsCliOptions {

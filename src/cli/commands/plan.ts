@@ -1,11 +1,11 @@
 import { docsTable } from "../../docs/tables.js";
 import type { Model } from "../../model/model.js";
-import { kubectlAvailable } from "../../ops/kustomize.js";
+import { kubectlAvailable } from "../../adapters/kustomize.js";
 import { generate } from "../../pipeline.js";
 import { diffTrees } from "../../tree/diff.js";
 import { readTree } from "../../tree/files.js";
 import { GENERATED_FILES, OWNED_DIRS } from "../../tree/tree.js";
-import { validateTree } from "../../validate/index.js";
+import { validateTree } from "../../workflows/validate.js";
 import { EXIT, bold, dim, green, printFindings, printJson, red, summarize, yellow } from "../output.js";
 
 export interface PlanOptions {

@@ -1,5 +1,5 @@
 import { FindingsError } from "../../core/finding.js";
-import { release, ReleaseError, type Builder, type ReleaseReport } from "../../ops/release.js";
+import { release, ReleaseError, type Builder, type ReleaseReport } from "../../workflows/release.js";
 import { EXIT, printFindings, printJson } from "../output.js";
 
 export interface ReleaseCliOptions {

@@ -1,6 +1,6 @@
-import { resolveBackupFolder, RestoreRefused, runRestore } from "../../ops/backup.js";
-import { findPgTools, PgClient } from "../../ops/postgres.js";
-import { ProcessRunner, type Runner } from "../../ops/runner.js";
+import { resolveBackupFolder, RestoreRefused, runRestore } from "../../workflows/backup.js";
+import { findPgTools, PgClient } from "../../adapters/postgres.js";
+import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { EXIT, printJson } from "../output.js";
 import { CliInputError, lazyModel, pgConnection, progress, reportError, type PgCliOptions } from "./backup.js";
 

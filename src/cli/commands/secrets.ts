@@ -15,36 +15,19 @@ import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../../core/object.js";
 import { loadDefinition } from "../../model/load.js";
 import type { DeclaredSecret, Model } from "../../model/model.js";
-import { ClusterUnavailableError, currentSealingKey, keyBackupYaml, openCluster, type KeySecretSource } from "../../ops/sealed-secrets-cluster.js";
-import {
-  assertOutsideRepository,
-  DEFAULT_GENERATED_BYTES,
-  generateValue,
-  keyOrigin,
-  MIN_GENERATED_BYTES,
-  originId,
-  resolveSecretValues,
-  resolveValuesPath,
-  secretRef,
-  SecretValueStore,
-  ValueStoreError,
-  withSharedValues,
-  writePrivateFileAtomically,
-  type KeyOrigin,
-  type KeyProblem,
-  type Resolution,
-} from "../../ops/secret-values.js";
-import { repoRoot } from "../../ops/tools.js";
-import { generate } from "../../pipeline.js";
-import { certificateInfo, loadKeyBackupFile, parseKeyBackup, publicKeyFingerprint, publicKeyFromCertificate, type CertificateInfo, type KeyBackup } from "../../secrets/keys.js";
-import { isSealingScope, scopeFromAnnotations, SEALING_SCOPES, type SealingScope } from "../../secrets/scope.js";
-import { NO_KEY_COULD_DECRYPT, sealSecret, UnsealError, unsealSecret } from "../../secrets/sealing.js";
+import { ClusterUnavailableError, currentSealingKey, keyBackupYaml, openCluster, type KeySecretSource } from "../../adapters/sealed-secrets-cluster.js";
+import { assertOutsideRepository, DEFAULT_GENERATED_BYTES, generateValue, keyOrigin, MIN_GENERATED_BYTES, originId, resolveSecretValues, resolveValuesPath, secretRef, SecretValueStore, ValueStoreError, withSharedValues, writePrivateFileAtomically, type KeyOrigin, type KeyProblem, type Resolution } from "../../workflows/secrets/value-store.js";
+import { repoRoot } from "../../adapters/tools.js";
+import { generate, treeFrom } from "../../pipeline.js";
+import { certificateInfo, loadKeyBackupFile, parseKeyBackup, publicKeyFingerprint, publicKeyFromCertificate, type CertificateInfo, type KeyBackup } from "../../sealing/keys.js";
+import { isSealingScope, scopeFromAnnotations, SEALING_SCOPES, type SealingScope } from "../../sealing/scope.js";
+import { NO_KEY_COULD_DECRYPT, sealSecret, UnsealError, unsealSecret } from "../../sealing/sealing.js";
 import { sealedSecretFile } from "../../synth/secrets.js";
 import { toYaml } from "../../tree/emit.js";
 import { diffTrees, type TreeDiff } from "../../tree/diff.js";
 import { readTree, writeTreeAtomically } from "../../tree/files.js";
 import { readSealedFiles, type SealedFile } from "../../tree/sealed.js";
-import { buildTree, GENERATED_FILES, OWNED_DIRS } from "../../tree/tree.js";
+import { GENERATED_FILES, OWNED_DIRS } from "../../tree/tree.js";
 import { EXIT } from "../output.js";
 import { CliInputError, reportError } from "./backup.js";
 
@@ -371,7 +354,7 @@ function sealIntoTree(
     merged.push({ file, content, objects });
   }
   const docs = new Map(GENERATED_FILES.flatMap((f) => (g.tree.files.has(f) ? [[f, g.tree.files.get(f)!] as const] : [])));
-  const tree = buildTree(model, merged, docs);
+  const tree = treeFrom(model, merged, docs);
   const diff = diffTrees(readTree(root, OWNED_DIRS, GENERATED_FILES), tree.files);
   return { sealed, diff, moved: [...droppable], files: tree.files };
 }

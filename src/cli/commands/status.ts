@@ -1,5 +1,5 @@
 import { loadDefinition } from "../../model/load.js";
-import { collect, evaluateStatus, type StatusReport } from "../../ops/status.js";
+import { collect, evaluateStatus, type StatusReport } from "../../workflows/status.js";
 import { EXIT, bold, green, printJson, red, yellow } from "../output.js";
 
 export interface StatusOptions {
@@ -36,7 +36,7 @@ function render(r: StatusReport, all: boolean): string {
 export async function statusCommand(root: string, opts: StatusOptions): Promise<number> {
   const { model } = loadDefinition(root);
   const once = async () => {
-    const kube = opts.kubeconfig || process.env.KUBECONFIG ? (await import("../../ops/kube.js")).connect(opts.kubeconfig, opts.context) : undefined;
+    const kube = opts.kubeconfig || process.env.KUBECONFIG ? (await import("../../adapters/kube.js")).connect(opts.kubeconfig, opts.context) : undefined;
     const snap = await collect(model, { ...(kube ? { kube } : {}), overrides: parseOverrides(opts.endpoint), ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.backups ? { backupsDir: opts.backups } : {}) });
     return evaluateStatus(model, snap);
   };

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadDefinition } from "../../model/load.js";
-import { ProcessRunner, type Runner } from "../../ops/runner.js";
-import { applyTrust, CA_NAME, caFromCluster, checkCaPem, printFetchCa, printTrust, registryAddresses, trustPlan } from "../../ops/trust.js";
+import { ProcessRunner, type Runner } from "../../adapters/runner.js";
+import { applyTrust, CA_NAME, caFromCluster, checkCaPem, printFetchCa, printTrust, registryAddresses, trustPlan } from "../../workflows/trust.js";
 import { EXIT, green, printJson, red, yellow } from "../output.js";
 
 export interface TrustCliOptions {

@@ -1,7 +1,7 @@
-import { helmAvailable } from "../../validate/render.js";
-import { kubectlAvailable } from "../../ops/kustomize.js";
+import { helmAvailable } from "../../workflows/render.js";
+import { kubectlAvailable } from "../../adapters/kustomize.js";
 import { generate } from "../../pipeline.js";
-import { validateTree } from "../../validate/index.js";
+import { validateTree } from "../../workflows/validate.js";
 import { EXIT, printFindings, printJson, summarize } from "../output.js";
 
 export interface ValidateCliOptions {

@@ -11,12 +11,13 @@ import { createHash } from "node:crypto";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { KubeObject, PlacedObject } from "../../core/object.js";
 import type { AppModel, ComponentModel, Model } from "../../model/model.js";
-import { FLUX_NS, MANAGED_BY, obj, place } from "../builders.js";
-import { CONFIGS } from "../layout.js";
+import { MANAGED_BY, obj, place } from "../builders.js";
+import { CONFIGS } from "../../model/layout.js";
 import { DashboardBuilder, type Json } from "./panels.js";
 import { alt, q } from "./promql.js";
 import { POSTGRES_BACKUP_CRONJOB, THRESHOLDS } from "./rules.js";
 import { FLUX_CONTROLLERS, JOBS } from "./scraping.js";
+import { FLUX_NAMESPACE } from "../../core/well-known.js";
 
 /** The label the Grafana dashboard sidecar watches (grafana.sidecar.dashboards in the stack's values). */
 export const DASHBOARD_LABEL = { key: "grafana_dashboard", value: "1" } as const;
@@ -218,7 +219,7 @@ function logs(m: Model): Json {
   d.row("All applications").logs("Errors in application logs", `${stream(`=~${q(alt(namespaces))}`)} |~ "(?i)(error|exception|traceback|panic)"`, { h: 8 });
   d.row("Applications");
   for (const app of m.apps) d.logs(`${app.name} (namespace ${app.namespace})`, stream(`=${q(app.namespace)}`));
-  d.row("GitOps").logs("Flux controllers", stream(`=${q(FLUX_NS)}`));
+  d.row("GitOps").logs("Flux controllers", stream(`=${q(FLUX_NAMESPACE)}`));
   return d.build();
 }
 

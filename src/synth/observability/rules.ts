@@ -16,7 +16,7 @@ import type { IPrometheusRule } from "@kubernetes-models/prometheus-operator/mon
 import type { KubeObject, PlacedObject } from "../../core/object.js";
 import type { ComponentModel, Model } from "../../model/model.js";
 import { MANAGED_BY, obj, place } from "../builders.js";
-import { CONFIGS } from "../layout.js";
+import { CONFIGS } from "../../model/layout.js";
 import { alt, q } from "./promql.js";
 import { JOBS } from "./scraping.js";
 

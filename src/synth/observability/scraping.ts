@@ -11,8 +11,9 @@ import type { IPodMonitor } from "@kubernetes-models/prometheus-operator/monitor
 import type { IServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import type { KubeObject, PlacedObject } from "../../core/object.js";
 import type { Model } from "../../model/model.js";
-import { FLUX_NS, MANAGED_BY, obj, place } from "../builders.js";
-import { CONFIGS } from "../layout.js";
+import { MANAGED_BY, obj, place } from "../builders.js";
+import { CONFIGS } from "../../model/layout.js";
+import { FLUX_NAMESPACE } from "../../core/well-known.js";
 
 /** The `job` label of each infrastructure scrape target. */
 export const JOBS = {
@@ -134,7 +135,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       id: "flux",
       kind: "PodMonitor",
       job: { fromPodLabel: "app" },
-      namespace: FLUX_NS,
+      namespace: FLUX_NAMESPACE,
       selector: { matchExpressions: [{ key: "app", operator: "In", values: [...FLUX_CONTROLLERS] }] },
       port: "http-prom",
       containerPort: 8080,

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import type { DevCluster } from "../../../src/ops/devcluster/index.js";
+import type { DevCluster } from "../../../src/devcluster/index.js";
 
 export interface ClusterSuite {
   /** The cluster; fails the calling test with a pointer to before() when it never came up. */

@@ -1,5 +1,5 @@
 /**
- * Putting BeckerKube's generated GitOps tree into the local dev cluster (src/ops/devcluster) the way an
+ * Putting BeckerKube's generated GitOps tree into the local dev cluster (src/devcluster) the way an
  * operator's cluster gets it, with the few stand-ins an offline machine needs. Shared by test/e2e/tree.test.ts
  * and bench/reconcile.ts. Each stand-in is named here and in docs/e2e.md:
  *
@@ -17,10 +17,10 @@ import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { parseAllDocuments, stringify } from "yaml";
 import type { KubeObject } from "../../../src/core/object.js";
-import { run, CommandError } from "../../../src/ops/devcluster/exec.js";
-import type { Kubectl } from "../../../src/ops/devcluster/index.js";
-import { poll } from "../../../src/ops/devcluster/wait.js";
-import { GENERATED_ROOTS } from "../../../src/synth/layout.js";
+import { run, CommandError } from "../../../src/devcluster/exec.js";
+import type { Kubectl } from "../../../src/devcluster/index.js";
+import { poll } from "../../../src/devcluster/wait.js";
+import { GENERATED_ROOTS } from "../../../src/model/layout.js";
 
 export const FLUX_NS = "flux-system";
 export const GIT_REPOSITORY = "beckerkube";

@@ -6,7 +6,7 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Repository root: this file lives in src/ops/ (or dist/ops/ once compiled). */
+/** Repository root: this file lives in src/adapters/ (or dist/adapters/ once compiled). */
 export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** Folder holding the pins of one tool set (go.mod, go.sum, tools.txt, optional extra.sh). */

@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, existsSync } from "node:fs";
 import path from "node:path";
-import { toolPath, toolsBinDir } from "../tools.js";
+import { toolPath, toolsBinDir } from "../adapters/tools.js";
 
 export const E2E_TOOLS = [
   "etcd",

@@ -14,12 +14,12 @@ import { runSteps, type Step, type StepOutcome } from "../cli/progress.js";
 import { diffTrees, isClean } from "../tree/diff.js";
 import { readTree, writeTreeAtomically } from "../tree/files.js";
 import { GENERATED_FILES, OWNED_DIRS } from "../tree/tree.js";
-import { validateTree } from "../validate/index.js";
+import { validateTree } from "./validate.js";
 import { bumpTags, type TagBump } from "./bump.js";
-import { gitRepositoryRef, helmReleaseRef, kustomizationRef, requestReconcile, waitForRelease } from "./flux.js";
-import { Git } from "./git.js";
-import { connect, type Kube } from "./kube.js";
-import { checkTag, describeMissing, type RegistryOptions } from "./registry.js";
+import { gitRepositoryRef, helmReleaseRef, kustomizationRef, requestReconcile, waitForRelease } from "../adapters/flux.js";
+import { Git } from "../adapters/git.js";
+import { connect, type Kube } from "../adapters/kube.js";
+import { checkTag, describeMissing, type RegistryOptions } from "../adapters/registry.js";
 
 export type Builder = "docker" | "buildah" | "podman";
 

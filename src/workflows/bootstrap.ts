@@ -9,15 +9,15 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { ComponentModel, Model } from "../model/model.js";
-import { describeFailure, formatCommand, type Runner } from "./runner.js";
+import { describeFailure, formatCommand, type Runner } from "../adapters/runner.js";
 
 /** kustomize-controller feature gates bk needs (see the flux-install step). */
 export const KUSTOMIZE_FEATURE_GATES = "--feature-gates=CancelHealthCheckOnNewRevision=true";
 import { CA_NAME, CA_SECRET, NODE_RUNTIME, registryAddresses, trustPlan } from "./trust.js";
+import { FLUX_NAMESPACE } from "../core/well-known.js";
 
 /** Flux release `flux install` deploys; its controllers match the CRDs the tree is validated against. */
 export const FLUX_VERSION = "v2.9.4";
-export const FLUX_NS = "flux-system";
 const KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key";
 
 export interface StepCommand {
@@ -166,10 +166,10 @@ export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
         { cmd: "flux", args: ["install", `--version=${fluxVersion}`, "--context", ctx], timeoutMs: min(10) },
         // Without this gate kustomize-controller finishes a running health check (up to the apps layer's
         // timeout) before it applies a newer revision, so a release's revert commit could wait 20 minutes.
-        kubectl("-n", FLUX_NS, "patch", "deployment", "kustomize-controller", "--type=json", `-p=[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"${KUSTOMIZE_FEATURE_GATES}"}]`),
+        kubectl("-n", FLUX_NAMESPACE, "patch", "deployment", "kustomize-controller", "--type=json", `-p=[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"${KUSTOMIZE_FEATURE_GATES}"}]`),
       ],
       check: {
-        command: kubectl("-n", FLUX_NS, "get", "deployment", "kustomize-controller", "-o", "jsonpath={.metadata.labels.app\\.kubernetes\\.io/version} {.spec.template.spec.containers[0].args}"),
+        command: kubectl("-n", FLUX_NAMESPACE, "get", "deployment", "kustomize-controller", "-o", "jsonpath={.metadata.labels.app\\.kubernetes\\.io/version} {.spec.template.spec.containers[0].args}"),
         expect: new RegExp(`^${fluxVersion.replace(/\./g, "\\.")} .*${KUSTOMIZE_FEATURE_GATES.replace(/[-=]/g, (c) => `\\${c}`)}`),
         means: `Flux ${fluxVersion} is installed and cancels stale health checks on a new revision`,
       },
@@ -179,43 +179,43 @@ export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
     const secret = m.gitops.secretRef;
     steps.push({
       id: "git-secret",
-      title: `Git credentials for Flux (secret ${FLUX_NS}/${secret})`,
+      title: `Git credentials for Flux (secret ${FLUX_NAMESPACE}/${secret})`,
       commands: sshUrl
-        ? [{ cmd: "flux", args: ["create", "secret", "git", secret, `--url=${m.gitops.url}`, `--private-key-file=${o.gitKey ?? "<--git-key>"}`, "--namespace", FLUX_NS, "--context", ctx] }]
+        ? [{ cmd: "flux", args: ["create", "secret", "git", secret, `--url=${m.gitops.url}`, `--private-key-file=${o.gitKey ?? "<--git-key>"}`, "--namespace", FLUX_NAMESPACE, "--context", ctx] }]
         : [],
-      check: { command: kubectl("-n", FLUX_NS, "get", "secret", secret, "-o", "name"), means: "the secret exists" },
+      check: { command: kubectl("-n", FLUX_NAMESPACE, "get", "secret", secret, "-o", "name"), means: "the secret exists" },
       ...(!sshUrl
-        ? { blocked: `bk bootstrap creates SSH deploy-key secrets only; create ${FLUX_NS}/${secret} for ${m.gitops.url} yourself (\`flux create secret git ${secret} --url=... --username=... --password=...\`) and rerun` }
+        ? { blocked: `bk bootstrap creates SSH deploy-key secrets only; create ${FLUX_NAMESPACE}/${secret} for ${m.gitops.url} yourself (\`flux create secret git ${secret} --url=... --username=... --password=...\`) and rerun` }
         : !o.gitKey
-          ? { blocked: `secret ${FLUX_NS}/${secret} does not exist: pass --git-key <file>, the private half of a deploy key with read access to ${m.gitops.url}` }
+          ? { blocked: `secret ${FLUX_NAMESPACE}/${secret} does not exist: pass --git-key <file>, the private half of a deploy key with read access to ${m.gitops.url}` }
           : {}),
     });
   }
-  const sync = path.join(o.root, m.gitops.path, "flux-system", "gotk-sync.yaml");
+  const sync = path.join(o.root, m.gitops.path, FLUX_NAMESPACE, "gotk-sync.yaml");
   steps.push(
     {
       id: "flux-sync",
       title: `Point Flux at ${m.gitops.url} (${m.gitops.branch}, ${m.gitops.path})`,
       commands: [kubectl("apply", "-f", sync)],
-      check: { command: kubectl("-n", FLUX_NS, "get", `kustomization/${m.gitops.repository}`, "-o", "name"), means: "the sync objects exist" },
+      check: { command: kubectl("-n", FLUX_NAMESPACE, "get", `kustomization/${m.gitops.repository}`, "-o", "name"), means: "the sync objects exist" },
     },
     {
       id: "source",
       title: "Flux can read the Git repository",
-      commands: waitFor(FLUX_NS, `gitrepository/${m.gitops.repository}`, 5),
-      check: readyCheck(FLUX_NS, `gitrepository/${m.gitops.repository}`),
+      commands: waitFor(FLUX_NAMESPACE, `gitrepository/${m.gitops.repository}`, 5),
+      check: readyCheck(FLUX_NAMESPACE, `gitrepository/${m.gitops.repository}`),
     },
     {
       id: "infra-controllers",
       title: "Infrastructure controllers Ready (MetalLB, cert-manager, Sealed Secrets, ingress, Istio, CloudNativePG, ...)",
-      commands: waitFor(FLUX_NS, "kustomization/infra-controllers", 20),
-      check: readyCheck(FLUX_NS, "kustomization/infra-controllers"),
+      commands: waitFor(FLUX_NAMESPACE, "kustomization/infra-controllers", 20),
+      check: readyCheck(FLUX_NAMESPACE, "kustomization/infra-controllers"),
     },
     {
       id: "infra-configs",
       title: "Infrastructure configuration Ready (address pool, CA and certificates, registry, PostgreSQL, ...)",
-      commands: waitFor(FLUX_NS, "kustomization/infra-configs", 20),
-      check: readyCheck(FLUX_NS, "kustomization/infra-configs"),
+      commands: waitFor(FLUX_NAMESPACE, "kustomization/infra-configs", 20),
+      check: readyCheck(FLUX_NAMESPACE, "kustomization/infra-configs"),
     },
   );
   // The CA exists only once cert-manager has issued it (infra-configs); the node must trust it
@@ -239,8 +239,8 @@ export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
     {
       id: "apps",
       title: "All applications Ready",
-      commands: waitFor(FLUX_NS, "kustomization/apps", 30),
-      check: readyCheck(FLUX_NS, "kustomization/apps"),
+      commands: waitFor(FLUX_NAMESPACE, "kustomization/apps", 30),
+      check: readyCheck(FLUX_NAMESPACE, "kustomization/apps"),
     },
   );
   return steps;

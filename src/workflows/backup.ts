@@ -7,8 +7,8 @@
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { PgClient } from "./postgres.js";
-import type { Runner } from "./runner.js";
+import type { PgClient } from "../adapters/postgres.js";
+import type { Runner } from "../adapters/runner.js";
 
 export const MANIFEST = "manifest.json";
 export const SUMS = "SHA256SUMS";

@@ -15,19 +15,11 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
-import { repoRoot } from "../tools.js";
+import { repoRoot } from "../adapters/tools.js";
 import { resolveBinaries, type Binaries } from "./binaries.js";
 import { startChartRepo, type ChartRepo } from "./chartrepo.js";
-import {
-  etcdDataDir,
-  registerNodes,
-  startApiserver,
-  startControllers,
-  startEtcd,
-  type ControlPlanePorts,
-  type FakeNode,
-} from "./controlplane.js";
-import { FLUX_NAMESPACE, startFlux, type FluxEndpoints } from "./flux.js";
+import { etcdDataDir, registerNodes, startApiserver, startControllers, startEtcd, type ControlPlanePorts, type FakeNode } from "./controlplane.js";
+import { startFlux, type FluxEndpoints } from "./flux.js";
 import { syncManifests, type SyncGitOptions } from "./fluxsync.js";
 import { startGitServer, type GitServer, type PushOptions } from "./gitserver.js";
 import { writeKubeconfig } from "./kubeconfig.js";
@@ -36,13 +28,13 @@ import { freePorts } from "./net.js";
 import { createPki } from "./pki.js";
 import { ProcessSet, tailLogs } from "./procs.js";
 import { poll } from "./wait.js";
+import { FLUX_NAMESPACE } from "../core/well-known.js";
 
 export type { FakeNode } from "./controlplane.js";
 export type { PushOptions } from "./gitserver.js";
 export type { SyncGitOptions } from "./fluxsync.js";
 export { Kubectl } from "./kubectl.js";
 export { readiness } from "./readiness.js";
-export { FLUX_NAMESPACE } from "./flux.js";
 
 export interface DevClusterOptions {
   /** Directory for everything (created if missing). Default: a new mkdtemp under the OS temp dir. */
@@ -249,7 +241,7 @@ export async function up(opts: DevClusterOptions = {}): Promise<DevCluster> {
       async syncGit(o) {
         if (!git) throw new Error("devcluster: syncGit needs the git server (gitServer: true)");
         if (!flux) throw new Error("devcluster: syncGit needs the Flux controllers (flux: true)");
-        const name = o.name ?? "flux-system";
+        const name = o.name ?? FLUX_NAMESPACE;
         const ns = o.namespace ?? FLUX_NAMESPACE;
         const timeoutMs = o.timeoutMs ?? stepTimeout;
         await kubectl.applyManifest(syncManifests(git.url(o.repo ?? "fleet"), o));

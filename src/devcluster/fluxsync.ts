@@ -4,7 +4,7 @@
  * editing the tree's own GitRepository URL.
  */
 import { stringify } from "yaml";
-import { FLUX_NAMESPACE } from "./flux.js";
+import { FLUX_NAMESPACE } from "../core/well-known.js";
 
 export interface SyncGitOptions {
   /** Path inside the repo to apply, e.g. "./clusters/minikube". */
@@ -25,7 +25,7 @@ export interface SyncGitOptions {
 }
 
 export function syncManifests(gitUrl: string, o: SyncGitOptions): string {
-  const name = o.name ?? "flux-system";
+  const name = o.name ?? FLUX_NAMESPACE;
   const namespace = o.namespace ?? FLUX_NAMESPACE;
   const interval = o.interval ?? "10m";
   return [

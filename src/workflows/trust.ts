@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import path from "node:path";
 import type { Model } from "../model/model.js";
 import { loadKubeConfig, type KubeOptions } from "./certs.js";
-import { describeFailure, formatCommand, type Runner } from "./runner.js";
+import { describeFailure, formatCommand, type Runner } from "../adapters/runner.js";
 
 /** The node's container runtime, pinned at `minikube start` (bootstrap) and restarted here. */
 export const NODE_RUNTIME = "containerd";

@@ -7,8 +7,8 @@
 import type { CoreV1Api, KubeConfig, V1Secret } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import type { KubeObject } from "../core/object.js";
-import { decodeStdBase64 } from "../secrets/base64.js";
-import { certificateInfo, SEALED_SECRETS_KEY_LABEL } from "../secrets/keys.js";
+import { decodeStdBase64 } from "../sealing/base64.js";
+import { certificateInfo, SEALED_SECRETS_KEY_LABEL } from "../sealing/keys.js";
 
 /** Label value the controller puts on keys it may seal with. */
 export const ACTIVE_KEY = "active";

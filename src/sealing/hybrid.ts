@@ -5,15 +5,7 @@
  *
  * The AES nonce is all zeros; that is safe only because every value gets a fresh random session key.
  */
-import {
-  constants,
-  createCipheriv,
-  createDecipheriv,
-  privateDecrypt,
-  publicEncrypt,
-  randomBytes,
-  type KeyObject,
-} from "node:crypto";
+import { constants, createCipheriv, createDecipheriv, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from "node:crypto";
 
 const SESSION_KEY_BYTES = 32;
 const GCM_NONCE_BYTES = 12;

@@ -10,8 +10,8 @@ import type { Binaries } from "./binaries.js";
 import { freePorts, httpGet } from "./net.js";
 import type { ProcessSet } from "./procs.js";
 import { poll } from "./wait.js";
+import { FLUX_NAMESPACE } from "../core/well-known.js";
 
-export const FLUX_NAMESPACE = "flux-system";
 export const FLUX_CONTROLLERS = ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"] as const;
 export type FluxController = (typeof FLUX_CONTROLLERS)[number];
 

@@ -7,9 +7,9 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import type { Finding } from "../core/finding.js";
 import { objectRef, type KubeObject, type PlacedObject } from "../core/object.js";
-import { HelmError, helmTemplate } from "../ops/helm.js";
-import { hasTool } from "../ops/tools.js";
-import { APP_CHART_REPOSITORY } from "../synth/configs.js";
+import { HelmError, helmTemplate } from "../adapters/helm.js";
+import { hasTool } from "../adapters/tools.js";
+import { APP_CHART_REPOSITORY } from "../core/well-known.js";
 
 export const APP_CHART_DIR = "charts/app";
 
@@ -63,7 +63,7 @@ export function placeRendered(rendered: readonly Rendered[]): PlacedObject[] {
   return rendered.flatMap((r) => r.objects.map((object) => ({ object, file: `${r.release.file} (rendered by ${objectRef(r.release.object)})` })));
 }
 
-/** Whether a helm binary can be found the way src/ops/helm.ts looks for one. */
+/** Whether a helm binary can be found the way src/adapters/helm.ts looks for one. */
 export function helmAvailable(): boolean {
   if (process.env["BK_HELM"]) return true;
   if (hasTool("helm")) return true;

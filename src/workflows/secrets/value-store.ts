@@ -10,7 +10,7 @@ import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readF
 import { homedir } from "node:os";
 import path from "node:path";
 import { parseDocument, stringify } from "yaml";
-import type { DeclaredSecret } from "../model/model.js";
+import type { DeclaredSecret } from "../../model/model.js";
 
 export const VALUES_ENV = "BK_SECRET_VALUES";
 export const VALUES_FILE = "secret-values.yaml";

@@ -1,4 +1,4 @@
-import type { KubeObject } from "../core/object.js";
+import type { KubeObject } from "./object.js";
 import { fieldPath, list, rec, str, type Rec } from "./paths.js";
 
 /** Where an object keeps the pod it runs: the pod's metadata and spec, and their field paths. */

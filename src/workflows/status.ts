@@ -8,7 +8,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Model } from "../model/model.js";
 import { listBackups } from "./backup.js";
 import { checkCertificates, tlsTargets, type CertificateReport } from "./certs.js";
-import type { Kube } from "./kube.js";
+import type { Kube } from "../adapters/kube.js";
 
 export interface FluxItem {
   kind: string;

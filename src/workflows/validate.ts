@@ -1,0 +1,51 @@
+/**
+ * `bk validate`: every check a tree must pass before it may be committed. The object checks and
+ * references are pure (src/validate/); rendering runs the real helm, and the kustomize build the
+ * real kubectl on a scratch copy.
+ */
+import type { Finding } from "../core/finding.js";
+import type { Model } from "../model/model.js";
+import type { PolicyException } from "../policy/rule.js";
+import type { GeneratedTree } from "../tree/tree.js";
+import { checkObjects } from "../validate/checks.js";
+import { checkReferences } from "../validate/references.js";
+
+export { policyContext } from "../validate/checks.js";
+
+export interface ValidateOptions {
+  /** Run `kubectl kustomize` on every root (needs kubectl). */
+  kustomize: boolean;
+  /** Render our own chart's HelmReleases with helm and check what they render; needs the repository root. */
+  render?: { root: string };
+}
+
+export interface ValidationResult {
+  findings: Finding[];
+  excepted: Array<{ finding: Finding; exception: PolicyException }>;
+  objects: number;
+  files: number;
+  checks: string[];
+}
+
+export async function validateTree(m: Model, tree: GeneratedTree, opts: ValidateOptions): Promise<ValidationResult> {
+  const { unusedExceptionFindings } = await import("../policy/engine.js");
+  const checks = ["schema", "policy", "references"];
+  const own = await checkObjects(m, tree.objects);
+  const findings: Finding[] = [...own.findings, ...unusedExceptionFindings(own.unusedExceptions, "definition/policy-exceptions.yaml")];
+  const excepted = [...own.excepted];
+  findings.push(...checkReferences(m, tree.objects, tree.files));
+  if (opts.render) {
+    const { renderAppReleases, placeRendered } = await import("./render.js");
+    const { rendered, findings: renderFindings } = await renderAppReleases(opts.render.root, tree.objects);
+    const renderedChecks = await checkObjects(m, placeRendered(rendered));
+    findings.push(...renderFindings, ...renderedChecks.findings);
+    excepted.push(...renderedChecks.excepted);
+    checks.push("render");
+  }
+  if (opts.kustomize) {
+    const { kustomizeCheck } = await import("../adapters/kustomize.js");
+    findings.push(...kustomizeCheck(tree.files, tree.kustomizationRoots).findings);
+    checks.push("kustomize");
+  }
+  return { findings, excepted, objects: tree.objects.length, files: tree.files.size, checks };
+}
