@@ -99,122 +99,153 @@ function escapeKey(key: string): string {
   return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }
 
+/** What one explainer needs to know about the issue it words. */
+interface IssueContext {
+  issue: SchemaIssue;
+  all: readonly SchemaIssue[];
+  root: unknown;
+  name: SchemaName;
+  path: string;
+  value: unknown;
+  /** The path as a reader sees it ("the object" at the root). */
+  where: string;
+  schemaLabel: string;
+  p: SchemaIssue["params"];
+}
+
+type Explainer = (c: IssueContext) => Explained;
+
 function explain(issue: SchemaIssue, all: readonly SchemaIssue[], root: unknown, name: SchemaName): Explained {
   const path = pointerToPath(issue.instancePath);
-  const value = valueAt(root, issue.instancePath);
   const where = path === "" ? "the object" : path;
-  const schemaLabel = `the ${name.kind} ${name.apiVersion} schema`;
-  const p = issue.params;
-
-  switch (issue.keyword) {
-    case "required": {
-      const field = childPath(path, String(p.missingProperty));
-      return { field, message: `required field ${field} is missing`, fix: `set ${field}` };
-    }
-    case "additionalProperties": {
-      const prop = String(p.additionalProperty);
-      const field = childPath(path, prop);
-      const known = issue.knownProperties ?? propertiesOf(issue.parentSchema);
-      const guess = closest(prop, known);
-      const hint = guess ? `; did you mean ${childPath(path, guess)}?` : "";
-      const list = known.length > 0 && known.length <= 25 ? ` Fields allowed in ${where}: ${known.join(", ")}.` : "";
-      return {
-        field,
-        message: `unknown field ${field}: not in ${schemaLabel}, so Kubernetes would drop it silently${hint}`,
-        fix: guess ? `rename it to ${childPath(path, guess)}, or remove it.${list}` : `remove it or fix its spelling.${list}`,
-      };
-    }
-    case "type": {
-      const wanted = typeNames(String(p.type));
-      return { field: path, message: `${where} must be ${wanted}, got ${describe(value)}`, fix: `write ${where} as ${wanted}` };
-    }
-    case "enum":
-    case "const": {
-      const allowed = (issue.keyword === "enum" ? (p.allowedValues as unknown[]) : [p.allowedValue]) ?? [];
-      const list = allowed.map((v) => JSON.stringify(v)).join(", ");
-      return {
-        field: path,
-        message: `${where} must be one of ${list}; got ${describe(value)}`,
-        fix: `set ${where} to one of ${list}`,
-      };
-    }
-    case "pattern":
-      return {
-        field: path,
-        message: `${where} value ${describe(value)} does not match the pattern ${String(p.pattern)}`,
-        fix: `change ${where} so that it matches ${String(p.pattern)}`,
-      };
-    case "format": {
-      const example = FORMAT_EXAMPLES[String(p.format)];
-      return {
-        field: path,
-        message: `${where} value ${describe(value)} is not a valid ${String(p.format)}${example ? ` (${example})` : ""}`,
-        fix: `write ${where} as a ${String(p.format)}${example ? `, ${example}` : ""}`,
-      };
-    }
-    case "minimum":
-    case "maximum":
-    case "exclusiveMinimum":
-    case "exclusiveMaximum":
-      return {
-        field: path,
-        message: `${where} must be ${String(p.comparison)} ${String(p.limit)}, got ${describe(value)}`,
-        fix: `use a value ${String(p.comparison)} ${String(p.limit)} for ${where}`,
-      };
-    case "minLength":
-    case "maxLength":
-    case "minItems":
-    case "maxItems":
-    case "minProperties":
-    case "maxProperties": {
-      const unit = issue.keyword.endsWith("Length") ? "characters" : issue.keyword.endsWith("Items") ? "items" : "fields";
-      const bound = issue.keyword.startsWith("min") ? "at least" : "at most";
-      return {
-        field: path,
-        message: `${where} must have ${bound} ${String(p.limit)} ${unit}, has ${sizeOf(value)}`,
-        fix: `give ${where} ${bound} ${String(p.limit)} ${unit}`,
-      };
-    }
-    case "uniqueItems":
-      return {
-        field: path,
-        message: `${where} has duplicate items at [${String(p.j)}] and [${String(p.i)}]`,
-        fix: `remove one of the duplicates from ${where}`,
-      };
-    case "anyOf":
-    case "oneOf": {
-      if (issue.keyword === "oneOf" && Array.isArray(p.passingSchemas)) {
-        return {
-          field: path,
-          message: `${where} matches more than one of the mutually exclusive forms allowed by ${schemaLabel}`,
-          fix: `keep only the fields of one form in ${where}`,
-        };
-      }
-      const branches = branchSummaries(issue, all, root, name);
-      return {
-        field: path,
-        message: `${where} matches none of the forms allowed by ${schemaLabel}${branches ? `: ${branches}` : ""}`,
-        fix: `change ${where} to satisfy one of those forms`,
-      };
-    }
-    case "not": {
-      const required = isRecord(issue.schema) && Array.isArray(issue.schema.required) ? issue.schema.required : undefined;
-      return {
-        field: path,
-        message: required
-          ? `${where} must not set ${required.map((r) => childPath(path, String(r))).join(" together with ")}`
-          : `${where} has a combination of fields that ${schemaLabel} forbids`,
-        fix: required ? `keep only one of them` : `check ${where} against the CRD's documentation`,
-      };
-    }
-    default:
-      return {
-        field: path,
-        message: `${where} ${issue.message ?? `fails the "${issue.keyword}" check of ${schemaLabel}`}`,
-        fix: `correct ${where}`,
-      };
-  }
+  const context: IssueContext = { issue, all, root, name, path, value: valueAt(root, issue.instancePath), where, schemaLabel: `the ${name.kind} ${name.apiVersion} schema`, p: issue.params };
+  return (EXPLAINERS.get(issue.keyword) ?? explainOther)(context);
 }
+
+const explainRequired: Explainer = ({ path, p }) => {
+  const field = childPath(path, String(p.missingProperty));
+  return { field, message: `required field ${field} is missing`, fix: `set ${field}` };
+};
+
+const explainUnknownField: Explainer = ({ issue, path, where, schemaLabel, p }) => {
+  const prop = String(p.additionalProperty);
+  const field = childPath(path, prop);
+  const known = issue.knownProperties ?? propertiesOf(issue.parentSchema);
+  const guess = closest(prop, known);
+  const hint = guess ? `; did you mean ${childPath(path, guess)}?` : "";
+  const list = known.length > 0 && known.length <= 25 ? ` Fields allowed in ${where}: ${known.join(", ")}.` : "";
+  return {
+    field,
+    message: `unknown field ${field}: not in ${schemaLabel}, so Kubernetes would drop it silently${hint}`,
+    fix: guess ? `rename it to ${childPath(path, guess)}, or remove it.${list}` : `remove it or fix its spelling.${list}`,
+  };
+};
+
+const explainType: Explainer = ({ path, where, value, p }) => {
+  const wanted = typeNames(String(p.type));
+  return { field: path, message: `${where} must be ${wanted}, got ${describe(value)}`, fix: `write ${where} as ${wanted}` };
+};
+
+const explainAllowedValues: Explainer = ({ issue, path, where, value, p }) => {
+  const allowed = (issue.keyword === "enum" ? (p.allowedValues as unknown[]) : [p.allowedValue]) ?? [];
+  const list = allowed.map((v) => JSON.stringify(v)).join(", ");
+  return { field: path, message: `${where} must be one of ${list}; got ${describe(value)}`, fix: `set ${where} to one of ${list}` };
+};
+
+const explainPattern: Explainer = ({ path, where, value, p }) => ({
+  field: path,
+  message: `${where} value ${describe(value)} does not match the pattern ${String(p.pattern)}`,
+  fix: `change ${where} so that it matches ${String(p.pattern)}`,
+});
+
+const explainFormat: Explainer = ({ path, where, value, p }) => {
+  const example = FORMAT_EXAMPLES[String(p.format)];
+  return {
+    field: path,
+    message: `${where} value ${describe(value)} is not a valid ${String(p.format)}${example ? ` (${example})` : ""}`,
+    fix: `write ${where} as a ${String(p.format)}${example ? `, ${example}` : ""}`,
+  };
+};
+
+const explainBound: Explainer = ({ path, where, value, p }) => ({
+  field: path,
+  message: `${where} must be ${String(p.comparison)} ${String(p.limit)}, got ${describe(value)}`,
+  fix: `use a value ${String(p.comparison)} ${String(p.limit)} for ${where}`,
+});
+
+const explainSize: Explainer = ({ issue, path, where, value, p }) => {
+  const unit = issue.keyword.endsWith("Length") ? "characters" : issue.keyword.endsWith("Items") ? "items" : "fields";
+  const bound = issue.keyword.startsWith("min") ? "at least" : "at most";
+  return {
+    field: path,
+    message: `${where} must have ${bound} ${String(p.limit)} ${unit}, has ${sizeOf(value)}`,
+    fix: `give ${where} ${bound} ${String(p.limit)} ${unit}`,
+  };
+};
+
+const explainUnique: Explainer = ({ path, where, p }) => ({
+  field: path,
+  message: `${where} has duplicate items at [${String(p.j)}] and [${String(p.i)}]`,
+  fix: `remove one of the duplicates from ${where}`,
+});
+
+const explainAlternatives: Explainer = ({ issue, all, root, name, path, where, schemaLabel, p }) => {
+  if (issue.keyword === "oneOf" && Array.isArray(p.passingSchemas)) {
+    return {
+      field: path,
+      message: `${where} matches more than one of the mutually exclusive forms allowed by ${schemaLabel}`,
+      fix: `keep only the fields of one form in ${where}`,
+    };
+  }
+  const branches = branchSummaries(issue, all, root, name);
+  return {
+    field: path,
+    message: `${where} matches none of the forms allowed by ${schemaLabel}${branches ? `: ${branches}` : ""}`,
+    fix: `change ${where} to satisfy one of those forms`,
+  };
+};
+
+const explainNot: Explainer = ({ issue, path, where, schemaLabel }) => {
+  const required = isRecord(issue.schema) && Array.isArray(issue.schema.required) ? issue.schema.required : undefined;
+  return {
+    field: path,
+    message: required
+      ? `${where} must not set ${required.map((r) => childPath(path, String(r))).join(" together with ")}`
+      : `${where} has a combination of fields that ${schemaLabel} forbids`,
+    fix: required ? `keep only one of them` : `check ${where} against the CRD's documentation`,
+  };
+};
+
+const explainOther: Explainer = ({ issue, path, where, schemaLabel }) => ({
+  field: path,
+  message: `${where} ${issue.message ?? `fails the "${issue.keyword}" check of ${schemaLabel}`}`,
+  fix: `correct ${where}`,
+});
+
+/** JSON Schema keyword -> how its failure is worded for a person. */
+const EXPLAINERS: ReadonlyMap<string, Explainer> = new Map([
+  ["required", explainRequired],
+  ["additionalProperties", explainUnknownField],
+  ["type", explainType],
+  ["enum", explainAllowedValues],
+  ["const", explainAllowedValues],
+  ["pattern", explainPattern],
+  ["format", explainFormat],
+  ["minimum", explainBound],
+  ["maximum", explainBound],
+  ["exclusiveMinimum", explainBound],
+  ["exclusiveMaximum", explainBound],
+  ["minLength", explainSize],
+  ["maxLength", explainSize],
+  ["minItems", explainSize],
+  ["maxItems", explainSize],
+  ["minProperties", explainSize],
+  ["maxProperties", explainSize],
+  ["uniqueItems", explainUnique],
+  ["anyOf", explainAlternatives],
+  ["oneOf", explainAlternatives],
+  ["not", explainNot],
+]);
 
 /** "either (required field spec.a is missing) or (spec.b must be a string, ...)". */
 function branchSummaries(issue: SchemaIssue, all: readonly SchemaIssue[], root: unknown, name: SchemaName): string {

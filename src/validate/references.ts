@@ -14,12 +14,20 @@ import { KUSTOMIZATION } from "../tree/kustomize.js";
 type Spec = Record<string, unknown>;
 const spec = (o: KubeObject) => (o.spec ?? {}) as Spec;
 
+type Report = (rule: string, message: string, fix: string, where: { file?: string; object?: string; field?: string }, severity?: Finding["severity"]) => void;
+
 export function checkReferences(m: Model, objects: readonly PlacedObject[], files: ReadonlyMap<string, string>): Finding[] {
   const out: Finding[] = [];
-  const err = (rule: string, message: string, fix: string, where: { file?: string; object?: string; field?: string }, severity: Finding["severity"] = "error") =>
-    out.push({ rule, severity, message, fix, ...where });
+  const err: Report = (rule, message, fix, where, severity = "error") => out.push({ rule, severity, message, fix, ...where });
+  checkDuplicateObjects(objects, err);
+  checkKustomizationResources(files, err);
+  checkFluxReferences(objects, files, err);
+  checkDeclaredSecrets(m, objects, err);
+  return out;
+}
 
-  // Objects defined twice (a duplicate SealedSecret broke the build in incident 7).
+/** Objects defined twice (a duplicate SealedSecret broke the build in incident 7). */
+function checkDuplicateObjects(objects: readonly PlacedObject[], err: Report): void {
   const seen = new Map<string, string>();
   for (const { object, file } of objects) {
     const id = objectIdentity(object);
@@ -27,8 +35,10 @@ export function checkReferences(m: Model, objects: readonly PlacedObject[], file
     if (prev) err("refs/duplicate-object", `${objectRef(object)} is defined in ${prev} and again here`, "keep one definition and delete the other file or document", { file, object: objectRef(object) });
     else seen.set(id, file);
   }
+}
 
-  // Kustomization files: every resource exists, none listed twice.
+/** Kustomization files: every resource exists, none listed twice. */
+function checkKustomizationResources(files: ReadonlyMap<string, string>, err: Report): void {
   for (const [file, content] of files) {
     if (path.posix.basename(file) !== KUSTOMIZATION) continue;
     const doc = readYamlValue(content) as { resources?: string[] } | null;
@@ -43,8 +53,10 @@ export function checkReferences(m: Model, objects: readonly PlacedObject[], file
       if (!exists) err("refs/resource-missing", `${r} does not exist`, "run `bk synth` to regenerate the kustomization, or restore the file", { file, field });
     });
   }
+}
 
-  // Flux references resolve inside the tree.
+/** Flux references resolve inside the tree. */
+function checkFluxReferences(objects: readonly PlacedObject[], files: ReadonlyMap<string, string>, err: Report): void {
   const key = (kind: string, ns: string, name: string) => `${kind}/${ns}/${name}`;
   const present = new Set(objects.map(({ object: o }) => key(o.kind, o.metadata.namespace ?? "", o.metadata.name)));
   const has = (kind: string, ns: string, name: string) => present.has(key(kind, ns, name));
@@ -71,8 +83,10 @@ export function checkReferences(m: Model, objects: readonly PlacedObject[], file
       });
     }
   }
+}
 
-  // Declared secrets against the SealedSecrets present.
+/** Declared secrets against the SealedSecrets present. */
+function checkDeclaredSecrets(m: Model, objects: readonly PlacedObject[], err: Report): void {
   const sealed = objects.filter(({ object: o }) => o.kind === "SealedSecret");
   const sealedByName = new Map<string, PlacedObject>();
   for (const p of sealed) {
@@ -98,5 +112,4 @@ export function checkReferences(m: Model, objects: readonly PlacedObject[], file
     if (!declared.has(`${o.metadata.namespace}/${o.metadata.name}`))
       err("secrets/undeclared", `${objectRef(o)} is not declared in the definition`, "declare it under secrets: of its application (or delete the file if it is stale: a dangling SealedSecret blocked a namespace deletion in incident 9)", { file, object: objectRef(o) });
   }
-  return out;
 }
