@@ -2,12 +2,12 @@
  * Thin adapter over the helm binary: render a chart to objects, lint a chart with values.
  * Values travel as a JSON file (JSON is YAML), so no shell quoting is involved.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../core/object.js";
+import { ProcessRunner, type RunResult, type Runner } from "./runner.js";
 import { hasTool, toolPath } from "./tools.js";
 
 export interface HelmRunOptions {
@@ -15,6 +15,8 @@ export interface HelmRunOptions {
   helm?: string;
   /** Kill helm after this long. Default 120 s. */
   timeoutMs?: number;
+  /** Runs helm; tests pass a recorder. */
+  runner?: Runner;
 }
 
 export interface HelmTemplateOptions extends HelmRunOptions {
@@ -44,14 +46,8 @@ export class HelmError extends Error {
   }
 }
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function helmBinary(opts: HelmRunOptions | undefined): string {
-  if (opts?.helm) return opts.helm;
+/** The helm binary: $BK_HELM, else the pinned build (npm run tools), else `helm` on PATH. The one place helm is looked for. */
+export function helmBinary(): string {
   const fromEnv = process.env["BK_HELM"];
   if (fromEnv) return fromEnv;
   try {
@@ -62,18 +58,19 @@ function helmBinary(opts: HelmRunOptions | undefined): string {
   return "helm";
 }
 
-function run(bin: string, args: string[], timeoutMs: number): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    execFile(bin, args, { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs, encoding: "utf8" }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== "number") {
-        // Spawn failure (ENOENT, EACCES) or a timeout kill: helm never gave an answer.
-        const why = err.killed ? `timed out after ${timeoutMs} ms` : err.message;
-        reject(new HelmError(`could not run ${bin} ${args[0] ?? ""}: ${why}; set BK_HELM or pass the helm path`, args, stderr));
-        return;
-      }
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
-    });
-  });
+/** Whether helm can be run: a configured or pinned binary is taken as is; `helm` from PATH is asked for its version. */
+export async function helmAvailable(runner: Runner = new ProcessRunner()): Promise<boolean> {
+  const bin = helmBinary();
+  if (bin !== "helm") return true;
+  return (await runner.run(bin, ["version", "--short"])).code === 0;
+}
+
+async function run(args: string[], opts: HelmRunOptions | undefined): Promise<RunResult> {
+  const bin = opts?.helm || helmBinary();
+  const res = await (opts?.runner ?? new ProcessRunner()).run(bin, args, { timeoutMs: opts?.timeoutMs ?? 120_000 });
+  // Not started, or killed at the timeout: helm never gave an answer.
+  if (res.error) throw new HelmError(`could not run ${bin} ${args[0] ?? ""}: ${res.error}; set BK_HELM or pass the helm path`, args, res.stderr);
+  return res;
 }
 
 /** Writes values to a private temp file for the duration of `fn`. */
@@ -122,10 +119,9 @@ export async function helmTemplate(
   values: Record<string, unknown>,
   opts: HelmTemplateOptions,
 ): Promise<KubeObject[]> {
-  const bin = helmBinary(opts);
   return withValuesFile(values, async (file) => {
     const args = ["template", opts.releaseName, chartDir, "--namespace", opts.namespace, "--values", file!];
-    const res = await run(bin, args, opts.timeoutMs ?? 120_000);
+    const res = await run(args, opts);
     if (res.code !== 0) {
       throw new HelmError(
         `helm template ${opts.releaseName} (chart ${chartDir}, namespace ${opts.namespace}) failed: ${res.stderr.trim()}`,
@@ -143,12 +139,11 @@ export async function helmLint(
   values?: Record<string, unknown>,
   opts?: HelmRunOptions & { strict?: boolean },
 ): Promise<HelmLintResult> {
-  const bin = helmBinary(opts);
   return withValuesFile(values, async (file) => {
     const args = ["lint", chartDir];
     if (file) args.push("--values", file);
     if (opts?.strict) args.push("--strict");
-    const res = await run(bin, args, opts?.timeoutMs ?? 120_000);
+    const res = await run(args, opts);
     const output = `${res.stdout}${res.stderr}`;
     const lines = output.split("\n");
     return {

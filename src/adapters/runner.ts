@@ -1,5 +1,5 @@
 /**
- * The one door to external programs for operations (backup, trust, bootstrap, ...): a command line in,
+ * The one door to external programs (helm, git, kubectl, builders, backup tools, ...): a command line in,
  * exit code and output back. Never throws on a non-zero exit, so callers decide what a failure means;
  * a missing program comes back as code 127 with a readable stderr.
  */
@@ -17,6 +17,12 @@ export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
+  /**
+   * Set when the program gave no exit status of its own, saying why: it could not be started
+   * (code 127; the spawn error), it ran past timeoutMs ("timed out after N ms") or a signal killed it.
+   * Adapters that must tell "the tool said no" from "the tool did not answer" test this.
+   */
+  error?: string;
 }
 
 export interface Runner {
@@ -31,14 +37,23 @@ export class ProcessRunner implements Runner {
         cwd: opts.cwd,
         env: { ...process.env, ...opts.env },
         stdio: ["pipe", "pipe", "pipe"],
-        timeout: opts.timeoutMs,
       });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on("data", (b: Buffer) => out.push(b));
       child.stderr.on("data", (b: Buffer) => err.push(b));
+      // Our own timer rather than spawn's `timeout`, so a timeout is told apart from any other kill.
+      let timedOut = false;
+      const timer =
+        opts.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              timedOut = true;
+              child.kill("SIGTERM");
+            }, opts.timeoutMs);
       let settled = false;
       const done = (r: RunResult) => {
+        clearTimeout(timer);
         if (!settled) {
           settled = true;
           resolve(r);
@@ -46,14 +61,20 @@ export class ProcessRunner implements Runner {
       };
       child.on("error", (e: NodeJS.ErrnoException) => {
         const why = e.code === "ENOENT" ? `${cmd}: command not found (install it or put it on PATH)` : `${cmd}: ${e.message}`;
-        done({ code: 127, stdout: "", stderr: why });
+        done({ code: 127, stdout: "", stderr: why, error: e.message });
       });
       child.on("close", (code, signal) => {
         const stderr = Buffer.concat(err).toString("utf8");
+        const stdout = Buffer.concat(out).toString("utf8");
+        if (!signal) {
+          done({ code: code ?? 128, stdout, stderr });
+          return;
+        }
         done({
           code: code ?? 128,
-          stdout: Buffer.concat(out).toString("utf8"),
-          stderr: signal ? `${stderr}${stderr.endsWith("\n") || !stderr ? "" : "\n"}${cmd}: killed by ${signal}${opts.timeoutMs ? ` (timeout ${opts.timeoutMs} ms)` : ""}` : stderr,
+          stdout,
+          stderr: `${stderr}${stderr.endsWith("\n") || !stderr ? "" : "\n"}${cmd}: killed by ${signal}${opts.timeoutMs ? ` (timeout ${opts.timeoutMs} ms)` : ""}`,
+          error: timedOut ? `timed out after ${opts.timeoutMs} ms` : `killed by ${signal}`,
         });
       });
       child.stdin.on("error", () => undefined); // the program may exit before reading its input

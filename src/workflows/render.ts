@@ -3,12 +3,10 @@
  * the real `helm template`, and the rendered objects checked like the rest of the tree. Pod
  * Security is only ever enforced on pods, so this is where the restricted level is proven.
  */
-import { spawnSync } from "node:child_process";
 import path from "node:path";
 import type { Finding } from "../core/finding.js";
 import { objectRef, type KubeObject, type PlacedObject } from "../core/object.js";
 import { HelmError, helmTemplate } from "../adapters/helm.js";
-import { hasTool } from "../adapters/tools.js";
 import { APP_CHART_REPOSITORY } from "../core/well-known.js";
 
 export const APP_CHART_DIR = "charts/app";
@@ -61,11 +59,4 @@ export async function renderAppReleases(root: string, objects: readonly PlacedOb
 /** Rendered objects, placed at their HelmRelease's file so findings point where the fix goes. */
 export function placeRendered(rendered: readonly Rendered[]): PlacedObject[] {
   return rendered.flatMap((r) => r.objects.map((object) => ({ object, file: `${r.release.file} (rendered by ${objectRef(r.release.object)})` })));
-}
-
-/** Whether a helm binary can be found the way src/adapters/helm.ts looks for one. */
-export function helmAvailable(): boolean {
-  if (process.env["BK_HELM"]) return true;
-  if (hasTool("helm")) return true;
-  return spawnSync("helm", ["version", "--short"], { stdio: "ignore" }).status === 0;
 }

@@ -1,11 +1,11 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
 import { ChartMuseum, ChartMuseumError } from "../../adapters/chartmuseum.js";
 import { loadDefinition } from "../../model/load.js";
-import { hasTool, toolPath } from "../../adapters/tools.js";
+import { helmBinary } from "../../adapters/helm.js";
+import { ProcessRunner } from "../../adapters/runner.js";
 import { EXIT, printJson } from "../output.js";
 
 export interface ChartPushOptions {
@@ -15,10 +15,6 @@ export interface ChartPushOptions {
   force?: boolean;
   dryRun?: boolean;
   json?: boolean;
-}
-
-function helmBin(): string {
-  return process.env.BK_HELM ?? (hasTool("helm") ? toolPath("helm") : "helm");
 }
 
 /** `bk chart push`: package the application chart with helm and upload it to ChartMuseum. */
@@ -37,13 +33,14 @@ export async function chartPushCommand(root: string, opts: ChartPushOptions): Pr
   const museum = new ChartMuseum({ url, ...(username !== undefined ? { username, password: password ?? "" } : {}) });
   const tmp = mkdtempSync(path.join(os.tmpdir(), "bk-chart-"));
   try {
-    const lint = spawnSync(helmBin(), ["lint", chartDir, "--set", "app=x,component=y,image.repository=r,image.tag=1.0.0"], { encoding: "utf8" });
-    if (lint.error || lint.status !== 0) {
-      process.stderr.write(`bk chart push: helm lint failed for ${chartDir}:\n${lint.stdout ?? ""}${lint.stderr ?? lint.error?.message ?? ""}\n`);
+    const runner = new ProcessRunner();
+    const lint = await runner.run(helmBinary(), ["lint", chartDir, "--set", "app=x,component=y,image.repository=r,image.tag=1.0.0"]);
+    if (lint.error || lint.code !== 0) {
+      process.stderr.write(`bk chart push: helm lint failed for ${chartDir}:\n${lint.stdout}${lint.stderr}\n`);
       return lint.error ? EXIT.unavailable : EXIT.failed;
     }
-    const pkg = spawnSync(helmBin(), ["package", chartDir, "--destination", tmp], { encoding: "utf8" });
-    if (pkg.status !== 0) {
+    const pkg = await runner.run(helmBinary(), ["package", chartDir, "--destination", tmp]);
+    if (pkg.code !== 0) {
       process.stderr.write(`bk chart push: helm package failed: ${pkg.stderr}\n`);
       return EXIT.failed;
     }

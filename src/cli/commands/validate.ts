@@ -1,4 +1,4 @@
-import { helmAvailable } from "../../workflows/render.js";
+import { helmAvailable } from "../../adapters/helm.js";
 import { kubectlAvailable } from "../../adapters/kustomize.js";
 import { generate } from "../../pipeline.js";
 import { validateTree } from "../../workflows/validate.js";
@@ -27,7 +27,7 @@ export async function validateCommand(root: string, opts: ValidateCliOptions): P
     return EXIT.unavailable;
   }
   const render = opts.render !== false;
-  if (render && !helmAvailable()) {
+  if (render && !(await helmAvailable())) {
     process.stderr.write("bk validate: helm is not available to render the application chart; run `npm run tools` (or pass --no-render)\n");
     return EXIT.unavailable;
   }
