@@ -2,19 +2,19 @@
  * Real kustomize: `kubectl kustomize` on every Kustomization root of a tree written to a
  * scratch folder, so the tree is proven to build before it is committed.
  */
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Finding } from "../core/finding.js";
+import { ProcessRunner, type Runner } from "./runner.js";
 
 /** kubectl is on PATH (found without running it: this is on the start-up path of `bk plan`). */
 export function kubectlAvailable(): boolean {
   return kubectlIdentity() !== undefined;
 }
 
-export function kustomizeBuild(files: ReadonlyMap<string, string>, roots: readonly string[]): { findings: Finding[]; built: Map<string, string> } {
+export async function kustomizeBuild(files: ReadonlyMap<string, string>, roots: readonly string[], runner: Runner = new ProcessRunner()): Promise<{ findings: Finding[]; built: Map<string, string> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "bk-kustomize-"));
   const findings: Finding[] = [];
   const built = new Map<string, string>();
@@ -24,12 +24,12 @@ export function kustomizeBuild(files: ReadonlyMap<string, string>, roots: readon
       writeFileSync(path.join(dir, f), content);
     }
     for (const root of roots) {
-      const r = spawnSync("kubectl", ["kustomize", path.join(dir, root)], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+      const r = await runner.run("kubectl", ["kustomize", path.join(dir, root)]);
       if (r.error) {
-        findings.push({ rule: "kustomize/unavailable", severity: "error", message: `could not run kubectl: ${r.error.message}`, fix: "install kubectl (it bundles kustomize) and put it on PATH", file: `${root}/kustomization.yaml` });
+        findings.push({ rule: "kustomize/unavailable", severity: "error", message: `could not run kubectl: ${r.error}`, fix: "install kubectl (it bundles kustomize) and put it on PATH", file: `${root}/kustomization.yaml` });
         break;
       }
-      if (r.status !== 0) {
+      if (r.code !== 0) {
         findings.push({ rule: "kustomize/build", severity: "error", message: `kustomize build failed: ${r.stderr.trim().split(dir + "/").join("")}`, fix: "run `bk synth` and fix what the message names", file: `${root}/kustomization.yaml` });
       } else built.set(root, r.stdout);
     }
@@ -56,13 +56,13 @@ export function kubectlIdentity(): string | undefined {
  * an earlier successful build needs no new build. Only successes are remembered, so a failure is
  * always reported afresh. The cache folder is always safe to delete.
  */
-export function kustomizeCheck(files: ReadonlyMap<string, string>, roots: readonly string[], cacheDir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "beckerkube", "kustomize")): { findings: Finding[]; cached: boolean } {
+export async function kustomizeCheck(files: ReadonlyMap<string, string>, roots: readonly string[], cacheDir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "beckerkube", "kustomize"), runner: Runner = new ProcessRunner()): Promise<{ findings: Finding[]; cached: boolean }> {
   const id = kubectlIdentity();
   const h = createHash("sha256").update(id ?? "none").update(roots.join("\0"));
   for (const [f, content] of files) h.update(f).update("\0").update(content).update("\0");
   const marker = path.join(cacheDir, h.digest("hex"));
   if (id && existsSync(marker)) return { findings: [], cached: true };
-  const { findings } = kustomizeBuild(files, roots);
+  const { findings } = await kustomizeBuild(files, roots, runner);
   if (id && findings.length === 0) {
     try {
       mkdirSync(cacheDir, { recursive: true });

@@ -44,7 +44,7 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
   }
   if (opts.kustomize) {
     const { kustomizeCheck } = await import("../adapters/kustomize.js");
-    findings.push(...kustomizeCheck(tree.files, tree.kustomizationRoots).findings);
+    findings.push(...(await kustomizeCheck(tree.files, tree.kustomizationRoots)).findings);
     checks.push("kustomize");
   }
   return { findings, excepted, objects: tree.objects.length, files: tree.files.size, checks };

@@ -20,9 +20,9 @@ describe("kustomize build of the generated tree", () => {
     assert.equal(r.status, 0, "kubectl (with kustomize) is required for these tests");
   });
 
-  it("builds every Kustomization root, and the built objects are exactly the synthesized ones", () => {
+  it("builds every Kustomization root, and the built objects are exactly the synthesized ones", async () => {
     const { tree } = generate(REPO_ROOT);
-    const { findings, built } = kustomizeBuild(tree.files, tree.kustomizationRoots);
+    const { findings, built } = await kustomizeBuild(tree.files, tree.kustomizationRoots);
     assert.deepEqual(findings, []);
     assert.deepEqual([...built.keys()].sort(), [...tree.kustomizationRoots].sort());
     const names = (yaml: string) =>
@@ -35,11 +35,11 @@ describe("kustomize build of the generated tree", () => {
     assert.deepEqual(fromKustomize, synthesized);
   });
 
-  it("reports a kustomization that lists a missing file, naming the file", () => {
+  it("reports a kustomization that lists a missing file, naming the file", async () => {
     const { tree } = generate(REPO_ROOT);
     const files = new Map(tree.files);
     files.set("apps/ffl/kustomization.yaml", files.get("apps/ffl/kustomization.yaml")!.replace("- backend.yaml", "- backend.yaml\n  - old-secret.yaml"));
-    const { findings } = kustomizeBuild(files, tree.kustomizationRoots);
+    const { findings } = await kustomizeBuild(files, tree.kustomizationRoots);
     assert.equal(findings.length, 1);
     assert.equal(findings[0]!.rule, "kustomize/build");
     assert.match(findings[0]!.message, /old-secret\.yaml/);
@@ -47,15 +47,15 @@ describe("kustomize build of the generated tree", () => {
 });
 
 describe("remembered kustomize builds", () => {
-  it("skips a build only for a byte-identical tree that built before, never after a failure", () => {
+  it("skips a build only for a byte-identical tree that built before, never after a failure", async () => {
     const cache = mkdtempSync(path.join(os.tmpdir(), "bk-kcache-"));
     const { tree } = generate(REPO_ROOT);
-    assert.deepEqual(kustomizeCheck(tree.files, tree.kustomizationRoots, cache), { findings: [], cached: false });
-    assert.deepEqual(kustomizeCheck(tree.files, tree.kustomizationRoots, cache), { findings: [], cached: true });
+    assert.deepEqual(await kustomizeCheck(tree.files, tree.kustomizationRoots, cache), { findings: [], cached: false });
+    assert.deepEqual(await kustomizeCheck(tree.files, tree.kustomizationRoots, cache), { findings: [], cached: true });
     const broken = new Map(tree.files);
     broken.set("apps/ffl/kustomization.yaml", broken.get("apps/ffl/kustomization.yaml")!.replace("- backend.yaml", "- gone.yaml"));
     for (let i = 0; i < 2; i++) {
-      const r = kustomizeCheck(broken, tree.kustomizationRoots, cache);
+      const r = await kustomizeCheck(broken, tree.kustomizationRoots, cache);
       assert.equal(r.cached, false);
       assert.equal(r.findings[0]?.rule, "kustomize/build");
     }
