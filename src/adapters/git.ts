@@ -2,7 +2,7 @@
  * Git through the git CLI: the same program the operator uses, so hooks, credentials and
  * config behave as they expect. A rejected push is fetched, rebased and retried; never forced.
  */
-import { spawnSync } from "node:child_process";
+import { ProcessRunner, type RunResult, type Runner } from "./runner.js";
 
 export class GitError extends Error {
   constructor(
@@ -15,33 +15,36 @@ export class GitError extends Error {
 }
 
 export class Git {
-  constructor(readonly cwd: string) {}
+  constructor(
+    readonly cwd: string,
+    private readonly runner: Runner = new ProcessRunner(),
+  ) {}
 
-  run(args: string[], allowFail = false): { code: number; stdout: string; stderr: string } {
-    const r = spawnSync("git", args, { cwd: this.cwd, encoding: "utf8", env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } });
-    if (r.error) throw new GitError(`cannot run git: ${r.error.message}`, "");
+  async run(args: string[], allowFail = false): Promise<RunResult> {
+    const r = await this.runner.run("git", args, { cwd: this.cwd, env: { GIT_TERMINAL_PROMPT: "0" } });
+    if (r.error) throw new GitError(`cannot run git: ${r.error}`, "");
     // stdout stays untrimmed: `status --porcelain` lines start with a meaningful space.
-    const res = { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr.trim() };
+    const res = { code: r.code, stdout: r.stdout, stderr: r.stderr.trim() };
     if (res.code !== 0 && !allowFail) throw new GitError(`git ${args.join(" ")} failed: ${res.stderr || res.stdout}`, res.stderr);
     return res;
   }
 
-  head(): string {
-    return this.run(["rev-parse", "HEAD"]).stdout.trim();
+  async head(): Promise<string> {
+    return (await this.run(["rev-parse", "HEAD"])).stdout.trim();
   }
 
-  branch(): string {
-    return this.run(["rev-parse", "--abbrev-ref", "HEAD"]).stdout.trim();
+  async branch(): Promise<string> {
+    return (await this.run(["rev-parse", "--abbrev-ref", "HEAD"])).stdout.trim();
   }
 
   /** Paths with uncommitted changes (staged or not), untracked included. */
-  dirty(): string[] {
-    return this.run(["status", "--porcelain"]).stdout.split("\n").filter(Boolean).map((l) => l.slice(3));
+  async dirty(): Promise<string[]> {
+    return (await this.run(["status", "--porcelain"])).stdout.split("\n").filter(Boolean).map((l) => l.slice(3));
   }
 
-  commit(paths: readonly string[], message: string): string {
-    this.run(["add", "--all", "--", ...paths]);
-    this.run(["commit", "--quiet", "-m", message, "--", ...paths]);
+  async commit(paths: readonly string[], message: string): Promise<string> {
+    await this.run(["add", "--all", "--", ...paths]);
+    await this.run(["commit", "--quiet", "-m", message, "--", ...paths]);
     return this.head();
   }
 
@@ -49,26 +52,26 @@ export class Git {
    * Push the current branch. When the remote moved on, fetch, rebase our commits onto it and try
    * again, up to `attempts` times. Never forces.
    */
-  push(remote = "origin", attempts = 3, onRetry?: (attempt: number, why: string) => void): { attempts: number; head: string } {
-    const branch = this.branch();
+  async push(remote = "origin", attempts = 3, onRetry?: (attempt: number, why: string) => void): Promise<{ attempts: number; head: string }> {
+    const branch = await this.branch();
     for (let attempt = 1; ; attempt++) {
-      const r = this.run(["push", "--porcelain", remote, `HEAD:refs/heads/${branch}`], true);
-      if (r.code === 0) return { attempts: attempt, head: this.head() };
+      const r = await this.run(["push", "--porcelain", remote, `HEAD:refs/heads/${branch}`], true);
+      if (r.code === 0) return { attempts: attempt, head: await this.head() };
       const rejected = /rejected|non-fast-forward|fetch first|stale info/i.test(r.stderr + r.stdout);
       if (!rejected || attempt >= attempts) throw new GitError(`git push ${remote} ${branch} failed after ${attempt} attempt(s): ${r.stderr || r.stdout.trim()}`, r.stderr);
       onRetry?.(attempt, "the remote has new commits: fetching and rebasing");
-      this.run(["fetch", "--quiet", remote, branch]);
-      const rebase = this.run(["rebase", "--quiet", `${remote}/${branch}`], true);
+      await this.run(["fetch", "--quiet", remote, branch]);
+      const rebase = await this.run(["rebase", "--quiet", `${remote}/${branch}`], true);
       if (rebase.code !== 0) {
-        this.run(["rebase", "--abort"], true);
+        await this.run(["rebase", "--abort"], true);
         throw new GitError(`our commit does not rebase cleanly onto ${remote}/${branch}: ${rebase.stderr}. Resolve by hand; nothing was forced`, rebase.stderr);
       }
     }
   }
 
-  revert(commit: string, message?: string): string {
-    this.run(["revert", "--no-edit", commit]);
-    if (message) this.run(["commit", "--amend", "--quiet", "-m", message]);
+  async revert(commit: string, message?: string): Promise<string> {
+    await this.run(["revert", "--no-edit", commit]);
+    if (message) await this.run(["commit", "--amend", "--quiet", "-m", message]);
     return this.head();
   }
 }

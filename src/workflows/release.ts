@@ -3,7 +3,6 @@
  * verified before the next. Nothing is written or committed until every check before the
  * commit passed; a failure after the push is rolled back by a revert commit, never a force push.
  */
-import { spawnSync } from "node:child_process";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
@@ -20,6 +19,7 @@ import { gitRepositoryRef, helmReleaseRef, kustomizationRef, requestReconcile, w
 import { Git } from "../adapters/git.js";
 import { connect, type Kube } from "../adapters/kube.js";
 import { checkTag, describeMissing, type RegistryOptions } from "../adapters/registry.js";
+import { ProcessRunner, type Runner } from "../adapters/runner.js";
 
 export type Builder = "docker" | "buildah" | "podman";
 
@@ -40,7 +40,7 @@ export interface ReleaseRequest {
   dryRun: boolean;
   live: boolean;
   /** Runs builder commands; tests pass a recorder. */
-  exec?: (cmd: string, args: string[]) => { code: number; stdout: string; stderr: string };
+  runner?: Runner;
 }
 
 export interface ReleaseReport {
@@ -81,11 +81,6 @@ export class ReleaseError extends Error {
     super(message);
   }
 }
-
-const defaultExec = (cmd: string, args: string[]) => {
-  const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  return { code: r.error ? 127 : (r.status ?? 1), stdout: r.stdout ?? "", stderr: r.error ? r.error.message : (r.stderr ?? "") };
-};
 
 /** Builder commands for one image; multi-arch where the builder supports it (incident 4: trust comes from `bk trust`). */
 export function buildCommands(builder: Builder, contextDir: string, image: string, platforms: string[]): Array<[string, string[]]> {
@@ -129,7 +124,7 @@ function writeAtomic(file: string, text: string): void {
 export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
   const report: ReleaseReport = { app: req.app, version: req.version, dryRun: req.dryRun, components: [], health: [], steps: [] };
   const ctx: Ctx = { req, comps: [], bumps: [], appFile: "", newText: "", git: new Git(req.root), pushed: false, report, events: [] };
-  const exec = req.exec ?? defaultExec;
+  const runner = req.runner ?? new ProcessRunner();
 
   const steps: Step<Ctx>[] = [
     {
@@ -147,7 +142,7 @@ export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
         }
         c.appFile = app.file;
         const touched = [app.file, ...OWNED_DIRS, ...GENERATED_FILES];
-        const dirty = c.git.dirty().filter((f) => touched.some((t) => f === t || f.startsWith(t + "/")));
+        const dirty = (await c.git.dirty()).filter((f) => touched.some((t) => f === t || f.startsWith(t + "/")));
         if (dirty.length && !req.dryRun) throw new ReleaseError(`uncommitted changes where the release writes: ${dirty.join(", ")}. Commit or stash them first, so the release commit holds only the release`, 2);
         // The image the cluster will run is the definition's; --registry only changes where it is checked and pushed.
         report.components = c.comps.map((x) => ({ name: x.name, image: `${x.image.repository}:${req.version}`, from: x.image.tag }));
@@ -163,7 +158,7 @@ export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
           for (const [cmd, args] of buildCommands(req.build!.builder, req.build!.path, image, req.build!.platforms)) {
             out(`${cmd} ${args.join(" ")}`);
             if (req.dryRun) continue;
-            const r = exec(cmd, args);
+            const r = await runner.run(cmd, args);
             if (r.code !== 0) throw new ReleaseError(`${cmd} ${args[0]} failed for ${image}: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`, 1);
           }
         }
@@ -217,10 +212,10 @@ export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
         writeTreeAtomically(req.root, c.next!.tree.files, OWNED_DIRS, GENERATED_FILES);
         const comps = c.comps.map((x) => x.name).join(", ");
         const from = [...new Set(c.bumps.map((b) => b.from))].join("/");
-        report.commit = c.git.commit([c.appFile, ...OWNED_DIRS, ...GENERATED_FILES], `release(${req.app}): ${comps} ${from} -> ${req.version}`);
+        report.commit = await c.git.commit([c.appFile, ...OWNED_DIRS, ...GENERATED_FILES], `release(${req.app}): ${comps} ${from} -> ${req.version}`);
         out(`commit ${report.commit.slice(0, 12)}`);
         if (!req.push) return;
-        const pushed = c.git.push(req.remote, 3, (attempt, why) => out(`push attempt ${attempt} rejected: ${why}`));
+        const pushed = await c.git.push(req.remote, 3, (attempt, why) => out(`push attempt ${attempt} rejected: ${why}`));
         report.commit = pushed.head;
         report.pushAttempts = pushed.attempts;
         c.pushed = true;
@@ -294,8 +289,8 @@ export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
 async function rollback(ctx: Ctx, report: ReleaseReport): Promise<void> {
   const { req } = ctx;
   try {
-    const revert = ctx.git.revert(report.commit!, `revert: release(${req.app}) ${req.version} failed: ${report.failure?.message.split("\n")[0]}`);
-    ctx.git.push(req.remote, 3);
+    const revert = await ctx.git.revert(report.commit!, `revert: release(${req.app}) ${req.version} failed: ${report.failure?.message.split("\n")[0]}`);
+    await ctx.git.push(req.remote, 3);
     let previousReady = false;
     let detail = "reverted and pushed";
     if (ctx.kube) {
