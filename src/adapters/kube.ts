@@ -1,17 +1,38 @@
-/** The Kubernetes API through @kubernetes/client-node: one place that loads a kubeconfig. */
-import { CoreV1Api, KubeConfig, KubernetesObjectApi } from "@kubernetes/client-node";
+/**
+ * The Kubernetes API through @kubernetes/client-node: one place that loads a kubeconfig.
+ * Importing this module loads client-node, which takes over a second: code that also serves
+ * commands needing no cluster imports it with `await import()` where the cluster is first used.
+ */
+import * as k8s from "@kubernetes/client-node";
 
 export interface Kube {
-  kc: KubeConfig;
-  objects: KubernetesObjectApi;
-  core: CoreV1Api;
+  kc: k8s.KubeConfig;
+  objects: k8s.KubernetesObjectApi;
+  core: k8s.CoreV1Api;
+}
+
+export interface KubeOptions {
+  kubeconfig?: string;
+  context?: string;
 }
 
 /** --kubeconfig, else $KUBECONFIG / ~/.kube/config, as kubectl does. */
-export function connect(kubeconfig?: string, context?: string): Kube {
-  const kc = new KubeConfig();
+function readKubeConfig(kubeconfig?: string, context?: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
   if (kubeconfig) kc.loadFromFile(kubeconfig);
   else kc.loadFromDefault();
   if (context) kc.setCurrentContext(context);
-  return { kc, objects: KubernetesObjectApi.makeApiClient(kc), core: kc.makeApiClient(CoreV1Api) };
+  return kc;
+}
+
+export function connect(kubeconfig?: string, context?: string): Kube {
+  const kc = readKubeConfig(kubeconfig, context);
+  return { kc, objects: k8s.KubernetesObjectApi.makeApiClient(kc), core: kc.makeApiClient(k8s.CoreV1Api) };
+}
+
+/** The kubeconfig as `connect` reads it, refusing one without a cluster; with the library, to make API clients from. */
+export function loadKubeConfig(o: KubeOptions): { k8s: typeof k8s; kc: k8s.KubeConfig } {
+  const kc = readKubeConfig(o.kubeconfig, o.context);
+  if (!kc.getCurrentCluster()) throw new Error(`no cluster in the kubeconfig ${o.kubeconfig ?? "(default: $KUBECONFIG or ~/.kube/config)"}${o.context ? ` for context ${o.context}` : ""}`);
+  return { k8s, kc };
 }

@@ -5,34 +5,16 @@
  * Renewal goes through cert-manager behind the CertManagerApi adapter.
  */
 import type { Condition } from "../core/object.js";
-import { X509Certificate } from "node:crypto";
-import tls from "node:tls";
 import type { Finding } from "../core/finding.js";
 import type { CertificateModel, EndpointModel, Model } from "../model/model.js";
+import { fetchServedCertificate, type ServedCertificate, type TlsAddress } from "../adapters/tls.js";
+import type { KubeOptions } from "../adapters/kube.js";
 
 export const WARN_DAYS = 30;
 export const FAIL_DAYS = 14;
 
-export interface TlsTarget {
+export interface TlsTarget extends TlsAddress {
   certificate: CertificateModel;
-  host: string;
-  port: number;
-  /** SNI: a name from the certificate, so SNI-routing servers (ingress) pick the right one. */
-  servername?: string;
-}
-
-export interface ServedCertificate {
-  subject: string;
-  issuer: string;
-  serial: string;
-  notBefore: string;
-  notAfter: string;
-  fingerprint256: string;
-  dnsNames: string[];
-  ipAddresses: string[];
-  /** Chain verification against --ca; absent when no CA was given. */
-  trust?: { ok: boolean; error?: string };
-  pem: string;
 }
 
 /** The TLS port of an endpoint: the registry's only port, otherwise the one named https. */
@@ -68,73 +50,6 @@ export function tlsTargets(m: Model, overrides: Record<string, string> = {}, onl
     out.push({ certificate: c, host, port: p, ...(c.dnsNames[0] ? { servername: c.dnsNames[0] } : {}) });
   }
   return out;
-}
-
-/** "DNS:a, IP Address:1.2.3.4" (Node's rendering of subjectAltName) -> names and addresses. */
-export function parseSubjectAltName(san: string | undefined): { dnsNames: string[]; ipAddresses: string[] } {
-  const dnsNames: string[] = [];
-  const ipAddresses: string[] = [];
-  for (const part of (san ?? "").split(/,\s*/)) {
-    const m = /^(DNS|IP Address):"?(.*?)"?$/.exec(part.trim());
-    if (!m) continue;
-    (m[1] === "DNS" ? dnsNames : ipAddresses).push(m[2]!.toLowerCase());
-  }
-  return { dnsNames, ipAddresses };
-}
-
-export function describeCertificate(pemOrDer: string | Buffer): Omit<ServedCertificate, "trust"> {
-  const x = new X509Certificate(pemOrDer);
-  const san = parseSubjectAltName(x.subjectAltName);
-  return {
-    subject: x.subject.replace(/\n/g, ", "),
-    issuer: x.issuer.replace(/\n/g, ", "),
-    serial: x.serialNumber,
-    notBefore: new Date(x.validFrom).toISOString(),
-    notAfter: new Date(x.validTo).toISOString(),
-    fingerprint256: x.fingerprint256,
-    ...san,
-    pem: x.toString(),
-  };
-}
-
-/**
- * Connect and read the leaf certificate. Verification is off for reading (we want to see a wrong
- * certificate, not an error); with a CA the chain is verified separately and reported.
- */
-export function fetchServedCertificate(t: Pick<TlsTarget, "host" | "port" | "servername">, opts: { ca?: string; timeoutMs?: number } = {}): Promise<ServedCertificate> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({
-      host: t.host,
-      port: t.port,
-      ...(t.servername ? { servername: t.servername } : {}),
-      rejectUnauthorized: false,
-      ...(opts.ca ? { ca: opts.ca } : {}),
-      // Names are compared with the model below; here only the chain matters.
-      checkServerIdentity: () => undefined,
-    });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no TLS handshake with ${t.host}:${t.port} within ${opts.timeoutMs ?? 10000} ms`));
-    }, opts.timeoutMs ?? 10000);
-    socket.once("secureConnect", () => {
-      clearTimeout(timer);
-      const peer = socket.getPeerCertificate();
-      const authorized = socket.authorized;
-      const authError = socket.authorizationError;
-      socket.end();
-      if (!peer || !peer.raw) {
-        reject(new Error(`${t.host}:${t.port} completed a TLS handshake without presenting a certificate`));
-        return;
-      }
-      const served: ServedCertificate = { ...describeCertificate(peer.raw) };
-      if (opts.ca) served.trust = authorized ? { ok: true } : { ok: false, error: String(authError ?? "not trusted") };
-      resolve(served);
-    });
-    socket.once("error", (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot read the certificate served at ${t.host}:${t.port}: ${err.code ?? ""} ${err.message}`.replace(/\s+/g, " ")));
-    });
-  });
 }
 
 export interface CertificateReport {
@@ -360,23 +275,8 @@ export async function renewCertificate(t: TlsTarget, deps: RenewDeps, opts: { ti
 // ---------------------------------------------------------------------------------------------
 // The real adapter, on @kubernetes/client-node (loaded only when a cluster is actually used).
 
-export interface KubeOptions {
-  kubeconfig?: string;
-  context?: string;
-}
-
-export async function loadKubeConfig(o: KubeOptions) {
-  const k8s = await import("@kubernetes/client-node");
-  const kc = new k8s.KubeConfig();
-  if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
-  else kc.loadFromDefault();
-  if (o.context) kc.setCurrentContext(o.context);
-  if (!kc.getCurrentCluster()) throw new Error(`no cluster in the kubeconfig ${o.kubeconfig ?? "(default: $KUBECONFIG or ~/.kube/config)"}${o.context ? ` for context ${o.context}` : ""}`);
-  return { k8s, kc };
-}
-
 export async function kubeCertManagerApi(o: KubeOptions): Promise<CertManagerApi> {
-  const { k8s, kc } = await loadKubeConfig(o);
+  const { k8s, kc } = (await import("../adapters/kube.js")).loadKubeConfig(o);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const coords = { group: "cert-manager.io", version: "v1", plural: "certificates" };

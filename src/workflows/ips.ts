@@ -13,7 +13,7 @@ import { isMap, isScalar, isSeq, parseAllDocuments } from "yaml";
 import { FindingsError, type Finding } from "../core/finding.js";
 import { loadDefinition, DEFINITION_DIR } from "../model/load.js";
 import type { EndpointModel, Model } from "../model/model.js";
-import { loadKubeConfig, type KubeOptions } from "./certs.js";
+import type { KubeOptions } from "../adapters/kube.js";
 
 /** Addresses known to have been in use before (incident 1: the registry's address before the rebuild). */
 export const KNOWN_STALE = ["192.168.1.18"];
@@ -128,7 +128,7 @@ export function poolPrefix24(m: Model): string {
 }
 
 export async function kubeServiceLister(o: KubeOptions): Promise<ServiceLister> {
-  const { k8s, kc } = await loadKubeConfig(o);
+  const { k8s, kc } = (await import("../adapters/kube.js")).loadKubeConfig(o);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   return {
     async listLoadBalancers() {

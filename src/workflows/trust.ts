@@ -7,7 +7,7 @@ import { X509Certificate } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Model } from "../model/model.js";
-import { loadKubeConfig, type KubeOptions } from "./certs.js";
+import type { KubeOptions } from "../adapters/kube.js";
 import { describeFailure, formatCommand, type Runner } from "../adapters/runner.js";
 
 /** The node's container runtime, pinned at `minikube start` (bootstrap) and restarted here. */
@@ -163,7 +163,7 @@ export async function applyTrust(actions: TrustAction[], o: ApplyTrustOptions): 
 
 /** The CA from the cluster: cert-manager keeps it in the CA Certificate's Secret (ca.crt, else tls.crt for a self-signed root). */
 export async function caFromCluster(o: KubeOptions): Promise<string> {
-  const { k8s, kc } = await loadKubeConfig(o);
+  const { k8s, kc } = (await import("../adapters/kube.js")).loadKubeConfig(o);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const secret = await core.readNamespacedSecret({ namespace: CA_SECRET.namespace, name: CA_SECRET.name });
   const b64 = secret.data?.["ca.crt"] ?? secret.data?.["tls.crt"];
