@@ -8,7 +8,7 @@ import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../core/object.js";
 import { ProcessRunner, type RunResult, type Runner } from "./runner.js";
-import { hasTool, toolPath } from "./tools.js";
+import { helmBinary } from "./tools.js";
 
 export interface HelmRunOptions {
   /** Path of the helm binary. Default: $BK_HELM, else the pinned build (npm run tools), else `helm` on PATH. */
@@ -44,18 +44,6 @@ export class HelmError extends Error {
     super(message);
     this.name = "HelmError";
   }
-}
-
-/** The helm binary: $BK_HELM, else the pinned build (npm run tools), else `helm` on PATH. The one place helm is looked for. */
-export function helmBinary(): string {
-  const fromEnv = process.env["BK_HELM"];
-  if (fromEnv) return fromEnv;
-  try {
-    if (hasTool("helm")) return toolPath("helm");
-  } catch {
-    // No tools/ pins (e.g. an installed package): fall back to PATH.
-  }
-  return "helm";
 }
 
 /** Whether helm can be run: a configured or pinned binary is taken as is; `helm` from PATH is asked for its version. */

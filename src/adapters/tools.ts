@@ -95,3 +95,15 @@ export function listedTools(set = "base"): string[] {
     .filter((line) => line !== "" && !line.startsWith("#"))
     .map((line) => line.split(/\s+/)[0] ?? "");
 }
+
+/** The helm binary: $BK_HELM, else the pinned build (npm run tools), else `helm` on PATH. The one place helm is looked for. */
+export function helmBinary(): string {
+  const fromEnv = process.env["BK_HELM"];
+  if (fromEnv) return fromEnv;
+  try {
+    if (hasTool("helm")) return toolPath("helm");
+  } catch {
+    // No tools/ pins (e.g. an installed package): fall back to PATH.
+  }
+  return "helm";
+}

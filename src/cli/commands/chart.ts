@@ -4,7 +4,7 @@ import path from "node:path";
 import { parse } from "yaml";
 import { ChartMuseum, ChartMuseumError } from "../../adapters/chartmuseum.js";
 import { loadDefinition } from "../../model/load.js";
-import { helmBinary } from "../../adapters/helm.js";
+import { helmBinary } from "../../adapters/tools.js";
 import { ProcessRunner } from "../../adapters/runner.js";
 import { EXIT, printJson } from "../output.js";
 
