@@ -45,11 +45,9 @@ function gitEnv(home: string): Record<string, string> {
 
 const REPO_NAME = /^[A-Za-z0-9._-]+$/;
 
-export async function startGitServer(root: string, port: number): Promise<GitServer> {
-  await mkdir(root, { recursive: true });
-  const env = gitEnv(root);
-
-  const server = http.createServer((req, res) => {
+/** Smart-HTTP git through `git http-backend` as CGI: the protocol Flux's source-controller speaks. */
+function gitHttpBackend(root: string, env: Record<string, string>): http.RequestListener {
+  return (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const child = spawn("git", ["http-backend"], {
       env: {
@@ -113,7 +111,14 @@ export async function startGitServer(root: string, port: number): Promise<GitSer
       if (!res.headersSent) res.statusCode = 500;
       res.end(`git http-backend failed: ${err.message}`);
     });
-  });
+  };
+}
+
+export async function startGitServer(root: string, port: number): Promise<GitServer> {
+  await mkdir(root, { recursive: true });
+  const env = gitEnv(root);
+
+  const server = http.createServer(gitHttpBackend(root, env));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => resolve());
@@ -134,29 +139,30 @@ export async function startGitServer(root: string, port: number): Promise<GitSer
     baseUrl,
     root,
     url: (name) => `${baseUrl}/${name}.git`,
-    async pushRepo(dir, opts = {}) {
-      const repo = opts.repo ?? "fleet";
-      const branch = opts.branch ?? "main";
-      const gitDir = await ensureRepo(repo, branch);
-      // A private index keeps the bare repo untouched until update-ref moves the branch in one step.
-      const tmp = await mkdtemp(path.join(root, ".index-"));
-      try {
-        const e = { ...env, GIT_DIR: gitDir, GIT_WORK_TREE: path.resolve(dir), GIT_INDEX_FILE: path.join(tmp, "index") };
-        await run("git", ["add", "-A", "."], { env: e, cwd: dir });
-        const tree = (await run("git", ["write-tree"], { env: e })).stdout.trim();
-        const parent = await run("git", ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`], { env: e }).then(
-          (r) => r.stdout.trim(),
-          () => "",
-        );
-        const args = ["commit-tree", tree, "-m", opts.message ?? `update from ${path.basename(path.resolve(dir))}`];
-        if (parent) args.push("-p", parent);
-        const commit = (await run("git", args, { env: e })).stdout.trim();
-        await run("git", ["update-ref", `refs/heads/${branch}`, commit, ...(parent ? [parent] : [])], { env: e });
-        return commit;
-      } finally {
-        await rm(tmp, { recursive: true, force: true });
-      }
-    },
+    pushRepo: async (dir, opts = {}) => pushTree(root, env, await ensureRepo(opts.repo ?? "fleet", opts.branch ?? "main"), dir, opts),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Commit `dir` as the next commit of `branch` in a bare repository without touching a work tree. */
+async function pushTree(root: string, env: Record<string, string>, gitDir: string, dir: string, opts: { branch?: string; message?: string }): Promise<string> {
+  const branch = opts.branch ?? "main";
+  // A private index keeps the bare repo untouched until update-ref moves the branch in one step.
+  const tmp = await mkdtemp(path.join(root, ".index-"));
+  try {
+    const e = { ...env, GIT_DIR: gitDir, GIT_WORK_TREE: path.resolve(dir), GIT_INDEX_FILE: path.join(tmp, "index") };
+    await run("git", ["add", "-A", "."], { env: e, cwd: dir });
+    const tree = (await run("git", ["write-tree"], { env: e })).stdout.trim();
+    const parent = await run("git", ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`], { env: e }).then(
+      (r) => r.stdout.trim(),
+      () => "",
+    );
+    const args = ["commit-tree", tree, "-m", opts.message ?? `update from ${path.basename(path.resolve(dir))}`];
+    if (parent) args.push("-p", parent);
+    const commit = (await run("git", args, { env: e })).stdout.trim();
+    await run("git", ["update-ref", `refs/heads/${branch}`, commit, ...(parent ? [parent] : [])], { env: e });
+    return commit;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }

@@ -136,6 +136,88 @@ export function collectCrds(dir: string): { manifest: string; names: string[] } 
   return { manifest: JSON.stringify({ apiVersion: "v1", kind: "List", items: docs }), names };
 }
 
+/** Every CRD under `dir`, applied server-side and waited Established. */
+async function installCrds(kubectl: Kubectl, dir: string, workdir: string, stepTimeout: number): Promise<void> {
+  const { manifest, names } = collectCrds(dir);
+  if (names.length === 0) throw new Error(`devcluster: no CustomResourceDefinition found under ${dir}`);
+  const file = path.join(workdir, "crds.json");
+  await writeFile(file, manifest);
+  // Server-side: several CRDs exceed the 256 KiB last-applied annotation client-side apply would write.
+  await kubectl.apply([file]);
+  await kubectl.run(["wait", "--for=condition=Established", "--timeout", `${Math.round(stepTimeout / 1000)}s`, ...names.map((n) => `crd/${n}`)]);
+}
+
+interface HandleParts {
+  workdir: string;
+  logsDir: string;
+  kubeconfig: string;
+  apiserverUrl: string;
+  binaries: Binaries;
+  kubectl: Kubectl;
+  git: GitServer | undefined;
+  charts: ChartRepo | undefined;
+  flux: FluxEndpoints | undefined;
+  timings: Record<string, number>;
+  stepTimeout: number;
+  abort: () => void;
+  stopAll: () => Promise<void>;
+  keep: boolean | undefined;
+}
+
+/** The handle tests drive a started cluster through. */
+function clusterHandle(h: HandleParts): DevCluster {
+  const { workdir, logsDir, kubeconfig, apiserverUrl, binaries, kubectl, git, charts, flux, timings, stepTimeout, abort, stopAll } = h;
+  return {
+    workdir,
+    logsDir,
+    kubeconfig,
+    apiserverUrl,
+    binaries,
+    kubectl,
+    git,
+    charts,
+    flux,
+    timings,
+    applyServerSideDryRun: (files) => kubectl.applyServerSideDryRun(files),
+    apply: (files) => kubectl.apply(files),
+    applyManifest: (m) => kubectl.applyManifest(m),
+    pushRepo: (dir, o) => {
+      if (!git) throw new Error("devcluster: pushRepo needs the git server (gitServer: true)");
+      return git.pushRepo(dir, o);
+    },
+    waitReady: (kind, ns, name, timeoutMs, o = {}) => kubectl.waitReady(kind, ns, name, timeoutMs, { abort, ...o }),
+    reconcileNow: (kind, ns, name) => kubectl.reconcileNow(kind, ns, name),
+    async syncGit(o) {
+      if (!git) throw new Error("devcluster: syncGit needs the git server (gitServer: true)");
+      if (!flux) throw new Error("devcluster: syncGit needs the Flux controllers (flux: true)");
+      const name = o.name ?? FLUX_NAMESPACE;
+      const ns = o.namespace ?? FLUX_NAMESPACE;
+      const timeoutMs = o.timeoutMs ?? stepTimeout;
+      await kubectl.applyManifest(syncManifests(git.url(o.repo ?? "fleet"), o));
+      await kubectl.waitReady("gitrepositories.source.toolkit.fluxcd.io", ns, name, timeoutMs, { abort });
+      const ks = await kubectl.waitReady("kustomizations.kustomize.toolkit.fluxcd.io", ns, name, timeoutMs, { abort });
+      return String((ks["status"] as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision ?? "");
+    },
+    assertAlive: abort,
+    logTails: (lines = 40) => tailLogs(logsDir, lines),
+    async down(o = {}) {
+      await stopAll();
+      if (!(o.keep ?? h.keep)) await rm(workdir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs one start-up step, recording its wall time in `timings` and reporting it. */
+function timedStep(timings: Record<string, number>, progress: (line: string) => void) {
+  return async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    const v = await fn();
+    timings[name] = (Date.now() - t0) / 1000;
+    progress(`${name}: ${timings[name].toFixed(1)} s`);
+    return v;
+  };
+}
+
 export async function up(opts: DevClusterOptions = {}): Promise<DevCluster> {
   const stepTimeout = opts.stepTimeoutMs ?? 120_000;
   const progress = opts.onProgress ?? (() => {});
@@ -153,13 +235,7 @@ export async function up(opts: DevClusterOptions = {}): Promise<DevCluster> {
   let charts: ChartRepo | undefined;
   let stopped = false;
 
-  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = Date.now();
-    const v = await fn();
-    timings[name] = (Date.now() - t0) / 1000;
-    progress(`${name}: ${timings[name].toFixed(1)} s`);
-    return v;
-  };
+  const step = timedStep(timings, progress);
 
   const stopAll = async () => {
     if (stopped) return;
@@ -191,15 +267,7 @@ export async function up(opts: DevClusterOptions = {}): Promise<DevCluster> {
 
     if (opts.crdsDir !== false) {
       const dir = opts.crdsDir ?? defaultCrdsDir();
-      await step("crds", async () => {
-        const { manifest, names } = collectCrds(dir);
-        if (names.length === 0) throw new Error(`devcluster: no CustomResourceDefinition found under ${dir}`);
-        const file = path.join(workdir, "crds.json");
-        await writeFile(file, manifest);
-        // Server-side: several CRDs exceed the 256 KiB last-applied annotation client-side apply would write.
-        await kubectl.apply([file]);
-        await kubectl.run(["wait", "--for=condition=Established", "--timeout", `${Math.round(stepTimeout / 1000)}s`, ...names.map((n) => `crd/${n}`)]);
-      });
+      await step("crds", () => installCrds(kubectl, dir, workdir, stepTimeout));
     }
 
     await step("nodes", () => registerNodes(kubectl, opts.nodes ?? [{ name: "beckerbox" }], procs, stepTimeout));
@@ -218,45 +286,7 @@ export async function up(opts: DevClusterOptions = {}): Promise<DevCluster> {
     if (wantGit) git = await step("git-server", () => startGitServer(path.join(workdir, "git"), gitPort!));
     if (wantCharts) charts = await step("chart-repo", () => startChartRepo(path.join(workdir, "charts"), chartPort!, binaries.helm));
 
-    const cluster: DevCluster = {
-      workdir,
-      logsDir,
-      kubeconfig,
-      apiserverUrl,
-      binaries,
-      kubectl,
-      git,
-      charts,
-      flux,
-      timings,
-      applyServerSideDryRun: (files) => kubectl.applyServerSideDryRun(files),
-      apply: (files) => kubectl.apply(files),
-      applyManifest: (m) => kubectl.applyManifest(m),
-      pushRepo: (dir, o) => {
-        if (!git) throw new Error("devcluster: pushRepo needs the git server (gitServer: true)");
-        return git.pushRepo(dir, o);
-      },
-      waitReady: (kind, ns, name, timeoutMs, o = {}) => kubectl.waitReady(kind, ns, name, timeoutMs, { abort, ...o }),
-      reconcileNow: (kind, ns, name) => kubectl.reconcileNow(kind, ns, name),
-      async syncGit(o) {
-        if (!git) throw new Error("devcluster: syncGit needs the git server (gitServer: true)");
-        if (!flux) throw new Error("devcluster: syncGit needs the Flux controllers (flux: true)");
-        const name = o.name ?? FLUX_NAMESPACE;
-        const ns = o.namespace ?? FLUX_NAMESPACE;
-        const timeoutMs = o.timeoutMs ?? stepTimeout;
-        await kubectl.applyManifest(syncManifests(git.url(o.repo ?? "fleet"), o));
-        await kubectl.waitReady("gitrepositories.source.toolkit.fluxcd.io", ns, name, timeoutMs, { abort });
-        const ks = await kubectl.waitReady("kustomizations.kustomize.toolkit.fluxcd.io", ns, name, timeoutMs, { abort });
-        return String((ks["status"] as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision ?? "");
-      },
-      assertAlive: abort,
-      logTails: (lines = 40) => tailLogs(logsDir, lines),
-      async down(o = {}) {
-        await stopAll();
-        if (!(o.keep ?? opts.keep)) await rm(workdir, { recursive: true, force: true });
-      },
-    };
-    return cluster;
+    return clusterHandle({ workdir, logsDir, kubeconfig, apiserverUrl, binaries, kubectl, git, charts, flux, timings, stepTimeout, abort, stopAll, keep: opts.keep });
   } catch (err) {
     await stopAll().catch(() => {});
     const msg = err instanceof Error ? err.message : String(err);

@@ -96,6 +96,25 @@ function sideText(d: DirectionVerdict | undefined, who: string, dir: "egress" | 
   return `allowed by ${d.allowedBy.join(", ")}`;
 }
 
+/** Egress to hosts outside the cluster: NetworkPolicy can only open it by IP, so it is reported, not proven. */
+function externalCaveatsOf(m: Model): ExternalCaveat[] {
+  return m.components.flatMap((c) => {
+    const ext = c.edges.flatMap((e) => (e.to.kind === "external" ? [e.to] : []));
+    if (!ext.length) return [];
+    return [{ component: c.id, hosts: ext.map((x) => `${x.host}:${x.port}`), ports: [...new Set(ext.map((x) => x.port))].sort((a, b) => a - b) }];
+  });
+}
+
+/** Namespaces lacking an all-pods policy that denies both ingress and egress. */
+function namespacesWithoutDefaultDeny(m: Model, policies: ReturnType<typeof parsePolicies>["policies"]): string[] {
+  return m.namespaces
+    .map((n) => n.name)
+    .filter((ns) => {
+      const all = policies.filter((p) => p.namespace === ns && !p.podSelector.matchLabels && !p.podSelector.matchExpressions);
+      return !(all.some((p) => p.ingressIsolates && !p.ingress.length) && all.some((p) => p.egressIsolates && !p.egress.length));
+    });
+}
+
 export function analyzeNetworkPolicies(m: Model, objects: readonly KubeObject[], inventory?: Inventory): NetpolReport {
   const { policies, problems } = parsePolicies(objects);
   const inv = inventory ?? buildInventory(m, objects);
@@ -141,18 +160,8 @@ export function analyzeNetworkPolicies(m: Model, objects: readonly KubeObject[],
     }
   }
 
-  const externalCaveats: ExternalCaveat[] = m.components.flatMap((c) => {
-    const ext = c.edges.flatMap((e) => (e.to.kind === "external" ? [e.to] : []));
-    if (!ext.length) return [];
-    return [{ component: c.id, hosts: ext.map((x) => `${x.host}:${x.port}`), ports: [...new Set(ext.map((x) => x.port))].sort((a, b) => a - b) }];
-  });
-
-  const withoutDefaultDeny = m.namespaces
-    .map((n) => n.name)
-    .filter((ns) => {
-      const all = policies.filter((p) => p.namespace === ns && !p.podSelector.matchLabels && !p.podSelector.matchExpressions);
-      return !(all.some((p) => p.ingressIsolates && !p.ingress.length) && all.some((p) => p.egressIsolates && !p.egress.length));
-    });
+  const externalCaveats = externalCaveatsOf(m);
+  const withoutDefaultDeny = namespacesWithoutDefaultDeny(m, policies);
 
   const endpoints: EndpointReport[] = inv.endpoints.map((e) => ({
     id: e.endpoint.id,
