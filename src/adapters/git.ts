@@ -3,13 +3,18 @@
  * config behave as they expect. A rejected push is fetched, rebased and retried; never forced.
  */
 import { spawnSync } from "node:child_process";
+import { BkError, EXIT, type ExitCode } from "../core/errors.js";
 
-export class GitError extends Error {
+/** git that cannot be run is unavailable (exit 3); a git command that fails is a failure (exit 1). */
+export class GitError extends BkError {
+  readonly exitCode: ExitCode;
   constructor(
     message: string,
     readonly stderr: string,
+    ran = true,
   ) {
     super(message);
+    this.exitCode = ran ? EXIT.failed : EXIT.unavailable;
     this.name = "GitError";
   }
 }
@@ -19,7 +24,7 @@ export class Git {
 
   run(args: string[], allowFail = false): { code: number; stdout: string; stderr: string } {
     const r = spawnSync("git", args, { cwd: this.cwd, encoding: "utf8", env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } });
-    if (r.error) throw new GitError(`cannot run git: ${r.error.message}`, "");
+    if (r.error) throw new GitError(`cannot run git: ${r.error.message}`, "", false);
     // stdout stays untrimmed: `status --porcelain` lines start with a meaningful space.
     const res = { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr.trim() };
     if (res.code !== 0 && !allowFail) throw new GitError(`git ${args.join(" ")} failed: ${res.stderr || res.stdout}`, res.stderr);

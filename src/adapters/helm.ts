@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { BkError, EXIT, type ExitCode } from "../core/errors.js";
 import type { KubeObject } from "../core/object.js";
 import { hasTool, toolPath } from "./tools.js";
 
@@ -32,14 +33,17 @@ export interface HelmLintResult {
   output: string;
 }
 
-/** helm ran but failed; `stderr` holds helm's own explanation. */
-export class HelmError extends Error {
+/** helm ran but failed (exit 1), `stderr` holding helm's own explanation; or helm could not be run at all (exit 3). */
+export class HelmError extends BkError {
+  readonly exitCode: ExitCode;
   constructor(
     message: string,
     readonly args: readonly string[],
     readonly stderr: string,
+    ran = true,
   ) {
     super(message);
+    this.exitCode = ran ? EXIT.failed : EXIT.unavailable;
     this.name = "HelmError";
   }
 }
@@ -68,7 +72,7 @@ function run(bin: string, args: string[], timeoutMs: number): Promise<RunResult>
       if (err && typeof err.code !== "number") {
         // Spawn failure (ENOENT, EACCES) or a timeout kill: helm never gave an answer.
         const why = err.killed ? `timed out after ${timeoutMs} ms` : err.message;
-        reject(new HelmError(`could not run ${bin} ${args[0] ?? ""}: ${why}; set BK_HELM or pass the helm path`, args, stderr));
+        reject(new HelmError(`could not run ${bin} ${args[0] ?? ""}: ${why}; set BK_HELM or pass the helm path`, args, stderr, false));
         return;
       }
       resolve({ code: err ? Number(err.code) : 0, stdout, stderr });

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
+import { BkError, type ExitCode } from "../core/errors.js";
 import { FindingsError, type Finding } from "../core/finding.js";
 import type { ComponentModel, Model } from "../model/model.js";
 import { generate, type Generated } from "../pipeline.js";
@@ -73,10 +74,11 @@ interface Ctx {
   events: string[];
 }
 
-export class ReleaseError extends Error {
+/** Each step knows whether the request was wrong (2) or a check failed (1), so it passes the code. */
+export class ReleaseError extends BkError {
   constructor(
     message: string,
-    readonly exitCode: number,
+    readonly exitCode: ExitCode,
   ) {
     super(message);
   }

@@ -4,6 +4,7 @@ import type { Model } from "../../model/model.js";
 import { backupPlan, definitionCommit, runBackup } from "../../workflows/backup.js";
 import { findPgTools, PgClient, resolveConnection, type PgConnection } from "../../adapters/postgres.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
+import { InputError } from "../../core/errors.js";
 import { EXIT, printJson } from "../output.js";
 
 /** Connection flags shared by `bk backup` and `bk restore`. */
@@ -24,7 +25,8 @@ export interface BackupCliOptions extends PgCliOptions {
   json?: boolean;
 }
 
-export class CliInputError extends Error {}
+// transitional: secrets.ts moves off this
+export { InputError as CliInputError };
 
 /** The model, loaded only when a default is actually needed (explicit flags work without a definition). */
 export function lazyModel(root: string): () => Model {
@@ -37,11 +39,11 @@ export function pgConnection(opts: PgCliOptions, model: () => Model): PgConnecti
   try {
     return resolveConnection({ ...opts, ...(password !== undefined ? { password } : {}) }, process.env, () => {
       const ep = model().endpoints.find((e) => e.id === "postgres");
-      if (!ep) throw new CliInputError("the definition has no postgres endpoint; pass --host and --port");
+      if (!ep) throw new InputError("the definition has no postgres endpoint; pass --host and --port");
       return { host: ep.ip, port: ep.ports[0]!.port };
     });
   } catch (err) {
-    if (err instanceof Error && !("findings" in err) && !(err instanceof CliInputError)) throw new CliInputError(err.message);
+    if (err instanceof Error && !("findings" in err) && !(err instanceof InputError)) throw new InputError(err.message);
     throw err;
   }
 }
@@ -51,7 +53,7 @@ export const progress = (cmd: string) => (line: string) => process.stderr.write(
 export function parseKeep(keep: string | undefined): number | undefined {
   if (keep === undefined) return undefined;
   const n = Number(keep);
-  if (!Number.isInteger(n) || n < 1) throw new CliInputError(`--keep ${keep}: give a whole number of backups to keep, at least 1`);
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`--keep ${keep}: give a whole number of backups to keep, at least 1`);
   return n;
 }
 
@@ -59,7 +61,7 @@ export function parseKeep(keep: string | undefined): number | undefined {
 export async function backupCommand(root: string, opts: BackupCliOptions, runner: Runner = new ProcessRunner()): Promise<number> {
   try {
     const dir = opts.dir ?? process.env.BK_BACKUP_DIR;
-    if (!dir) throw new CliInputError("where to? pass --dir <folder> (or set BK_BACKUP_DIR)");
+    if (!dir) throw new InputError("where to? pass --dir <folder> (or set BK_BACKUP_DIR)");
     const keep = parseKeep(opts.keep);
     const model = lazyModel(root);
     const databases = opts.database?.length ? opts.database : model().postgres.databases.map((d) => d.name);
@@ -104,7 +106,7 @@ export async function backupCommand(root: string, opts: BackupCliOptions, runner
 export function reportError(cmd: string, err: unknown, json?: boolean): number {
   if (err && typeof err === "object" && "findings" in err) throw err; // definition problems: main renders them
   const message = err instanceof Error ? err.message : String(err);
-  const code = err instanceof CliInputError ? EXIT.badInput : /command not found|could not connect|Connection refused|timeout expired/i.test(message) ? EXIT.unavailable : EXIT.failed;
+  const code = err instanceof InputError ? EXIT.badInput : /command not found|could not connect|Connection refused|timeout expired/i.test(message) ? EXIT.unavailable : EXIT.failed;
   if (json) printJson({ ok: false, error: message });
   process.stderr.write(`bk ${cmd}: ${message}\n`);
   return code;

@@ -146,7 +146,7 @@ export async function bootstrapCommand(root: string, opts: BootstrapCliOptions, 
       process.stderr.write(red(`bk bootstrap: step ${failure.step.id} failed: ${failure.message}\n`));
       process.stderr.write(`  finished steps are recorded in ${stateFile}; fix the cause and rerun \`bk bootstrap\`: it resumes at ${failure.step.id}\n`);
     }
-    return failure.step.id === "tools" ? EXIT.unavailable : EXIT.failed;
+    return failure.exitCode;
   }
   if (!opts.json) {
     process.stdout.write(

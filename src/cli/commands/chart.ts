@@ -63,7 +63,7 @@ export async function chartPushCommand(root: string, opts: ChartPushOptions): Pr
     if (err instanceof ChartMuseumError) {
       if (opts.json) printJson({ ...result, error: err.message });
       process.stderr.write(`bk chart push: ${err.message}\n`);
-      return err.status === undefined ? EXIT.unavailable : EXIT.failed;
+      return err.exitCode;
     }
     throw err;
   } finally {
