@@ -4,7 +4,7 @@ import type { Model } from "../../model/model.js";
 import { backupPlan, definitionCommit, runBackup } from "../../workflows/backup.js";
 import { findPgTools, PgClient, resolveConnection, type PgConnection } from "../../adapters/postgres.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
-import { InputError } from "../../core/errors.js";
+import { BkError, InputError } from "../../core/errors.js";
 import { EXIT, printJson } from "../output.js";
 
 /** Connection flags shared by `bk backup` and `bk restore`. */
@@ -106,7 +106,8 @@ export async function backupCommand(root: string, opts: BackupCliOptions, runner
 export function reportError(cmd: string, err: unknown, json?: boolean): number {
   if (err && typeof err === "object" && "findings" in err) throw err; // definition problems: main renders them
   const message = err instanceof Error ? err.message : String(err);
-  const code = err instanceof InputError ? EXIT.badInput : /command not found|could not connect|Connection refused|timeout expired/i.test(message) ? EXIT.unavailable : EXIT.failed;
+  // Errors not yet typed (plain Error from a workflow or a file read) keep the code these commands always gave them.
+  const code = err instanceof BkError ? err.exitCode : EXIT.failed;
   if (json) printJson({ ok: false, error: message });
   process.stderr.write(`bk ${cmd}: ${message}\n`);
   return code;

@@ -1,5 +1,6 @@
+import { BkError } from "../../core/errors.js";
 import { FindingsError } from "../../core/finding.js";
-import { release, ReleaseError, type Builder, type ReleaseReport } from "../../workflows/release.js";
+import { release, type Builder, type ReleaseReport } from "../../workflows/release.js";
 import { EXIT, printFindings, printJson } from "../output.js";
 
 export interface ReleaseCliOptions {
@@ -59,9 +60,9 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
     else process.stderr.write(`bk release: ${(err as Error).message}\n`);
     if (r?.rolledBack) process.stderr.write(`bk release: rolled back: ${r.rolledBack.detail}\n`);
     if (r?.failure?.events.length) process.stderr.write(`events:\n  ${r.failure.events.join("\n  ")}\n`);
-    if (err instanceof ReleaseError) return err.exitCode;
+    // Findings stop the release as a failed check (1), the definition's own problems included.
     if (err instanceof FindingsError) return EXIT.failed;
-    if (/cannot reach|ECONNREFUSED|TLS/.test((err as Error).message)) return EXIT.unavailable;
+    if (err instanceof BkError) return err.exitCode;
     throw err;
   }
   if (opts.json) printJson(report);
