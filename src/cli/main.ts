@@ -1,6 +1,6 @@
 /** Entry point of `bk`: parse, dispatch, render errors, set the exit code. */
 import { CommanderError } from "commander";
-import { EXIT } from "./output.js";
+import { EXIT } from "../core/errors.js";
 import { program, takePending } from "./program.js";
 
 export async function main(argv: string[]): Promise<number> {

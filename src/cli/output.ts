@@ -1,16 +1,8 @@
 /** Rendering shared by commands: findings for people, and one JSON shape for scripts. */
 import { formatFinding, type Finding } from "../core/finding.js";
 
-export const EXIT = {
-  ok: 0,
-  /** Checks ran and something failed: validation errors, drift, an unhealthy cluster. */
-  failed: 1,
-  /** The input is wrong: the definition, a flag, an argument. */
-  badInput: 2,
-  /** Something the command needs is missing or unreachable: a tool, a server, a file. */
-  unavailable: 3,
-  internal: 70,
-} as const;
+// transitional: secrets.ts moves off this; EXIT lives in core/errors.ts
+export { EXIT } from "../core/errors.js";
 
 /**
  * Findings for people. Warnings of one rule that repeat (e.g. 21 secrets not sealed yet) are

@@ -4,8 +4,8 @@ import type { Model } from "../../model/model.js";
 import { backupPlan, definitionCommit, runBackup } from "../../workflows/backup.js";
 import { findPgTools, PgClient, resolveConnection, type PgConnection } from "../../adapters/postgres.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
-import { BkError, InputError } from "../../core/errors.js";
-import { EXIT, printJson } from "../output.js";
+import { BkError, EXIT, InputError } from "../../core/errors.js";
+import { printJson } from "../output.js";
 
 /** Connection flags shared by `bk backup` and `bk restore`. */
 export interface PgCliOptions {

@@ -4,7 +4,8 @@ import { loadDefinition } from "../../model/load.js";
 import { bootstrapPlan, BootstrapRun, checkKeyBackup, defaultCanary, readState, renderCommand, StepFailed, type BootstrapStep, type StepOutcome } from "../../workflows/bootstrap.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { CA_NAME } from "../../workflows/trust.js";
-import { EXIT, bold, dim, green, isTTY, printJson, red, yellow } from "../output.js";
+import { EXIT } from "../../core/errors.js";
+import { bold, dim, green, isTTY, printJson, red, yellow } from "../output.js";
 
 export interface BootstrapCliOptions {
   sealedSecretsKey?: string;

@@ -6,7 +6,8 @@ import { parse } from "yaml";
 import { ChartMuseum, ChartMuseumError } from "../../adapters/chartmuseum.js";
 import { loadDefinition } from "../../model/load.js";
 import { hasTool, toolPath } from "../../adapters/tools.js";
-import { EXIT, printJson } from "../output.js";
+import { EXIT } from "../../core/errors.js";
+import { printJson } from "../output.js";
 
 export interface ChartPushOptions {
   chart?: string;

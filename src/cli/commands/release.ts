@@ -1,7 +1,7 @@
-import { BkError } from "../../core/errors.js";
+import { BkError, EXIT } from "../../core/errors.js";
 import { FindingsError } from "../../core/finding.js";
 import { release, type Builder, type ReleaseReport } from "../../workflows/release.js";
-import { EXIT, printFindings, printJson } from "../output.js";
+import { printFindings, printJson } from "../output.js";
 
 export interface ReleaseCliOptions {
   build?: string;

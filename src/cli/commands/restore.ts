@@ -1,8 +1,8 @@
 import { resolveBackupFolder, RestoreRefused, runRestore } from "../../workflows/backup.js";
 import { findPgTools, PgClient } from "../../adapters/postgres.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
-import { InputError } from "../../core/errors.js";
-import { EXIT, printJson } from "../output.js";
+import { EXIT, InputError } from "../../core/errors.js";
+import { printJson } from "../output.js";
 import { lazyModel, pgConnection, progress, reportError, type PgCliOptions } from "./backup.js";
 
 export interface RestoreCliOptions extends PgCliOptions {
