@@ -41,3 +41,6 @@ export const dim = (s: string) => (isTTY() ? `\x1b[2m${s}\x1b[0m` : s);
 export const red = (s: string) => (isTTY() ? `\x1b[31m${s}\x1b[0m` : s);
 export const green = (s: string) => (isTTY() ? `\x1b[32m${s}\x1b[0m` : s);
 export const yellow = (s: string) => (isTTY() ? `\x1b[33m${s}\x1b[0m` : s);
+
+/** Progress lines of a long command on stderr, so stdout stays the result. */
+export const progress = (cmd: string) => (line: string) => process.stderr.write(`bk ${cmd}: ${line}\n`);

@@ -1,20 +1,10 @@
-import { readFileSync } from "node:fs";
-import { loadDefinition } from "../../model/load.js";
-import type { Model } from "../../model/model.js";
 import { backupPlan, definitionCommit, runBackup } from "../../workflows/backup.js";
-import { findPgTools, PgClient, resolveConnection, type PgConnection } from "../../adapters/postgres.js";
+import { findPgTools, PgClient } from "../../adapters/postgres.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
-import { BkError, EXIT, InputError } from "../../core/errors.js";
-import { printJson } from "../output.js";
-
-/** Connection flags shared by `bk backup` and `bk restore`. */
-export interface PgCliOptions {
-  host?: string;
-  port?: string;
-  user?: string;
-  passwordFile?: string;
-  pgBin?: string;
-}
+import { EXIT, InputError } from "../../core/errors.js";
+import { lazyModel, parseKeep, pgConnection, type PgCliOptions } from "../options.js";
+import { printJson, progress } from "../output.js";
+import { reportError } from "../report-error.js";
 
 export interface BackupCliOptions extends PgCliOptions {
   dir?: string;
@@ -26,36 +16,8 @@ export interface BackupCliOptions extends PgCliOptions {
 }
 
 // transitional: secrets.ts moves off this
-export { InputError as CliInputError };
-
-/** The model, loaded only when a default is actually needed (explicit flags work without a definition). */
-export function lazyModel(root: string): () => Model {
-  let m: Model | undefined;
-  return () => (m ??= loadDefinition(root).model);
-}
-
-export function pgConnection(opts: PgCliOptions, model: () => Model): PgConnection {
-  const password = opts.passwordFile ? readFileSync(opts.passwordFile, "utf8").replace(/\r?\n$/, "") : undefined;
-  try {
-    return resolveConnection({ ...opts, ...(password !== undefined ? { password } : {}) }, process.env, () => {
-      const ep = model().endpoints.find((e) => e.id === "postgres");
-      if (!ep) throw new InputError("the definition has no postgres endpoint; pass --host and --port");
-      return { host: ep.ip, port: ep.ports[0]!.port };
-    });
-  } catch (err) {
-    if (err instanceof Error && !("findings" in err) && !(err instanceof InputError)) throw new InputError(err.message);
-    throw err;
-  }
-}
-
-export const progress = (cmd: string) => (line: string) => process.stderr.write(`bk ${cmd}: ${line}\n`);
-
-export function parseKeep(keep: string | undefined): number | undefined {
-  if (keep === undefined) return undefined;
-  const n = Number(keep);
-  if (!Number.isInteger(n) || n < 1) throw new InputError(`--keep ${keep}: give a whole number of backups to keep, at least 1`);
-  return n;
-}
+export { InputError as CliInputError } from "../../core/errors.js";
+export { reportError } from "../report-error.js";
 
 /** `bk backup`: pg_dump every database of the definition (or --database ...) into <dir>/<UTC timestamp>/. */
 export async function backupCommand(root: string, opts: BackupCliOptions, runner: Runner = new ProcessRunner()): Promise<number> {
@@ -101,14 +63,4 @@ export async function backupCommand(root: string, opts: BackupCliOptions, runner
   } catch (err) {
     return reportError("backup", err, opts.json);
   }
-}
-
-export function reportError(cmd: string, err: unknown, json?: boolean): number {
-  if (err && typeof err === "object" && "findings" in err) throw err; // definition problems: main renders them
-  const message = err instanceof Error ? err.message : String(err);
-  // Errors not yet typed (plain Error from a workflow or a file read) keep the code these commands always gave them.
-  const code = err instanceof BkError ? err.exitCode : EXIT.failed;
-  if (json) printJson({ ok: false, error: message });
-  process.stderr.write(`bk ${cmd}: ${message}\n`);
-  return code;
 }

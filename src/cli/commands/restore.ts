@@ -2,8 +2,9 @@ import { resolveBackupFolder, RestoreRefused, runRestore } from "../../workflows
 import { findPgTools, PgClient } from "../../adapters/postgres.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { EXIT, InputError } from "../../core/errors.js";
-import { printJson } from "../output.js";
-import { lazyModel, pgConnection, progress, reportError, type PgCliOptions } from "./backup.js";
+import { printJson, progress } from "../output.js";
+import { lazyModel, pgConnection, type PgCliOptions } from "../options.js";
+import { reportError } from "../report-error.js";
 
 export interface RestoreCliOptions extends PgCliOptions {
   database?: string[];
