@@ -11,7 +11,7 @@ import { BkError, type ExitCode } from "../core/errors.js";
 import { FindingsError, type Finding } from "../core/finding.js";
 import type { ComponentModel, Model } from "../model/model.js";
 import { generate, type Generated } from "../pipeline.js";
-import { runSteps, type Step, type StepOutcome } from "../cli/progress.js";
+import type { Step, StepOutcome, StepRunner } from "./steps.js";
 import { diffTrees, isClean } from "../tree/diff.js";
 import { readTree, writeTreeAtomically } from "../tree/files.js";
 import { GENERATED_FILES, OWNED_DIRS } from "../tree/tree.js";
@@ -39,7 +39,8 @@ export interface ReleaseRequest {
   timeoutMs: number;
   health: { baseUrl?: string; caFile?: string; skip?: boolean };
   dryRun: boolean;
-  live: boolean;
+  /** Runs and reports the steps; the CLI passes its task list. */
+  runSteps: StepRunner;
   /** Runs builder commands; tests pass a recorder. */
   exec?: (cmd: string, args: string[]) => { code: number; stdout: string; stderr: string };
 }
@@ -281,7 +282,7 @@ export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
   ];
 
   try {
-    await runSteps(steps, ctx, { live: req.live, outcomes: report.steps });
+    await req.runSteps(steps, ctx, report.steps);
   } catch (err) {
     const failed = report.steps.find((s) => s.status === "failed")?.title ?? "release";
     report.failure ??= { step: failed, message: (err as Error).message, events: ctx.events };

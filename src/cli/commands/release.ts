@@ -2,6 +2,7 @@ import { BkError, EXIT } from "../../core/errors.js";
 import { FindingsError } from "../../core/finding.js";
 import { release, type Builder, type ReleaseReport } from "../../workflows/release.js";
 import { printFindings, printJson } from "../output.js";
+import { stepRunner } from "../progress.js";
 
 export interface ReleaseCliOptions {
   build?: string;
@@ -51,7 +52,7 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
       timeoutMs: Number(timeout[1]) * (timeout[2] === "m" ? 60_000 : 1000),
       health: { ...(opts.healthUrl ? { baseUrl: opts.healthUrl } : {}), ...(opts.ca ? { caFile: opts.ca } : {}), skip: opts.health === false },
       dryRun: Boolean(opts.dryRun),
-      live: !opts.json,
+      runSteps: stepRunner({ live: !opts.json }),
     });
   } catch (err) {
     const r = (err as { report?: ReleaseReport }).report;
