@@ -2,6 +2,8 @@
  * ChartMuseum over its HTTP API: list, check, upload. Basic auth; an existing version is never
  * replaced unless the caller forces it (a chart version is a promise to every release that pins it).
  */
+import { BkError, EXIT, type ExitCode } from "../core/errors.js";
+
 export interface ChartMuseumOptions {
   url: string;
   username?: string;
@@ -17,12 +19,15 @@ export interface ChartVersion {
   created?: string;
 }
 
-export class ChartMuseumError extends Error {
+/** No HTTP status means ChartMuseum was never reached (exit 3); an answer refusing the request is a failure (exit 1). */
+export class ChartMuseumError extends BkError {
+  readonly exitCode: ExitCode;
   constructor(
     message: string,
     readonly status?: number,
   ) {
     super(message);
+    this.exitCode = status === undefined ? EXIT.unavailable : EXIT.failed;
     this.name = "ChartMuseumError";
   }
 }

@@ -4,7 +4,7 @@
  */
 import { PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import type { Condition } from "../core/object.js";
-import type { Kube } from "./kube.js";
+import { reaching, type Kube } from "./kube.js";
 
 export const RECONCILE_ANNOTATION = "reconcile.fluxcd.io/requestedAt";
 
@@ -24,7 +24,7 @@ export async function requestReconcile(kube: Kube, refs: readonly FluxRef[], now
   const stamp = now.toISOString();
   for (const r of refs) {
     const patch = { apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace, annotations: { [RECONCILE_ANNOTATION]: stamp } } };
-    await kube.objects.patch(patch as KubernetesObject, undefined, undefined, "bk", undefined, PatchStrategy.MergePatch);
+    await reaching(kube.objects.patch(patch as KubernetesObject, undefined, undefined, "bk", undefined, PatchStrategy.MergePatch));
   }
   return stamp;
 }
@@ -38,7 +38,7 @@ interface FluxObject extends KubernetesObject {
 
 export async function readFlux(kube: Kube, r: FluxRef): Promise<FluxObject | undefined> {
   try {
-    return (await kube.objects.read({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } })) as FluxObject;
+    return (await reaching(kube.objects.read({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))) as FluxObject;
   } catch (err) {
     if ((err as { code?: number }).code === 404) return undefined;
     throw err;
@@ -79,7 +79,7 @@ export async function waitForRelease(kube: Kube, o: ReleaseWaitOptions): Promise
   const since = Date.now() - 5_000;
   for (;;) {
     const hr = await readFlux(kube, helmReleaseRef(o.namespace, o.release));
-    const ev = await kube.core.listNamespacedEvent({ namespace: o.namespace });
+    const ev = await reaching(kube.core.listNamespacedEvent({ namespace: o.namespace }));
     for (const e of ev.items) {
       const when = new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).getTime();
       const key = `${e.metadata?.uid}/${e.count ?? 1}`;
@@ -98,7 +98,7 @@ export async function waitForRelease(kube: Kube, o: ReleaseWaitOptions): Promise
       return { ok: false, reason: `HelmRelease ${o.namespace}/${o.release}: ${ready.reason}: ${ready.message ?? ""}`, events };
     }
     if (applied && current && ready?.status === "True") {
-      const pods = await kube.core.listNamespacedPod({ namespace: o.namespace, labelSelector: `app.kubernetes.io/instance=${o.release}` });
+      const pods = await reaching(kube.core.listNamespacedPod({ namespace: o.namespace, labelSelector: `app.kubernetes.io/instance=${o.release}` }));
       const live = pods.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase !== "Succeeded" && !p.metadata?.ownerReferences?.some((r) => r.kind === "Job"));
       const allNew = live.length > 0 && live.every((p) => p.spec?.containers.some((c) => c.image === o.image) && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
       if (allNew) return { ok: true, reason: `HelmRelease ${o.namespace}/${o.release} is Ready and ${live.length} pod(s) run ${o.image}`, events };

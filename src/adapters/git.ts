@@ -3,13 +3,18 @@
  * config behave as they expect. A rejected push is fetched, rebased and retried; never forced.
  */
 import { ProcessRunner, type RunResult, type Runner } from "./runner.js";
+import { BkError, EXIT, type ExitCode } from "../core/errors.js";
 
-export class GitError extends Error {
+/** git that cannot be run is unavailable (exit 3); a git command that fails is a failure (exit 1). */
+export class GitError extends BkError {
+  readonly exitCode: ExitCode;
   constructor(
     message: string,
     readonly stderr: string,
+    ran = true,
   ) {
     super(message);
+    this.exitCode = ran ? EXIT.failed : EXIT.unavailable;
     this.name = "GitError";
   }
 }
@@ -22,7 +27,7 @@ export class Git {
 
   async run(args: string[], allowFail = false): Promise<RunResult> {
     const r = await this.runner.run("git", args, { cwd: this.cwd, env: { GIT_TERMINAL_PROMPT: "0" } });
-    if (r.error) throw new GitError(`cannot run git: ${r.error}`, "");
+    if (r.error) throw new GitError(`cannot run git: ${r.error}`, "", false);
     // stdout stays untrimmed: `status --porcelain` lines start with a meaningful space.
     const res = { code: r.code, stdout: r.stdout, stderr: r.stderr.trim() };
     if (res.code !== 0 && !allowFail) throw new GitError(`git ${args.join(" ")} failed: ${res.stderr || res.stdout}`, res.stderr);

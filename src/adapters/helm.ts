@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { BkError, EXIT, type ExitCode } from "../core/errors.js";
 import type { KubeObject } from "../core/object.js";
 import { ProcessRunner, type RunResult, type Runner } from "./runner.js";
 import { helmBinary } from "./tools.js";
@@ -34,14 +35,17 @@ export interface HelmLintResult {
   output: string;
 }
 
-/** helm ran but failed; `stderr` holds helm's own explanation. */
-export class HelmError extends Error {
+/** helm ran but failed (exit 1), `stderr` holding helm's own explanation; or helm could not be run at all (exit 3). */
+export class HelmError extends BkError {
+  readonly exitCode: ExitCode;
   constructor(
     message: string,
     readonly args: readonly string[],
     readonly stderr: string,
+    ran = true,
   ) {
     super(message);
+    this.exitCode = ran ? EXIT.failed : EXIT.unavailable;
     this.name = "HelmError";
   }
 }
@@ -57,7 +61,7 @@ async function run(args: string[], opts: HelmRunOptions | undefined): Promise<Ru
   const bin = opts?.helm || helmBinary();
   const res = await (opts?.runner ?? new ProcessRunner()).run(bin, args, { timeoutMs: opts?.timeoutMs ?? 120_000 });
   // Not started, or killed at the timeout: helm never gave an answer.
-  if (res.error) throw new HelmError(`could not run ${bin} ${args[0] ?? ""}: ${res.error}; set BK_HELM or pass the helm path`, args, res.stderr);
+  if (res.error) throw new HelmError(`could not run ${bin} ${args[0] ?? ""}: ${res.error}; set BK_HELM or pass the helm path`, args, res.stderr, false);
   return res;
 }
 

@@ -4,6 +4,7 @@
  * commands needing no cluster imports it with `await import()` where the cluster is first used.
  */
 import * as k8s from "@kubernetes/client-node";
+import { UnavailableError } from "../core/errors.js";
 
 export interface Kube {
   kc: k8s.KubeConfig;
@@ -35,4 +36,17 @@ export function loadKubeConfig(o: KubeOptions): { k8s: typeof k8s; kc: k8s.KubeC
   const kc = readKubeConfig(o.kubeconfig, o.context);
   if (!kc.getCurrentCluster()) throw new Error(`no cluster in the kubeconfig ${o.kubeconfig ?? "(default: $KUBECONFIG or ~/.kube/config)"}${o.context ? ` for context ${o.context}` : ""}`);
   return { k8s, kc };
+}
+
+/**
+ * An API call that got no HTTP answer (refused, TLS, DNS, timeout) never reached the API server: that is
+ * unavailable (exit 3). HTTP errors (ApiException, with a numeric code) pass through unchanged.
+ */
+export async function reaching<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof Error && typeof (err as { code?: unknown }).code !== "number") throw new UnavailableError(err.message, { cause: err });
+    throw err;
+  }
 }

@@ -4,7 +4,8 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { describeFailure, type Runner } from "./runner.js";
+import { CheckFailedError, UnavailableError } from "../core/errors.js";
+import { describeFailure, type Runner, type RunResult } from "./runner.js";
 
 export interface PgConnection {
   host: string;
@@ -65,6 +66,14 @@ export function pgEnv(c: PgConnection): Record<string, string | undefined> {
 
 const FS = "\x1f";
 
+/** What the PostgreSQL tools (or the runner, for a missing program) print when the server or the tool cannot be reached. */
+const UNREACHABLE = /command not found|could not connect|Connection refused|timeout expired/i;
+
+/** A tool that never reached the server is unavailable (exit 3); one that reached it and failed is a failure (exit 1). */
+function pgFailure(message: string, r: RunResult): Error {
+  return r.code === 127 || UNREACHABLE.test(r.stderr || r.stdout) ? new UnavailableError(message) : new CheckFailedError(message);
+}
+
 export class PgClient {
   constructor(
     readonly runner: Runner,
@@ -82,12 +91,12 @@ export class PgClient {
     const r = await this.runner.run(this.tools.psql, args, { env: this.env });
     if (r.code !== 0) {
       const conn = /connection to server|could not connect|authentication failed|could not translate host name|timeout expired/.exec(r.stderr);
-      if (r.code === 127) throw new Error(r.stderr);
+      if (r.code === 127) throw new UnavailableError(r.stderr);
       if (conn) {
         const detail = r.stderr.trim().split("\n")[0] ?? "";
-        throw new Error(`could not connect to PostgreSQL at ${this.where()} (database ${database}): ${detail}; check --host/--port/--user (or PGHOST/PGPORT/PGUSER/PGPASSWORD)`);
+        throw new UnavailableError(`could not connect to PostgreSQL at ${this.where()} (database ${database}): ${detail}; check --host/--port/--user (or PGHOST/PGPORT/PGUSER/PGPASSWORD)`);
       }
-      throw new Error(`query on database ${database} at ${this.where()} failed: ${describeFailure(this.tools.psql, args, r)}`);
+      throw pgFailure(`query on database ${database} at ${this.where()} failed: ${describeFailure(this.tools.psql, args, r)}`, r);
     }
     return r.stdout
       .split("\n")
@@ -128,7 +137,7 @@ export class PgClient {
   async dump(database: string, file: string): Promise<void> {
     const args = ["-Fc", "--no-password", "-d", database, "-f", file];
     const r = await this.runner.run(this.tools.pgDump, args, { env: this.env });
-    if (r.code !== 0) throw new Error(`pg_dump of ${database} failed: ${describeFailure(this.tools.pgDump, args, r)}`);
+    if (r.code !== 0) throw pgFailure(`pg_dump of ${database} failed: ${describeFailure(this.tools.pgDump, args, r)}`, r);
   }
 
   /**
@@ -143,13 +152,13 @@ export class PgClient {
   async restore(file: string, database: string, mode: "create" | "existing", noOwner: boolean): Promise<void> {
     const args = this.restoreArgs(file, database, mode, noOwner);
     const r = await this.runner.run(this.tools.pgRestore, args, { env: this.env });
-    if (r.code !== 0) throw new Error(`pg_restore of ${database} failed: ${describeFailure(this.tools.pgRestore, args, r)}`);
+    if (r.code !== 0) throw pgFailure(`pg_restore of ${database} failed: ${describeFailure(this.tools.pgRestore, args, r)}`, r);
   }
 
   /** "pg_dump (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)" -> { version: "15.14", major: 15 } */
   async toolVersion(bin: string): Promise<{ version: string; major: number }> {
     const r = await this.runner.run(bin, ["--version"]);
-    if (r.code !== 0) throw new Error(describeFailure(bin, ["--version"], r));
+    if (r.code !== 0) throw pgFailure(describeFailure(bin, ["--version"], r), r);
     const m = /\(PostgreSQL\)\s+(\d+)(\.\d+)?/.exec(r.stdout);
     if (!m) throw new Error(`cannot read the version of ${bin} from "${r.stdout.trim()}"`);
     return { version: `${m[1]}${m[2] ?? ""}`, major: Number(m[1]) };

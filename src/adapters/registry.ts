@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import https from "node:https";
 import http from "node:http";
+import { BkError, EXIT, type ExitCode } from "../core/errors.js";
 
 export interface RegistryOptions {
   /** host:port, as image references carry it. */
@@ -18,12 +19,15 @@ export interface RegistryOptions {
   timeoutMs?: number;
 }
 
-export class RegistryError extends Error {
+/** Unreachable, untrusted or asking for credentials: the registry cannot be used (exit 3); any other HTTP answer is a failure (exit 1). */
+export class RegistryError extends BkError {
+  readonly exitCode: ExitCode;
   constructor(
     message: string,
     readonly kind: "unreachable" | "tls" | "auth" | "http",
   ) {
     super(message);
+    this.exitCode = kind === "http" ? EXIT.failed : EXIT.unavailable;
     this.name = "RegistryError";
   }
 }

@@ -6,6 +6,7 @@
 // Types only: the client library takes seconds to load, so it is imported when a cluster is actually opened.
 import type { CoreV1Api, KubeConfig, V1Secret } from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import { UnavailableError } from "../core/errors.js";
 import type { KubeObject } from "../core/object.js";
 import { decodeStdBase64 } from "../sealing/base64.js";
 import { certificateInfo, SEALED_SECRETS_KEY_LABEL } from "../sealing/keys.js";
@@ -16,7 +17,7 @@ export const ACTIVE_KEY = "active";
 export const API_TIMEOUT_MS = 30_000;
 
 /** The cluster could not be asked: no kubeconfig, no connection, no permission. */
-export class ClusterUnavailableError extends Error {
+export class ClusterUnavailableError extends UnavailableError {
   constructor(message: string) {
     super(message);
     this.name = "ClusterUnavailableError";

@@ -1,7 +1,8 @@
 /** Entry point of `bk`: parse, dispatch, render errors, set the exit code. */
 import { CommanderError } from "commander";
-import { EXIT } from "./output.js";
+import { EXIT } from "../core/errors.js";
 import { program, takePending } from "./program.js";
+import { reportUncaught } from "./report-error.js";
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -19,16 +20,7 @@ async function entry(): Promise<void> {
   try {
     code = await main(process.argv);
   } catch (err) {
-    const { FindingsError } = await import("../core/finding.js");
-    if (err instanceof FindingsError) {
-      const { printFindings } = await import("./output.js");
-      printFindings(err.findings);
-      process.stderr.write(`bk: ${err.findings.length} problem(s) in the definition; nothing was written\n`);
-      code = err.exitCode;
-    } else {
-      process.stderr.write(`bk: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      code = EXIT.internal;
-    }
+    code = reportUncaught(err);
   }
   process.exitCode = code;
 }

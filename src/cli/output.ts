@@ -1,16 +1,8 @@
 /** Rendering shared by commands: findings for people, and one JSON shape for scripts. */
 import { formatFinding, type Finding } from "../core/finding.js";
 
-export const EXIT = {
-  ok: 0,
-  /** Checks ran and something failed: validation errors, drift, an unhealthy cluster. */
-  failed: 1,
-  /** The input is wrong: the definition, a flag, an argument. */
-  badInput: 2,
-  /** Something the command needs is missing or unreachable: a tool, a server, a file. */
-  unavailable: 3,
-  internal: 70,
-} as const;
+// transitional: secrets.ts moves off this; EXIT lives in core/errors.ts
+export { EXIT } from "../core/errors.js";
 
 /**
  * Findings for people. Warnings of one rule that repeat (e.g. 21 secrets not sealed yet) are
@@ -49,3 +41,6 @@ export const dim = (s: string) => (isTTY() ? `\x1b[2m${s}\x1b[0m` : s);
 export const red = (s: string) => (isTTY() ? `\x1b[31m${s}\x1b[0m` : s);
 export const green = (s: string) => (isTTY() ? `\x1b[32m${s}\x1b[0m` : s);
 export const yellow = (s: string) => (isTTY() ? `\x1b[33m${s}\x1b[0m` : s);
+
+/** Progress lines of a long command on stderr, so stdout stays the result. */
+export const progress = (cmd: string) => (line: string) => process.stderr.write(`bk ${cmd}: ${line}\n`);

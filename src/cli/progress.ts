@@ -2,18 +2,11 @@
  * Progress of a long operation: a live task list (listr2) on a terminal, one line per step
  * otherwise (CI logs, pipes, --json runs where it goes to stderr).
  */
-export interface Step<C> {
-  title: string;
-  /** Skip the step when this returns a reason. */
-  skip?: (ctx: C) => string | false;
-  run: (ctx: C, report: (line: string) => void) => Promise<void>;
-}
+import type { Step, StepOutcome, StepRunner } from "../workflows/steps.js";
 
-export interface StepOutcome {
-  title: string;
-  status: "done" | "skipped" | "failed";
-  ms: number;
-  detail?: string;
+/** The step runner a workflow is given: live on a terminal unless `live` is false (e.g. --json). */
+export function stepRunner(opts: { live?: boolean }): StepRunner {
+  return (steps, ctx, outcomes) => runSteps(steps, ctx, { ...opts, outcomes });
 }
 
 /** Runs the steps in order; `opts.outcomes` (if given) is filled as they go, so a caller still has them after a failure. */

@@ -2,6 +2,8 @@
  * Errors are values with a location until the CLI renders them.
  * A Finding says what is wrong, where (file, object, field) and how to fix it.
  */
+import { BkError, EXIT, type ExitCode } from "./errors.js";
+
 export type Severity = "error" | "warning";
 
 export interface Finding {
@@ -31,10 +33,10 @@ export function hasErrors(findings: readonly Finding[]): boolean {
 }
 
 /** Thrown when a command must stop on findings; the CLI renders them and exits with the given code. */
-export class FindingsError extends Error {
+export class FindingsError extends BkError {
   constructor(
     readonly findings: Finding[],
-    readonly exitCode = 1,
+    readonly exitCode: ExitCode = EXIT.failed,
   ) {
     super(findings.map(formatFinding).join("\n"));
     this.name = "FindingsError";

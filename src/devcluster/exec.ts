@@ -1,5 +1,6 @@
 /** Run a short-lived command to completion; failures carry the command line and its stderr. */
 import { execFile } from "node:child_process";
+import { BkError, EXIT, type ExitCode } from "../core/errors.js";
 
 export interface RunOptions {
   cwd?: string;
@@ -8,7 +9,9 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-export class CommandError extends Error {
+/** A program that is not installed is unavailable (exit 3); one that ran and failed is a failure (exit 1). */
+export class CommandError extends BkError {
+  readonly exitCode: ExitCode;
   constructor(
     message: string,
     readonly command: string,
@@ -18,6 +21,7 @@ export class CommandError extends Error {
     readonly stderr: string,
   ) {
     super(message);
+    this.exitCode = code === "ENOENT" ? EXIT.unavailable : EXIT.failed;
   }
 }
 

@@ -1,6 +1,8 @@
 /** Polling with a deadline and a message that says what was last seen. */
+import { UnavailableError } from "../core/errors.js";
 
-export class WaitTimeoutError extends Error {}
+/** What was waited for did not come up in time (exit 3). */
+export class WaitTimeoutError extends UnavailableError {}
 
 export interface PollResult<T> {
   done: boolean;

@@ -5,13 +5,14 @@
  *
  * The AES nonce is all zeros; that is safe only because every value gets a fresh random session key.
  */
+import { CheckFailedError } from "../core/errors.js";
 import { constants, createCipheriv, createDecipheriv, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from "node:crypto";
 
 const SESSION_KEY_BYTES = 32;
 const GCM_NONCE_BYTES = 12;
 const GCM_TAG_BYTES = 16;
 
-export class TooShortError extends Error {
+export class TooShortError extends CheckFailedError {
   constructor(detail: string) {
     super(`SealedSecret data is too short: ${detail}`);
     this.name = "TooShortError";

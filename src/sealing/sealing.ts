@@ -4,6 +4,7 @@
  * Pure: no disk or network I/O.
  */
 import type { KeyObject } from "node:crypto";
+import { CheckFailedError } from "../core/errors.js";
 import { objectRef, type KubeObject } from "../core/object.js";
 import { decodeStdBase64 } from "./base64.js";
 import { hybridDecrypt, hybridEncrypt, TooShortError } from "./hybrid.js";
@@ -133,7 +134,7 @@ export function sealSecret(opts: SealSecretOptions): KubeObject {
 }
 
 /** Thrown when some values of a SealedSecret cannot be opened; names the object and every failing key. */
-export class UnsealError extends Error {
+export class UnsealError extends CheckFailedError {
   constructor(
     readonly sealedSecret: string,
     readonly failedKeys: string[],

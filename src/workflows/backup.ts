@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { CheckFailedError } from "../core/errors.js";
 import type { PgClient } from "../adapters/postgres.js";
 import type { Runner } from "../adapters/runner.js";
 
@@ -276,7 +277,7 @@ export interface RestoreResult {
 }
 
 /** Thrown before anything is touched: checksums or the selection are wrong. */
-export class RestoreRefused extends Error {
+export class RestoreRefused extends CheckFailedError {
   constructor(
     message: string,
     readonly problems: string[],

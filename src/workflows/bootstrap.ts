@@ -14,6 +14,7 @@ import { describeFailure, formatCommand, type Runner } from "../adapters/runner.
 /** kustomize-controller feature gates bk needs (see the flux-install step). */
 export const KUSTOMIZE_FEATURE_GATES = "--feature-gates=CancelHealthCheckOnNewRevision=true";
 import { CA_NAME, CA_SECRET, NODE_RUNTIME, registryAddresses, trustPlan } from "./trust.js";
+import { BkError, EXIT, type ExitCode } from "../core/errors.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
 
 /** Flux release `flux install` deploys; its controllers match the CRDs the tree is validated against. */
@@ -282,12 +283,15 @@ export function writeState(file: string, s: BootstrapState): void {
 
 export type StepOutcome = "done-before" | "already-done" | "ran";
 
-export class StepFailed extends Error {
+/** A missing tool stops the run as unavailable (exit 3); any other step failing is a failure (exit 1). */
+export class StepFailed extends BkError {
+  readonly exitCode: ExitCode;
   constructor(
     readonly step: BootstrapStep,
     message: string,
   ) {
     super(message);
+    this.exitCode = step.id === "tools" ? EXIT.unavailable : EXIT.failed;
   }
 }
 

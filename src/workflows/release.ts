@@ -6,10 +6,11 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
+import { BkError, type ExitCode } from "../core/errors.js";
 import { FindingsError, type Finding } from "../core/finding.js";
 import type { ComponentModel, Model } from "../model/model.js";
 import { generate, type Generated } from "../pipeline.js";
-import { runSteps, type Step, type StepOutcome } from "../cli/progress.js";
+import type { Step, StepOutcome, StepRunner } from "./steps.js";
 import { diffTrees, isClean } from "../tree/diff.js";
 import { readTree, writeTreeAtomically } from "../tree/files.js";
 import { GENERATED_FILES, OWNED_DIRS } from "../tree/tree.js";
@@ -38,7 +39,8 @@ export interface ReleaseRequest {
   timeoutMs: number;
   health: { baseUrl?: string; caFile?: string; skip?: boolean };
   dryRun: boolean;
-  live: boolean;
+  /** Runs and reports the steps; the CLI passes its task list. */
+  runSteps: StepRunner;
   /** Runs builder commands; tests pass a recorder. */
   runner?: Runner;
 }
@@ -73,10 +75,11 @@ interface Ctx {
   events: string[];
 }
 
-export class ReleaseError extends Error {
+/** Each step knows whether the request was wrong (2) or a check failed (1), so it passes the code. */
+export class ReleaseError extends BkError {
   constructor(
     message: string,
-    readonly exitCode: number,
+    readonly exitCode: ExitCode,
   ) {
     super(message);
   }
@@ -274,7 +277,7 @@ export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
   ];
 
   try {
-    await runSteps(steps, ctx, { live: req.live, outcomes: report.steps });
+    await req.runSteps(steps, ctx, report.steps);
   } catch (err) {
     const failed = report.steps.find((s) => s.status === "failed")?.title ?? "release";
     report.failure ??= { step: failed, message: (err as Error).message, events: ctx.events };

@@ -1,19 +1,10 @@
-import { readFileSync } from "node:fs";
-import { loadDefinition } from "../../model/load.js";
-import type { Model } from "../../model/model.js";
 import { backupPlan, definitionCommit, runBackup } from "../../workflows/backup.js";
-import { findPgTools, PgClient, resolveConnection, type PgConnection } from "../../adapters/postgres.js";
+import { findPgTools, PgClient } from "../../adapters/postgres.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
-import { EXIT, printJson } from "../output.js";
-
-/** Connection flags shared by `bk backup` and `bk restore`. */
-export interface PgCliOptions {
-  host?: string;
-  port?: string;
-  user?: string;
-  passwordFile?: string;
-  pgBin?: string;
-}
+import { EXIT, InputError } from "../../core/errors.js";
+import { lazyModel, parseKeep, pgConnection, type PgCliOptions } from "../options.js";
+import { printJson, progress } from "../output.js";
+import { reportError } from "../report-error.js";
 
 export interface BackupCliOptions extends PgCliOptions {
   dir?: string;
@@ -24,42 +15,15 @@ export interface BackupCliOptions extends PgCliOptions {
   json?: boolean;
 }
 
-export class CliInputError extends Error {}
-
-/** The model, loaded only when a default is actually needed (explicit flags work without a definition). */
-export function lazyModel(root: string): () => Model {
-  let m: Model | undefined;
-  return () => (m ??= loadDefinition(root).model);
-}
-
-export function pgConnection(opts: PgCliOptions, model: () => Model): PgConnection {
-  const password = opts.passwordFile ? readFileSync(opts.passwordFile, "utf8").replace(/\r?\n$/, "") : undefined;
-  try {
-    return resolveConnection({ ...opts, ...(password !== undefined ? { password } : {}) }, process.env, () => {
-      const ep = model().endpoints.find((e) => e.id === "postgres");
-      if (!ep) throw new CliInputError("the definition has no postgres endpoint; pass --host and --port");
-      return { host: ep.ip, port: ep.ports[0]!.port };
-    });
-  } catch (err) {
-    if (err instanceof Error && !("findings" in err) && !(err instanceof CliInputError)) throw new CliInputError(err.message);
-    throw err;
-  }
-}
-
-export const progress = (cmd: string) => (line: string) => process.stderr.write(`bk ${cmd}: ${line}\n`);
-
-export function parseKeep(keep: string | undefined): number | undefined {
-  if (keep === undefined) return undefined;
-  const n = Number(keep);
-  if (!Number.isInteger(n) || n < 1) throw new CliInputError(`--keep ${keep}: give a whole number of backups to keep, at least 1`);
-  return n;
-}
+// transitional: secrets.ts moves off this
+export { InputError as CliInputError } from "../../core/errors.js";
+export { reportError } from "../report-error.js";
 
 /** `bk backup`: pg_dump every database of the definition (or --database ...) into <dir>/<UTC timestamp>/. */
 export async function backupCommand(root: string, opts: BackupCliOptions, runner: Runner = new ProcessRunner()): Promise<number> {
   try {
     const dir = opts.dir ?? process.env.BK_BACKUP_DIR;
-    if (!dir) throw new CliInputError("where to? pass --dir <folder> (or set BK_BACKUP_DIR)");
+    if (!dir) throw new InputError("where to? pass --dir <folder> (or set BK_BACKUP_DIR)");
     const keep = parseKeep(opts.keep);
     const model = lazyModel(root);
     const databases = opts.database?.length ? opts.database : model().postgres.databases.map((d) => d.name);
@@ -99,13 +63,4 @@ export async function backupCommand(root: string, opts: BackupCliOptions, runner
   } catch (err) {
     return reportError("backup", err, opts.json);
   }
-}
-
-export function reportError(cmd: string, err: unknown, json?: boolean): number {
-  if (err && typeof err === "object" && "findings" in err) throw err; // definition problems: main renders them
-  const message = err instanceof Error ? err.message : String(err);
-  const code = err instanceof CliInputError ? EXIT.badInput : /command not found|could not connect|Connection refused|timeout expired/i.test(message) ? EXIT.unavailable : EXIT.failed;
-  if (json) printJson({ ok: false, error: message });
-  process.stderr.write(`bk ${cmd}: ${message}\n`);
-  return code;
 }

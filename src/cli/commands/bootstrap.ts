@@ -4,7 +4,8 @@ import { loadDefinition } from "../../model/load.js";
 import { bootstrapPlan, BootstrapRun, checkKeyBackup, defaultCanary, readState, renderCommand, StepFailed, type BootstrapStep, type StepOutcome } from "../../workflows/bootstrap.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { CA_NAME } from "../../workflows/trust.js";
-import { EXIT, bold, dim, green, isTTY, printJson, red, yellow } from "../output.js";
+import { EXIT } from "../../core/errors.js";
+import { bold, dim, green, isTTY, printJson, red, yellow } from "../output.js";
 
 export interface BootstrapCliOptions {
   sealedSecretsKey?: string;
@@ -146,7 +147,7 @@ export async function bootstrapCommand(root: string, opts: BootstrapCliOptions, 
       process.stderr.write(red(`bk bootstrap: step ${failure.step.id} failed: ${failure.message}\n`));
       process.stderr.write(`  finished steps are recorded in ${stateFile}; fix the cause and rerun \`bk bootstrap\`: it resumes at ${failure.step.id}\n`);
     }
-    return failure.step.id === "tools" ? EXIT.unavailable : EXIT.failed;
+    return failure.exitCode;
   }
   if (!opts.json) {
     process.stdout.write(

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { loadDefinition } from "../../model/load.js";
 import { certificatesNeedingRenewal, checkCertificates, evaluateCertificate, kubeCertManagerApi, renewCertificate, tlsTargets, type CertificateReport, type CertManagerApi } from "../../workflows/certs.js";
 import { fetchServedCertificate } from "../../adapters/tls.js";
-import { EXIT, bold, green, printFindings, printJson, red, yellow } from "../output.js";
+import { EXIT } from "../../core/errors.js";
+import { bold, green, printFindings, printJson, red, yellow } from "../output.js";
 
 export interface CertsCliOptions {
   ca?: string;

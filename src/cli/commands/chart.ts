@@ -6,7 +6,8 @@ import { ChartMuseum, ChartMuseumError } from "../../adapters/chartmuseum.js";
 import { loadDefinition } from "../../model/load.js";
 import { helmBinary } from "../../adapters/tools.js";
 import { ProcessRunner } from "../../adapters/runner.js";
-import { EXIT, printJson } from "../output.js";
+import { EXIT } from "../../core/errors.js";
+import { printJson } from "../output.js";
 
 export interface ChartPushOptions {
   chart?: string;
@@ -60,7 +61,7 @@ export async function chartPushCommand(root: string, opts: ChartPushOptions): Pr
     if (err instanceof ChartMuseumError) {
       if (opts.json) printJson({ ...result, error: err.message });
       process.stderr.write(`bk chart push: ${err.message}\n`);
-      return err.status === undefined ? EXIT.unavailable : EXIT.failed;
+      return err.exitCode;
     }
     throw err;
   } finally {

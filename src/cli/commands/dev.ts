@@ -1,4 +1,4 @@
-import { EXIT } from "../output.js";
+import { EXIT } from "../../core/errors.js";
 
 export interface DevUpOptions {
   keep?: boolean;

@@ -4,7 +4,7 @@ import { generate } from "../../pipeline.js";
 import { diffTrees, isClean } from "../../tree/diff.js";
 import { writeTreeAtomically } from "../../tree/files.js";
 import { GENERATED_FILES } from "../../tree/tree.js";
-import { EXIT } from "../output.js";
+import { EXIT } from "../../core/errors.js";
 
 /** `bk docs`: regenerate docs/architecture.md (with --check: fail when it is stale). */
 export async function docsCommand(root: string, opts: { check?: boolean }): Promise<number> {

@@ -1,7 +1,8 @@
 import { loadDefinition } from "../../model/load.js";
 import { runDoctor, type DoctorCheck } from "../../workflows/doctor.js";
 import { ProcessRunner } from "../../adapters/runner.js";
-import { EXIT, green, printJson, red, yellow } from "../output.js";
+import { EXIT } from "../../core/errors.js";
+import { green, printJson, red, yellow } from "../output.js";
 
 export interface DoctorCliOptions {
   ca?: string;

@@ -1,7 +1,8 @@
 import { analyzeNetworkPolicies } from "../../netpol/analyze.js";
 import { renderReport } from "../../netpol/render.js";
 import { generate } from "../../pipeline.js";
-import { EXIT, bold, dim, green, printJson, red, yellow } from "../output.js";
+import { EXIT } from "../../core/errors.js";
+import { bold, dim, green, printJson, red, yellow } from "../output.js";
 
 export interface NetpolOptions {
   json?: boolean;

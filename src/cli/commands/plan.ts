@@ -6,7 +6,8 @@ import { diffTrees } from "../../tree/diff.js";
 import { readTree } from "../../tree/files.js";
 import { GENERATED_FILES, OWNED_DIRS } from "../../tree/tree.js";
 import { validateTree } from "../../workflows/validate.js";
-import { EXIT, bold, dim, green, printFindings, printJson, red, summarize, yellow } from "../output.js";
+import { EXIT } from "../../core/errors.js";
+import { bold, dim, green, printFindings, printJson, red, summarize, yellow } from "../output.js";
 
 export interface PlanOptions {
   json?: boolean;

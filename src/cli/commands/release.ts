@@ -1,6 +1,8 @@
+import { BkError, EXIT } from "../../core/errors.js";
 import { FindingsError } from "../../core/finding.js";
-import { release, ReleaseError, type Builder, type ReleaseReport } from "../../workflows/release.js";
-import { EXIT, printFindings, printJson } from "../output.js";
+import { release, type Builder, type ReleaseReport } from "../../workflows/release.js";
+import { printFindings, printJson } from "../output.js";
+import { stepRunner } from "../progress.js";
 
 export interface ReleaseCliOptions {
   build?: string;
@@ -50,7 +52,7 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
       timeoutMs: Number(timeout[1]) * (timeout[2] === "m" ? 60_000 : 1000),
       health: { ...(opts.healthUrl ? { baseUrl: opts.healthUrl } : {}), ...(opts.ca ? { caFile: opts.ca } : {}), skip: opts.health === false },
       dryRun: Boolean(opts.dryRun),
-      live: !opts.json,
+      runSteps: stepRunner({ live: !opts.json }),
     });
   } catch (err) {
     const r = (err as { report?: ReleaseReport }).report;
@@ -59,9 +61,9 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
     else process.stderr.write(`bk release: ${(err as Error).message}\n`);
     if (r?.rolledBack) process.stderr.write(`bk release: rolled back: ${r.rolledBack.detail}\n`);
     if (r?.failure?.events.length) process.stderr.write(`events:\n  ${r.failure.events.join("\n  ")}\n`);
-    if (err instanceof ReleaseError) return err.exitCode;
+    // Findings stop the release as a failed check (1), the definition's own problems included.
     if (err instanceof FindingsError) return EXIT.failed;
-    if (/cannot reach|ECONNREFUSED|TLS/.test((err as Error).message)) return EXIT.unavailable;
+    if (err instanceof BkError) return err.exitCode;
     throw err;
   }
   if (opts.json) printJson(report);

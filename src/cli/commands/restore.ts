@@ -1,8 +1,10 @@
 import { resolveBackupFolder, RestoreRefused, runRestore } from "../../workflows/backup.js";
 import { findPgTools, PgClient } from "../../adapters/postgres.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
-import { EXIT, printJson } from "../output.js";
-import { CliInputError, lazyModel, pgConnection, progress, reportError, type PgCliOptions } from "./backup.js";
+import { EXIT, InputError } from "../../core/errors.js";
+import { printJson, progress } from "../output.js";
+import { lazyModel, pgConnection, type PgCliOptions } from "../options.js";
+import { reportError } from "../report-error.js";
 
 export interface RestoreCliOptions extends PgCliOptions {
   database?: string[];
@@ -20,7 +22,7 @@ export async function restoreCommand(root: string, backupDir: string, opts: Rest
     try {
       folder = resolveBackupFolder(backupDir);
     } catch (err) {
-      throw new CliInputError((err as Error).message);
+      throw new InputError((err as Error).message);
     }
     const conn = pgConnection(opts, lazyModel(root));
     const pg = new PgClient(runner, findPgTools(opts.pgBin), conn);

@@ -1,6 +1,7 @@
 import { loadDefinition } from "../../model/load.js";
 import { collect, evaluateStatus, type StatusReport } from "../../workflows/status.js";
-import { EXIT, bold, green, printJson, red, yellow } from "../output.js";
+import { EXIT } from "../../core/errors.js";
+import { bold, green, printJson, red, yellow } from "../output.js";
 
 export interface StatusOptions {
   kubeconfig?: string;

@@ -2,7 +2,8 @@ import { generate } from "../../pipeline.js";
 import { diffTrees, isClean } from "../../tree/diff.js";
 import { readTree, writeTreeAtomically } from "../../tree/files.js";
 import { GENERATED_FILES, OWNED_DIRS } from "../../tree/tree.js";
-import { EXIT, printJson } from "../output.js";
+import { EXIT } from "../../core/errors.js";
+import { printJson } from "../output.js";
 
 export interface SynthOptions {
   check?: boolean;

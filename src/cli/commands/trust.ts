@@ -4,7 +4,8 @@ import path from "node:path";
 import { loadDefinition } from "../../model/load.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { applyTrust, CA_NAME, caFromCluster, checkCaPem, printFetchCa, printTrust, registryAddresses, trustPlan } from "../../workflows/trust.js";
-import { EXIT, green, printJson, red, yellow } from "../output.js";
+import { EXIT } from "../../core/errors.js";
+import { green, printJson, red, yellow } from "../output.js";
 
 export interface TrustCliOptions {
   ca?: string;

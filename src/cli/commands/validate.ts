@@ -2,7 +2,8 @@ import { helmAvailable } from "../../adapters/helm.js";
 import { kubectlAvailable } from "../../adapters/kustomize.js";
 import { generate } from "../../pipeline.js";
 import { validateTree } from "../../workflows/validate.js";
-import { EXIT, printFindings, printJson, summarize } from "../output.js";
+import { EXIT } from "../../core/errors.js";
+import { printFindings, printJson, summarize } from "../output.js";
 
 export interface ValidateCliOptions {
   json?: boolean;

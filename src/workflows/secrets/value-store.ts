@@ -10,6 +10,7 @@ import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readF
 import { homedir } from "node:os";
 import path from "node:path";
 import { parseDocument, stringify } from "yaml";
+import { InputError } from "../../core/errors.js";
 import type { DeclaredSecret } from "../../model/model.js";
 
 export const VALUES_ENV = "BK_SECRET_VALUES";
@@ -20,7 +21,7 @@ export const DEFAULT_GENERATED_BYTES = 32;
 export const MIN_GENERATED_BYTES = 16;
 
 /** Raised for a store that cannot be used as given: wrong place, unreadable shape. */
-export class ValueStoreError extends Error {
+export class ValueStoreError extends InputError {
   constructor(message: string) {
     super(message);
     this.name = "ValueStoreError";
