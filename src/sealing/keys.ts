@@ -2,11 +2,8 @@
  * Sealing keys: the controller's public certificate (for sealing) and its private keys (for unsealing,
  * e.g. from a key backup during disaster recovery). The file loaders at the bottom are the only disk I/O.
  */
-import { execFileSync } from "node:child_process";
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../core/object.js";
 import { decodeStdBase64 } from "./base64.js";
@@ -249,43 +246,4 @@ export function loadCertificateFile(path: string): string {
     throw new Error(`${path}: no PEM CERTIFICATE block; fetch the controller certificate with kubeseal --fetch-cert`);
   }
   return text;
-}
-
-export interface TestKeyPair {
-  privateKeyPem: string;
-  certPem: string;
-  privateKey: KeyObject;
-}
-
-/**
- * FOR TESTS ONLY: a self-signed RSA key pair like the controller's (CN "sealed-secret", 10-year validity).
- * node:crypto cannot create X.509 certificates, so this shells out to the openssl CLI.
- */
-export function generateTestKeyPair(opts: { bits?: number; days?: number; cn?: string } = {}): TestKeyPair {
-  const dir = mkdtempSync(join(tmpdir(), "bk-sealing-testkey-"));
-  try {
-    const keyPath = join(dir, "key.pem");
-    const certPath = join(dir, "cert.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req", "-x509", "-newkey", `rsa:${opts.bits ?? 2048}`, "-nodes",
-        "-keyout", keyPath, "-out", certPath,
-        "-days", String(opts.days ?? 3650),
-        "-subj", `/CN=${opts.cn ?? "sealed-secret"}`,
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
-    const privateKey = rsaPrivateKey(readFileSync(keyPath, "utf8"), "generated test key");
-    return {
-      privateKeyPem: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
-      certPem: readFileSync(certPath, "utf8"),
-      privateKey,
-    };
-  } catch (err) {
-    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(`generateTestKeyPair: openssl failed${stderr ? `: ${stderr}` : `: ${(err as Error).message}`}; is the openssl CLI installed?`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }

@@ -8,6 +8,7 @@ import type { Model } from "../model/model.js";
 import { OWNED_DIRS } from "../tree/tree.js";
 import { readSealedFiles } from "../tree/sealed.js";
 import { checkCertificates, tlsTargets } from "./certs.js";
+import { verifySealedTree } from "./secrets/verify.js";
 import { formatCommand, type Runner } from "../adapters/runner.js";
 
 export type DoctorStatus = "ok" | "warn" | "fail" | "skipped";
@@ -99,7 +100,6 @@ export async function runDoctor(m: Model, o: DoctorOptions): Promise<DoctorCheck
     add({ id: "sealed-secrets-decrypt", title: "every SealedSecret decrypts with the backed-up key", status: "fail", detail: `${o.keyBackup} does not exist`, fix: "run `bk secrets backup`" });
     add({ id: "key-backup-recent", title: "a Sealed Secrets key backup exists and is recent", status: "fail", detail: `${o.keyBackup} does not exist`, fix: "run `bk secrets backup`" });
   } else {
-    const { verifySealedTree } = await import("../cli/commands/secrets.js");
     const { loadKeyBackupFile } = await import("../sealing/keys.js");
     const report = verifySealedTree(m, readSealedFiles(o.root, OWNED_DIRS), loadKeyBackupFile(o.keyBackup), { requireAllSealed: true });
     const bad = report.secrets.filter((e) => e.opens !== true || e.problems.length);

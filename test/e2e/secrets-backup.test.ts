@@ -14,7 +14,8 @@ import { parse, stringify } from "yaml";
 import { secretsBackupCommand, secretsSealCommand, secretsSetCommand, secretsVerifyCommand, type SecretsDeps } from "../../src/cli/commands/secrets.js";
 import { loadDefinition } from "../../src/model/load.js";
 import { up } from "../../src/devcluster/index.js";
-import { generateTestKeyPair, keySecretManifest, parseKeyBackup, publicKeyFingerprint, publicKeyFromCertificate } from "../../src/sealing/keys.js";
+import { keySecretManifest, parseKeyBackup, publicKeyFingerprint, publicKeyFromCertificate } from "../../src/sealing/keys.js";
+import { generateTestKeyPair } from "../helpers/sealing-keys.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
 import { clusterSuite } from "./helpers/suite.js";
 

@@ -13,7 +13,8 @@ import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
 import type { KubeObject } from "../../src/core/object.js";
 import { toolPath } from "../../src/adapters/tools.js";
-import { generateTestKeyPair, parseKeyBackup } from "../../src/sealing/keys.js";
+import { parseKeyBackup } from "../../src/sealing/keys.js";
+import { generateTestKeyPair } from "../helpers/sealing-keys.js";
 import { scopeLabel, type SealingScope } from "../../src/sealing/scope.js";
 import { sealSecret, unsealSecret, unsealValue } from "../../src/sealing/sealing.js";
 

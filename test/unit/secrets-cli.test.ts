@@ -22,7 +22,8 @@ import {
   withSharedValues,
   writePrivateFileAtomically,
 } from "../../src/workflows/secrets/value-store.js";
-import { generateTestKeyPair, keySecretManifest, parseKeyBackup } from "../../src/sealing/keys.js";
+import { keySecretManifest, parseKeyBackup } from "../../src/sealing/keys.js";
+import { generateTestKeyPair } from "../helpers/sealing-keys.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
 const { tmp } = scratchDirs();
