@@ -1,9 +1,6 @@
 /** Rendering shared by commands: findings for people, and one JSON shape for scripts. */
 import { formatFinding, type Finding } from "../core/finding.js";
 
-// transitional: secrets.ts moves off this; EXIT lives in core/errors.ts
-export { EXIT } from "../core/errors.js";
-
 /**
  * Findings for people. Warnings of one rule that repeat (e.g. 21 secrets not sealed yet) are
  * folded into one entry listing the objects, so the errors that matter stay visible.

@@ -15,10 +15,6 @@ export interface BackupCliOptions extends PgCliOptions {
   json?: boolean;
 }
 
-// transitional: secrets.ts moves off this
-export { InputError as CliInputError } from "../../core/errors.js";
-export { reportError } from "../report-error.js";
-
 /** `bk backup`: pg_dump every database of the definition (or --database ...) into <dir>/<UTC timestamp>/. */
 export async function backupCommand(root: string, opts: BackupCliOptions, runner: Runner = new ProcessRunner()): Promise<number> {
   try {

@@ -8,8 +8,8 @@
  *   reseal  re-encrypt everything for a new key, recovering values from the old keys where needed
  * Nothing here prints a secret value.
  */
-import { EXIT, InputError, UnavailableError } from "../../core/errors.js";
-import { ClusterUnavailableError } from "../../adapters/sealed-secrets-cluster.js";
+import { BkError, EXIT, InputError } from "../../core/errors.js";
+import { FindingsError } from "../../core/finding.js";
 import { isSealingScope, SEALING_SCOPES, type SealingScope } from "../../sealing/scope.js";
 import type { TreeDiff } from "../../tree/diff.js";
 import { certificateSummary, type OpenCluster, type SealingCert } from "../../workflows/secrets/certificate.js";
@@ -17,9 +17,8 @@ import { secretsInventory } from "../../workflows/secrets/inventory.js";
 import { backupSealingKeys } from "../../workflows/secrets/key-backup.js";
 import { resealSecrets, sealSecrets, type SealContext, type SealOutcome } from "../../workflows/secrets/seal.js";
 import { setSecretValue } from "../../workflows/secrets/set-value.js";
-import { ValueStoreError, type KeyOrigin, type KeyProblem, type Resolution } from "../../workflows/secrets/value-store.js";
+import { type KeyOrigin, type KeyProblem, type Resolution } from "../../workflows/secrets/value-store.js";
 import { verifyWithKeyBackup, type VerifyReport } from "../../workflows/secrets/verify.js";
-import { CliInputError, reportError } from "./backup.js";
 
 // ---- options ----
 
@@ -110,14 +109,10 @@ function io(deps: SecretsDeps): Io {
 }
 
 function fail(cmd: string, err: unknown, json: boolean | undefined, o: Io): number {
+  if (err instanceof FindingsError) throw err; // definition problems: main renders them
   const message = err instanceof Error ? err.message : String(err);
-  const code =
-    err instanceof CliInputError || err instanceof InputError || err instanceof ValueStoreError
-      ? EXIT.badInput
-      : err instanceof UnavailableError || err instanceof ClusterUnavailableError
-        ? EXIT.unavailable
-        : undefined;
-  if (code === undefined) return reportError(`secrets ${cmd}`, err, json);
+  // Errors not yet typed (a plain Error from a file read) keep the code these commands always gave them.
+  const code = err instanceof BkError ? err.exitCode : EXIT.failed;
   if (json) o.json({ ok: false, error: message });
   o.err(`bk secrets ${cmd}: ${message}\n`);
   return code;
@@ -132,7 +127,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 function parseScope(scope: string | undefined): SealingScope | undefined {
   if (scope === undefined) return undefined;
-  if (!isSealingScope(scope)) throw new CliInputError(`--scope ${scope}: use one of ${SEALING_SCOPES.join(", ")}`);
+  if (!isSealingScope(scope)) throw new InputError(`--scope ${scope}: use one of ${SEALING_SCOPES.join(", ")}`);
   return scope;
 }
 
@@ -195,8 +190,8 @@ export async function secretsSetCommand(root: string, ref: string, key: string, 
   const o = io(deps);
   try {
     const chosen = [opts.value !== undefined, opts.fromFile !== undefined, Boolean(opts.generate)].filter(Boolean).length;
-    if (chosen !== 1) throw new CliInputError("give exactly one of --value <value>, --from-file <file> (- for standard input), or --generate [--length <bytes>]");
-    if (opts.length !== undefined && !opts.generate) throw new CliInputError("--length only goes with --generate");
+    if (chosen !== 1) throw new InputError("give exactly one of --value <value>, --from-file <file> (- for standard input), or --generate [--length <bytes>]");
+    if (opts.length !== undefined && !opts.generate) throw new InputError("--length only goes with --generate");
     const r = setSecretValue(root, ref, key, opts, { env: o.env, stdin: deps.stdin });
     if (opts.json) o.json({ ok: true, dryRun: Boolean(opts.dryRun), secret: r.secret, key: r.key, store: r.store, replaced: r.replaced, changed: r.changed, next: r.next });
     else {
@@ -214,8 +209,8 @@ export async function secretsSetCommand(root: string, ref: string, key: string, 
 export async function secretsSealCommand(root: string, refs: readonly string[], opts: SecretsSealOptions, deps: SecretsDeps = {}): Promise<number> {
   const o = io(deps);
   try {
-    if (opts.all && refs.length) throw new CliInputError("give secret names or --all, not both");
-    if (!opts.all && !refs.length) throw new CliInputError("which secrets? name them as <namespace>/<name> or pass --all (`bk secrets list` shows them)");
+    if (opts.all && refs.length) throw new InputError("give secret names or --all, not both");
+    if (!opts.all && !refs.length) throw new InputError("which secrets? name them as <namespace>/<name> or pass --all (`bk secrets list` shows them)");
     const scope = parseScope(opts.scope);
     const r = await sealSecrets(root, refs, { ...opts, scope }, sealContext("seal", deps, o));
     if (!r.ok) {
@@ -293,7 +288,7 @@ function printVerify(o: Io, r: VerifyReport): void {
 export async function secretsVerifyCommand(root: string, opts: SecretsVerifyOptions, deps: SecretsDeps = {}): Promise<number> {
   const o = io(deps);
   try {
-    if (!opts.keyBackup) throw new CliInputError("pass --key-backup <file>: the controller's private keys (from `bk secrets backup`)");
+    if (!opts.keyBackup) throw new InputError("pass --key-backup <file>: the controller's private keys (from `bk secrets backup`)");
     const report = verifyWithKeyBackup(root, opts.keyBackup);
     if (opts.json) o.json({ ...report, keyBackup: opts.keyBackup });
     else {
@@ -321,8 +316,8 @@ export async function secretsVerifyCommand(root: string, opts: SecretsVerifyOpti
 export async function secretsBackupCommand(root: string, opts: SecretsBackupOptions, deps: SecretsDeps = {}): Promise<number> {
   const o = io(deps);
   try {
-    if (!opts.kubeconfig) throw new CliInputError("pass --kubeconfig <file> of the cluster whose Sealed Secrets keys to back up");
-    if (!opts.out) throw new CliInputError("pass --out <file>: where to write the keys (outside the repository: an encrypted disk, a password manager attachment)");
+    if (!opts.kubeconfig) throw new InputError("pass --kubeconfig <file> of the cluster whose Sealed Secrets keys to back up");
+    if (!opts.out) throw new InputError("pass --out <file>: where to write the keys (outside the repository: an encrypted disk, a password manager attachment)");
     const r = await backupSealingKeys(root, { kubeconfig: opts.kubeconfig, out: opts.out, force: opts.force, dryRun: opts.dryRun }, { now: o.now(), cluster: deps.cluster });
     if (opts.json) o.json({ ok: r.ok, dryRun: Boolean(opts.dryRun), written: opts.dryRun ? null : r.out, server: r.server, namespace: r.namespace, keys: r.keys, verify: r.verify });
     else {
