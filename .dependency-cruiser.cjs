@@ -64,7 +64,8 @@ const MAY_IMPORT = {
 function reason(from, to) {
   if (to === "cli") return `${from} must not import cli: only the cli parses flags, prints and maps errors to exit codes; ${from} hands results back.`;
   if (to === "workflows") return `${from} must not import workflows: workflows are the top of the operations and only the cli calls them.`;
-  if (to === "adapters") return `${from} must not import adapters: ${PURE.includes(from) || from === "pipeline" || from === "model" || from === "core" ? "it is pure (no disk, network or process); outside things are reached only from workflows and the cli" : "adapters are reached from workflows, the cli and the dev harness"}.`;
+  if (to === "adapters")
+    return `${from} must not import adapters: ${PURE.includes(from) || from === "pipeline" || from === "model" || from === "core" ? "it is pure (no disk, network or process); outside things are reached only from workflows and the cli" : "adapters are reached from workflows, the cli and the dev harness"}.`;
   if (to === "pipeline") return `${from} must not import src/pipeline.ts: the pipeline composes the pure layers and is called from workflows and the cli, never from below.`;
   if (to === "model" && from === "adapters") return "adapters must not import model: an adapter wraps one outside thing and gets values as arguments, knowing nothing of the Model.";
   if (to === "model") return `${from} must not import model: ${from} sits below the Model.`;
@@ -77,8 +78,8 @@ function reason(from, to) {
   return `${from} must not import ${to}: see docs/design.md "Layers, and the rule each follows".`;
 }
 
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-const pathOf = (layer) => `^${escape(LAYERS[layer])}${LAYERS[layer].endsWith("/") ? "" : "$"}`;
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const pathOf = (layer) => `^${escapeRegExp(LAYERS[layer])}${LAYERS[layer].endsWith("/") ? "" : "$"}`;
 
 const layerRules = [];
 for (const [from, allowed] of Object.entries(MAY_IMPORT)) {
