@@ -2,8 +2,8 @@
  * From parsed definition files to the Model: normalization and derived values.
  * Cross-entry invariants are checked in invariants.ts on the result.
  */
-import type { AppDef, ClusterDef, ExceptionDef, InfraDef, LoadBalancerDef } from "./schema.js";
-import { dbSecretName, roleSecretName, svcDns, toObjectName, type AppModel, type CertificateModel, type ComponentModel, type DatabaseModel, type DeclaredSecret, type EdgeModel, type EndpointModel, type Model, type NamespaceModel } from "./model.js";
+import type { AppDef, ClusterDef, ComponentDef, ExceptionDef, InfraDef, LoadBalancerDef } from "./schema.js";
+import { dbSecretName, roleSecretName, svcDns, toObjectName, type AppModel, type CertificateModel, type ComponentModel, type DatabaseModel, type DeclaredSecret, type EdgeModel, type EndpointModel, type Model, type NamespaceModel, type PostgresModel } from "./model.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
 
 export interface ParsedDefinition {
@@ -109,6 +109,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
 
   const apps: AppModel[] = [];
   const components: ComponentModel[] = [];
+  const talksTo = new Map<string, ComponentDef["talksTo"]>();
   for (const { file, def } of parsed.apps) {
     const app: AppModel = {
       name: def.name,
@@ -119,27 +120,8 @@ export function buildModel(parsed: ParsedDefinition): Model {
       components: [],
     };
     for (const [name, cdef] of Object.entries(def.components)) {
-      const fullname = `${def.name}-${name}`;
-      const repository = `${registry}/${def.name}/${name}`;
-      const secretRefs = new Set<string>();
-      for (const ref of Object.values(cdef.secretEnv)) secretRefs.add(ref.split("/")[0]!);
-      for (const f of cdef.secretFiles) secretRefs.add(f.secret);
-      if (cdef.database) secretRefs.add(dbSecretName(cdef.database));
-      const comp: ComponentModel = {
-        id: `${def.name}/${name}`,
-        app: def.name,
-        name,
-        fullname,
-        namespace: def.namespace,
-        def: cdef,
-        image: { registry, repository, tag: cdef.tag, ref: `${repository}:${cdef.tag}` },
-        ...(cdef.port ? { serviceHost: svcDns(fullname, def.namespace, domain)[1]! } : {}),
-        // The Service listens on the container's own port: one number per component, for clients and policies alike.
-        servicePort: cdef.port ?? 0,
-        edges: [],
-        dependsOn: [],
-        secretRefs: [...secretRefs].sort(),
-      };
+      const comp = componentOf(def, name, cdef, registry, domain);
+      talksTo.set(comp.id, cdef.talksTo);
       app.components.push(comp);
       components.push(comp);
     }
@@ -150,7 +132,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
   // does not exist, and invariants.ts reports them with their file and line.
   const edges: EdgeModel[] = [];
   for (const comp of components) {
-    for (const t of comp.def.talksTo) {
+    for (const t of talksTo.get(comp.id)!) {
       if (typeof t === "string") {
         const id = t.includes("/") ? t : `${comp.app}/${t}`;
         comp.edges.push({ from: comp.id, to: { kind: "component", id } });
@@ -159,7 +141,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
         comp.edges.push({ from: comp.id, to: { kind: "external", host: h!, port: Number(p) } });
       }
     }
-    if (comp.def.database) comp.edges.push({ from: comp.id, to: { kind: "database", name: comp.def.database } });
+    if (comp.database) comp.edges.push({ from: comp.id, to: { kind: "database", name: comp.database } });
     edges.push(...comp.edges);
   }
   const byId = new Map(components.map((c) => [c.id, c]));
@@ -168,17 +150,17 @@ export function buildModel(parsed: ParsedDefinition): Model {
       .flatMap((e) => (e.to.kind === "component" ? [e.to.id] : []))
       .filter((id) => {
         const target = byId.get(id);
-        return target !== undefined && SERVING_ROLES.has(target.def.role) && id !== comp.id;
+        return target !== undefined && SERVING_ROLES.has(target.role) && id !== comp.id;
       })
       .sort();
   }
 
   const usersOf = new Map<string, string[]>();
   for (const x of components) {
-    if (!x.def.database) continue;
-    const users = usersOf.get(x.def.database);
+    if (!x.database) continue;
+    const users = usersOf.get(x.database);
     if (users) users.push(x.id);
-    else usersOf.set(x.def.database, [x.id]);
+    else usersOf.set(x.database, [x.id]);
   }
   const databases: DatabaseModel[] = infra.postgres.databases.map((d) => ({
     name: d.name,
@@ -199,17 +181,119 @@ export function buildModel(parsed: ParsedDefinition): Model {
     podSecurityVersion: c.podSecurity.version,
     storageClass: c.storage.className,
     namespaces,
-    infra,
+    infra: { sealedSecrets: { namespace: infra.sealedSecrets.namespace } },
     charts: infra.charts,
+    ...upstreamOf(infra),
     endpoints,
     certificates,
     registry,
-    postgres: { host: pgHost, port: pgEndpoint.ports[0]!.port, databases },
+    postgres: postgresOf(infra, pgHost, pgEndpoint.ports[0]!.port, databases),
     apps,
     components,
     edges,
     secrets,
     exceptions: parsed.exceptions,
+  };
+}
+
+/**
+ * One component with its definition normalized: the image reference, the Service's DNS name and
+ * secret references derived; talksTo becomes edges in buildModel, once every component exists.
+ */
+function componentOf(app: AppDef, name: string, cdef: ComponentDef, registry: string, domain: string): ComponentModel {
+  const fullname = `${app.name}-${name}`;
+  const repository = `${registry}/${app.name}/${name}`;
+  const secretEnv = Object.entries(cdef.secretEnv).map(([env, ref]) => {
+    const [secret, key] = ref.split("/") as [string, string];
+    return { name: env, secret, key };
+  });
+  const secretRefs = new Set<string>();
+  for (const e of secretEnv) secretRefs.add(e.secret);
+  for (const f of cdef.secretFiles) secretRefs.add(f.secret);
+  if (cdef.database) secretRefs.add(dbSecretName(cdef.database));
+  return {
+    id: `${app.name}/${name}`,
+    app: app.name,
+    name,
+    fullname,
+    namespace: app.namespace,
+    role: cdef.role,
+    description: cdef.description,
+    optional: cdef.optional,
+    replicas: cdef.replicas,
+    port: cdef.port ?? undefined,
+    command: cdef.command,
+    args: cdef.args,
+    env: cdef.env,
+    secretEnv,
+    secretFiles: cdef.secretFiles,
+    probes: cdef.probes,
+    resources: cdef.resources,
+    metrics: cdef.metrics,
+    route: cdef.route,
+    health: cdef.health,
+    database: cdef.database,
+    migration: cdef.migration,
+    cronJobs: cdef.cronJobs,
+    persistence: cdef.persistence,
+    pdb: cdef.pdb,
+    image: { registry, repository, tag: cdef.tag, ref: `${repository}:${cdef.tag}` },
+    ...(cdef.port ? { serviceHost: svcDns(fullname, app.namespace, domain)[1]! } : {}),
+    // The Service listens on the container's own port: one number per component, for clients and policies alike.
+    servicePort: cdef.port ?? 0,
+    edges: [],
+    dependsOn: [],
+    secretRefs: [...secretRefs].sort(),
+  };
+}
+
+/**
+ * The upstream controllers and our own services, each with its chart key resolved to the pin.
+ * An unknown key resolves to undefined here; checkInvariants reports it before the Model leaves load.
+ */
+function upstreamOf(infra: InfraDef): Pick<Model, "metallb" | "certManager" | "sealedSecrets" | "ingressNginx" | "istio" | "registryServer" | "chartmuseum" | "cloudnativePg" | "monitoring" | "logging"> {
+  const pin = (key: string) => infra.charts[key]!;
+  const { metallb, certManager, sealedSecrets, ingressNginx, istio, registry, chartmuseum, cloudnativePg, monitoring, logging } = infra;
+  return {
+    metallb: { namespace: metallb.namespace, chart: pin(metallb.chart) },
+    certManager: { namespace: certManager.namespace, chart: pin(certManager.chart), ca: certManager.ca, certificateDuration: certManager.certificateDuration, renewBefore: certManager.renewBefore },
+    sealedSecrets: { namespace: sealedSecrets.namespace, chart: pin(sealedSecrets.chart), controllerName: sealedSecrets.controllerName, keyRenewPeriod: sealedSecrets.keyRenewPeriod },
+    ingressNginx: { namespace: ingressNginx.namespace, chart: pin(ingressNginx.chart), className: ingressNginx.className },
+    istio: {
+      namespace: istio.namespace,
+      gatewayNamespace: istio.gatewayNamespace,
+      gatewayName: istio.gatewayName,
+      charts: { base: pin(istio.charts.base), istiod: pin(istio.charts.istiod), gateway: pin(istio.charts.gateway) },
+    },
+    registryServer: { namespace: registry.namespace, image: registry.image, storage: registry.storage, resources: registry.resources },
+    chartmuseum: { namespace: chartmuseum.namespace, chart: pin(chartmuseum.chart), storage: chartmuseum.storage, appChart: chartmuseum.appChart },
+    cloudnativePg: { namespace: cloudnativePg.namespace, chart: pin(cloudnativePg.chart) },
+    monitoring: {
+      namespace: monitoring.namespace,
+      chart: pin(monitoring.chart),
+      retention: monitoring.retention,
+      prometheusStorage: monitoring.prometheusStorage,
+      grafanaStorage: monitoring.grafanaStorage,
+      alertmanagerStorage: monitoring.alertmanagerStorage,
+      ...(monitoring.alerting ? { alerting: monitoring.alerting } : {}),
+    },
+    logging: { namespace: logging.namespace, charts: { store: pin(logging.charts.store), shipper: pin(logging.charts.shipper) }, retention: logging.retention, storage: logging.storage },
+  };
+}
+
+function postgresOf(infra: InfraDef, host: string, port: number, databases: DatabaseModel[]): PostgresModel {
+  const pg = infra.postgres;
+  return {
+    namespace: pg.namespace,
+    clusterName: pg.clusterName,
+    image: pg.image,
+    instances: pg.instances,
+    storage: pg.storage,
+    roles: pg.roles.map((r) => r.name),
+    backup: pg.backup,
+    host,
+    port,
+    databases,
   };
 }
 

@@ -71,42 +71,42 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
     if (!nsNames.has(ns)) at(s, p, "definition/namespace-missing", `${who} uses namespace '${ns}', which cluster.yaml does not declare`, `add '- { name: ${ns}, podSecurity: restricted }' under namespaces in cluster.yaml`);
   };
   const infraNs: Array<[Path, string]> = [
-    [["metallb", "namespace"], model.infra.metallb.namespace],
-    [["certManager", "namespace"], model.infra.certManager.namespace],
-    [["sealedSecrets", "namespace"], model.infra.sealedSecrets.namespace],
-    [["ingressNginx", "namespace"], model.infra.ingressNginx.namespace],
-    [["istio", "namespace"], model.infra.istio.namespace],
-    [["istio", "gatewayNamespace"], model.infra.istio.gatewayNamespace],
-    [["registry", "namespace"], model.infra.registry.namespace],
-    [["chartmuseum", "namespace"], model.infra.chartmuseum.namespace],
-    [["postgres", "namespace"], model.infra.postgres.namespace],
-    [["cloudnativePg", "namespace"], model.infra.cloudnativePg.namespace],
-    [["monitoring", "namespace"], model.infra.monitoring.namespace],
-    [["logging", "namespace"], model.infra.logging.namespace],
+    [["metallb", "namespace"], parsed.infra.metallb.namespace],
+    [["certManager", "namespace"], parsed.infra.certManager.namespace],
+    [["sealedSecrets", "namespace"], parsed.infra.sealedSecrets.namespace],
+    [["ingressNginx", "namespace"], parsed.infra.ingressNginx.namespace],
+    [["istio", "namespace"], parsed.infra.istio.namespace],
+    [["istio", "gatewayNamespace"], parsed.infra.istio.gatewayNamespace],
+    [["registry", "namespace"], parsed.infra.registry.namespace],
+    [["chartmuseum", "namespace"], parsed.infra.chartmuseum.namespace],
+    [["postgres", "namespace"], parsed.infra.postgres.namespace],
+    [["cloudnativePg", "namespace"], parsed.infra.cloudnativePg.namespace],
+    [["monitoring", "namespace"], parsed.infra.monitoring.namespace],
+    [["logging", "namespace"], parsed.infra.logging.namespace],
   ];
   for (const [p, ns] of infraNs) requireNs(src.infra, p, ns, renderPath(p.slice(0, -1)));
 
   // --- Charts referenced by infrastructure entries exist ----------------------------------------
   const chartRefs: Array<[Path, string]> = [
-    [["metallb", "chart"], model.infra.metallb.chart],
-    [["certManager", "chart"], model.infra.certManager.chart],
-    [["sealedSecrets", "chart"], model.infra.sealedSecrets.chart],
-    [["ingressNginx", "chart"], model.infra.ingressNginx.chart],
-    [["istio", "charts", "base"], model.infra.istio.charts.base],
-    [["istio", "charts", "istiod"], model.infra.istio.charts.istiod],
-    [["istio", "charts", "gateway"], model.infra.istio.charts.gateway],
-    [["chartmuseum", "chart"], model.infra.chartmuseum.chart],
-    [["cloudnativePg", "chart"], model.infra.cloudnativePg.chart],
-    [["monitoring", "chart"], model.infra.monitoring.chart],
-    [["logging", "charts", "store"], model.infra.logging.charts.store],
-    [["logging", "charts", "shipper"], model.infra.logging.charts.shipper],
+    [["metallb", "chart"], parsed.infra.metallb.chart],
+    [["certManager", "chart"], parsed.infra.certManager.chart],
+    [["sealedSecrets", "chart"], parsed.infra.sealedSecrets.chart],
+    [["ingressNginx", "chart"], parsed.infra.ingressNginx.chart],
+    [["istio", "charts", "base"], parsed.infra.istio.charts.base],
+    [["istio", "charts", "istiod"], parsed.infra.istio.charts.istiod],
+    [["istio", "charts", "gateway"], parsed.infra.istio.charts.gateway],
+    [["chartmuseum", "chart"], parsed.infra.chartmuseum.chart],
+    [["cloudnativePg", "chart"], parsed.infra.cloudnativePg.chart],
+    [["monitoring", "chart"], parsed.infra.monitoring.chart],
+    [["logging", "charts", "store"], parsed.infra.logging.charts.store],
+    [["logging", "charts", "shipper"], parsed.infra.logging.charts.shipper],
   ];
   for (const [p, name] of chartRefs) {
-    if (!model.charts[name]) at(src.infra, p, "definition/chart-missing", `chart '${name}' is not pinned under charts:`, `add '${name}: { repository: ..., chart: ..., version: x.y.z }' under charts`);
+    if (!parsed.infra.charts[name]) at(src.infra, p, "definition/chart-missing", `chart '${name}' is not pinned under charts:`, `add '${name}: { repository: ..., chart: ..., version: x.y.z }' under charts`);
   }
 
   // --- Alert routing names declared receivers ------------------------------------------------------
-  const alerting = model.infra.monitoring.alerting;
+  const alerting = parsed.infra.monitoring.alerting;
   for (const [severity, receiver] of Object.entries(alerting?.routes ?? {})) {
     if (receiver && receiver !== "null" && receiver !== "default" && !(receiver in (alerting?.receivers ?? {})))
       at(src.infra, ["monitoring", "alerting", "routes", severity], "definition/receiver-missing", `alerts of severity ${severity} go to receiver '${receiver}', which is not declared`, `declare it under monitoring.alerting.receivers, or route ${severity} to 'default'`);
@@ -114,12 +114,12 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
 
   // --- PostgreSQL roles and databases -----------------------------------------------------------
   const roles = new Set<string>();
-  model.infra.postgres.roles.forEach((r, i) => {
+  parsed.infra.postgres.roles.forEach((r, i) => {
     if (roles.has(r.name)) at(src.infra, ["postgres", "roles", i, "name"], "definition/role-duplicate", `role ${r.name} is declared twice`, "remove the duplicate");
     roles.add(r.name);
   });
   const dbs = new Set<string>();
-  model.infra.postgres.databases.forEach((d, i) => {
+  parsed.infra.postgres.databases.forEach((d, i) => {
     if (dbs.has(d.name)) at(src.infra, ["postgres", "databases", i, "name"], "definition/database-duplicate", `database ${d.name} is declared twice`, "remove the duplicate");
     dbs.add(d.name);
     if (!roles.has(d.owner))
@@ -132,6 +132,7 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
   // Lookups by name: at 100x the definition, scanning the lists per entry made this pass quadratic.
   const componentById = new Map(model.components.map((c) => [c.id, c]));
   const namespaceDefs = new Map(parsed.cluster.namespaces.map((n) => [n.name, n]));
+  const appDefs = new Map(parsed.apps.map((a) => [a.def.name, a.def]));
   const secretsByNamespace = new Map<string, typeof model.secrets>();
   for (const sec of model.secrets) {
     const list = secretsByNamespace.get(sec.namespace);
@@ -151,7 +152,7 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
 
     for (const comp of app.components) {
       const base: Path = ["components", comp.name];
-      const d = comp.def;
+      const d = appDefs.get(app.name)!.components[comp.name]!;
       if (!DNS1123_LABEL.test(comp.name) || comp.fullname.length > 53)
         at(s, base, "definition/component-name", `component name '${comp.name}' must be a DNS-1123 label and '${comp.fullname}' at most 53 characters (Helm release names)`, "use lower-case letters, digits and '-'; shorten it");
       if (!TAG.test(d.tag) || d.tag === "latest")
@@ -163,11 +164,11 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
         if (!target)
           at(s, [...base, "talksTo", i], "definition/edge-unresolved", `${comp.id} talks to '${t}', which is not a component`, `name a component of ${app.name} (${app.components.map((x) => x.name).join(", ")}) or another app's as <app>/<component>`);
         else if (id === comp.id) at(s, [...base, "talksTo", i], "definition/edge-self", `${comp.id} lists itself in talksTo`, "remove it");
-        else if (!target.def.port)
+        else if (!target.port)
           at(s, [...base, "talksTo", i], "definition/edge-to-portless", `${comp.id} talks to ${id}, which listens on no port`, `give ${id} a 'port:' or remove the edge (nothing can be allowed through the network policy to a component without a port)`);
       });
       if (d.role === "frontend") {
-        const backends = comp.edges.filter((e) => e.to.kind === "component" && componentById.get(e.to.id)?.def.role === "backend");
+        const backends = comp.edges.filter((e) => e.to.kind === "component" && componentById.get(e.to.id)?.role === "backend");
         if (backends.length === 0)
           at(s, [...base, "talksTo"], "definition/frontend-without-backend", `frontend ${comp.id} does not talk to any backend component`, "add its backend to talksTo (e.g. talksTo: [backend]) so it is deployed first and allowed through the network policy");
       }

@@ -36,18 +36,18 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
     for (const edge of c.edges) {
       if (edge.to.kind === "component") {
         const t = m.components.find((x) => x.id === (edge.to as { id: string }).id);
-        if (t?.def.port) need(c.id, t.id, t.def.port, `talksTo ${t.id}`);
+        if (t?.port) need(c.id, t.id, t.port, `talksTo ${t.id}`);
       } else if (edge.to.kind === "database") {
         for (const pod of [c.id, ...jobsOf(c.id)]) need(pod, id(w.postgres), POSTGRES_PORT, `database ${edge.to.name}`);
       } else {
         need(c.id, "internet", edge.to.port, `talksTo ${edge.to.host}:${edge.to.port}`);
       }
     }
-    if (c.def.route && c.def.port) {
-      need(id(w.ingressController), c.id, c.def.port, `route ${c.def.route}`);
-      need(id(w.gateway), c.id, c.def.port, `route ${c.def.route}`);
+    if (c.route && c.port) {
+      need(id(w.ingressController), c.id, c.port, `route ${c.route}`);
+      need(id(w.gateway), c.id, c.port, `route ${c.route}`);
     }
-    if (c.def.metrics) need(id(w.prometheus), c.id, c.def.metrics.port, `metrics ${c.def.metrics.path}`);
+    if (c.metrics) need(id(w.prometheus), c.id, c.metrics.port, `metrics ${c.metrics.path}`);
   }
 
   // The platform itself.

@@ -61,7 +61,7 @@ export function buildInventory(m: Model, objects: readonly KubeObject[] = []): I
       const group: EndpointGroup = { kind: "app", app: app.name };
       endpoints.push({
         endpoint: { kind: "pod", id: c.id, namespace: c.namespace, labels: componentPodLabels(c), ip: podIp(), ports: componentPorts(c) },
-        title: `${c.id} (${c.def.role})`,
+        title: `${c.id} (${c.role})`,
         owner: c.id,
         group,
       });

@@ -67,10 +67,9 @@ export interface InfraWorkloads {
 export const KUBE_SYSTEM = "kube-system";
 
 export function infraWorkloads(m: Model): InfraWorkloads {
-  const inf = m.infra;
   const registryPort = m.endpoints.find((e) => e.id === "registry")!.ports[0]!.port;
   const chartmuseumPort = m.endpoints.find((e) => e.id === "chartmuseum")!.ports[0]!.port;
-  const gatewayLabel = inf.istio.gatewayName.replace(/^istio-/, "");
+  const gatewayLabel = m.istio.gatewayName.replace(/^istio-/, "");
   return {
     kubeDns: workload({
       id: "kube-dns",
@@ -83,8 +82,8 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     sealedSecrets: workload({
       id: "sealed-secrets",
       title: "Sealed Secrets controller",
-      namespace: inf.sealedSecrets.namespace,
-      labels: { "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": inf.sealedSecrets.controllerName },
+      namespace: m.sealedSecrets.namespace,
+      labels: { "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": m.sealedSecrets.controllerName },
       selector: { "app.kubernetes.io/name": "sealed-secrets" },
       ports: [tcp("http", 8080), tcp("metrics", 8081)],
       metricsPorts: [8081],
@@ -110,7 +109,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     metallbController: workload({
       id: "metallb-controller",
       title: "MetalLB controller",
-      namespace: inf.metallb.namespace,
+      namespace: m.metallb.namespace,
       labels: { "app.kubernetes.io/name": "metallb", "app.kubernetes.io/instance": "metallb", "app.kubernetes.io/component": "controller" },
       selector: { "app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "controller" },
       ports: [tcp("webhook-server", 9443), tcp("monitoring", 7472)],
@@ -119,7 +118,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     certManager: workload({
       id: "cert-manager",
       title: "cert-manager controller",
-      namespace: inf.certManager.namespace,
+      namespace: m.certManager.namespace,
       labels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" },
       selector: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller" },
       ports: [tcp("http-metrics", 9402)],
@@ -128,7 +127,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     certManagerWebhook: workload({
       id: "cert-manager-webhook",
       title: "cert-manager webhook",
-      namespace: inf.certManager.namespace,
+      namespace: m.certManager.namespace,
       labels: { "app.kubernetes.io/name": "webhook", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "webhook" },
       selector: { "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "webhook" },
       ports: [tcp("https", 10250)],
@@ -136,7 +135,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     ingressController: workload({
       id: "ingress-nginx",
       title: "ingress-nginx controller",
-      namespace: inf.ingressNginx.namespace,
+      namespace: m.ingressNginx.namespace,
       labels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx", "app.kubernetes.io/component": "controller" },
       selector: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
       ports: [tcp("http", 80), tcp("https", 443), tcp("webhook", 8443), tcp("metrics", 10254)],
@@ -145,7 +144,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     istiod: workload({
       id: "istiod",
       title: "istiod",
-      namespace: inf.istio.namespace,
+      namespace: m.istio.namespace,
       labels: { app: "istiod", istio: "pilot" },
       ports: [tcp("grpc-xds", 15010), tcp("https-dns", 15012), tcp("http-monitoring", 15014), tcp("https-webhooks", 15017)],
       metricsPorts: [15014],
@@ -153,8 +152,8 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     gateway: workload({
       id: "istio-gateway",
       title: "Istio gateway",
-      namespace: inf.istio.gatewayNamespace,
-      labels: { app: inf.istio.gatewayName, istio: gatewayLabel },
+      namespace: m.istio.gatewayNamespace,
+      labels: { app: m.istio.gatewayName, istio: gatewayLabel },
       selector: { istio: gatewayLabel },
       ports: [tcp("http", 80), tcp("https", 443), tcp("status-port", 15021), tcp("http-envoy-prom", 15090)],
       metricsPorts: [15090],
@@ -162,7 +161,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     registry: workload({
       id: "registry",
       title: "Registry",
-      namespace: inf.registry.namespace,
+      namespace: m.registryServer.namespace,
       // synth/configs.ts: labelsFor("registry", "registry", "beckerkube") plus the selector
       labels: { "app.kubernetes.io/name": "registry", "app.kubernetes.io/component": "registry", "app.kubernetes.io/part-of": "beckerkube" },
       selector: { "app.kubernetes.io/name": "registry" },
@@ -172,7 +171,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     chartmuseum: workload({
       id: "chartmuseum",
       title: "ChartMuseum",
-      namespace: inf.chartmuseum.namespace,
+      namespace: m.chartmuseum.namespace,
       labels: { "app.kubernetes.io/name": "chartmuseum", "app.kubernetes.io/instance": "chartmuseum" },
       selector: { "app.kubernetes.io/name": "chartmuseum" },
       ports: [tcp("http", chartmuseumPort)],
@@ -182,16 +181,16 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     postgres: workload({
       id: "postgres",
       title: "PostgreSQL (CloudNativePG instance)",
-      namespace: inf.postgres.namespace,
-      labels: { "cnpg.io/cluster": inf.postgres.clusterName, "cnpg.io/podRole": "instance", "cnpg.io/instanceRole": "primary" },
-      selector: { "cnpg.io/cluster": inf.postgres.clusterName },
+      namespace: m.postgres.namespace,
+      labels: { "cnpg.io/cluster": m.postgres.clusterName, "cnpg.io/podRole": "instance", "cnpg.io/instanceRole": "primary" },
+      selector: { "cnpg.io/cluster": m.postgres.clusterName },
       ports: [tcp("postgresql", POSTGRES_PORT), tcp("status", 8000), tcp("metrics", 9187)],
       metricsPorts: [9187],
     }),
     postgresBackup: workload({
       id: "postgres-backup",
       title: "PostgreSQL backup CronJob",
-      namespace: inf.postgres.namespace,
+      namespace: m.postgres.namespace,
       // synth/postgres.ts: labelsFor("postgres-backup", "backup", "beckerkube")
       labels: { "app.kubernetes.io/name": "postgres-backup", "app.kubernetes.io/component": "backup", "app.kubernetes.io/part-of": "beckerkube" },
       selector: { "app.kubernetes.io/name": "postgres-backup" },
@@ -200,7 +199,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     cnpgOperator: workload({
       id: "cnpg-operator",
       title: "CloudNativePG operator",
-      namespace: inf.cloudnativePg.namespace,
+      namespace: m.cloudnativePg.namespace,
       labels: { "app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": "cloudnative-pg" },
       selector: { "app.kubernetes.io/name": "cloudnative-pg" },
       ports: [tcp("webhook-server", 9443), tcp("metrics", 8080)],
@@ -209,7 +208,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     prometheus: workload({
       id: "prometheus",
       title: "Prometheus",
-      namespace: inf.monitoring.namespace,
+      namespace: m.monitoring.namespace,
       labels: { "app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "kube-prometheus-stack-prometheus", prometheus: "kube-prometheus-stack-prometheus" },
       selector: { "app.kubernetes.io/name": "prometheus" },
       ports: [tcp("http-web", 9090), tcp("reloader-web", 8080)],
@@ -217,7 +216,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     grafana: workload({
       id: "grafana",
       title: "Grafana",
-      namespace: inf.monitoring.namespace,
+      namespace: m.monitoring.namespace,
       labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack" },
       selector: { "app.kubernetes.io/name": "grafana" },
       ports: [tcp("grafana", 3000)],
@@ -225,7 +224,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     alertmanager: workload({
       id: "alertmanager",
       title: "Alertmanager",
-      namespace: inf.monitoring.namespace,
+      namespace: m.monitoring.namespace,
       labels: { "app.kubernetes.io/name": "alertmanager", alertmanager: "kube-prometheus-stack-alertmanager" },
       selector: { "app.kubernetes.io/name": "alertmanager" },
       ports: [tcp("http-web", 9093)],
@@ -233,7 +232,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     prometheusOperator: workload({
       id: "prometheus-operator",
       title: "Prometheus operator",
-      namespace: inf.monitoring.namespace,
+      namespace: m.monitoring.namespace,
       labels: { "app.kubernetes.io/name": "kube-prometheus-stack-prometheus-operator", app: "kube-prometheus-stack-operator" },
       selector: { app: "kube-prometheus-stack-operator" },
       ports: [tcp("https", 10250)],
@@ -241,7 +240,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     kubeStateMetrics: workload({
       id: "kube-state-metrics",
       title: "kube-state-metrics",
-      namespace: inf.monitoring.namespace,
+      namespace: m.monitoring.namespace,
       labels: { "app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": "kube-prometheus-stack" },
       selector: { "app.kubernetes.io/name": "kube-state-metrics" },
       ports: [tcp("http", 8080)],
@@ -249,7 +248,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     loki: workload({
       id: "loki",
       title: "Loki",
-      namespace: inf.logging.namespace,
+      namespace: m.logging.namespace,
       labels: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": "loki", "app.kubernetes.io/component": "single-binary" },
       selector: { "app.kubernetes.io/name": "loki" },
       ports: [tcp("http-metrics", LOKI_PORT), tcp("grpc", 9095)],
@@ -258,7 +257,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     fluentBit: workload({
       id: "fluent-bit",
       title: "Fluent Bit",
-      namespace: inf.logging.namespace,
+      namespace: m.logging.namespace,
       labels: { "app.kubernetes.io/name": "fluent-bit", "app.kubernetes.io/instance": "fluent-bit" },
       selector: { "app.kubernetes.io/name": "fluent-bit" },
       ports: [tcp("http", 2020)],
@@ -297,12 +296,12 @@ export function componentSelector(c: ComponentModel): Record<string, string> {
 /** The container ports of a component's main pod as charts/app renders them. */
 export function componentPorts(c: ComponentModel): WorkloadPort[] {
   const out: WorkloadPort[] = [];
-  if (c.def.port) out.push(tcp("http", c.def.port));
-  if (c.def.metrics && c.def.metrics.port !== c.def.port) out.push(tcp("metrics", c.def.metrics.port));
+  if (c.port) out.push(tcp("http", c.port));
+  if (c.metrics && c.metrics.port !== c.port) out.push(tcp("metrics", c.metrics.port));
   return out;
 }
 
 /** Extra pods a component runs besides its Deployment: the migration hook Job and its CronJobs. */
 export function componentJobNames(c: ComponentModel): string[] {
-  return [...(c.def.migration ? [`${c.fullname}-migrate`] : []), ...c.def.cronJobs.map((j) => `${c.fullname}-${j.name}`)];
+  return [...(c.migration ? [`${c.fullname}-migrate`] : []), ...c.cronJobs.map((j) => `${c.fullname}-${j.name}`)];
 }

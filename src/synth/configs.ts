@@ -28,7 +28,7 @@ export function synthConfigs(m: Model): PlacedObject[] {
 
 function synthMetallbConfig(m: Model): PlacedObject[] {
   const pool = m.network.loadBalancerPool;
-  const ns = m.infra.metallb.namespace;
+  const ns = m.metallb.namespace;
   return place(
     `${CONFIGS}/metallb/pool.yaml`,
     {
@@ -49,7 +49,7 @@ function synthMetallbConfig(m: Model): PlacedObject[] {
 
 /** A self-signed root, a CA ClusterIssuer on it, and one served certificate per endpoint. */
 function synthPki(m: Model): PlacedObject[] {
-  const cm = m.infra.certManager;
+  const cm = m.certManager;
   const selfSigned: IClusterIssuer = {
     apiVersion: "cert-manager.io/v1",
     kind: "ClusterIssuer",
@@ -90,8 +90,8 @@ export function servedCertificate(m: Model, c: CertificateModel): KubeObject {
       commonName: c.commonName,
       dnsNames: c.dnsNames,
       ipAddresses: c.ipAddresses,
-      duration: m.infra.certManager.certificateDuration,
-      renewBefore: m.infra.certManager.renewBefore,
+      duration: m.certManager.certificateDuration,
+      renewBefore: m.certManager.renewBefore,
       privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
       usages: ["server auth", "digital signature", "key encipherment"],
       issuerRef: { name: CA_ISSUER, kind: "ClusterIssuer", group: "cert-manager.io" },
@@ -101,7 +101,7 @@ export function servedCertificate(m: Model, c: CertificateModel): KubeObject {
 }
 
 function synthRegistry(m: Model): PlacedObject[] {
-  const r = m.infra.registry;
+  const r = m.registryServer;
   const e = ep(m, "registry");
   const labels = labelsFor("registry", "registry", "beckerkube");
   const selector = { "app.kubernetes.io/name": "registry" };
@@ -174,13 +174,13 @@ function synthRegistry(m: Model): PlacedObject[] {
 }
 
 function synthChartmuseum(m: Model): PlacedObject[] {
-  const c = m.infra.chartmuseum;
+  const c = m.chartmuseum;
   const e = ep(m, "chartmuseum");
   const port = e.ports[0]!.port;
   const release = helmRelease({
     name: "chartmuseum",
     namespace: c.namespace,
-    pin: m.charts[c.chart]!,
+    pin: c.chart,
     values: {
       fullnameOverride: "chartmuseum",
       // the chart (3.10.4) still defaults to app v0.16.3; v0.16.5 carries the 2026 fixes
@@ -222,7 +222,7 @@ function synthGateway(m: Model): PlacedObject[] {
   return place(`${CONFIGS}/gateway/gateway.yaml`, {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "Gateway",
-    metadata: { name: m.infra.istio.gatewayName, namespace: g.namespace, labels: { ...MANAGED_BY } },
+    metadata: { name: m.istio.gatewayName, namespace: g.namespace, labels: { ...MANAGED_BY } },
     spec: {
       gatewayClassName: "istio",
       addresses: [{ type: "Hostname", value: g.clusterDns[1] }],
@@ -235,12 +235,12 @@ function synthGateway(m: Model): PlacedObject[] {
 }
 
 function synthLogging(m: Model): PlacedObject[] {
-  const l = m.infra.logging;
+  const l = m.logging;
   const lokiHost = `loki.${l.namespace}.svc.${m.network.clusterDomain}`;
   const loki = helmRelease({
     name: "loki",
     namespace: l.namespace,
-    pin: m.charts[l.charts.store]!,
+    pin: l.charts.store,
     timeout: "10m",
     values: {
       fullnameOverride: "loki",
@@ -271,7 +271,7 @@ function synthLogging(m: Model): PlacedObject[] {
   const fluentBit = helmRelease({
     name: "fluent-bit",
     namespace: l.namespace,
-    pin: m.charts[l.charts.shipper]!,
+    pin: l.charts.shipper,
     dependsOn: [{ name: "loki" }],
     values: {
       config: {

@@ -134,7 +134,7 @@ export function synthNetworkPolicies(m: Model): PlacedObject[] {
 
 function applicationPolicies(m: Model, set: PolicySet): void {
   const w = infraWorkloads(m);
-  const pgNs = m.infra.postgres.namespace;
+  const pgNs = m.postgres.namespace;
   const byId = new Map(m.components.map((c) => [c.id, c]));
   /** How a component is named in a policy of `ns`: its bare name at home, <app>-<name> elsewhere. */
   const label = (c: ComponentModel, ns: string) => (c.namespace === ns ? c.name : c.fullname);
@@ -147,35 +147,35 @@ function applicationPolicies(m: Model, set: PolicySet): void {
     for (const e of c.edges) {
       if (e.to.kind !== "component") continue;
       const t = byId.get(e.to.id);
-      if (!t?.def.port || seen.has(t.id)) continue; // a target without a port accepts no connections
+      if (!t?.port || seen.has(t.id)) continue; // a target without a port accepts no connections
       seen.add(t.id);
       set.add({
         name: `allow-${c.name}-to-${label(t, ns)}`,
         namespace: ns,
-        purpose: `${c.id} talks to ${t.id} on ${t.def.port}/TCP (talksTo in ${fileOf(m, c)}).`,
+        purpose: `${c.id} talks to ${t.id} on ${t.port}/TCP (talksTo in ${fileOf(m, c)}).`,
         select: sel,
-        egress: [{ peers: [componentPeer(ns, t)], ports: tcp(t.def.port) }],
+        egress: [{ peers: [componentPeer(ns, t)], ports: tcp(t.port) }],
       });
       set.add({
         name: `allow-${t.name}-from-${label(c, t.namespace)}`,
         namespace: t.namespace,
-        purpose: `${t.id} accepts ${c.id} on ${t.def.port}/TCP (talksTo in ${fileOf(m, c)}).`,
+        purpose: `${t.id} accepts ${c.id} on ${t.port}/TCP (talksTo in ${fileOf(m, c)}).`,
         select: componentSelector(t),
-        ingress: [{ peers: [componentPeer(t.namespace, c)], ports: tcp(t.def.port) }],
+        ingress: [{ peers: [componentPeer(t.namespace, c)], ports: tcp(t.port) }],
       });
     }
-    if (c.def.database) {
+    if (c.database) {
       set.add({
         name: `allow-${c.name}-to-postgres`,
         namespace: ns,
-        purpose: `${c.id} (and its migration Job) uses database ${c.def.database} on PostgreSQL ${POSTGRES_PORT}/TCP.`,
+        purpose: `${c.id} (and its migration Job) uses database ${c.database} on PostgreSQL ${POSTGRES_PORT}/TCP.`,
         select: sel,
         egress: [{ peers: [workloadPeer(ns, w.postgres)], ports: tcp(POSTGRES_PORT) }],
       });
       set.add({
         name: `allow-postgres-from-${c.app}-${c.name}`,
         namespace: pgNs,
-        purpose: `PostgreSQL accepts ${c.id}, which uses database ${c.def.database}.`,
+        purpose: `PostgreSQL accepts ${c.id}, which uses database ${c.database}.`,
         select: w.postgres.selector,
         ingress: [{ peers: [componentPeer(pgNs, c)], ports: tcp(POSTGRES_PORT) }],
       });
@@ -195,22 +195,22 @@ function applicationPolicies(m: Model, set: PolicySet): void {
         annotations: { [HOSTS_ANNOTATION]: hosts.join(",") },
       });
     }
-    if (c.def.route && c.def.port) {
+    if (c.route && c.port) {
       set.add({
         name: `allow-${c.name}-from-ingress`,
         namespace: ns,
-        purpose: `Route ${c.def.route}: the ingress-nginx controller and the Istio gateway reach ${c.id} on ${c.def.port}/TCP.`,
+        purpose: `Route ${c.route}: the ingress-nginx controller and the Istio gateway reach ${c.id} on ${c.port}/TCP.`,
         select: sel,
-        ingress: [{ peers: [workloadPeer(ns, w.ingressController), workloadPeer(ns, w.gateway)], ports: tcp(c.def.port) }],
+        ingress: [{ peers: [workloadPeer(ns, w.ingressController), workloadPeer(ns, w.gateway)], ports: tcp(c.port) }],
       });
     }
-    if (c.def.metrics) {
+    if (c.metrics) {
       set.add({
         name: `allow-${c.name}-from-prometheus`,
         namespace: ns,
-        purpose: `Prometheus scrapes ${c.id} on ${c.def.metrics.port}/TCP ${c.def.metrics.path}.`,
+        purpose: `Prometheus scrapes ${c.id} on ${c.metrics.port}/TCP ${c.metrics.path}.`,
         select: sel,
-        ingress: [{ peers: [workloadPeer(ns, w.prometheus)], ports: tcp(c.def.metrics.port) }],
+        ingress: [{ peers: [workloadPeer(ns, w.prometheus)], ports: tcp(c.metrics.port) }],
       });
     }
   }
@@ -236,7 +236,7 @@ class InfraPolicies {
   ) {
     this.w = infraWorkloads(m);
     this.declared = new Set(m.namespaces.map((n) => n.name));
-    this.routed = m.components.filter((c) => c.def.route && c.def.port);
+    this.routed = m.components.filter((c) => c.route && c.port);
   }
 
   add(p: PolicySpec): void {
@@ -282,9 +282,9 @@ class InfraPolicies {
     this.add({
       name: `allow-${x.id}-to-routed-apps`,
       namespace: x.namespace,
-      purpose: `${x.title} forwards routed requests to ${this.routed.map((c) => `${c.id}:${c.def.port}`).join(", ")}.`,
+      purpose: `${x.title} forwards routed requests to ${this.routed.map((c) => `${c.id}:${c.port}`).join(", ")}.`,
       select: x.selector,
-      egress: this.routed.map((c) => ({ peers: [componentPeer(x.namespace, c)], ports: tcp(c.def.port!) })),
+      egress: this.routed.map((c) => ({ peers: [componentPeer(x.namespace, c)], ports: tcp(c.port!) })),
     });
   }
 }
@@ -380,15 +380,15 @@ function fluxPolicies(p: InfraPolicies): void {
 function controllerPolicies(p: InfraPolicies): void {
   const { w, m } = p;
   // MetalLB speakers run with hostNetwork, where NetworkPolicy does not apply; the controller assigns addresses.
-  p.toApiServer(m.infra.metallb.namespace, "The MetalLB controller");
+  p.toApiServer(m.metallb.namespace, "The MetalLB controller");
   p.webhook(w.metallbController, 9443);
   p.scrape(w.metallbController);
   // Issuance from our own CA only: no ACME, so no egress to the internet.
-  p.toApiServer(m.infra.certManager.namespace, "cert-manager's controller, cainjector, webhook and startup check");
+  p.toApiServer(m.certManager.namespace, "cert-manager's controller, cainjector, webhook and startup check");
   p.webhook(w.certManagerWebhook, 10250);
   p.scrape(w.certManager);
   // istiod serves configuration and certificates to gateways (and any sidecar) anywhere.
-  p.toApiServer(m.infra.istio.namespace, "istiod");
+  p.toApiServer(m.istio.namespace, "istiod");
   p.add({
     name: "allow-istiod-from-cluster",
     namespace: w.istiod.namespace,
@@ -506,7 +506,7 @@ function storagePolicies(p: InfraPolicies): void {
   p.scrape(w.postgres);
 
   const op = w.cnpgOperator;
-  p.toApiServer(m.infra.cloudnativePg.namespace, "The CloudNativePG operator");
+  p.toApiServer(m.cloudnativePg.namespace, "The CloudNativePG operator");
   p.webhook(op, 9443);
   p.add({
     name: "allow-cnpg-operator-to-postgres",
@@ -529,7 +529,7 @@ function storagePolicies(p: InfraPolicies): void {
  */
 function observabilityPolicies(p: InfraPolicies): void {
   const { w, m } = p;
-  const mon = m.infra.monitoring.namespace;
+  const mon = m.monitoring.namespace;
   p.toApiServer(mon, "Prometheus (service discovery), its operator, kube-state-metrics and Grafana's sidecars");
   p.add({
     name: "allow-prometheus-scrape",
@@ -568,7 +568,7 @@ function observabilityPolicies(p: InfraPolicies): void {
   });
   p.webhook(w.prometheusOperator, 10250);
 
-  const log = m.infra.logging.namespace;
+  const log = m.logging.namespace;
   p.add({
     name: "allow-fluent-bit-to-apiserver",
     namespace: log,

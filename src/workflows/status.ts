@@ -217,7 +217,7 @@ export function evaluateStatus(m: Model, s: Snapshot, opts: { backupMaxAgeHours?
     for (const p of s.pods) add("pods", `${p.namespace}/${p.name}`, "fail", `${p.phase}: ${p.reason}`);
     for (const c of m.components) {
       const d = s.images.find((x) => x.namespace === c.namespace && x.deployment === c.fullname);
-      if (!d) add("images", c.id, c.def.replicas === 0 ? "ok" : "fail", c.def.replicas === 0 ? "scaled to zero" : `no Deployment ${c.namespace}/${c.fullname}`);
+      if (!d) add("images", c.id, c.replicas === 0 ? "ok" : "fail", c.replicas === 0 ? "scaled to zero" : `no Deployment ${c.namespace}/${c.fullname}`);
       else if (!d.images.includes(c.image.ref)) add("images", c.id, "fail", `runs ${d.images.join(", ")}; the tree says ${c.image.ref}`);
       else add("images", c.id, "ok", c.image.ref);
     }

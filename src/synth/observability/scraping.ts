@@ -60,13 +60,12 @@ export interface ScrapeTarget {
 
 /** Infrastructure scrape targets this module synthesizes monitors for. */
 export function scrapeTargets(m: Model): ScrapeTarget[] {
-  const inf = m.infra;
   return [
     {
       id: JOBS.registry,
       kind: "ServiceMonitor",
       job: JOBS.registry,
-      namespace: inf.registry.namespace,
+      namespace: m.registryServer.namespace,
       // the registry-metrics Service synthesized beside the registry (configs.ts)
       selector: { matchLabels: { "app.kubernetes.io/name": "registry", "beckerkube.io/metrics": "true" } },
       port: "metrics",
@@ -79,7 +78,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       id: JOBS.chartmuseum,
       kind: "ServiceMonitor",
       job: JOBS.chartmuseum,
-      namespace: inf.chartmuseum.namespace,
+      namespace: m.chartmuseum.namespace,
       // ChartMuseum serves /metrics on its HTTP port, outside basic auth (DISABLE_METRICS=false).
       selector: { matchLabels: { "app.kubernetes.io/name": "chartmuseum", "app.kubernetes.io/instance": "chartmuseum" } },
       port: "http",
@@ -92,7 +91,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       id: JOBS.ingress,
       kind: "ServiceMonitor",
       job: JOBS.ingress,
-      namespace: inf.ingressNginx.namespace,
+      namespace: m.ingressNginx.namespace,
       // The chart's <controller>-metrics Service; the main controller Service has no "metrics" port.
       selector: {
         matchLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx", "app.kubernetes.io/component": "controller" },
@@ -107,7 +106,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       id: JOBS.certManager,
       kind: "ServiceMonitor",
       job: JOBS.certManager,
-      namespace: inf.certManager.namespace,
+      namespace: m.certManager.namespace,
       // The chart renders this Service when prometheus.enabled is set and its own ServiceMonitor is not.
       selector: {
         matchLabels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" },
@@ -122,12 +121,12 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       id: JOBS.postgres,
       kind: "PodMonitor",
       job: JOBS.postgres,
-      namespace: inf.postgres.namespace,
+      namespace: m.postgres.namespace,
       // CNPG 1.30 deprecates spec.monitoring.enablePodMonitor: the PodMonitor is ours to write.
-      selector: { matchLabels: { "cnpg.io/cluster": inf.postgres.clusterName } },
+      selector: { matchLabels: { "cnpg.io/cluster": m.postgres.clusterName } },
       port: "metrics",
       containerPort: 9187,
-      podLabels: [{ "cnpg.io/cluster": inf.postgres.clusterName }],
+      podLabels: [{ "cnpg.io/cluster": m.postgres.clusterName }],
       path: "/metrics",
       honorLabels: false,
     },
@@ -147,11 +146,11 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       id: JOBS.sealedSecrets,
       kind: "PodMonitor",
       job: JOBS.sealedSecrets,
-      namespace: inf.sealedSecrets.namespace,
-      selector: { matchLabels: { "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": inf.sealedSecrets.controllerName } },
+      namespace: m.sealedSecrets.namespace,
+      selector: { matchLabels: { "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": m.sealedSecrets.controllerName } },
       port: "metrics",
       containerPort: 8081,
-      podLabels: [{ "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": inf.sealedSecrets.controllerName }],
+      podLabels: [{ "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": m.sealedSecrets.controllerName }],
       path: "/metrics",
       honorLabels: true,
     },
@@ -165,7 +164,7 @@ function jobRelabeling(job: ScrapeTarget["job"]) {
 }
 
 export function monitorObject(m: Model, t: ScrapeTarget): KubeObject {
-  const metadata = { name: t.id, namespace: m.infra.monitoring.namespace, labels: { ...MANAGED_BY } };
+  const metadata = { name: t.id, namespace: m.monitoring.namespace, labels: { ...MANAGED_BY } };
   const namespaceSelector = { matchNames: [t.namespace] };
   const endpoint = { port: t.port, path: t.path, interval: SCRAPE_INTERVAL, honorLabels: t.honorLabels, relabelings: [jobRelabeling(t.job)] };
   if (t.kind === "ServiceMonitor") {
