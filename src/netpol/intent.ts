@@ -6,8 +6,8 @@
 import type { Model } from "../model/model.js";
 import { API_SERVER_PORT, type Inventory } from "./inventory.js";
 import type { Protocol } from "./workloads.js";
-import { CNPG_STATUS_PORT, PROMETHEUS_PORT, infraWorkloads, type Workload } from "./workloads.js";
-import { LOKI_PORT, POSTGRES_PORT } from "../core/well-known.js";
+import { infraWorkloads, type Workload } from "./workloads.js";
+import { CNPG_STATUS_PORT, DNS_PORT, LOKI_PORT, POSTGRES_PORT, PROMETHEUS_PORT, SEALED_SECRETS_PORT } from "../core/well-known.js";
 
 export interface PathIntent {
   from: string;
@@ -28,8 +28,8 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
 
   for (const e of inv.endpoints) {
     if (e.endpoint.kind !== "pod" || e.endpoint.id === id(w.kubeDns)) continue;
-    need(e.endpoint.id, id(w.kubeDns), 53, "name resolution", "UDP");
-    need(e.endpoint.id, id(w.kubeDns), 53, "name resolution", "TCP");
+    need(e.endpoint.id, id(w.kubeDns), DNS_PORT, "name resolution", "UDP");
+    need(e.endpoint.id, id(w.kubeDns), DNS_PORT, "name resolution", "TCP");
   }
 
   for (const c of m.components) {
@@ -67,7 +67,7 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
   need(id(w.cnpgOperator), id(w.postgres), CNPG_STATUS_PORT, "instance status");
   need(id(w.cnpgOperator), id(w.postgres), POSTGRES_PORT, "roles and databases");
   need(id(w.postgresBackup), id(w.postgres), POSTGRES_PORT, "nightly pg_dump");
-  need(id(w.kubeDns), "internet", 53, "upstream DNS", "UDP");
+  need(id(w.kubeDns), "internet", DNS_PORT, "upstream DNS", "UDP");
   const apiClients = [w.kubeDns, w.sealedSecrets, w.fluxSource, w.fluxHelm, w.metallbController, w.certManager, w.certManagerWebhook, w.ingressController, w.istiod, w.postgres, w.cnpgOperator, w.prometheus, w.grafana, w.prometheusOperator, w.kubeStateMetrics, w.fluentBit];
   for (const x of apiClients) need(id(x), "apiserver", API_SERVER_PORT, "Kubernetes API");
   const webhooks: Array<[Workload, number]> = [
@@ -77,7 +77,7 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
     [w.istiod, 15017],
     [w.cnpgOperator, 9443],
     [w.prometheusOperator, 10250],
-    [w.sealedSecrets, 8080],
+    [w.sealedSecrets, SEALED_SECRETS_PORT],
   ];
   for (const [x, port] of webhooks) need("apiserver", id(x), port, x === w.sealedSecrets ? "kubeseal --fetch-cert via the API server" : "admission webhook");
 

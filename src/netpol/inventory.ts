@@ -5,6 +5,7 @@
  * LAN host and the API server (which is not a pod).
  */
 import type { KubeObject } from "../core/object.js";
+import { MINIKUBE_API_SERVER_PORT } from "../core/well-known.js";
 import type { Model } from "../model/model.js";
 import { formatIpv4, parseIpv4 } from "./ip.js";
 import type { Endpoint, Labels } from "./semantics.js";
@@ -16,7 +17,7 @@ export const POD_CIDR_BASE = "10.244.0.0";
 export const INTERNET_IP = "203.0.113.10";
 /** Minikube's node address with the docker driver; the API server listens there on 8443. */
 export const API_SERVER_IP = "192.168.49.2";
-export const API_SERVER_PORT = 8443;
+export const API_SERVER_PORT = MINIKUBE_API_SERVER_PORT;
 
 export type EndpointGroup = { kind: "app"; app: string } | { kind: "infrastructure" } | { kind: "outside" };
 

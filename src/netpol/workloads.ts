@@ -7,7 +7,7 @@
  * Label facts for upstream charts are those of the pinned versions in definition/infrastructure.yaml.
  */
 import type { ComponentModel, Model } from "../model/model.js";
-import { FLUX_NAMESPACE, LOKI_PORT, POSTGRES_PORT } from "../core/well-known.js";
+import { CNPG_STATUS_PORT, DNS_PORT, FLUX_METRICS_PORT, FLUX_NAMESPACE, KUBE_SYSTEM, LOKI_PORT, POSTGRES_PORT, PROMETHEUS_PORT, REGISTRY_METRICS_PORT, SEALED_SECRETS_PORT } from "../core/well-known.js";
 
 export type Protocol = "TCP" | "UDP";
 
@@ -64,8 +64,6 @@ export interface InfraWorkloads {
   fluentBit: Workload;
 }
 
-export const KUBE_SYSTEM = "kube-system";
-
 export function infraWorkloads(m: Model): InfraWorkloads {
   const registryPort = m.endpoints.find((e) => e.id === "registry")!.ports[0]!.port;
   const chartmuseumPort = m.endpoints.find((e) => e.id === "chartmuseum")!.ports[0]!.port;
@@ -76,7 +74,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
       title: "CoreDNS",
       namespace: KUBE_SYSTEM,
       labels: { "k8s-app": "kube-dns" },
-      ports: [udp("dns", 53), tcp("dns-tcp", 53), tcp("metrics", 9153)],
+      ports: [udp("dns", DNS_PORT), tcp("dns-tcp", DNS_PORT), tcp("metrics", 9153)],
       metricsPorts: [9153],
     }),
     sealedSecrets: workload({
@@ -85,7 +83,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
       namespace: m.sealedSecrets.namespace,
       labels: { "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": m.sealedSecrets.controllerName },
       selector: { "app.kubernetes.io/name": "sealed-secrets" },
-      ports: [tcp("http", 8080), tcp("metrics", 8081)],
+      ports: [tcp("http", SEALED_SECRETS_PORT), tcp("metrics", 8081)],
       metricsPorts: [8081],
     }),
     fluxSource: workload({
@@ -94,8 +92,8 @@ export function infraWorkloads(m: Model): InfraWorkloads {
       namespace: FLUX_NAMESPACE,
       labels: { app: "source-controller", "app.kubernetes.io/part-of": "flux", "app.kubernetes.io/component": "source-controller" },
       selector: { app: "source-controller" },
-      ports: [tcp("http", 9090), tcp("http-prom", 8080)],
-      metricsPorts: [8080],
+      ports: [tcp("http", 9090), tcp("http-prom", FLUX_METRICS_PORT)],
+      metricsPorts: [FLUX_METRICS_PORT],
     }),
     fluxHelm: workload({
       id: "helm-controller",
@@ -103,8 +101,8 @@ export function infraWorkloads(m: Model): InfraWorkloads {
       namespace: FLUX_NAMESPACE,
       labels: { app: "helm-controller", "app.kubernetes.io/part-of": "flux", "app.kubernetes.io/component": "helm-controller" },
       selector: { app: "helm-controller" },
-      ports: [tcp("http-prom", 8080)],
-      metricsPorts: [8080],
+      ports: [tcp("http-prom", FLUX_METRICS_PORT)],
+      metricsPorts: [FLUX_METRICS_PORT],
     }),
     metallbController: workload({
       id: "metallb-controller",
@@ -165,8 +163,8 @@ export function infraWorkloads(m: Model): InfraWorkloads {
       // synth/configs.ts: labelsFor("registry", "registry", "beckerkube") plus the selector
       labels: { "app.kubernetes.io/name": "registry", "app.kubernetes.io/component": "registry", "app.kubernetes.io/part-of": "beckerkube" },
       selector: { "app.kubernetes.io/name": "registry" },
-      ports: [tcp("registry", registryPort), tcp("metrics", 5001)],
-      metricsPorts: [5001],
+      ports: [tcp("registry", registryPort), tcp("metrics", REGISTRY_METRICS_PORT)],
+      metricsPorts: [REGISTRY_METRICS_PORT],
     }),
     chartmuseum: workload({
       id: "chartmuseum",
@@ -184,7 +182,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
       namespace: m.postgres.namespace,
       labels: { "cnpg.io/cluster": m.postgres.clusterName, "cnpg.io/podRole": "instance", "cnpg.io/instanceRole": "primary" },
       selector: { "cnpg.io/cluster": m.postgres.clusterName },
-      ports: [tcp("postgresql", POSTGRES_PORT), tcp("status", 8000), tcp("metrics", 9187)],
+      ports: [tcp("postgresql", POSTGRES_PORT), tcp("status", CNPG_STATUS_PORT), tcp("metrics", 9187)],
       metricsPorts: [9187],
     }),
     postgresBackup: workload({
@@ -211,7 +209,7 @@ export function infraWorkloads(m: Model): InfraWorkloads {
       namespace: m.monitoring.namespace,
       labels: { "app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "kube-prometheus-stack-prometheus", prometheus: "kube-prometheus-stack-prometheus" },
       selector: { "app.kubernetes.io/name": "prometheus" },
-      ports: [tcp("http-web", 9090), tcp("reloader-web", 8080)],
+      ports: [tcp("http-web", PROMETHEUS_PORT), tcp("reloader-web", 8080)],
     }),
     grafana: workload({
       id: "grafana",
@@ -265,10 +263,6 @@ export function infraWorkloads(m: Model): InfraWorkloads {
     }),
   };
 }
-
-/** Loki's HTTP port, where Fluent Bit pushes and Grafana queries. */
-export const PROMETHEUS_PORT = 9090;
-export const CNPG_STATUS_PORT = 8000;
 
 /**
  * The pods of one component as charts/app labels them (bk-app.labels: Deployment pods;

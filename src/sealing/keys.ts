@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../core/object.js";
+import { KUBE_SYSTEM } from "../core/well-known.js";
 import { decodeStdBase64 } from "./base64.js";
 
 /** Label the controller puts on its key Secrets in kube-system ("active" on current keys). */
@@ -211,7 +212,7 @@ export function keySecretManifest(opts: {
     kind: "Secret",
     metadata: {
       name: opts.name,
-      namespace: opts.namespace ?? "kube-system",
+      namespace: opts.namespace ?? KUBE_SYSTEM,
       labels: { [SEALED_SECRETS_KEY_LABEL]: "active" },
     },
     type: "kubernetes.io/tls",

@@ -13,7 +13,7 @@ import type { CertificateModel, EndpointModel, Model } from "../model/model.js";
 import { MANAGED_BY, helmRelease, labelsFor, lbAnnotations, loadBalancerService, obj, place } from "./builders.js";
 import { CONFIGS } from "../model/layout.js";
 import { synthPostgres } from "./postgres.js";
-import { APP_CHART_REPOSITORY, FLUX_NAMESPACE, LOKI_PORT } from "../core/well-known.js";
+import { APP_CHART_REPOSITORY, FLUX_NAMESPACE, LOKI_PORT, REGISTRY_METRICS_PORT } from "../core/well-known.js";
 
 export const CA_ISSUER = "beckerkube-ca";
 export const CA_SECRET = "beckerkube-ca";
@@ -132,7 +132,7 @@ function synthRegistry(m: Model): PlacedObject[] {
               image: r.image,
               ports: [
                 { name: "registry", containerPort: port },
-                { name: "metrics", containerPort: 5001 },
+                { name: "metrics", containerPort: REGISTRY_METRICS_PORT },
               ],
               env: [
                 { name: "REGISTRY_HTTP_ADDR", value: `:${port}` },
@@ -140,7 +140,7 @@ function synthRegistry(m: Model): PlacedObject[] {
                 { name: "REGISTRY_HTTP_TLS_KEY", value: "/certs/tls.key" },
                 { name: "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", value: "/var/lib/registry" },
                 { name: "REGISTRY_STORAGE_DELETE_ENABLED", value: "true" },
-                { name: "REGISTRY_HTTP_DEBUG_ADDR", value: ":5001" },
+                { name: "REGISTRY_HTTP_DEBUG_ADDR", value: `:${REGISTRY_METRICS_PORT}` },
                 { name: "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED", value: "true" },
               ],
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
@@ -168,7 +168,7 @@ function synthRegistry(m: Model): PlacedObject[] {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name: "registry-metrics", namespace: r.namespace, labels: { ...labels, "beckerkube.io/metrics": "true" } },
-    spec: { selector, ports: [{ name: "metrics", port: 5001, targetPort: "metrics" }] },
+    spec: { selector, ports: [{ name: "metrics", port: REGISTRY_METRICS_PORT, targetPort: "metrics" }] },
   };
   return place(`${CONFIGS}/registry/registry.yaml`, obj(pvc), obj(deploy), svc, metrics);
 }

@@ -13,10 +13,10 @@ import type { INetworkPolicyPeer } from "kubernetes-models/networking.k8s.io/v1/
 import type { INetworkPolicyPort } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort";
 import type { PlacedObject } from "../core/object.js";
 import type { ComponentModel, Model } from "../model/model.js";
-import { CNPG_STATUS_PORT, KUBE_SYSTEM, PROMETHEUS_PORT, componentSelector, infraWorkloads, type Workload } from "../netpol/workloads.js";
+import { componentSelector, infraWorkloads, type Workload } from "../netpol/workloads.js";
 import { MANAGED_BY, obj, place } from "./builders.js";
 import { APPS, CONFIGS } from "../model/layout.js";
-import { FLUX_NAMESPACE, LOKI_PORT, POSTGRES_PORT } from "../core/well-known.js";
+import { CNPG_STATUS_PORT, DNS_PORT, FLUX_METRICS_PORT, FLUX_NAMESPACE, KUBE_SYSTEM, LOKI_PORT, MINIKUBE_API_SERVER_PORT, POSTGRES_PORT, PROMETHEUS_PORT, SEALED_SECRETS_PORT } from "../core/well-known.js";
 
 type Labels = Record<string, string>;
 
@@ -30,8 +30,7 @@ export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] 
  * (Minikube on the LAN). 443 is the kubernetes Service, 6443 the usual apiserver port and 8443 the
  * one Minikube uses (policies see the port after the Service is translated).
  */
-export const API_SERVER_PORTS = [443, 6443, 8443] as const;
-export const DNS_PORT = 53;
+export const API_SERVER_PORTS = [443, 6443, MINIKUBE_API_SERVER_PORT] as const;
 export const PURPOSE_ANNOTATION = "beckerkube.io/purpose";
 export const HOSTS_ANNOTATION = "beckerkube.io/external-hosts";
 
@@ -328,9 +327,9 @@ function sealedSecretsPolicies(p: InfraPolicies): void {
   p.add({
     name: "allow-sealed-secrets-from-apiserver",
     namespace: s.namespace,
-    purpose: "`kubeseal --fetch-cert` reaches the controller through the API server's service proxy (from the node's private address) on 8080/TCP.",
+    purpose: `\`kubeseal --fetch-cert\` reaches the controller through the API server's service proxy (from the node's private address) on ${SEALED_SECRETS_PORT}/TCP.`,
     select: s.selector,
-    ingress: [{ peers: privateNetworks(), ports: tcp(8080) }],
+    ingress: [{ peers: privateNetworks(), ports: tcp(SEALED_SECRETS_PORT) }],
   });
   p.scrape(s);
 }
@@ -370,9 +369,9 @@ function fluxPolicies(p: InfraPolicies): void {
   p.add({
     name: "allow-metrics-from-prometheus",
     namespace: ns,
-    purpose: "Prometheus scrapes the Flux controllers on 8080/TCP.",
+    purpose: `Prometheus scrapes the Flux controllers on ${FLUX_METRICS_PORT}/TCP.`,
     select: {},
-    ingress: [{ peers: [workloadPeer(ns, w.prometheus)], ports: tcp(8080) }],
+    ingress: [{ peers: [workloadPeer(ns, w.prometheus)], ports: tcp(FLUX_METRICS_PORT) }],
   });
 }
 

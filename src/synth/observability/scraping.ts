@@ -13,7 +13,7 @@ import type { KubeObject, PlacedObject } from "../../core/object.js";
 import type { Model } from "../../model/model.js";
 import { MANAGED_BY, obj, place } from "../builders.js";
 import { CONFIGS } from "../../model/layout.js";
-import { FLUX_NAMESPACE } from "../../core/well-known.js";
+import { FLUX_METRICS_PORT, FLUX_NAMESPACE, REGISTRY_METRICS_PORT } from "../../core/well-known.js";
 
 /** The `job` label of each infrastructure scrape target. */
 export const JOBS = {
@@ -69,7 +69,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       // the registry-metrics Service synthesized beside the registry (configs.ts)
       selector: { matchLabels: { "app.kubernetes.io/name": "registry", "beckerkube.io/metrics": "true" } },
       port: "metrics",
-      containerPort: 5001,
+      containerPort: REGISTRY_METRICS_PORT,
       podLabels: [{ "app.kubernetes.io/name": "registry" }],
       path: "/metrics",
       honorLabels: false,
@@ -137,7 +137,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       namespace: FLUX_NAMESPACE,
       selector: { matchExpressions: [{ key: "app", operator: "In", values: [...FLUX_CONTROLLERS] }] },
       port: "http-prom",
-      containerPort: 8080,
+      containerPort: FLUX_METRICS_PORT,
       podLabels: FLUX_CONTROLLERS.map((app) => ({ app })),
       path: "/metrics",
       honorLabels: true,
