@@ -5,6 +5,7 @@
 import type { AppDef, ClusterDef, ComponentDef, ExceptionDef, InfraDef, LoadBalancerDef } from "./schema.js";
 import { dbSecretName, roleSecretName, svcDns, toObjectName, type AppModel, type CertificateModel, type ComponentModel, type DatabaseModel, type DeclaredSecret, type EdgeModel, type EndpointModel, type Model, type NamespaceModel, type PostgresModel } from "./model.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
+import { infraWorkloads } from "./infra-workloads.js";
 
 export interface ParsedDefinition {
   cluster: ClusterDef;
@@ -173,6 +174,8 @@ export function buildModel(parsed: ParsedDefinition): Model {
   }));
 
   const secrets = declaredSecrets(parsed, databases, byId);
+  const upstream = upstreamOf(infra);
+  const postgres = postgresOf(infra, pgHost, pgEndpoint.ports[0]!.port, databases);
 
   return {
     cluster: c.cluster,
@@ -183,11 +186,12 @@ export function buildModel(parsed: ParsedDefinition): Model {
     namespaces,
     infra: { sealedSecrets: { namespace: infra.sealedSecrets.namespace } },
     charts: infra.charts,
-    ...upstreamOf(infra),
+    ...upstream,
     endpoints,
     certificates,
     registry,
-    postgres: postgresOf(infra, pgHost, pgEndpoint.ports[0]!.port, databases),
+    postgres,
+    workloads: infraWorkloads({ ...upstream, postgres, endpoints }),
     apps,
     components,
     edges,

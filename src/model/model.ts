@@ -246,6 +246,55 @@ export interface PostgresModel {
   databases: DatabaseModel[];
 }
 
+export type Protocol = "TCP" | "UDP";
+
+export interface WorkloadPort {
+  name: string;
+  port: number;
+  protocol: Protocol;
+}
+
+/** Pods as their charts and operators label them: NetworkPolicy selects them by these labels. */
+export interface Workload {
+  id: string;
+  title: string;
+  namespace: string;
+  /** Every label its pods carry that a policy could select on. */
+  labels: Record<string, string>;
+  /** The labels policies select it by (a subset of labels). */
+  selector: Record<string, string>;
+  /** Ports its containers listen on (on the pod, which is what NetworkPolicy sees). */
+  ports: WorkloadPort[];
+  /** Ports Prometheus scrapes. */
+  metricsPorts: number[];
+}
+
+/** The infrastructure pods policies refer to, by role. hostNetwork pods (MetalLB speaker, node exporter, kube-proxy) are absent: NetworkPolicy does not apply to them. */
+export interface InfraWorkloads {
+  kubeDns: Workload;
+  sealedSecrets: Workload;
+  fluxSource: Workload;
+  fluxHelm: Workload;
+  metallbController: Workload;
+  certManager: Workload;
+  certManagerWebhook: Workload;
+  ingressController: Workload;
+  istiod: Workload;
+  gateway: Workload;
+  registry: Workload;
+  chartmuseum: Workload;
+  postgres: Workload;
+  postgresBackup: Workload;
+  cnpgOperator: Workload;
+  prometheus: Workload;
+  grafana: Workload;
+  alertmanager: Workload;
+  prometheusOperator: Workload;
+  kubeStateMetrics: Workload;
+  loki: Workload;
+  fluentBit: Workload;
+}
+
 export interface Model {
   cluster: ClusterDef["cluster"];
   gitops: ClusterDef["gitops"];
@@ -271,6 +320,8 @@ export interface Model {
   /** host:port of the private registry, as image references use it. */
   registry: string;
   postgres: PostgresModel;
+  /** The infrastructure pods with their labels and ports (infra-workloads.ts). */
+  workloads: InfraWorkloads;
   apps: AppModel[];
   components: ComponentModel[];
   edges: EdgeModel[];

@@ -6,12 +6,11 @@
  */
 import type { Finding } from "../core/finding.js";
 import type { KubeObject } from "../core/object.js";
-import type { Model } from "../model/model.js";
+import type { Model, Protocol } from "../model/model.js";
 import { DNS_PORT } from "../core/well-known.js";
 import { API_SERVER_PORT, buildInventory, type EndpointGroup, type Inventory, type InventoryEndpoint } from "./inventory.js";
 import { pathKey, requiredPaths, type PathIntent } from "./intent.js";
 import { evaluate, parsePolicies, type DirectionVerdict, type Endpoint, type Policy } from "./semantics.js";
-import type { Protocol } from "./workloads.js";
 
 export interface PortProtocol {
   port: number;

@@ -3,10 +3,8 @@
  * components' talksTo, databases, routes and metrics, name resolution for every pod, and the
  * infrastructure paths the platform depends on. `bk netpol` compares the policies against this.
  */
-import type { Model } from "../model/model.js";
+import type { Model, Protocol, Workload } from "../model/model.js";
 import { API_SERVER_PORT, type Inventory } from "./inventory.js";
-import type { Protocol } from "./workloads.js";
-import { infraWorkloads, type Workload } from "./workloads.js";
 import { CNPG_STATUS_PORT, DNS_PORT, LOKI_PORT, POSTGRES_PORT, PROMETHEUS_PORT, SEALED_SECRETS_PORT } from "../core/well-known.js";
 
 export interface PathIntent {
@@ -21,7 +19,7 @@ export const pathKey = (from: string, to: string, port: number, protocol: Protoc
 
 export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
   const out: PathIntent[] = [];
-  const w = infraWorkloads(m);
+  const w = m.workloads;
   const id = (x: Workload) => `${x.namespace}/${x.id}`;
   const need = (from: string, to: string, port: number, why: string, protocol: Protocol = "TCP") => out.push({ from, to, port, protocol, why });
   const jobsOf = (componentId: string) => inv.endpoints.filter((e) => e.owner === componentId && e.endpoint.id !== componentId).map((e) => e.endpoint.id);

@@ -9,7 +9,7 @@ import { MINIKUBE_API_SERVER_PORT } from "../core/well-known.js";
 import type { Model } from "../model/model.js";
 import { formatIpv4, parseIpv4 } from "./ip.js";
 import type { Endpoint, Labels } from "./semantics.js";
-import { componentJobNames, componentPodLabels, componentPorts, infraWorkloads } from "./workloads.js";
+import { componentJobNames, componentPodLabels, componentPorts } from "./workloads.js";
 
 /** Minikube's default pod network (inside 10.0.0.0/8, so "internet" rules never match pods). */
 export const POD_CIDR_BASE = "10.244.0.0";
@@ -77,7 +77,7 @@ export function buildInventory(m: Model, objects: readonly KubeObject[] = []): I
       }
     }
   }
-  for (const w of Object.values(infraWorkloads(m))) {
+  for (const w of Object.values(m.workloads)) {
     if (!namespaces.has(w.namespace)) namespaces.set(w.namespace, nsLabels(w.namespace));
     endpoints.push({
       endpoint: { kind: "pod", id: `${w.namespace}/${w.id}`, namespace: w.namespace, labels: w.labels, ip: podIp(), ports: w.ports },

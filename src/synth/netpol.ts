@@ -12,8 +12,8 @@ import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/Netw
 import type { INetworkPolicyPeer } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer";
 import type { INetworkPolicyPort } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort";
 import type { PlacedObject } from "../core/object.js";
-import type { ComponentModel, Model } from "../model/model.js";
-import { componentSelector, infraWorkloads, type Workload } from "../netpol/workloads.js";
+import type { ComponentModel, InfraWorkloads, Model, Workload } from "../model/model.js";
+import { componentSelector } from "../netpol/workloads.js";
 import { MANAGED_BY, obj, place } from "./builders.js";
 import { APPS, CONFIGS } from "../model/layout.js";
 import { CNPG_STATUS_PORT, DNS_PORT, FLUX_METRICS_PORT, FLUX_NAMESPACE, KUBE_SYSTEM, LOKI_PORT, MINIKUBE_API_SERVER_PORT, POSTGRES_PORT, PROMETHEUS_PORT, SEALED_SECRETS_PORT } from "../core/well-known.js";
@@ -109,7 +109,7 @@ class PolicySet {
 
 export function synthNetworkPolicies(m: Model): PlacedObject[] {
   const set = new PolicySet();
-  const w = infraWorkloads(m);
+  const w = m.workloads;
   const kubeDns = w.kubeDns;
 
   // Every namespace: nothing in or out unless a policy below allows it; name resolution always.
@@ -132,7 +132,7 @@ export function synthNetworkPolicies(m: Model): PlacedObject[] {
 // --- Applications -------------------------------------------------------------------------------
 
 function applicationPolicies(m: Model, set: PolicySet): void {
-  const w = infraWorkloads(m);
+  const w = m.workloads;
   const pgNs = m.postgres.namespace;
   const byId = new Map(m.components.map((c) => [c.id, c]));
   /** How a component is named in a policy of `ns`: its bare name at home, <app>-<name> elsewhere. */
@@ -223,7 +223,7 @@ function fileOf(m: Model, c: ComponentModel): string {
 
 /** Shared vocabulary of the infrastructure policies. */
 class InfraPolicies {
-  readonly w: ReturnType<typeof infraWorkloads>;
+  readonly w: InfraWorkloads;
   readonly declared: Set<string>;
   readonly apiServer: Rule = { peers: privateNetworks(), ports: tcp(...API_SERVER_PORTS) };
   private readonly withApi = new Set<string>();
@@ -233,7 +233,7 @@ class InfraPolicies {
     readonly m: Model,
     private readonly set: PolicySet,
   ) {
-    this.w = infraWorkloads(m);
+    this.w = m.workloads;
     this.declared = new Set(m.namespaces.map((n) => n.name));
     this.routed = m.components.filter((c) => c.route && c.port);
   }
