@@ -28,6 +28,43 @@ const SERVING_ROLES = new Set(["backend", "cache"]);
 export function buildModel(parsed: ParsedDefinition): Model {
   const { cluster: c, infra } = parsed;
   const domain = c.network.clusterDomain;
+  const endpoints = endpointsOf(parsed);
+  const registryEp = endpoints[0]!;
+  const registry = `${registryEp.ip}:${registryEp.ports[0]!.port}`;
+  const { apps, components, talksTo } = appsOf(parsed, registry, domain);
+  const edges = linkComponents(components, talksTo);
+  const byId = new Map(components.map((x) => [x.id, x]));
+  const databases = databasesOf(infra, components);
+  const secrets = declaredSecrets(parsed, databases, byId);
+  const upstream = upstreamOf(infra);
+  const postgres = postgresOf(infra, endpoints, domain, databases);
+
+  return {
+    cluster: c.cluster,
+    gitops: c.gitops,
+    network: c.network,
+    podSecurityVersion: c.podSecurity.version,
+    storageClass: c.storage.className,
+    namespaces: namespacesOf(parsed),
+    infra: { sealedSecrets: { namespace: infra.sealedSecrets.namespace } },
+    charts: infra.charts,
+    ...upstream,
+    endpoints,
+    certificates: certificatesOf(endpoints),
+    registry,
+    postgres,
+    workloads: infraWorkloads({ ...upstream, postgres, endpoints }),
+    apps,
+    components,
+    edges,
+    secrets,
+    exceptions: parsed.exceptions,
+  };
+}
+
+/** The services the LAN reaches through their pinned LoadBalancer IPs, with every name they answer to. */
+function endpointsOf({ cluster: c, infra }: ParsedDefinition): EndpointModel[] {
+  const domain = c.network.clusterDomain;
   const host = (id: string) => c.network.hostnames[id] ?? [];
   const endpoint = (
     id: EndpointModel["id"],
@@ -50,7 +87,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     ...(caveat ? { caveat } : {}),
   });
 
-  const endpoints: EndpointModel[] = [
+  return [
     endpoint("registry", "Registry", "Container image registry", infra.registry.namespace, SERVICE_NAMES.registry, infra.registry.loadBalancer),
     endpoint("chartmuseum", "ChartMuseum", "Helm chart repository", infra.chartmuseum.namespace, SERVICE_NAMES.chartmuseum, infra.chartmuseum.loadBalancer),
     endpoint("postgres", "PostgreSQL", "Shared database", infra.postgres.namespace, SERVICE_NAMES.postgres(infra.postgres.clusterName), infra.postgres.loadBalancer),
@@ -65,12 +102,11 @@ export function buildModel(parsed: ParsedDefinition): Model {
     ),
     endpoint("gateway", "Istio Gateway", "Service mesh ingress (Gateway API)", infra.istio.gatewayNamespace, SERVICE_NAMES.gateway(infra.istio.gatewayName), infra.istio.loadBalancer),
   ];
+}
 
-  const registryEp = endpoints[0]!;
-  const registry = `${registryEp.ip}:${registryEp.ports[0]!.port}`;
-
-  // Served certificates: every name and IP a client may use to reach the endpoint (incident 3).
-  const certificates: CertificateModel[] = (["registry", "chartmuseum", "ingress", "gateway"] as const).map((id) => {
+/** Served certificates: every name and IP a client may use to reach the endpoint (incident 3). */
+function certificatesOf(endpoints: readonly EndpointModel[]): CertificateModel[] {
+  return (["registry", "chartmuseum", "ingress", "gateway"] as const).map((id) => {
     const ep = endpoints.find((e) => e.id === id)!;
     return {
       name: `${id}-tls`,
@@ -82,8 +118,11 @@ export function buildModel(parsed: ParsedDefinition): Model {
       endpoint: id,
     };
   });
+}
 
-  const appNamespaces = new Set(parsed.apps.map((a) => a.def.namespace));
+/** The declared namespaces, each told apart by whom it is for. */
+function namespacesOf({ cluster: c, infra, apps }: ParsedDefinition): NamespaceModel[] {
+  const appNamespaces = new Set(apps.map((a) => a.def.namespace));
   const infraNamespaces = new Set([
     infra.metallb.namespace,
     infra.certManager.namespace,
@@ -97,17 +136,16 @@ export function buildModel(parsed: ParsedDefinition): Model {
     infra.monitoring.namespace,
     infra.logging.namespace,
   ]);
-  const namespaces: NamespaceModel[] = c.namespaces.map((n) => ({
+  return c.namespaces.map((n) => ({
     name: n.name,
     podSecurity: n.podSecurity,
     ...(n.why ? { why: n.why } : {}),
     kind: appNamespaces.has(n.name) ? "application" : infraNamespaces.has(n.name) ? "infrastructure" : "system",
   }));
+}
 
-  const pgEndpoint = endpoints.find((e) => e.id === "postgres")!;
-  // Apps reach PostgreSQL through the read-write service CNPG creates: <cluster>-rw.
-  const pgHost = svcDns(`${infra.postgres.clusterName}-rw`, infra.postgres.namespace, domain)[1]!;
-
+/** The applications and their components; each component's talksTo is kept aside for linkComponents. */
+function appsOf(parsed: ParsedDefinition, registry: string, domain: string): { apps: AppModel[]; components: ComponentModel[]; talksTo: Map<string, ComponentDef["talksTo"]> } {
   const apps: AppModel[] = [];
   const components: ComponentModel[] = [];
   const talksTo = new Map<string, ComponentDef["talksTo"]>();
@@ -128,9 +166,15 @@ export function buildModel(parsed: ParsedDefinition): Model {
     }
     apps.push(app);
   }
+  return { apps, components, talksTo };
+}
 
-  // Edges: resolve each talksTo entry; unresolved ones stay as component edges to an id that
-  // does not exist, and invariants.ts reports them with their file and line.
+/**
+ * Fills each component's edges and start order (dependsOn); returns every edge. Unresolved talksTo
+ * entries stay as component edges to an id that does not exist, and invariants.ts reports them with
+ * their file and line.
+ */
+function linkComponents(components: ComponentModel[], talksTo: ReadonlyMap<string, ComponentDef["talksTo"]>): EdgeModel[] {
   const edges: EdgeModel[] = [];
   for (const comp of components) {
     for (const t of talksTo.get(comp.id)!) {
@@ -155,7 +199,11 @@ export function buildModel(parsed: ParsedDefinition): Model {
       })
       .sort();
   }
+  return edges;
+}
 
+/** The declared databases with their object and secret names, and the components that use each. */
+function databasesOf(infra: InfraDef, components: readonly ComponentModel[]): DatabaseModel[] {
   const usersOf = new Map<string, string[]>();
   for (const x of components) {
     if (!x.database) continue;
@@ -163,7 +211,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     if (users) users.push(x.id);
     else usersOf.set(x.database, [x.id]);
   }
-  const databases: DatabaseModel[] = infra.postgres.databases.map((d) => ({
+  return infra.postgres.databases.map((d) => ({
     name: d.name,
     owner: d.owner,
     extensions: d.extensions,
@@ -172,32 +220,6 @@ export function buildModel(parsed: ParsedDefinition): Model {
     roleSecret: roleSecretName(d.owner),
     usedBy: usersOf.get(d.name) ?? [],
   }));
-
-  const secrets = declaredSecrets(parsed, databases, byId);
-  const upstream = upstreamOf(infra);
-  const postgres = postgresOf(infra, pgHost, pgEndpoint.ports[0]!.port, databases);
-
-  return {
-    cluster: c.cluster,
-    gitops: c.gitops,
-    network: c.network,
-    podSecurityVersion: c.podSecurity.version,
-    storageClass: c.storage.className,
-    namespaces,
-    infra: { sealedSecrets: { namespace: infra.sealedSecrets.namespace } },
-    charts: infra.charts,
-    ...upstream,
-    endpoints,
-    certificates,
-    registry,
-    postgres,
-    workloads: infraWorkloads({ ...upstream, postgres, endpoints }),
-    apps,
-    components,
-    edges,
-    secrets,
-    exceptions: parsed.exceptions,
-  };
 }
 
 /**
@@ -285,7 +307,7 @@ function upstreamOf(infra: InfraDef): Pick<Model, "metallb" | "certManager" | "s
   };
 }
 
-function postgresOf(infra: InfraDef, host: string, port: number, databases: DatabaseModel[]): PostgresModel {
+function postgresOf(infra: InfraDef, endpoints: readonly EndpointModel[], domain: string, databases: DatabaseModel[]): PostgresModel {
   const pg = infra.postgres;
   return {
     namespace: pg.namespace,
@@ -295,8 +317,9 @@ function postgresOf(infra: InfraDef, host: string, port: number, databases: Data
     storage: pg.storage,
     roles: pg.roles.map((r) => r.name),
     backup: pg.backup,
-    host,
-    port,
+    // Apps reach PostgreSQL through the read-write service CNPG creates: <cluster>-rw.
+    host: svcDns(`${pg.clusterName}-rw`, pg.namespace, domain)[1]!,
+    port: endpoints.find((e) => e.id === "postgres")!.ports[0]!.port,
     databases,
   };
 }
