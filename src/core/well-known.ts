@@ -38,3 +38,9 @@ export const FLUX_METRICS_PORT = 8080;
 
 /** The registry's debug listener, where it serves metrics (our own Deployment, REGISTRY_HTTP_DEBUG_ADDR). */
 export const REGISTRY_METRICS_PORT = 5001;
+
+/** The kubelet's API on every node, which Prometheus scrapes. */
+export const KUBELET_PORT = 10250;
+
+/** The node exporter (hostNetwork) on every node. */
+export const NODE_EXPORTER_PORT = 9100;

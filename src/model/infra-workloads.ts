@@ -219,3 +219,10 @@ export function infraWorkloads(m: WorkloadsInput): InfraWorkloads {
     }),
   };
 }
+
+/** The port a workload's pods listen on under `name` (a port name in the table above). */
+export function portOf(w: Workload, name: string): number {
+  const p = w.ports.find((x) => x.name === name);
+  if (!p) throw new Error(`${w.id} has no port named ${name}: ${w.ports.map((x) => x.name).join(", ")}`);
+  return p.port;
+}

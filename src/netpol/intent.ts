@@ -5,7 +5,8 @@
  */
 import type { Model, Protocol, Workload } from "../model/model.js";
 import { API_SERVER_PORT, type Inventory } from "./inventory.js";
-import { CNPG_STATUS_PORT, DNS_PORT, LOKI_PORT, POSTGRES_PORT, PROMETHEUS_PORT, SEALED_SECRETS_PORT } from "../core/well-known.js";
+import { CNPG_STATUS_PORT, DNS_PORT, LOKI_PORT, POSTGRES_PORT, PROMETHEUS_PORT } from "../core/well-known.js";
+import { portOf } from "../model/infra-workloads.js";
 
 export interface PathIntent {
   from: string;
@@ -57,8 +58,8 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
   need(id(w.fluxSource), id(w.chartmuseum), w.chartmuseum.ports[0]!.port, "application chart");
   need(id(w.fluxSource), "internet", 22, "Git over SSH");
   need(id(w.fluxSource), "internet", 443, "upstream charts");
-  need(id(w.fluxHelm), id(w.fluxSource), 9090, "chart artifacts");
-  need(id(w.gateway), id(w.istiod), 15012, "gateway configuration");
+  need(id(w.fluxHelm), id(w.fluxSource), portOf(w.fluxSource, "http"), "chart artifacts");
+  need(id(w.gateway), id(w.istiod), portOf(w.istiod, "https-dns"), "gateway configuration");
   need(id(w.grafana), id(w.prometheus), PROMETHEUS_PORT, "dashboards");
   need(id(w.grafana), id(w.loki), LOKI_PORT, "log queries");
   need(id(w.fluentBit), id(w.loki), LOKI_PORT, "log shipping");
@@ -68,16 +69,16 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
   need(id(w.kubeDns), "internet", DNS_PORT, "upstream DNS", "UDP");
   const apiClients = [w.kubeDns, w.sealedSecrets, w.fluxSource, w.fluxHelm, w.metallbController, w.certManager, w.certManagerWebhook, w.ingressController, w.istiod, w.postgres, w.cnpgOperator, w.prometheus, w.grafana, w.prometheusOperator, w.kubeStateMetrics, w.fluentBit];
   for (const x of apiClients) need(id(x), "apiserver", API_SERVER_PORT, "Kubernetes API");
-  const webhooks: Array<[Workload, number]> = [
-    [w.metallbController, 9443],
-    [w.certManagerWebhook, 10250],
-    [w.ingressController, 8443],
-    [w.istiod, 15017],
-    [w.cnpgOperator, 9443],
-    [w.prometheusOperator, 10250],
-    [w.sealedSecrets, SEALED_SECRETS_PORT],
+  const webhooks: Array<[Workload, string]> = [
+    [w.metallbController, "webhook-server"],
+    [w.certManagerWebhook, "https"],
+    [w.ingressController, "webhook"],
+    [w.istiod, "https-webhooks"],
+    [w.cnpgOperator, "webhook-server"],
+    [w.prometheusOperator, "https"],
+    [w.sealedSecrets, "http"],
   ];
-  for (const [x, port] of webhooks) need("apiserver", id(x), port, x === w.sealedSecrets ? "kubeseal --fetch-cert via the API server" : "admission webhook");
+  for (const [x, portName] of webhooks) need("apiserver", id(x), portOf(x, portName), x === w.sealedSecrets ? "kubeseal --fetch-cert via the API server" : "admission webhook");
 
   // Endpoints the inventory does not have (a namespace left out of the definition) are not required.
   const known = new Set(inv.endpoints.map((e) => e.endpoint.id));

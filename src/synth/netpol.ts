@@ -16,7 +16,8 @@ import type { ComponentModel, InfraWorkloads, Model, Workload } from "../model/m
 import { componentSelector } from "../netpol/workloads.js";
 import { MANAGED_BY, obj, place } from "./builders.js";
 import { APPS, CONFIGS } from "../model/layout.js";
-import { CNPG_STATUS_PORT, DNS_PORT, FLUX_METRICS_PORT, FLUX_NAMESPACE, KUBE_SYSTEM, LOKI_PORT, MINIKUBE_API_SERVER_PORT, POSTGRES_PORT, PROMETHEUS_PORT, SEALED_SECRETS_PORT } from "../core/well-known.js";
+import { CNPG_STATUS_PORT, DNS_PORT, FLUX_METRICS_PORT, FLUX_NAMESPACE, KUBE_SYSTEM, KUBELET_PORT, LOKI_PORT, MINIKUBE_API_SERVER_PORT, NODE_EXPORTER_PORT, POSTGRES_PORT, PROMETHEUS_PORT, SEALED_SECRETS_PORT } from "../core/well-known.js";
+import { portOf } from "../model/infra-workloads.js";
 
 type Labels = Record<string, string>;
 
@@ -254,7 +255,8 @@ class InfraPolicies {
   }
 
   /** Admission webhooks are called by the API server, which is not a pod either. */
-  webhook(x: Workload, port: number): void {
+  webhook(x: Workload, portName: string): void {
+    const port = portOf(x, portName);
     this.add({
       name: `allow-${x.id}-from-apiserver`,
       namespace: x.namespace,
@@ -380,22 +382,22 @@ function controllerPolicies(p: InfraPolicies): void {
   const { w, m } = p;
   // MetalLB speakers run with hostNetwork, where NetworkPolicy does not apply; the controller assigns addresses.
   p.toApiServer(m.metallb.namespace, "The MetalLB controller");
-  p.webhook(w.metallbController, 9443);
+  p.webhook(w.metallbController, "webhook-server");
   p.scrape(w.metallbController);
   // Issuance from our own CA only: no ACME, so no egress to the internet.
   p.toApiServer(m.certManager.namespace, "cert-manager's controller, cainjector, webhook and startup check");
-  p.webhook(w.certManagerWebhook, 10250);
+  p.webhook(w.certManagerWebhook, "https");
   p.scrape(w.certManager);
   // istiod serves configuration and certificates to gateways (and any sidecar) anywhere.
   p.toApiServer(m.istio.namespace, "istiod");
   p.add({
     name: "allow-istiod-from-cluster",
     namespace: w.istiod.namespace,
-    purpose: "Gateways and sidecars anywhere fetch configuration (xDS) and certificates from istiod on 15010/15012.",
+    purpose: `Gateways and sidecars anywhere fetch configuration (xDS) and certificates from istiod on ${portOf(w.istiod, "grpc-xds")}/${portOf(w.istiod, "https-dns")}.`,
     select: w.istiod.selector,
-    ingress: [{ peers: [allPodsEverywhere()], ports: tcp(15010, 15012) }],
+    ingress: [{ peers: [allPodsEverywhere()], ports: tcp(portOf(w.istiod, "grpc-xds"), portOf(w.istiod, "https-dns")) }],
   });
-  p.webhook(w.istiod, 15017);
+  p.webhook(w.istiod, "https-webhooks");
   p.scrape(w.istiod);
 }
 
@@ -411,7 +413,7 @@ function entryPointPolicies(p: InfraPolicies): void {
     select: w.ingressController.selector,
     ingress: [p.fromAnywhere(ingressPorts)],
   });
-  p.webhook(w.ingressController, 8443);
+  p.webhook(w.ingressController, "webhook");
   p.toRouted(w.ingressController);
   p.scrape(w.ingressController);
 
@@ -426,9 +428,9 @@ function entryPointPolicies(p: InfraPolicies): void {
   p.add({
     name: "allow-istio-gateway-to-istiod",
     namespace: w.gateway.namespace,
-    purpose: "The gateway fetches its configuration and certificates from istiod on 15012/TCP.",
+    purpose: `The gateway fetches its configuration and certificates from istiod on ${portOf(w.istiod, "https-dns")}/TCP.`,
     select: w.gateway.selector,
-    egress: [{ peers: [workloadPeer(w.gateway.namespace, w.istiod)], ports: tcp(15012) }],
+    egress: [{ peers: [workloadPeer(w.gateway.namespace, w.istiod)], ports: tcp(portOf(w.istiod, "https-dns")) }],
   });
   p.toRouted(w.gateway);
   p.scrape(w.gateway);
@@ -506,7 +508,7 @@ function storagePolicies(p: InfraPolicies): void {
 
   const op = w.cnpgOperator;
   p.toApiServer(m.cloudnativePg.namespace, "The CloudNativePG operator");
-  p.webhook(op, 9443);
+  p.webhook(op, "webhook-server");
   p.add({
     name: "allow-cnpg-operator-to-postgres",
     namespace: op.namespace,
@@ -533,9 +535,9 @@ function observabilityPolicies(p: InfraPolicies): void {
   p.add({
     name: "allow-prometheus-scrape",
     namespace: mon,
-    purpose: "Prometheus scrapes pods in every namespace and the nodes' kubelet (10250) and node exporter (9100, hostNetwork).",
+    purpose: `Prometheus scrapes pods in every namespace and the nodes' kubelet (${KUBELET_PORT}) and node exporter (${NODE_EXPORTER_PORT}, hostNetwork).`,
     select: w.prometheus.selector,
-    egress: [{ peers: [allPodsEverywhere()] }, { peers: privateNetworks(), ports: tcp(9100, 10250) }],
+    egress: [{ peers: [allPodsEverywhere()] }, { peers: privateNetworks(), ports: tcp(NODE_EXPORTER_PORT, KUBELET_PORT) }],
   });
   p.add({
     name: "allow-from-prometheus",
@@ -565,7 +567,7 @@ function observabilityPolicies(p: InfraPolicies): void {
     select: w.grafana.selector,
     egress: [{ peers: [workloadPeer(mon, w.loki)], ports: tcp(LOKI_PORT) }],
   });
-  p.webhook(w.prometheusOperator, 10250);
+  p.webhook(w.prometheusOperator, "https");
 
   const log = m.logging.namespace;
   p.add({

@@ -14,6 +14,7 @@ import type { Model } from "../../model/model.js";
 import { MANAGED_BY, obj, place } from "../builders.js";
 import { CONFIGS } from "../../model/layout.js";
 import { FLUX_METRICS_PORT, FLUX_NAMESPACE, REGISTRY_METRICS_PORT } from "../../core/well-known.js";
+import { portOf } from "../../model/infra-workloads.js";
 
 /** The `job` label of each infrastructure scrape target. */
 export const JOBS = {
@@ -97,7 +98,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
         matchLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx", "app.kubernetes.io/component": "controller" },
       },
       port: "metrics",
-      containerPort: 10254,
+      containerPort: portOf(m.workloads.ingressController, "metrics"),
       podLabels: [{ "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx", "app.kubernetes.io/component": "controller" }],
       path: "/metrics",
       honorLabels: false,
@@ -112,7 +113,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
         matchLabels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" },
       },
       port: "tcp-prometheus-servicemonitor",
-      containerPort: 9402,
+      containerPort: portOf(m.workloads.certManager, "http-metrics"),
       podLabels: [{ "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" }],
       path: "/metrics",
       honorLabels: true,
@@ -125,7 +126,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       // CNPG 1.30 deprecates spec.monitoring.enablePodMonitor: the PodMonitor is ours to write.
       selector: { matchLabels: { "cnpg.io/cluster": m.postgres.clusterName } },
       port: "metrics",
-      containerPort: 9187,
+      containerPort: portOf(m.workloads.postgres, "metrics"),
       podLabels: [{ "cnpg.io/cluster": m.postgres.clusterName }],
       path: "/metrics",
       honorLabels: false,
@@ -149,7 +150,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       namespace: m.sealedSecrets.namespace,
       selector: { matchLabels: { "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": m.sealedSecrets.controllerName } },
       port: "metrics",
-      containerPort: 8081,
+      containerPort: portOf(m.workloads.sealedSecrets, "metrics"),
       podLabels: [{ "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": m.sealedSecrets.controllerName }],
       path: "/metrics",
       honorLabels: true,
