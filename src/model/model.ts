@@ -3,7 +3,49 @@
  * (image references, in-cluster DNS names, certificate SANs, dependency edges, declared secrets).
  * Synthesis, policy, docs and operations read the Model; none of them re-derive these values.
  */
-import type { ClusterDef, ExceptionDef, PodSecurity } from "./schema.js";
+
+export type PodSecurity = "privileged" | "baseline" | "restricted";
+
+export interface ClusterModel {
+  name: string;
+  profile: {
+    kind: "minikube";
+    name: string;
+    node: string;
+    kubernetesVersion: string;
+    driver: "docker" | "podman" | "kvm2" | "qemu";
+    cpus: number;
+    memory: string;
+    disk: string;
+    cni: "calico" | "cilium" | "flannel" | "bridge" | "kindnet" | "auto";
+  };
+}
+
+/** The Git repository Flux reconciles the cluster from. */
+export interface GitopsModel {
+  repository: string;
+  url: string;
+  branch: string;
+  interval: string;
+  path: string;
+  secretRef?: string;
+}
+
+export interface NetworkModel {
+  loadBalancerPool: { name: string; start: string; end: string };
+  clusterDomain: string;
+  /** Ingress for routes: ingress-nginx, or Gateway API HTTPRoutes on the Istio gateway. */
+  routes: "ingress-nginx" | "gateway-api";
+  /** Endpoint id -> the LAN names it answers to. */
+  hostnames: Record<string, string[]>;
+}
+
+/** A policy finding the operator accepts, with the reason. */
+export interface ExceptionModel {
+  rule: string;
+  object: string;
+  reason: string;
+}
 
 export interface NamespaceModel {
   name: string;
@@ -296,9 +338,9 @@ export interface InfraWorkloads {
 }
 
 export interface Model {
-  cluster: ClusterDef["cluster"];
-  gitops: ClusterDef["gitops"];
-  network: ClusterDef["network"];
+  cluster: ClusterModel;
+  gitops: GitopsModel;
+  network: NetworkModel;
   podSecurityVersion: string;
   storageClass: string;
   namespaces: NamespaceModel[];
@@ -326,7 +368,7 @@ export interface Model {
   components: ComponentModel[];
   edges: EdgeModel[];
   secrets: DeclaredSecret[];
-  exceptions: ExceptionDef[];
+  exceptions: ExceptionModel[];
 }
 
 export function toObjectName(pgName: string): string {
