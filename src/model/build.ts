@@ -36,7 +36,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
   const byId = new Map(components.map((x) => [x.id, x]));
   const databases = databasesOf(infra, components);
   const secrets = declaredSecrets(parsed, databases, byId);
-  const upstream = upstreamOf(infra);
+  const upstream = upstreamOf(infra, domain);
   const postgres = postgresOf(infra, endpoints, domain, databases);
 
   return {
@@ -277,7 +277,7 @@ function componentOf(app: AppDef, name: string, cdef: ComponentDef, registry: st
  * The upstream controllers and our own services, each with its chart key resolved to the pin.
  * An unknown key resolves to undefined here; checkInvariants reports it before the Model leaves load.
  */
-function upstreamOf(infra: InfraDef): Pick<Model, "metallb" | "certManager" | "sealedSecrets" | "ingressNginx" | "istio" | "registryServer" | "chartmuseum" | "cloudnativePg" | "monitoring" | "logging"> {
+function upstreamOf(infra: InfraDef, domain: string): Pick<Model, "metallb" | "certManager" | "sealedSecrets" | "ingressNginx" | "istio" | "registryServer" | "chartmuseum" | "cloudnativePg" | "monitoring" | "logging"> {
   const pin = (key: string) => infra.charts[key]!;
   const { metallb, certManager, sealedSecrets, ingressNginx, istio, registry, chartmuseum, cloudnativePg, monitoring, logging } = infra;
   return {
@@ -303,7 +303,14 @@ function upstreamOf(infra: InfraDef): Pick<Model, "metallb" | "certManager" | "s
       alertmanagerStorage: monitoring.alertmanagerStorage,
       ...(monitoring.alerting ? { alerting: monitoring.alerting } : {}),
     },
-    logging: { namespace: logging.namespace, charts: { store: pin(logging.charts.store), shipper: pin(logging.charts.shipper) }, retention: logging.retention, storage: logging.storage },
+    logging: {
+      namespace: logging.namespace,
+      charts: { store: pin(logging.charts.store), shipper: pin(logging.charts.shipper) },
+      retention: logging.retention,
+      storage: logging.storage,
+      // The Loki chart names its Service after the release, which synth names "loki".
+      lokiHost: svcDns("loki", logging.namespace, domain)[1]!,
+    },
   };
 }
 

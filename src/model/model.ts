@@ -271,6 +271,8 @@ export interface LoggingModel {
   charts: { store: ChartPinModel; shipper: ChartPinModel };
   retention: string;
   storage: string;
+  /** In-cluster DNS name of Loki's Service, where Fluent Bit pushes and Grafana queries. */
+  lokiHost: string;
 }
 
 export interface PostgresModel {

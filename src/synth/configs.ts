@@ -236,7 +236,6 @@ function synthGateway(m: Model): PlacedObject[] {
 
 function synthLogging(m: Model): PlacedObject[] {
   const l = m.logging;
-  const lokiHost = `loki.${l.namespace}.svc.${m.network.clusterDomain}`;
   const loki = helmRelease({
     name: "loki",
     namespace: l.namespace,
@@ -279,7 +278,7 @@ function synthLogging(m: Model): PlacedObject[] {
           "[OUTPUT]",
           "    Name        loki",
           "    Match       kube.*",
-          `    Host        ${lokiHost}`,
+          `    Host        ${l.lokiHost}`,
           `    Port        ${LOKI_PORT}`,
           "    Labels      job=fluent-bit",
           "    Label_keys  $kubernetes['namespace_name'],$kubernetes['pod_name'],$kubernetes['container_name']",

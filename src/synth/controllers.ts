@@ -189,7 +189,7 @@ function monitoringValues(m: Model): Record<string, unknown> {
           uid: "loki",
           type: "loki",
           access: "proxy",
-          url: `http://loki.${log.namespace}.svc.${m.network.clusterDomain}:${LOKI_PORT}`,
+          url: `http://${log.lokiHost}:${LOKI_PORT}`,
         },
       ],
     },
