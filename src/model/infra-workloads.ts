@@ -7,7 +7,7 @@
  *
  * Label facts for upstream charts are those of the pinned versions in definition/infrastructure.yaml.
  */
-import type { InfraWorkloads, Model, Workload, WorkloadPort } from "./model.js";
+import { endpointById, type InfraWorkloads, type Model, type Workload, type WorkloadPort } from "./model.js";
 import { CNPG_STATUS_PORT, DNS_PORT, FLUX_METRICS_PORT, FLUX_NAMESPACE, KUBE_SYSTEM, LOKI_PORT, POSTGRES_PORT, PROMETHEUS_PORT, REGISTRY_METRICS_PORT, SEALED_SECRETS_PORT } from "../core/well-known.js";
 
 const tcp = (name: string, port: number): WorkloadPort => ({ name, port, protocol: "TCP" });
@@ -21,8 +21,8 @@ function workload(w: Omit<Workload, "selector" | "metricsPorts"> & { selector?: 
 export type WorkloadsInput = Pick<Model, "sealedSecrets" | "metallb" | "certManager" | "ingressNginx" | "istio" | "registryServer" | "chartmuseum" | "postgres" | "cloudnativePg" | "monitoring" | "logging" | "endpoints">;
 
 export function infraWorkloads(m: WorkloadsInput): InfraWorkloads {
-  const registryPort = m.endpoints.find((e) => e.id === "registry")!.ports[0]!.port;
-  const chartmuseumPort = m.endpoints.find((e) => e.id === "chartmuseum")!.ports[0]!.port;
+  const registryPort = endpointById(m, "registry").ports[0]!.port;
+  const chartmuseumPort = endpointById(m, "chartmuseum").ports[0]!.port;
   const gatewayLabel = m.istio.gatewayName.replace(/^istio-/, "");
   return {
     kubeDns: workload({

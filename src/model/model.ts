@@ -390,6 +390,13 @@ export function svcDns(service: string, namespace: string, domain: string): stri
   return [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.${domain}`];
 }
 
+/** The endpoint with this id: the Model has every one of them. */
+export function endpointById(model: Pick<Model, "endpoints">, id: EndpointModel["id"]): EndpointModel {
+  const ep = model.endpoints.find((e) => e.id === id);
+  if (!ep) throw new Error(`the Model has no endpoint ${id}`);
+  return ep;
+}
+
 export function componentById(model: Model, id: string): ComponentModel | undefined {
   return model.components.find((c) => c.id === id);
 }

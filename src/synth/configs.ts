@@ -9,7 +9,7 @@ import type { IHelmRepository } from "@kubernetes-models/flux-cd/source.toolkit.
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import type { IPersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
 import type { KubeObject, PlacedObject } from "../core/object.js";
-import type { CertificateModel, EndpointModel, Model } from "../model/model.js";
+import { endpointById, type CertificateModel, type Model } from "../model/model.js";
 import { MANAGED_BY, helmRelease, labelsFor, lbAnnotations, loadBalancerService, obj, place } from "./builders.js";
 import { CONFIGS } from "../model/layout.js";
 import { synthPostgres } from "./postgres.js";
@@ -17,10 +17,6 @@ import { APP_CHART_REPOSITORY, FLUX_NAMESPACE, LOKI_PORT, REGISTRY_METRICS_PORT 
 
 export const CA_ISSUER = "beckerkube-ca";
 export const CA_SECRET = "beckerkube-ca";
-
-function ep(m: Model, id: EndpointModel["id"]): EndpointModel {
-  return m.endpoints.find((e) => e.id === id)!;
-}
 
 export function synthConfigs(m: Model): PlacedObject[] {
   return [...synthMetallbConfig(m), ...synthPki(m), ...synthRegistry(m), ...synthChartmuseum(m), ...synthPostgres(m), ...synthGateway(m), ...synthLogging(m)];
@@ -102,7 +98,7 @@ export function servedCertificate(m: Model, c: CertificateModel): KubeObject {
 
 function synthRegistry(m: Model): PlacedObject[] {
   const r = m.registryServer;
-  const e = ep(m, "registry");
+  const e = endpointById(m, "registry");
   const labels = labelsFor("registry", "registry", "beckerkube");
   const selector = { "app.kubernetes.io/name": "registry" };
   const port = e.ports[0]!.port;
@@ -175,7 +171,7 @@ function synthRegistry(m: Model): PlacedObject[] {
 
 function synthChartmuseum(m: Model): PlacedObject[] {
   const c = m.chartmuseum;
-  const e = ep(m, "chartmuseum");
+  const e = endpointById(m, "chartmuseum");
   const port = e.ports[0]!.port;
   const release = helmRelease({
     name: "chartmuseum",
@@ -216,7 +212,7 @@ function synthChartmuseum(m: Model): PlacedObject[] {
 
 /** Gateway API Gateway bound to the gateway Deployment the istio/gateway chart runs (manual deployment). */
 function synthGateway(m: Model): PlacedObject[] {
-  const g = ep(m, "gateway");
+  const g = endpointById(m, "gateway");
   const cert = m.certificates.find((c) => c.endpoint === "gateway")!;
   const allRoutes = { namespaces: { from: "All" } };
   return place(`${CONFIGS}/gateway/gateway.yaml`, {

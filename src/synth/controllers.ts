@@ -3,17 +3,13 @@
  * the operators and controllers everything else builds on.
  */
 import type { PlacedObject } from "../core/object.js";
-import type { EndpointModel, Model } from "../model/model.js";
+import { endpointById, type Model } from "../model/model.js";
 import { helmRelease, helmRepository, helmRepositoryName, lbAnnotations, namespace, place } from "./builders.js";
 import { CONTROLLERS } from "../model/layout.js";
 import { mergeValues, monitoringValuesPatch } from "./observability/index.js";
 import { LOKI_PORT } from "../core/well-known.js";
 
 const TEN_MINUTES = "10m";
-
-function ep(m: Model, id: EndpointModel["id"]): EndpointModel {
-  return m.endpoints.find((e) => e.id === id)!;
-}
 
 export function synthControllers(m: Model): PlacedObject[] {
   const out: PlacedObject[] = [];
@@ -80,7 +76,7 @@ export function synthControllers(m: Model): PlacedObject[] {
     }),
   );
 
-  const ingress = ep(m, "ingress");
+  const ingress = endpointById(m, "ingress");
   rel(
     "ingress-nginx",
     helmRelease({
@@ -106,7 +102,7 @@ export function synthControllers(m: Model): PlacedObject[] {
     }),
   );
 
-  const gateway = ep(m, "gateway");
+  const gateway = endpointById(m, "gateway");
   const istioBase = helmRelease({ name: "istio-base", namespace: m.istio.namespace, pin: m.istio.charts.base, crds: true, values: { defaultRevision: "default" } });
   const istiod = helmRelease({
     name: "istiod",

@@ -12,7 +12,7 @@ import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/Netw
 import type { INetworkPolicyPeer } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer";
 import type { INetworkPolicyPort } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort";
 import type { PlacedObject } from "../core/object.js";
-import type { ComponentModel, InfraWorkloads, Model, Workload } from "../model/model.js";
+import { endpointById, type ComponentModel, type InfraWorkloads, type Model, type Workload } from "../model/model.js";
 import { componentSelector } from "../netpol/workloads.js";
 import { MANAGED_BY, obj, place } from "./builders.js";
 import { APPS, CONFIGS } from "../model/layout.js";
@@ -404,7 +404,7 @@ function controllerPolicies(p: InfraPolicies): void {
 /** ingress-nginx and the Istio gateway: the LAN's HTTP(S) entry points, forwarding to routed components. */
 function entryPointPolicies(p: InfraPolicies): void {
   const { w, m } = p;
-  const ingressPorts = m.endpoints.find((e) => e.id === "ingress")!.ports.map((x) => x.port);
+  const ingressPorts = endpointById(m, "ingress").ports.map((x) => x.port);
   p.toApiServer(w.ingressController.namespace, "The controller and its admission certificate Jobs");
   p.add({
     name: "allow-ingress-nginx-from-anywhere",
@@ -417,7 +417,7 @@ function entryPointPolicies(p: InfraPolicies): void {
   p.toRouted(w.ingressController);
   p.scrape(w.ingressController);
 
-  const gatewayPorts = m.endpoints.find((e) => e.id === "gateway")!.ports.map((x) => x.port);
+  const gatewayPorts = endpointById(m, "gateway").ports.map((x) => x.port);
   p.add({
     name: "allow-istio-gateway-from-anywhere",
     namespace: w.gateway.namespace,
