@@ -5,6 +5,7 @@
 import { PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import type { Condition } from "../core/object.js";
 import { reaching, type Kube } from "./kube.js";
+import { FLUX_NAMESPACE } from "../core/well-known.js";
 
 export const RECONCILE_ANNOTATION = "reconcile.fluxcd.io/requestedAt";
 
@@ -15,8 +16,8 @@ export interface FluxRef {
   name: string;
 }
 
-export const gitRepositoryRef = (name: string): FluxRef => ({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", namespace: "flux-system", name });
-export const kustomizationRef = (name: string): FluxRef => ({ apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", namespace: "flux-system", name });
+export const gitRepositoryRef = (name: string): FluxRef => ({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", namespace: FLUX_NAMESPACE, name });
+export const kustomizationRef = (name: string): FluxRef => ({ apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", namespace: FLUX_NAMESPACE, name });
 export const helmReleaseRef = (namespace: string, name: string): FluxRef => ({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", namespace, name });
 
 /** Set reconcile.fluxcd.io/requestedAt on each object, in order (source first). */

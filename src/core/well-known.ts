@@ -14,3 +14,33 @@ export const LOKI_PORT = 3100;
 
 /** PostgreSQL's port inside the cluster (CloudNativePG's instances and their Services). */
 export const POSTGRES_PORT = 5432;
+
+/** Where Kubernetes runs its own components (CoreDNS, kube-proxy) and Sealed Secrets keeps its keys. */
+export const KUBE_SYSTEM = "kube-system";
+
+/** DNS, which CoreDNS serves on UDP and TCP. */
+export const DNS_PORT = 53;
+
+/** The port Minikube's API server listens on at the node address. */
+export const MINIKUBE_API_SERVER_PORT = 8443;
+
+/** Prometheus's web port (queries and its own metrics), kube-prometheus-stack's default. */
+export const PROMETHEUS_PORT = 9090;
+
+/** The CloudNativePG instance manager's status port, which the operator and the other instances read. */
+export const CNPG_STATUS_PORT = 8000;
+
+/** The Sealed Secrets controller's HTTP port (`kubeseal --fetch-cert` through the API server's service proxy). */
+export const SEALED_SECRETS_PORT = 8080;
+
+/** The port the Flux controllers serve metrics on. */
+export const FLUX_METRICS_PORT = 8080;
+
+/** The registry's debug listener, where it serves metrics (our own Deployment, REGISTRY_HTTP_DEBUG_ADDR). */
+export const REGISTRY_METRICS_PORT = 5001;
+
+/** The kubelet's API on every node, which Prometheus scrapes. */
+export const KUBELET_PORT = 10250;
+
+/** The node exporter (hostNetwork) on every node. */
+export const NODE_EXPORTER_PORT = 9100;

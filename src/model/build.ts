@@ -2,9 +2,10 @@
  * From parsed definition files to the Model: normalization and derived values.
  * Cross-entry invariants are checked in invariants.ts on the result.
  */
-import type { AppDef, ClusterDef, ExceptionDef, InfraDef, LoadBalancerDef } from "./schema.js";
-import { dbSecretName, roleSecretName, svcDns, toObjectName, type AppModel, type CertificateModel, type ComponentModel, type DatabaseModel, type DeclaredSecret, type EdgeModel, type EndpointModel, type Model, type NamespaceModel } from "./model.js";
+import type { AppDef, ClusterDef, ComponentDef, ExceptionDef, InfraDef, LoadBalancerDef } from "./schema.js";
+import { dbSecretName, roleSecretName, svcDns, toObjectName, type AppModel, type CertificateModel, type ComponentModel, type DatabaseModel, type DeclaredSecret, type EdgeModel, type EndpointModel, type Model, type NamespaceModel, type PostgresModel } from "./model.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
+import { infraWorkloads } from "./infra-workloads.js";
 
 export interface ParsedDefinition {
   cluster: ClusterDef;
@@ -26,6 +27,42 @@ const SERVING_ROLES = new Set(["backend", "cache"]);
 
 export function buildModel(parsed: ParsedDefinition): Model {
   const { cluster: c, infra } = parsed;
+  const domain = c.network.clusterDomain;
+  const endpoints = endpointsOf(parsed);
+  const registryEp = endpoints[0]!;
+  const registry = `${registryEp.ip}:${registryEp.ports[0]!.port}`;
+  const { apps, components, talksTo } = appsOf(parsed, registry, domain);
+  const edges = linkComponents(components, talksTo);
+  const byId = new Map(components.map((x) => [x.id, x]));
+  const databases = databasesOf(infra, components);
+  const secrets = declaredSecrets(parsed, databases, byId);
+  const upstream = upstreamOf(infra, domain);
+  const postgres = postgresOf(infra, endpoints, domain, databases);
+
+  return {
+    cluster: c.cluster,
+    gitops: c.gitops,
+    network: c.network,
+    podSecurityVersion: c.podSecurity.version,
+    storageClass: c.storage.className,
+    namespaces: namespacesOf(parsed),
+    charts: infra.charts,
+    ...upstream,
+    endpoints,
+    certificates: certificatesOf(endpoints),
+    registry,
+    postgres,
+    workloads: infraWorkloads({ ...upstream, postgres, endpoints }),
+    apps,
+    components,
+    edges,
+    secrets,
+    exceptions: parsed.exceptions,
+  };
+}
+
+/** The services the LAN reaches through their pinned LoadBalancer IPs, with every name they answer to. */
+function endpointsOf({ cluster: c, infra }: ParsedDefinition): EndpointModel[] {
   const domain = c.network.clusterDomain;
   const host = (id: string) => c.network.hostnames[id] ?? [];
   const endpoint = (
@@ -49,7 +86,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     ...(caveat ? { caveat } : {}),
   });
 
-  const endpoints: EndpointModel[] = [
+  return [
     endpoint("registry", "Registry", "Container image registry", infra.registry.namespace, SERVICE_NAMES.registry, infra.registry.loadBalancer),
     endpoint("chartmuseum", "ChartMuseum", "Helm chart repository", infra.chartmuseum.namespace, SERVICE_NAMES.chartmuseum, infra.chartmuseum.loadBalancer),
     endpoint("postgres", "PostgreSQL", "Shared database", infra.postgres.namespace, SERVICE_NAMES.postgres(infra.postgres.clusterName), infra.postgres.loadBalancer),
@@ -64,12 +101,11 @@ export function buildModel(parsed: ParsedDefinition): Model {
     ),
     endpoint("gateway", "Istio Gateway", "Service mesh ingress (Gateway API)", infra.istio.gatewayNamespace, SERVICE_NAMES.gateway(infra.istio.gatewayName), infra.istio.loadBalancer),
   ];
+}
 
-  const registryEp = endpoints[0]!;
-  const registry = `${registryEp.ip}:${registryEp.ports[0]!.port}`;
-
-  // Served certificates: every name and IP a client may use to reach the endpoint (incident 3).
-  const certificates: CertificateModel[] = (["registry", "chartmuseum", "ingress", "gateway"] as const).map((id) => {
+/** Served certificates: every name and IP a client may use to reach the endpoint (incident 3). */
+function certificatesOf(endpoints: readonly EndpointModel[]): CertificateModel[] {
+  return (["registry", "chartmuseum", "ingress", "gateway"] as const).map((id) => {
     const ep = endpoints.find((e) => e.id === id)!;
     return {
       name: `${id}-tls`,
@@ -81,8 +117,11 @@ export function buildModel(parsed: ParsedDefinition): Model {
       endpoint: id,
     };
   });
+}
 
-  const appNamespaces = new Set(parsed.apps.map((a) => a.def.namespace));
+/** The declared namespaces, each told apart by whom it is for. */
+function namespacesOf({ cluster: c, infra, apps }: ParsedDefinition): NamespaceModel[] {
+  const appNamespaces = new Set(apps.map((a) => a.def.namespace));
   const infraNamespaces = new Set([
     infra.metallb.namespace,
     infra.certManager.namespace,
@@ -96,19 +135,19 @@ export function buildModel(parsed: ParsedDefinition): Model {
     infra.monitoring.namespace,
     infra.logging.namespace,
   ]);
-  const namespaces: NamespaceModel[] = c.namespaces.map((n) => ({
+  return c.namespaces.map((n) => ({
     name: n.name,
     podSecurity: n.podSecurity,
     ...(n.why ? { why: n.why } : {}),
     kind: appNamespaces.has(n.name) ? "application" : infraNamespaces.has(n.name) ? "infrastructure" : "system",
   }));
+}
 
-  const pgEndpoint = endpoints.find((e) => e.id === "postgres")!;
-  // Apps reach PostgreSQL through the read-write service CNPG creates: <cluster>-rw.
-  const pgHost = svcDns(`${infra.postgres.clusterName}-rw`, infra.postgres.namespace, domain)[1]!;
-
+/** The applications and their components; each component's talksTo is kept aside for linkComponents. */
+function appsOf(parsed: ParsedDefinition, registry: string, domain: string): { apps: AppModel[]; components: ComponentModel[]; talksTo: Map<string, ComponentDef["talksTo"]> } {
   const apps: AppModel[] = [];
   const components: ComponentModel[] = [];
+  const talksTo = new Map<string, ComponentDef["talksTo"]>();
   for (const { file, def } of parsed.apps) {
     const app: AppModel = {
       name: def.name,
@@ -119,38 +158,25 @@ export function buildModel(parsed: ParsedDefinition): Model {
       components: [],
     };
     for (const [name, cdef] of Object.entries(def.components)) {
-      const fullname = `${def.name}-${name}`;
-      const repository = `${registry}/${def.name}/${name}`;
-      const secretRefs = new Set<string>();
-      for (const ref of Object.values(cdef.secretEnv)) secretRefs.add(ref.split("/")[0]!);
-      for (const f of cdef.secretFiles) secretRefs.add(f.secret);
-      if (cdef.database) secretRefs.add(dbSecretName(cdef.database));
-      const comp: ComponentModel = {
-        id: `${def.name}/${name}`,
-        app: def.name,
-        name,
-        fullname,
-        namespace: def.namespace,
-        def: cdef,
-        image: { registry, repository, tag: cdef.tag, ref: `${repository}:${cdef.tag}` },
-        ...(cdef.port ? { serviceHost: svcDns(fullname, def.namespace, domain)[1]! } : {}),
-        // The Service listens on the container's own port: one number per component, for clients and policies alike.
-        servicePort: cdef.port ?? 0,
-        edges: [],
-        dependsOn: [],
-        secretRefs: [...secretRefs].sort(),
-      };
+      const comp = componentOf(def, name, cdef, registry, domain);
+      talksTo.set(comp.id, cdef.talksTo);
       app.components.push(comp);
       components.push(comp);
     }
     apps.push(app);
   }
+  return { apps, components, talksTo };
+}
 
-  // Edges: resolve each talksTo entry; unresolved ones stay as component edges to an id that
-  // does not exist, and invariants.ts reports them with their file and line.
+/**
+ * Fills each component's edges and start order (dependsOn); returns every edge. Unresolved talksTo
+ * entries stay as component edges to an id that does not exist, and invariants.ts reports them with
+ * their file and line.
+ */
+function linkComponents(components: ComponentModel[], talksTo: ReadonlyMap<string, ComponentDef["talksTo"]>): EdgeModel[] {
   const edges: EdgeModel[] = [];
   for (const comp of components) {
-    for (const t of comp.def.talksTo) {
+    for (const t of talksTo.get(comp.id)!) {
       if (typeof t === "string") {
         const id = t.includes("/") ? t : `${comp.app}/${t}`;
         comp.edges.push({ from: comp.id, to: { kind: "component", id } });
@@ -159,7 +185,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
         comp.edges.push({ from: comp.id, to: { kind: "external", host: h!, port: Number(p) } });
       }
     }
-    if (comp.def.database) comp.edges.push({ from: comp.id, to: { kind: "database", name: comp.def.database } });
+    if (comp.database) comp.edges.push({ from: comp.id, to: { kind: "database", name: comp.database } });
     edges.push(...comp.edges);
   }
   const byId = new Map(components.map((c) => [c.id, c]));
@@ -168,19 +194,23 @@ export function buildModel(parsed: ParsedDefinition): Model {
       .flatMap((e) => (e.to.kind === "component" ? [e.to.id] : []))
       .filter((id) => {
         const target = byId.get(id);
-        return target !== undefined && SERVING_ROLES.has(target.def.role) && id !== comp.id;
+        return target !== undefined && SERVING_ROLES.has(target.role) && id !== comp.id;
       })
       .sort();
   }
+  return edges;
+}
 
+/** The declared databases with their object and secret names, and the components that use each. */
+function databasesOf(infra: InfraDef, components: readonly ComponentModel[]): DatabaseModel[] {
   const usersOf = new Map<string, string[]>();
   for (const x of components) {
-    if (!x.def.database) continue;
-    const users = usersOf.get(x.def.database);
+    if (!x.database) continue;
+    const users = usersOf.get(x.database);
     if (users) users.push(x.id);
-    else usersOf.set(x.def.database, [x.id]);
+    else usersOf.set(x.database, [x.id]);
   }
-  const databases: DatabaseModel[] = infra.postgres.databases.map((d) => ({
+  return infra.postgres.databases.map((d) => ({
     name: d.name,
     owner: d.owner,
     extensions: d.extensions,
@@ -189,27 +219,114 @@ export function buildModel(parsed: ParsedDefinition): Model {
     roleSecret: roleSecretName(d.owner),
     usedBy: usersOf.get(d.name) ?? [],
   }));
+}
 
-  const secrets = declaredSecrets(parsed, databases, byId);
-
+/**
+ * One component with its definition normalized: the image reference, the Service's DNS name and
+ * secret references derived; talksTo becomes edges in buildModel, once every component exists.
+ */
+function componentOf(app: AppDef, name: string, cdef: ComponentDef, registry: string, domain: string): ComponentModel {
+  const fullname = `${app.name}-${name}`;
+  const repository = `${registry}/${app.name}/${name}`;
+  const secretEnv = Object.entries(cdef.secretEnv).map(([env, ref]) => {
+    const [secret, key] = ref.split("/") as [string, string];
+    return { name: env, secret, key };
+  });
+  const secretRefs = new Set<string>();
+  for (const e of secretEnv) secretRefs.add(e.secret);
+  for (const f of cdef.secretFiles) secretRefs.add(f.secret);
+  if (cdef.database) secretRefs.add(dbSecretName(cdef.database));
   return {
-    cluster: c.cluster,
-    gitops: c.gitops,
-    network: c.network,
-    podSecurityVersion: c.podSecurity.version,
-    storageClass: c.storage.className,
-    namespaces,
-    infra,
-    charts: infra.charts,
-    endpoints,
-    certificates,
-    registry,
-    postgres: { host: pgHost, port: pgEndpoint.ports[0]!.port, databases },
-    apps,
-    components,
-    edges,
-    secrets,
-    exceptions: parsed.exceptions,
+    id: `${app.name}/${name}`,
+    app: app.name,
+    name,
+    fullname,
+    namespace: app.namespace,
+    role: cdef.role,
+    description: cdef.description,
+    optional: cdef.optional,
+    replicas: cdef.replicas,
+    port: cdef.port ?? undefined,
+    command: cdef.command,
+    args: cdef.args,
+    env: cdef.env,
+    secretEnv,
+    secretFiles: cdef.secretFiles,
+    probes: cdef.probes,
+    resources: cdef.resources,
+    metrics: cdef.metrics,
+    route: cdef.route,
+    health: cdef.health,
+    database: cdef.database,
+    migration: cdef.migration,
+    cronJobs: cdef.cronJobs,
+    persistence: cdef.persistence,
+    pdb: cdef.pdb,
+    image: { registry, repository, tag: cdef.tag, ref: `${repository}:${cdef.tag}` },
+    ...(cdef.port ? { serviceHost: svcDns(fullname, app.namespace, domain)[1]! } : {}),
+    // The Service listens on the container's own port: one number per component, for clients and policies alike.
+    servicePort: cdef.port ?? 0,
+    edges: [],
+    dependsOn: [],
+    secretRefs: [...secretRefs].sort(),
+  };
+}
+
+/**
+ * The upstream controllers and our own services, each with its chart key resolved to the pin.
+ * An unknown key resolves to undefined here; checkInvariants reports it before the Model leaves load.
+ */
+function upstreamOf(infra: InfraDef, domain: string): Pick<Model, "metallb" | "certManager" | "sealedSecrets" | "ingressNginx" | "istio" | "registryServer" | "chartmuseum" | "cloudnativePg" | "monitoring" | "logging"> {
+  const pin = (key: string) => infra.charts[key]!;
+  const { metallb, certManager, sealedSecrets, ingressNginx, istio, registry, chartmuseum, cloudnativePg, monitoring, logging } = infra;
+  return {
+    metallb: { namespace: metallb.namespace, chart: pin(metallb.chart) },
+    certManager: { namespace: certManager.namespace, chart: pin(certManager.chart), ca: certManager.ca, certificateDuration: certManager.certificateDuration, renewBefore: certManager.renewBefore },
+    sealedSecrets: { namespace: sealedSecrets.namespace, chart: pin(sealedSecrets.chart), controllerName: sealedSecrets.controllerName, keyRenewPeriod: sealedSecrets.keyRenewPeriod },
+    ingressNginx: { namespace: ingressNginx.namespace, chart: pin(ingressNginx.chart), className: ingressNginx.className },
+    istio: {
+      namespace: istio.namespace,
+      gatewayNamespace: istio.gatewayNamespace,
+      gatewayName: istio.gatewayName,
+      charts: { base: pin(istio.charts.base), istiod: pin(istio.charts.istiod), gateway: pin(istio.charts.gateway) },
+    },
+    registryServer: { namespace: registry.namespace, image: registry.image, storage: registry.storage, resources: registry.resources },
+    chartmuseum: { namespace: chartmuseum.namespace, chart: pin(chartmuseum.chart), storage: chartmuseum.storage, appChart: chartmuseum.appChart },
+    cloudnativePg: { namespace: cloudnativePg.namespace, chart: pin(cloudnativePg.chart) },
+    monitoring: {
+      namespace: monitoring.namespace,
+      chart: pin(monitoring.chart),
+      retention: monitoring.retention,
+      prometheusStorage: monitoring.prometheusStorage,
+      grafanaStorage: monitoring.grafanaStorage,
+      alertmanagerStorage: monitoring.alertmanagerStorage,
+      ...(monitoring.alerting ? { alerting: monitoring.alerting } : {}),
+    },
+    logging: {
+      namespace: logging.namespace,
+      charts: { store: pin(logging.charts.store), shipper: pin(logging.charts.shipper) },
+      retention: logging.retention,
+      storage: logging.storage,
+      // The Loki chart names its Service after the release, which synth names "loki".
+      lokiHost: svcDns("loki", logging.namespace, domain)[1]!,
+    },
+  };
+}
+
+function postgresOf(infra: InfraDef, endpoints: readonly EndpointModel[], domain: string, databases: DatabaseModel[]): PostgresModel {
+  const pg = infra.postgres;
+  return {
+    namespace: pg.namespace,
+    clusterName: pg.clusterName,
+    image: pg.image,
+    instances: pg.instances,
+    storage: pg.storage,
+    roles: pg.roles.map((r) => r.name),
+    backup: pg.backup,
+    // Apps reach PostgreSQL through the read-write service CNPG creates: <cluster>-rw.
+    host: svcDns(`${pg.clusterName}-rw`, pg.namespace, domain)[1]!,
+    port: endpoints.find((e) => e.id === "postgres")!.ports[0]!.port,
+    databases,
   };
 }
 

@@ -3,8 +3,9 @@
  * an operator must edit, and what to do; nothing is written while any of them fails.
  */
 import type { Finding } from "../core/finding.js";
-import type { Model } from "./model.js";
+import type { AppModel, ComponentModel, Model } from "./model.js";
 import type { ParsedDefinition } from "./build.js";
+import type { ComponentDef } from "./schema.js";
 import { lineOf, renderPath, type Path, type SourceFile } from "./source.js";
 
 export interface Sources {
@@ -21,12 +22,39 @@ export function ipToInt(ip: string): number {
   return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
 }
 
+type Report = (s: SourceFile, p: Path, rule: string, message: string, fix: string) => void;
+type RequireNamespace = (s: SourceFile, p: Path, ns: string, who: string) => void;
+
+/** What every check reads, and where it reports. */
+interface Check {
+  model: Model;
+  parsed: ParsedDefinition;
+  src: Sources;
+  at: Report;
+  // Lookups by name: at 100x the definition, scanning the lists per entry made this pass quadratic.
+  componentById: ReadonlyMap<string, ComponentModel>;
+}
+
 export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sources): Finding[] {
   const out: Finding[] = [];
-  const at = (s: SourceFile, p: Path, rule: string, message: string, fix: string) =>
-    out.push({ rule, severity: "error", message, fix, file: s.file, line: lineOf(s, p), field: renderPath(p) });
+  const at: Report = (s, p, rule, message, fix) => out.push({ rule, severity: "error", message, fix, file: s.file, line: lineOf(s, p), field: renderPath(p) });
+  const c: Check = { model, parsed, src, at, componentById: new Map(model.components.map((x) => [x.id, x])) };
+  checkAddresses(c);
+  const nsNames = checkNamespaces(c);
+  const requireNs: RequireNamespace = (s, p, ns, who) => {
+    if (!nsNames.has(ns)) at(s, p, "definition/namespace-missing", `${who} uses namespace '${ns}', which cluster.yaml does not declare`, `add '- { name: ${ns}, podSecurity: restricted }' under namespaces in cluster.yaml`);
+  };
+  checkInfraNamespaces(c, requireNs);
+  checkChartRefs(c);
+  checkAlertRouting(c);
+  const dbs = checkPostgres(c);
+  checkApplications(c, requireNs, dbs);
+  checkStartOrder(c);
+  return out;
+}
 
-  // --- LoadBalancer addresses (incident 1: one place holds every IP) ---------------------------
+/** LoadBalancer addresses inside the pool, each pinned once (incident 1: one place holds every IP). */
+function checkAddresses({ model, src, at }: Check): void {
   const pool = model.network.loadBalancerPool;
   const lo = ipToInt(pool.start);
   const hi = ipToInt(pool.end);
@@ -58,8 +86,10 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
     if (!model.endpoints.some((e) => e.id === key))
       at(src.cluster, ["network", "hostnames", key], "definition/unknown-endpoint", `hostnames for '${key}', which is not an endpoint`, `use one of: ${model.endpoints.map((e) => e.id).join(", ")}`);
   }
+}
 
-  // --- Namespaces ------------------------------------------------------------------------------
+/** Declared once, and below restricted only with a reason; returns the declared names. */
+function checkNamespaces({ parsed, src, at }: Check): Map<string, number> {
   const nsNames = new Map<string, number>();
   parsed.cluster.namespaces.forEach((ns, i) => {
     if (nsNames.has(ns.name)) at(src.cluster, ["namespaces", i, "name"], "definition/namespace-duplicate", `namespace ${ns.name} is listed twice`, "remove the second entry");
@@ -67,71 +97,82 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
     if (ns.podSecurity !== "restricted" && !ns.why?.trim())
       at(src.cluster, ["namespaces", i], "definition/psa-exception-reason", `namespace ${ns.name} enforces '${ns.podSecurity}' without saying why`, "add 'why:' with the component that needs it, or set podSecurity: restricted");
   });
-  const requireNs = (s: SourceFile, p: Path, ns: string, who: string) => {
-    if (!nsNames.has(ns)) at(s, p, "definition/namespace-missing", `${who} uses namespace '${ns}', which cluster.yaml does not declare`, `add '- { name: ${ns}, podSecurity: restricted }' under namespaces in cluster.yaml`);
-  };
+  return nsNames;
+}
+
+/** Every infrastructure entry lives in a namespace cluster.yaml declares. */
+function checkInfraNamespaces({ parsed, src }: Check, requireNs: RequireNamespace): void {
   const infraNs: Array<[Path, string]> = [
-    [["metallb", "namespace"], model.infra.metallb.namespace],
-    [["certManager", "namespace"], model.infra.certManager.namespace],
-    [["sealedSecrets", "namespace"], model.infra.sealedSecrets.namespace],
-    [["ingressNginx", "namespace"], model.infra.ingressNginx.namespace],
-    [["istio", "namespace"], model.infra.istio.namespace],
-    [["istio", "gatewayNamespace"], model.infra.istio.gatewayNamespace],
-    [["registry", "namespace"], model.infra.registry.namespace],
-    [["chartmuseum", "namespace"], model.infra.chartmuseum.namespace],
-    [["postgres", "namespace"], model.infra.postgres.namespace],
-    [["cloudnativePg", "namespace"], model.infra.cloudnativePg.namespace],
-    [["monitoring", "namespace"], model.infra.monitoring.namespace],
-    [["logging", "namespace"], model.infra.logging.namespace],
+    [["metallb", "namespace"], parsed.infra.metallb.namespace],
+    [["certManager", "namespace"], parsed.infra.certManager.namespace],
+    [["sealedSecrets", "namespace"], parsed.infra.sealedSecrets.namespace],
+    [["ingressNginx", "namespace"], parsed.infra.ingressNginx.namespace],
+    [["istio", "namespace"], parsed.infra.istio.namespace],
+    [["istio", "gatewayNamespace"], parsed.infra.istio.gatewayNamespace],
+    [["registry", "namespace"], parsed.infra.registry.namespace],
+    [["chartmuseum", "namespace"], parsed.infra.chartmuseum.namespace],
+    [["postgres", "namespace"], parsed.infra.postgres.namespace],
+    [["cloudnativePg", "namespace"], parsed.infra.cloudnativePg.namespace],
+    [["monitoring", "namespace"], parsed.infra.monitoring.namespace],
+    [["logging", "namespace"], parsed.infra.logging.namespace],
   ];
   for (const [p, ns] of infraNs) requireNs(src.infra, p, ns, renderPath(p.slice(0, -1)));
+}
 
-  // --- Charts referenced by infrastructure entries exist ----------------------------------------
+/** Charts referenced by infrastructure entries are pinned. */
+function checkChartRefs({ parsed, src, at }: Check): void {
   const chartRefs: Array<[Path, string]> = [
-    [["metallb", "chart"], model.infra.metallb.chart],
-    [["certManager", "chart"], model.infra.certManager.chart],
-    [["sealedSecrets", "chart"], model.infra.sealedSecrets.chart],
-    [["ingressNginx", "chart"], model.infra.ingressNginx.chart],
-    [["istio", "charts", "base"], model.infra.istio.charts.base],
-    [["istio", "charts", "istiod"], model.infra.istio.charts.istiod],
-    [["istio", "charts", "gateway"], model.infra.istio.charts.gateway],
-    [["chartmuseum", "chart"], model.infra.chartmuseum.chart],
-    [["cloudnativePg", "chart"], model.infra.cloudnativePg.chart],
-    [["monitoring", "chart"], model.infra.monitoring.chart],
-    [["logging", "charts", "store"], model.infra.logging.charts.store],
-    [["logging", "charts", "shipper"], model.infra.logging.charts.shipper],
+    [["metallb", "chart"], parsed.infra.metallb.chart],
+    [["certManager", "chart"], parsed.infra.certManager.chart],
+    [["sealedSecrets", "chart"], parsed.infra.sealedSecrets.chart],
+    [["ingressNginx", "chart"], parsed.infra.ingressNginx.chart],
+    [["istio", "charts", "base"], parsed.infra.istio.charts.base],
+    [["istio", "charts", "istiod"], parsed.infra.istio.charts.istiod],
+    [["istio", "charts", "gateway"], parsed.infra.istio.charts.gateway],
+    [["chartmuseum", "chart"], parsed.infra.chartmuseum.chart],
+    [["cloudnativePg", "chart"], parsed.infra.cloudnativePg.chart],
+    [["monitoring", "chart"], parsed.infra.monitoring.chart],
+    [["logging", "charts", "store"], parsed.infra.logging.charts.store],
+    [["logging", "charts", "shipper"], parsed.infra.logging.charts.shipper],
   ];
   for (const [p, name] of chartRefs) {
-    if (!model.charts[name]) at(src.infra, p, "definition/chart-missing", `chart '${name}' is not pinned under charts:`, `add '${name}: { repository: ..., chart: ..., version: x.y.z }' under charts`);
+    if (!parsed.infra.charts[name]) at(src.infra, p, "definition/chart-missing", `chart '${name}' is not pinned under charts:`, `add '${name}: { repository: ..., chart: ..., version: x.y.z }' under charts`);
   }
+}
 
-  // --- Alert routing names declared receivers ------------------------------------------------------
-  const alerting = model.infra.monitoring.alerting;
+/** Alert routes name declared receivers. */
+function checkAlertRouting({ parsed, src, at }: Check): void {
+  const alerting = parsed.infra.monitoring.alerting;
   for (const [severity, receiver] of Object.entries(alerting?.routes ?? {})) {
     if (receiver && receiver !== "null" && receiver !== "default" && !(receiver in (alerting?.receivers ?? {})))
       at(src.infra, ["monitoring", "alerting", "routes", severity], "definition/receiver-missing", `alerts of severity ${severity} go to receiver '${receiver}', which is not declared`, `declare it under monitoring.alerting.receivers, or route ${severity} to 'default'`);
   }
+}
 
-  // --- PostgreSQL roles and databases -----------------------------------------------------------
+/** PostgreSQL roles and databases: each declared once, every owner a role; returns the database names. */
+function checkPostgres({ parsed, src, at }: Check): Set<string> {
   const roles = new Set<string>();
-  model.infra.postgres.roles.forEach((r, i) => {
+  parsed.infra.postgres.roles.forEach((r, i) => {
     if (roles.has(r.name)) at(src.infra, ["postgres", "roles", i, "name"], "definition/role-duplicate", `role ${r.name} is declared twice`, "remove the duplicate");
     roles.add(r.name);
   });
   const dbs = new Set<string>();
-  model.infra.postgres.databases.forEach((d, i) => {
+  parsed.infra.postgres.databases.forEach((d, i) => {
     if (dbs.has(d.name)) at(src.infra, ["postgres", "databases", i, "name"], "definition/database-duplicate", `database ${d.name} is declared twice`, "remove the duplicate");
     dbs.add(d.name);
     if (!roles.has(d.owner))
       at(src.infra, ["postgres", "databases", i, "owner"], "definition/database-owner-missing", `database ${d.name} is owned by role '${d.owner}', which is not declared`, `add '- name: ${d.owner}' under postgres.roles, or name an existing role`);
   });
+  return dbs;
+}
 
-  // --- Applications -----------------------------------------------------------------------------
+/** Per application: declared once, in a declared restricted namespace; then each of its components. */
+function checkApplications(c: Check, requireNs: RequireNamespace, dbs: ReadonlySet<string>): void {
+  const { model, parsed, src, at } = c;
   const appNames = new Set<string>();
   const routes = new Map<string, string>();
-  // Lookups by name: at 100x the definition, scanning the lists per entry made this pass quadratic.
-  const componentById = new Map(model.components.map((c) => [c.id, c]));
   const namespaceDefs = new Map(parsed.cluster.namespaces.map((n) => [n.name, n]));
+  const appDefs = new Map(parsed.apps.map((a) => [a.def.name, a.def]));
   const secretsByNamespace = new Map<string, typeof model.secrets>();
   for (const sec of model.secrets) {
     const list = secretsByNamespace.get(sec.namespace);
@@ -148,69 +189,105 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
       at(s, ["namespace"], "definition/app-namespace-restricted", `application namespace ${app.namespace} enforces '${nsDef.podSecurity}'`, "application namespaces are restricted: fix the chart values instead of lowering the level");
     const declared = new Map<string, Set<string>>();
     for (const sec of secretsByNamespace.get(app.namespace) ?? []) declared.set(sec.name, new Set(Object.keys(sec.keys)));
-
     for (const comp of app.components) {
-      const base: Path = ["components", comp.name];
-      const d = comp.def;
-      if (!DNS1123_LABEL.test(comp.name) || comp.fullname.length > 53)
-        at(s, base, "definition/component-name", `component name '${comp.name}' must be a DNS-1123 label and '${comp.fullname}' at most 53 characters (Helm release names)`, "use lower-case letters, digits and '-'; shorten it");
-      if (!TAG.test(d.tag) || d.tag === "latest")
-        at(s, [...base, "tag"], "definition/image-tag", `image tag '${d.tag}' of ${comp.id} is not a pinned tag`, "use the exact version the build pushed, such as 1.4.2 (never 'latest'); `bk release` sets it for you");
-      d.talksTo.forEach((t, i) => {
-        if (typeof t !== "string") return;
-        const id = t.includes("/") ? t : `${app.name}/${t}`;
-        const target = componentById.get(id);
-        if (!target)
-          at(s, [...base, "talksTo", i], "definition/edge-unresolved", `${comp.id} talks to '${t}', which is not a component`, `name a component of ${app.name} (${app.components.map((x) => x.name).join(", ")}) or another app's as <app>/<component>`);
-        else if (id === comp.id) at(s, [...base, "talksTo", i], "definition/edge-self", `${comp.id} lists itself in talksTo`, "remove it");
-        else if (!target.def.port)
-          at(s, [...base, "talksTo", i], "definition/edge-to-portless", `${comp.id} talks to ${id}, which listens on no port`, `give ${id} a 'port:' or remove the edge (nothing can be allowed through the network policy to a component without a port)`);
-      });
-      if (d.role === "frontend") {
-        const backends = comp.edges.filter((e) => e.to.kind === "component" && componentById.get(e.to.id)?.def.role === "backend");
-        if (backends.length === 0)
-          at(s, [...base, "talksTo"], "definition/frontend-without-backend", `frontend ${comp.id} does not talk to any backend component`, "add its backend to talksTo (e.g. talksTo: [backend]) so it is deployed first and allowed through the network policy");
-      }
-      if (d.database) {
-        if (!dbs.has(d.database))
-          at(s, [...base, "database"], "definition/database-missing", `${comp.id} uses database '${d.database}', which postgres.databases does not declare`, `add '- { name: ${d.database}, owner: <role> }' under postgres.databases in infrastructure.yaml`);
-      }
-      if (d.migration && !d.database)
-        at(s, [...base, "migration"], "definition/migration-without-database", `${comp.id} runs a migration but uses no database`, "set 'database:' or remove 'migration:'");
-      for (const [env, ref] of Object.entries(d.secretEnv)) {
-        const [name, key] = ref.split("/");
-        const keys = name ? declared.get(name) : undefined;
-        if (!name || !key)
-          at(s, [...base, "secretEnv", env], "definition/secret-ref", `secretEnv ${env} is '${ref}', not '<secret>/<key>'`, "write it as <secret-name>/<key>");
-        else if (!keys)
-          at(s, [...base, "secretEnv", env], "definition/secret-missing", `${comp.id} reads secret '${name}', which is not declared in namespace ${app.namespace}`, `declare it under secrets: (- name: ${name}, keys: { ${key}: operator }) and seal it with \`bk secrets seal\``);
-        else if (!keys.has(key))
-          at(s, [...base, "secretEnv", env], "definition/secret-key-missing", `secret '${name}' declares no key '${key}'`, `add '${key}' to the keys of ${name}`);
-      }
-      d.secretFiles.forEach((f, i) => {
-        if (!declared.has(f.secret))
-          at(s, [...base, "secretFiles", i, "secret"], "definition/secret-missing", `${comp.id} mounts secret '${f.secret}', which is not declared in namespace ${app.namespace}`, `declare it under secrets: and seal it with \`bk secrets seal\``);
-      });
-      if (d.route) {
-        if (!d.port) at(s, [...base, "route"], "definition/route-without-port", `${comp.id} has a route but no port`, "set 'port:' to the container's HTTP port");
-        const prev = routes.get(d.route);
-        if (prev) at(s, [...base, "route"], "definition/route-duplicate", `route ${d.route} is already served by ${prev}`, "give each component its own path prefix");
-        else routes.set(d.route, comp.id);
-      }
-      if (d.health && !d.route)
-        at(s, [...base, "health"], "definition/health-without-route", `${comp.id} declares a health URL but no route to reach it`, "add 'route:' with the path prefix, or remove 'health:'");
-      if (d.health && d.route && !d.health.startsWith(d.route))
-        at(s, [...base, "health"], "definition/health-outside-route", `health URL ${d.health} is not under the route ${d.route}`, `use a path under ${d.route}`);
-      if (d.pdb && d.replicas < 2)
-        at(s, [...base, "pdb"], "definition/pdb-single-replica", `${comp.id} has a disruption budget but ${d.replicas} replica(s): no pod could ever be evicted, so node drains would hang`, "set 'replicas: 2' (or more), or remove 'pdb: true'");
-      if (!d.probes)
-        at(s, base, "definition/probes-missing", `${comp.id} declares no liveness/readiness probes`, "add probes: { liveness: { path: /health }, readiness: { path: /health } } (or exec probes for components without HTTP)");
-      else if (!d.port && ("path" in d.probes.liveness || "path" in d.probes.readiness))
-        at(s, [...base, "probes"], "definition/http-probe-without-port", `${comp.id} has HTTP probes but no port`, "set 'port:' or use exec probes");
+      const d = appDefs.get(app.name)!.components[comp.name]!;
+      checkComponent(c, { s, app, comp, base: ["components", comp.name], d, dbs, declared, routes });
     }
   }
+}
 
-  // --- Startup order must be acyclic (incident 8) ------------------------------------------------
+/** One component as its application file declares it. */
+interface ComponentCheck {
+  s: SourceFile;
+  app: AppModel;
+  comp: ComponentModel;
+  base: Path;
+  d: ComponentDef;
+  dbs: ReadonlySet<string>;
+  /** Secret name -> its keys, in the application's namespace. */
+  declared: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Route prefix -> the component serving it, across applications. */
+  routes: Map<string, string>;
+}
+
+/** A valid name and a pinned tag; then its edges, database, secrets, route, disruption budget and probes. */
+function checkComponent(c: Check, k: ComponentCheck): void {
+  const { at } = c;
+  const { s, comp, base, d, dbs } = k;
+  if (!DNS1123_LABEL.test(comp.name) || comp.fullname.length > 53)
+    at(s, base, "definition/component-name", `component name '${comp.name}' must be a DNS-1123 label and '${comp.fullname}' at most 53 characters (Helm release names)`, "use lower-case letters, digits and '-'; shorten it");
+  if (!TAG.test(d.tag) || d.tag === "latest")
+    at(s, [...base, "tag"], "definition/image-tag", `image tag '${d.tag}' of ${comp.id} is not a pinned tag`, "use the exact version the build pushed, such as 1.4.2 (never 'latest'); `bk release` sets it for you");
+  checkComponentEdges(c, k);
+  if (d.database) {
+    if (!dbs.has(d.database))
+      at(s, [...base, "database"], "definition/database-missing", `${comp.id} uses database '${d.database}', which postgres.databases does not declare`, `add '- { name: ${d.database}, owner: <role> }' under postgres.databases in infrastructure.yaml`);
+  }
+  if (d.migration && !d.database)
+    at(s, [...base, "migration"], "definition/migration-without-database", `${comp.id} runs a migration but uses no database`, "set 'database:' or remove 'migration:'");
+  checkComponentSecrets(c, k);
+  checkComponentRoute(c, k);
+  if (d.pdb && d.replicas < 2)
+    at(s, [...base, "pdb"], "definition/pdb-single-replica", `${comp.id} has a disruption budget but ${d.replicas} replica(s): no pod could ever be evicted, so node drains would hang`, "set 'replicas: 2' (or more), or remove 'pdb: true'");
+  if (!d.probes)
+    at(s, base, "definition/probes-missing", `${comp.id} declares no liveness/readiness probes`, "add probes: { liveness: { path: /health }, readiness: { path: /health } } (or exec probes for components without HTTP)");
+  else if (!d.port && ("path" in d.probes.liveness || "path" in d.probes.readiness))
+    at(s, [...base, "probes"], "definition/http-probe-without-port", `${comp.id} has HTTP probes but no port`, "set 'port:' or use exec probes");
+}
+
+/** talksTo resolves to other components that listen; a frontend talks to a backend. */
+function checkComponentEdges({ at, componentById }: Check, { s, app, comp, base, d }: ComponentCheck): void {
+  d.talksTo.forEach((t, i) => {
+    if (typeof t !== "string") return;
+    const id = t.includes("/") ? t : `${app.name}/${t}`;
+    const target = componentById.get(id);
+    if (!target)
+      at(s, [...base, "talksTo", i], "definition/edge-unresolved", `${comp.id} talks to '${t}', which is not a component`, `name a component of ${app.name} (${app.components.map((x) => x.name).join(", ")}) or another app's as <app>/<component>`);
+    else if (id === comp.id) at(s, [...base, "talksTo", i], "definition/edge-self", `${comp.id} lists itself in talksTo`, "remove it");
+    else if (!target.port)
+      at(s, [...base, "talksTo", i], "definition/edge-to-portless", `${comp.id} talks to ${id}, which listens on no port`, `give ${id} a 'port:' or remove the edge (nothing can be allowed through the network policy to a component without a port)`);
+  });
+  if (d.role === "frontend") {
+    const backends = comp.edges.filter((e) => e.to.kind === "component" && componentById.get(e.to.id)?.role === "backend");
+    if (backends.length === 0)
+      at(s, [...base, "talksTo"], "definition/frontend-without-backend", `frontend ${comp.id} does not talk to any backend component`, "add its backend to talksTo (e.g. talksTo: [backend]) so it is deployed first and allowed through the network policy");
+  }
+}
+
+/** Every secret a component reads is declared in its namespace, with the key it reads. */
+function checkComponentSecrets({ at }: Check, { s, app, comp, base, d, declared }: ComponentCheck): void {
+  for (const [env, ref] of Object.entries(d.secretEnv)) {
+    const [name, key] = ref.split("/");
+    const keys = name ? declared.get(name) : undefined;
+    if (!name || !key)
+      at(s, [...base, "secretEnv", env], "definition/secret-ref", `secretEnv ${env} is '${ref}', not '<secret>/<key>'`, "write it as <secret-name>/<key>");
+    else if (!keys)
+      at(s, [...base, "secretEnv", env], "definition/secret-missing", `${comp.id} reads secret '${name}', which is not declared in namespace ${app.namespace}`, `declare it under secrets: (- name: ${name}, keys: { ${key}: operator }) and seal it with \`bk secrets seal\``);
+    else if (!keys.has(key))
+      at(s, [...base, "secretEnv", env], "definition/secret-key-missing", `secret '${name}' declares no key '${key}'`, `add '${key}' to the keys of ${name}`);
+  }
+  d.secretFiles.forEach((f, i) => {
+    if (!declared.has(f.secret))
+      at(s, [...base, "secretFiles", i, "secret"], "definition/secret-missing", `${comp.id} mounts secret '${f.secret}', which is not declared in namespace ${app.namespace}`, `declare it under secrets: and seal it with \`bk secrets seal\``);
+  });
+}
+
+/** A route needs a port and its own prefix; the health URL lies under it. */
+function checkComponentRoute({ at }: Check, { s, comp, base, d, routes }: ComponentCheck): void {
+  if (d.route) {
+    if (!d.port) at(s, [...base, "route"], "definition/route-without-port", `${comp.id} has a route but no port`, "set 'port:' to the container's HTTP port");
+    const prev = routes.get(d.route);
+    if (prev) at(s, [...base, "route"], "definition/route-duplicate", `route ${d.route} is already served by ${prev}`, "give each component its own path prefix");
+    else routes.set(d.route, comp.id);
+  }
+  if (d.health && !d.route)
+    at(s, [...base, "health"], "definition/health-without-route", `${comp.id} declares a health URL but no route to reach it`, "add 'route:' with the path prefix, or remove 'health:'");
+  if (d.health && d.route && !d.health.startsWith(d.route))
+    at(s, [...base, "health"], "definition/health-outside-route", `health URL ${d.health} is not under the route ${d.route}`, `use a path under ${d.route}`);
+}
+
+/** Startup order must be acyclic (incident 8). */
+function checkStartOrder({ model, src, at, componentById }: Check): void {
   const visiting = new Set<string>();
   const done = new Set<string>();
   const visit = (id: string, trail: string[]): void => {
@@ -227,5 +304,4 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
   };
   for (const comp of model.components) visit(comp.id, []);
 
-  return out;
 }

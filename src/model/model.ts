@@ -3,7 +3,49 @@
  * (image references, in-cluster DNS names, certificate SANs, dependency edges, declared secrets).
  * Synthesis, policy, docs and operations read the Model; none of them re-derive these values.
  */
-import type { AppDef, ChartPinDef, ClusterDef, ComponentDef, ExceptionDef, InfraDef, PodSecurity } from "./schema.js";
+
+export type PodSecurity = "privileged" | "baseline" | "restricted";
+
+export interface ClusterModel {
+  name: string;
+  profile: {
+    kind: "minikube";
+    name: string;
+    node: string;
+    kubernetesVersion: string;
+    driver: "docker" | "podman" | "kvm2" | "qemu";
+    cpus: number;
+    memory: string;
+    disk: string;
+    cni: "calico" | "cilium" | "flannel" | "bridge" | "kindnet" | "auto";
+  };
+}
+
+/** The Git repository Flux reconciles the cluster from. */
+export interface GitopsModel {
+  repository: string;
+  url: string;
+  branch: string;
+  interval: string;
+  path: string;
+  secretRef?: string;
+}
+
+export interface NetworkModel {
+  loadBalancerPool: { name: string; start: string; end: string };
+  clusterDomain: string;
+  /** Ingress for routes: ingress-nginx, or Gateway API HTTPRoutes on the Istio gateway. */
+  routes: "ingress-nginx" | "gateway-api";
+  /** Endpoint id -> the LAN names it answers to. */
+  hostnames: Record<string, string[]>;
+}
+
+/** A policy finding the operator accepts, with the reason. */
+export interface ExceptionModel {
+  rule: string;
+  object: string;
+  reason: string;
+}
 
 export interface NamespaceModel {
   name: string;
@@ -63,6 +105,22 @@ export interface EdgeModel {
   to: EdgeTarget;
 }
 
+export type ComponentRole = "backend" | "frontend" | "worker" | "bot" | "cache" | "agent";
+
+export type ProbeModel = { path: string } | { exec: string[] };
+
+export interface ResourcesModel {
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
+}
+
+/** An environment variable filled from one key of a Secret in the component's namespace. */
+export interface SecretEnvModel {
+  name: string;
+  secret: string;
+  key: string;
+}
+
 export interface ComponentModel {
   id: string; // app/component
   app: string;
@@ -70,7 +128,32 @@ export interface ComponentModel {
   /** Helm release and workload name: <app>-<component>. */
   fullname: string;
   namespace: string;
-  def: ComponentDef;
+  role: ComponentRole;
+  description?: string;
+  /** Its absence does not make the application unavailable (alerting tells the two apart). */
+  optional: boolean;
+  replicas: number;
+  /** The container's HTTP port; absent when the component serves nothing. */
+  port?: number;
+  command?: string[];
+  args?: string[];
+  env: Record<string, string>;
+  /** In definition order; each from the definition's "secret/key". */
+  secretEnv: SecretEnvModel[];
+  secretFiles: Array<{ secret: string; mountPath: string }>;
+  probes?: { liveness: ProbeModel; readiness: ProbeModel };
+  resources?: ResourcesModel;
+  metrics?: { port: number; path: string };
+  /** Path prefix under which the ingress / gateway routes to it. */
+  route?: string;
+  /** Health URL path as checked through the ingress. */
+  health?: string;
+  /** The PostgreSQL database it uses. */
+  database?: string;
+  migration?: { command: string[]; deadlineSeconds: number };
+  cronJobs: Array<{ name: string; schedule: string; command: string[] }>;
+  persistence?: { size: string; mountPath: string };
+  pdb: boolean;
   image: ImageModel;
   /** In-cluster DNS name of the component's Service, when it has a port. */
   serviceHost?: string;
@@ -120,25 +203,172 @@ export interface DatabaseModel {
   usedBy: string[];
 }
 
+export interface ChartPinModel {
+  repository: string;
+  chart: string;
+  version: string;
+}
+
+/** An upstream controller installed into its namespace from a pinned chart (the definition's chart key resolved). */
+export interface ChartInstallModel {
+  namespace: string;
+  chart: ChartPinModel;
+}
+
+export interface CertManagerModel extends ChartInstallModel {
+  /** The cluster CA cert-manager issues every served certificate from. */
+  ca: { commonName: string; duration: string };
+  certificateDuration: string;
+  renewBefore: string;
+}
+
+export interface SealedSecretsModel extends ChartInstallModel {
+  /** The controller's release and Service name, which kubeseal addresses. */
+  controllerName: string;
+  keyRenewPeriod: string;
+}
+
+export interface IngressNginxModel extends ChartInstallModel {
+  className: string;
+}
+
+export interface IstioModel {
+  namespace: string;
+  gatewayNamespace: string;
+  gatewayName: string;
+  charts: { base: ChartPinModel; istiod: ChartPinModel; gateway: ChartPinModel };
+}
+
+/** The private registry: a plain Deployment of ours, not a chart. Its address is Model.registry. */
+export interface RegistryServerModel {
+  namespace: string;
+  image: string;
+  storage: string;
+  resources: ResourcesModel;
+}
+
+export interface ChartMuseumModel extends ChartInstallModel {
+  storage: string;
+  /** The chart and version range HelmReleases of our own applications take from ChartMuseum. */
+  appChart: { name: string; version: string };
+}
+
+export interface AlertingModel {
+  receivers: Record<string, Record<string, unknown>>;
+  routes: Partial<Record<"critical" | "high" | "medium" | "low", string>>;
+}
+
+export interface MonitoringModel extends ChartInstallModel {
+  retention: string;
+  prometheusStorage: string;
+  grafanaStorage: string;
+  alertmanagerStorage: string;
+  alerting?: AlertingModel;
+}
+
+export interface LoggingModel {
+  namespace: string;
+  charts: { store: ChartPinModel; shipper: ChartPinModel };
+  retention: string;
+  storage: string;
+  /** In-cluster DNS name of Loki's Service, where Fluent Bit pushes and Grafana queries. */
+  lokiHost: string;
+}
+
+export interface PostgresModel {
+  namespace: string;
+  /** The CloudNativePG Cluster; its Services and Secrets are named after it. */
+  clusterName: string;
+  image: string;
+  instances: number;
+  storage: string;
+  roles: string[];
+  backup: { schedule: string; keep: number; storage: string };
+  /** In-cluster DNS name of the read-write Service applications connect to. */
+  host: string;
+  port: number;
+  databases: DatabaseModel[];
+}
+
+export type Protocol = "TCP" | "UDP";
+
+export interface WorkloadPort {
+  name: string;
+  port: number;
+  protocol: Protocol;
+}
+
+/** Pods as their charts and operators label them: NetworkPolicy selects them by these labels. */
+export interface Workload {
+  id: string;
+  title: string;
+  namespace: string;
+  /** Every label its pods carry that a policy could select on. */
+  labels: Record<string, string>;
+  /** The labels policies select it by (a subset of labels). */
+  selector: Record<string, string>;
+  /** Ports its containers listen on (on the pod, which is what NetworkPolicy sees). */
+  ports: WorkloadPort[];
+  /** Ports Prometheus scrapes. */
+  metricsPorts: number[];
+}
+
+/** The infrastructure pods policies refer to, by role. hostNetwork pods (MetalLB speaker, node exporter, kube-proxy) are absent: NetworkPolicy does not apply to them. */
+export interface InfraWorkloads {
+  kubeDns: Workload;
+  sealedSecrets: Workload;
+  fluxSource: Workload;
+  fluxHelm: Workload;
+  metallbController: Workload;
+  certManager: Workload;
+  certManagerWebhook: Workload;
+  ingressController: Workload;
+  istiod: Workload;
+  gateway: Workload;
+  registry: Workload;
+  chartmuseum: Workload;
+  postgres: Workload;
+  postgresBackup: Workload;
+  cnpgOperator: Workload;
+  prometheus: Workload;
+  grafana: Workload;
+  alertmanager: Workload;
+  prometheusOperator: Workload;
+  kubeStateMetrics: Workload;
+  loki: Workload;
+  fluentBit: Workload;
+}
+
 export interface Model {
-  cluster: ClusterDef["cluster"];
-  gitops: ClusterDef["gitops"];
-  network: ClusterDef["network"];
+  cluster: ClusterModel;
+  gitops: GitopsModel;
+  network: NetworkModel;
   podSecurityVersion: string;
   storageClass: string;
   namespaces: NamespaceModel[];
-  infra: InfraDef;
-  charts: Record<string, ChartPinDef>;
+  charts: Record<string, ChartPinModel>;
+  metallb: ChartInstallModel;
+  certManager: CertManagerModel;
+  sealedSecrets: SealedSecretsModel;
+  ingressNginx: IngressNginxModel;
+  istio: IstioModel;
+  registryServer: RegistryServerModel;
+  chartmuseum: ChartMuseumModel;
+  cloudnativePg: ChartInstallModel;
+  monitoring: MonitoringModel;
+  logging: LoggingModel;
   endpoints: EndpointModel[];
   certificates: CertificateModel[];
   /** host:port of the private registry, as image references use it. */
   registry: string;
-  postgres: { host: string; port: number; databases: DatabaseModel[] };
+  postgres: PostgresModel;
+  /** The infrastructure pods with their labels and ports (infra-workloads.ts). */
+  workloads: InfraWorkloads;
   apps: AppModel[];
   components: ComponentModel[];
   edges: EdgeModel[];
   secrets: DeclaredSecret[];
-  exceptions: ExceptionDef[];
+  exceptions: ExceptionModel[];
 }
 
 export function toObjectName(pgName: string): string {
@@ -156,6 +386,13 @@ export function dbSecretName(database: string): string {
 
 export function svcDns(service: string, namespace: string, domain: string): string[] {
   return [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.${domain}`];
+}
+
+/** The endpoint with this id: the Model has every one of them. */
+export function endpointById(model: Pick<Model, "endpoints">, id: EndpointModel["id"]): EndpointModel {
+  const ep = model.endpoints.find((e) => e.id === id);
+  if (!ep) throw new Error(`the Model has no endpoint ${id}`);
+  return ep;
 }
 
 export function componentById(model: Model, id: string): ComponentModel | undefined {

@@ -6,11 +6,11 @@
  */
 import type { Finding } from "../core/finding.js";
 import type { KubeObject } from "../core/object.js";
-import type { Model } from "../model/model.js";
+import type { Model, Protocol } from "../model/model.js";
+import { DNS_PORT } from "../core/well-known.js";
 import { API_SERVER_PORT, buildInventory, type EndpointGroup, type Inventory, type InventoryEndpoint } from "./inventory.js";
 import { pathKey, requiredPaths, type PathIntent } from "./intent.js";
 import { evaluate, parsePolicies, type DirectionVerdict, type Endpoint, type Policy } from "./semantics.js";
-import type { Protocol } from "./workloads.js";
 
 export interface PortProtocol {
   port: number;
@@ -74,8 +74,8 @@ function outsideProbes(m: Model, policies: readonly Policy[]): PortProtocol[] {
   const set = new Map<string, PortProtocol>();
   const add = (port: number, protocol: Protocol) => set.set(`${port}/${protocol}`, { port, protocol });
   for (const port of [22, 80, 443, API_SERVER_PORT]) add(port, "TCP");
-  add(53, "UDP");
-  add(53, "TCP");
+  add(DNS_PORT, "UDP");
+  add(DNS_PORT, "TCP");
   for (const e of m.endpoints) for (const p of e.ports) add(p.port, "TCP");
   for (const e of m.edges) if (e.to.kind === "external") add(e.to.port, "TCP");
   for (const p of policies) {

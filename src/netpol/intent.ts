@@ -3,11 +3,10 @@
  * components' talksTo, databases, routes and metrics, name resolution for every pod, and the
  * infrastructure paths the platform depends on. `bk netpol` compares the policies against this.
  */
-import type { Model } from "../model/model.js";
+import type { Model, Protocol, Workload } from "../model/model.js";
 import { API_SERVER_PORT, type Inventory } from "./inventory.js";
-import type { Protocol } from "./workloads.js";
-import { CNPG_STATUS_PORT, PROMETHEUS_PORT, infraWorkloads, type Workload } from "./workloads.js";
-import { LOKI_PORT, POSTGRES_PORT } from "../core/well-known.js";
+import { CNPG_STATUS_PORT, DNS_PORT, LOKI_PORT, POSTGRES_PORT, PROMETHEUS_PORT } from "../core/well-known.js";
+import { portOf } from "../model/infra-workloads.js";
 
 export interface PathIntent {
   from: string;
@@ -21,33 +20,33 @@ export const pathKey = (from: string, to: string, port: number, protocol: Protoc
 
 export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
   const out: PathIntent[] = [];
-  const w = infraWorkloads(m);
+  const w = m.workloads;
   const id = (x: Workload) => `${x.namespace}/${x.id}`;
   const need = (from: string, to: string, port: number, why: string, protocol: Protocol = "TCP") => out.push({ from, to, port, protocol, why });
   const jobsOf = (componentId: string) => inv.endpoints.filter((e) => e.owner === componentId && e.endpoint.id !== componentId).map((e) => e.endpoint.id);
 
   for (const e of inv.endpoints) {
     if (e.endpoint.kind !== "pod" || e.endpoint.id === id(w.kubeDns)) continue;
-    need(e.endpoint.id, id(w.kubeDns), 53, "name resolution", "UDP");
-    need(e.endpoint.id, id(w.kubeDns), 53, "name resolution", "TCP");
+    need(e.endpoint.id, id(w.kubeDns), DNS_PORT, "name resolution", "UDP");
+    need(e.endpoint.id, id(w.kubeDns), DNS_PORT, "name resolution", "TCP");
   }
 
   for (const c of m.components) {
     for (const edge of c.edges) {
       if (edge.to.kind === "component") {
         const t = m.components.find((x) => x.id === (edge.to as { id: string }).id);
-        if (t?.def.port) need(c.id, t.id, t.def.port, `talksTo ${t.id}`);
+        if (t?.port) need(c.id, t.id, t.port, `talksTo ${t.id}`);
       } else if (edge.to.kind === "database") {
         for (const pod of [c.id, ...jobsOf(c.id)]) need(pod, id(w.postgres), POSTGRES_PORT, `database ${edge.to.name}`);
       } else {
         need(c.id, "internet", edge.to.port, `talksTo ${edge.to.host}:${edge.to.port}`);
       }
     }
-    if (c.def.route && c.def.port) {
-      need(id(w.ingressController), c.id, c.def.port, `route ${c.def.route}`);
-      need(id(w.gateway), c.id, c.def.port, `route ${c.def.route}`);
+    if (c.route && c.port) {
+      need(id(w.ingressController), c.id, c.port, `route ${c.route}`);
+      need(id(w.gateway), c.id, c.port, `route ${c.route}`);
     }
-    if (c.def.metrics) need(id(w.prometheus), c.id, c.def.metrics.port, `metrics ${c.def.metrics.path}`);
+    if (c.metrics) need(id(w.prometheus), c.id, c.metrics.port, `metrics ${c.metrics.path}`);
   }
 
   // The platform itself.
@@ -59,27 +58,27 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
   need(id(w.fluxSource), id(w.chartmuseum), w.chartmuseum.ports[0]!.port, "application chart");
   need(id(w.fluxSource), "internet", 22, "Git over SSH");
   need(id(w.fluxSource), "internet", 443, "upstream charts");
-  need(id(w.fluxHelm), id(w.fluxSource), 9090, "chart artifacts");
-  need(id(w.gateway), id(w.istiod), 15012, "gateway configuration");
+  need(id(w.fluxHelm), id(w.fluxSource), portOf(w.fluxSource, "http"), "chart artifacts");
+  need(id(w.gateway), id(w.istiod), portOf(w.istiod, "https-dns"), "gateway configuration");
   need(id(w.grafana), id(w.prometheus), PROMETHEUS_PORT, "dashboards");
   need(id(w.grafana), id(w.loki), LOKI_PORT, "log queries");
   need(id(w.fluentBit), id(w.loki), LOKI_PORT, "log shipping");
   need(id(w.cnpgOperator), id(w.postgres), CNPG_STATUS_PORT, "instance status");
   need(id(w.cnpgOperator), id(w.postgres), POSTGRES_PORT, "roles and databases");
   need(id(w.postgresBackup), id(w.postgres), POSTGRES_PORT, "nightly pg_dump");
-  need(id(w.kubeDns), "internet", 53, "upstream DNS", "UDP");
+  need(id(w.kubeDns), "internet", DNS_PORT, "upstream DNS", "UDP");
   const apiClients = [w.kubeDns, w.sealedSecrets, w.fluxSource, w.fluxHelm, w.metallbController, w.certManager, w.certManagerWebhook, w.ingressController, w.istiod, w.postgres, w.cnpgOperator, w.prometheus, w.grafana, w.prometheusOperator, w.kubeStateMetrics, w.fluentBit];
   for (const x of apiClients) need(id(x), "apiserver", API_SERVER_PORT, "Kubernetes API");
-  const webhooks: Array<[Workload, number]> = [
-    [w.metallbController, 9443],
-    [w.certManagerWebhook, 10250],
-    [w.ingressController, 8443],
-    [w.istiod, 15017],
-    [w.cnpgOperator, 9443],
-    [w.prometheusOperator, 10250],
-    [w.sealedSecrets, 8080],
+  const webhooks: Array<[Workload, string]> = [
+    [w.metallbController, "webhook-server"],
+    [w.certManagerWebhook, "https"],
+    [w.ingressController, "webhook"],
+    [w.istiod, "https-webhooks"],
+    [w.cnpgOperator, "webhook-server"],
+    [w.prometheusOperator, "https"],
+    [w.sealedSecrets, "http"],
   ];
-  for (const [x, port] of webhooks) need("apiserver", id(x), port, x === w.sealedSecrets ? "kubeseal --fetch-cert via the API server" : "admission webhook");
+  for (const [x, portName] of webhooks) need("apiserver", id(x), portOf(x, portName), x === w.sealedSecrets ? "kubeseal --fetch-cert via the API server" : "admission webhook");
 
   // Endpoints the inventory does not have (a namespace left out of the definition) are not required.
   const known = new Set(inv.endpoints.map((e) => e.endpoint.id));

@@ -5,10 +5,11 @@
  * LAN host and the API server (which is not a pod).
  */
 import type { KubeObject } from "../core/object.js";
+import { MINIKUBE_API_SERVER_PORT } from "../core/well-known.js";
 import type { Model } from "../model/model.js";
 import { formatIpv4, parseIpv4 } from "./ip.js";
 import type { Endpoint, Labels } from "./semantics.js";
-import { componentJobNames, componentPodLabels, componentPorts, infraWorkloads } from "./workloads.js";
+import { componentJobNames, componentPodLabels, componentPorts } from "./workloads.js";
 
 /** Minikube's default pod network (inside 10.0.0.0/8, so "internet" rules never match pods). */
 export const POD_CIDR_BASE = "10.244.0.0";
@@ -16,7 +17,7 @@ export const POD_CIDR_BASE = "10.244.0.0";
 export const INTERNET_IP = "203.0.113.10";
 /** Minikube's node address with the docker driver; the API server listens there on 8443. */
 export const API_SERVER_IP = "192.168.49.2";
-export const API_SERVER_PORT = 8443;
+export const API_SERVER_PORT = MINIKUBE_API_SERVER_PORT;
 
 export type EndpointGroup = { kind: "app"; app: string } | { kind: "infrastructure" } | { kind: "outside" };
 
@@ -61,7 +62,7 @@ export function buildInventory(m: Model, objects: readonly KubeObject[] = []): I
       const group: EndpointGroup = { kind: "app", app: app.name };
       endpoints.push({
         endpoint: { kind: "pod", id: c.id, namespace: c.namespace, labels: componentPodLabels(c), ip: podIp(), ports: componentPorts(c) },
-        title: `${c.id} (${c.def.role})`,
+        title: `${c.id} (${c.role})`,
         owner: c.id,
         group,
       });
@@ -76,7 +77,7 @@ export function buildInventory(m: Model, objects: readonly KubeObject[] = []): I
       }
     }
   }
-  for (const w of Object.values(infraWorkloads(m))) {
+  for (const w of Object.values(m.workloads)) {
     if (!namespaces.has(w.namespace)) namespaces.set(w.namespace, nsLabels(w.namespace));
     endpoints.push({
       endpoint: { kind: "pod", id: `${w.namespace}/${w.id}`, namespace: w.namespace, labels: w.labels, ip: podIp(), ports: w.ports },

@@ -17,7 +17,7 @@
  */
 import type { KubeObject } from "../core/object.js";
 import { cidrContains } from "./ip.js";
-import type { Protocol, WorkloadPort } from "./workloads.js";
+import type { Protocol, WorkloadPort } from "../model/model.js";
 
 export type Labels = Record<string, string>;
 

@@ -6,6 +6,7 @@ import { createHash, createPrivateKey, X509Certificate, type KeyObject } from "n
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../core/object.js";
+import { KUBE_SYSTEM } from "../core/well-known.js";
 import { decodeStdBase64 } from "./base64.js";
 
 /** Label the controller puts on its key Secrets in kube-system ("active" on current keys). */
@@ -208,7 +209,7 @@ export function keySecretManifest(opts: {
     kind: "Secret",
     metadata: {
       name: opts.name,
-      namespace: opts.namespace ?? "kube-system",
+      namespace: opts.namespace ?? KUBE_SYSTEM,
       labels: { [SEALED_SECRETS_KEY_LABEL]: "active" },
     },
     type: "kubernetes.io/tls",

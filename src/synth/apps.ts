@@ -12,15 +12,15 @@ import { APP_CHART_REPOSITORY, FLUX_NAMESPACE } from "../core/well-known.js";
 
 /** Helm's default is 5m; a release whose migration hook may run longer must wait longer (incident 5). */
 export function releaseTimeout(c: ComponentModel): string {
-  if (!c.def.migration) return "10m";
-  return `${Math.ceil(c.def.migration.deadlineSeconds / 60) + 5}m`;
+  if (!c.migration) return "10m";
+  return `${Math.ceil(c.migration.deadlineSeconds / 60) + 5}m`;
 }
 
 const envName = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
 
 /** The values contract of charts/app (see charts/app/values.yaml). */
 export function componentValues(m: Model, c: ComponentModel): Record<string, unknown> {
-  const d = c.def;
+  const d = c;
   const env: Record<string, string> = {};
   const secretEnv: Array<{ name: string; secret: string; key: string }> = [];
   // Where each dependency lives, so no address is written by hand in values (incident 1).
@@ -41,10 +41,7 @@ export function componentValues(m: Model, c: ComponentModel): Record<string, unk
     secretEnv.push({ name: "DATABASE_PASSWORD", secret: dbSecretName(db.name), key: "password" });
   }
   Object.assign(env, d.env);
-  for (const [name, ref] of Object.entries(d.secretEnv)) {
-    const [secret, key] = ref.split("/") as [string, string];
-    secretEnv.push({ name, secret, key });
-  }
+  secretEnv.push(...d.secretEnv);
   const probe = (p: { path: string } | { exec: string[] }) => ("path" in p ? { path: p.path } : { exec: p.exec });
   const routeKind = m.network.routes === "gateway-api" ? "httproute" : "ingress";
   const values: Record<string, unknown> = {
@@ -68,8 +65,8 @@ export function componentValues(m: Model, c: ComponentModel): Record<string, unk
           enabled: true,
           kind: routeKind,
           path: d.route,
-          ingress: { className: m.infra.ingressNginx.className },
-          gateway: { name: m.infra.istio.gatewayName, namespace: m.infra.istio.gatewayNamespace },
+          ingress: { className: m.ingressNginx.className },
+          gateway: { name: m.istio.gatewayName, namespace: m.istio.gatewayNamespace },
         }
       : { enabled: false },
     pdb: { enabled: d.pdb },
@@ -85,7 +82,7 @@ function sortKeys(o: Record<string, string>): Record<string, string> {
 }
 
 export function componentRelease(m: Model, c: ComponentModel): IHelmRelease {
-  const chart = m.infra.chartmuseum.appChart;
+  const chart = m.chartmuseum.appChart;
   return {
     apiVersion: "helm.toolkit.fluxcd.io/v2",
     kind: "HelmRelease",

@@ -9,8 +9,7 @@ import type { IKustomization } from "@kubernetes-models/flux-cd/kustomize.toolki
 import type { INamespace } from "kubernetes-models/v1/Namespace";
 import type { IService } from "kubernetes-models/v1/Service";
 import type { KubeObject, PlacedObject } from "../core/object.js";
-import type { ChartPinDef } from "../model/schema.js";
-import type { EndpointModel, Model, NamespaceModel } from "../model/model.js";
+import type { ChartPinModel, EndpointModel, Model, NamespaceModel } from "../model/model.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
 
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "beckerkube" } as const;
@@ -52,7 +51,7 @@ export function namespace(m: Model, ns: NamespaceModel): KubeObject {
   return obj(o);
 }
 
-export function helmRepositoryName(pin: ChartPinDef): string {
+export function helmRepositoryName(pin: ChartPinModel): string {
   // One HelmRepository per upstream URL, named after its publisher: the GitHub Pages org
   // (metallb.github.io -> metallb), the OCI namespace (quay.io/jetstack -> jetstack), else the host's first label.
   const [host = "", ...segments] = pin.repository.replace(/^[a-z]+:\/\//, "").split("/");
@@ -60,7 +59,7 @@ export function helmRepositoryName(pin: ChartPinDef): string {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
 }
 
-export function helmRepository(pin: ChartPinDef): KubeObject {
+export function helmRepository(pin: ChartPinModel): KubeObject {
   const o: IHelmRepository = {
     apiVersion: "source.toolkit.fluxcd.io/v1",
     kind: "HelmRepository",
@@ -77,7 +76,7 @@ export function helmRepository(pin: ChartPinDef): KubeObject {
 export interface ReleaseOptions {
   name: string;
   namespace: string;
-  pin: ChartPinDef;
+  pin: ChartPinModel;
   values?: Record<string, unknown>;
   /** Charts with hooks or slow starts get 10m (incident 5); others keep Helm's 5m. */
   timeout?: string;

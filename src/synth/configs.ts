@@ -9,18 +9,14 @@ import type { IHelmRepository } from "@kubernetes-models/flux-cd/source.toolkit.
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import type { IPersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
 import type { KubeObject, PlacedObject } from "../core/object.js";
-import type { CertificateModel, EndpointModel, Model } from "../model/model.js";
+import { endpointById, type CertificateModel, type Model } from "../model/model.js";
 import { MANAGED_BY, helmRelease, labelsFor, lbAnnotations, loadBalancerService, obj, place } from "./builders.js";
 import { CONFIGS } from "../model/layout.js";
 import { synthPostgres } from "./postgres.js";
-import { APP_CHART_REPOSITORY, FLUX_NAMESPACE, LOKI_PORT } from "../core/well-known.js";
+import { APP_CHART_REPOSITORY, FLUX_NAMESPACE, LOKI_PORT, REGISTRY_METRICS_PORT } from "../core/well-known.js";
 
 export const CA_ISSUER = "beckerkube-ca";
 export const CA_SECRET = "beckerkube-ca";
-
-function ep(m: Model, id: EndpointModel["id"]): EndpointModel {
-  return m.endpoints.find((e) => e.id === id)!;
-}
 
 export function synthConfigs(m: Model): PlacedObject[] {
   return [...synthMetallbConfig(m), ...synthPki(m), ...synthRegistry(m), ...synthChartmuseum(m), ...synthPostgres(m), ...synthGateway(m), ...synthLogging(m)];
@@ -28,7 +24,7 @@ export function synthConfigs(m: Model): PlacedObject[] {
 
 function synthMetallbConfig(m: Model): PlacedObject[] {
   const pool = m.network.loadBalancerPool;
-  const ns = m.infra.metallb.namespace;
+  const ns = m.metallb.namespace;
   return place(
     `${CONFIGS}/metallb/pool.yaml`,
     {
@@ -49,7 +45,7 @@ function synthMetallbConfig(m: Model): PlacedObject[] {
 
 /** A self-signed root, a CA ClusterIssuer on it, and one served certificate per endpoint. */
 function synthPki(m: Model): PlacedObject[] {
-  const cm = m.infra.certManager;
+  const cm = m.certManager;
   const selfSigned: IClusterIssuer = {
     apiVersion: "cert-manager.io/v1",
     kind: "ClusterIssuer",
@@ -90,8 +86,8 @@ export function servedCertificate(m: Model, c: CertificateModel): KubeObject {
       commonName: c.commonName,
       dnsNames: c.dnsNames,
       ipAddresses: c.ipAddresses,
-      duration: m.infra.certManager.certificateDuration,
-      renewBefore: m.infra.certManager.renewBefore,
+      duration: m.certManager.certificateDuration,
+      renewBefore: m.certManager.renewBefore,
       privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
       usages: ["server auth", "digital signature", "key encipherment"],
       issuerRef: { name: CA_ISSUER, kind: "ClusterIssuer", group: "cert-manager.io" },
@@ -101,8 +97,8 @@ export function servedCertificate(m: Model, c: CertificateModel): KubeObject {
 }
 
 function synthRegistry(m: Model): PlacedObject[] {
-  const r = m.infra.registry;
-  const e = ep(m, "registry");
+  const r = m.registryServer;
+  const e = endpointById(m, "registry");
   const labels = labelsFor("registry", "registry", "beckerkube");
   const selector = { "app.kubernetes.io/name": "registry" };
   const port = e.ports[0]!.port;
@@ -132,7 +128,7 @@ function synthRegistry(m: Model): PlacedObject[] {
               image: r.image,
               ports: [
                 { name: "registry", containerPort: port },
-                { name: "metrics", containerPort: 5001 },
+                { name: "metrics", containerPort: REGISTRY_METRICS_PORT },
               ],
               env: [
                 { name: "REGISTRY_HTTP_ADDR", value: `:${port}` },
@@ -140,7 +136,7 @@ function synthRegistry(m: Model): PlacedObject[] {
                 { name: "REGISTRY_HTTP_TLS_KEY", value: "/certs/tls.key" },
                 { name: "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", value: "/var/lib/registry" },
                 { name: "REGISTRY_STORAGE_DELETE_ENABLED", value: "true" },
-                { name: "REGISTRY_HTTP_DEBUG_ADDR", value: ":5001" },
+                { name: "REGISTRY_HTTP_DEBUG_ADDR", value: `:${REGISTRY_METRICS_PORT}` },
                 { name: "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED", value: "true" },
               ],
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
@@ -168,19 +164,19 @@ function synthRegistry(m: Model): PlacedObject[] {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name: "registry-metrics", namespace: r.namespace, labels: { ...labels, "beckerkube.io/metrics": "true" } },
-    spec: { selector, ports: [{ name: "metrics", port: 5001, targetPort: "metrics" }] },
+    spec: { selector, ports: [{ name: "metrics", port: REGISTRY_METRICS_PORT, targetPort: "metrics" }] },
   };
   return place(`${CONFIGS}/registry/registry.yaml`, obj(pvc), obj(deploy), svc, metrics);
 }
 
 function synthChartmuseum(m: Model): PlacedObject[] {
-  const c = m.infra.chartmuseum;
-  const e = ep(m, "chartmuseum");
+  const c = m.chartmuseum;
+  const e = endpointById(m, "chartmuseum");
   const port = e.ports[0]!.port;
   const release = helmRelease({
     name: "chartmuseum",
     namespace: c.namespace,
-    pin: m.charts[c.chart]!,
+    pin: c.chart,
     values: {
       fullnameOverride: "chartmuseum",
       // the chart (3.10.4) still defaults to app v0.16.3; v0.16.5 carries the 2026 fixes
@@ -216,13 +212,13 @@ function synthChartmuseum(m: Model): PlacedObject[] {
 
 /** Gateway API Gateway bound to the gateway Deployment the istio/gateway chart runs (manual deployment). */
 function synthGateway(m: Model): PlacedObject[] {
-  const g = ep(m, "gateway");
+  const g = endpointById(m, "gateway");
   const cert = m.certificates.find((c) => c.endpoint === "gateway")!;
   const allRoutes = { namespaces: { from: "All" } };
   return place(`${CONFIGS}/gateway/gateway.yaml`, {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "Gateway",
-    metadata: { name: m.infra.istio.gatewayName, namespace: g.namespace, labels: { ...MANAGED_BY } },
+    metadata: { name: m.istio.gatewayName, namespace: g.namespace, labels: { ...MANAGED_BY } },
     spec: {
       gatewayClassName: "istio",
       addresses: [{ type: "Hostname", value: g.clusterDns[1] }],
@@ -235,12 +231,11 @@ function synthGateway(m: Model): PlacedObject[] {
 }
 
 function synthLogging(m: Model): PlacedObject[] {
-  const l = m.infra.logging;
-  const lokiHost = `loki.${l.namespace}.svc.${m.network.clusterDomain}`;
+  const l = m.logging;
   const loki = helmRelease({
     name: "loki",
     namespace: l.namespace,
-    pin: m.charts[l.charts.store]!,
+    pin: l.charts.store,
     timeout: "10m",
     values: {
       fullnameOverride: "loki",
@@ -271,7 +266,7 @@ function synthLogging(m: Model): PlacedObject[] {
   const fluentBit = helmRelease({
     name: "fluent-bit",
     namespace: l.namespace,
-    pin: m.charts[l.charts.shipper]!,
+    pin: l.charts.shipper,
     dependsOn: [{ name: "loki" }],
     values: {
       config: {
@@ -279,7 +274,7 @@ function synthLogging(m: Model): PlacedObject[] {
           "[OUTPUT]",
           "    Name        loki",
           "    Match       kube.*",
-          `    Host        ${lokiHost}`,
+          `    Host        ${l.lokiHost}`,
           `    Port        ${LOKI_PORT}`,
           "    Labels      job=fluent-bit",
           "    Label_keys  $kubernetes['namespace_name'],$kubernetes['pod_name'],$kubernetes['container_name']",

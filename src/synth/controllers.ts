@@ -3,7 +3,7 @@
  * the operators and controllers everything else builds on.
  */
 import type { PlacedObject } from "../core/object.js";
-import type { EndpointModel, Model } from "../model/model.js";
+import { endpointById, type Model } from "../model/model.js";
 import { helmRelease, helmRepository, helmRepositoryName, lbAnnotations, namespace, place } from "./builders.js";
 import { CONTROLLERS } from "../model/layout.js";
 import { mergeValues, monitoringValuesPatch } from "./observability/index.js";
@@ -11,13 +11,7 @@ import { LOKI_PORT } from "../core/well-known.js";
 
 const TEN_MINUTES = "10m";
 
-function ep(m: Model, id: EndpointModel["id"]): EndpointModel {
-  return m.endpoints.find((e) => e.id === id)!;
-}
-
 export function synthControllers(m: Model): PlacedObject[] {
-  const inf = m.infra;
-  const pin = (name: string) => m.charts[name]!;
   const out: PlacedObject[] = [];
 
   // Namespaces of the infrastructure (application namespaces live with their apps).
@@ -37,8 +31,8 @@ export function synthControllers(m: Model): PlacedObject[] {
     "metallb",
     helmRelease({
       name: "metallb",
-      namespace: inf.metallb.namespace,
-      pin: pin(inf.metallb.chart),
+      namespace: m.metallb.namespace,
+      pin: m.metallb.chart,
       crds: true,
       values: {
         crds: { enabled: true },
@@ -54,8 +48,8 @@ export function synthControllers(m: Model): PlacedObject[] {
     "cert-manager",
     helmRelease({
       name: "cert-manager",
-      namespace: inf.certManager.namespace,
-      pin: pin(inf.certManager.chart),
+      namespace: m.certManager.namespace,
+      pin: m.certManager.chart,
       crds: true,
       timeout: TEN_MINUTES,
       values: {
@@ -70,31 +64,31 @@ export function synthControllers(m: Model): PlacedObject[] {
   rel(
     "sealed-secrets",
     helmRelease({
-      name: inf.sealedSecrets.controllerName,
-      namespace: inf.sealedSecrets.namespace,
-      pin: pin(inf.sealedSecrets.chart),
+      name: m.sealedSecrets.controllerName,
+      namespace: m.sealedSecrets.namespace,
+      pin: m.sealedSecrets.chart,
       crds: true,
       values: {
-        fullnameOverride: inf.sealedSecrets.controllerName,
-        keyrenewperiod: inf.sealedSecrets.keyRenewPeriod,
+        fullnameOverride: m.sealedSecrets.controllerName,
+        keyrenewperiod: m.sealedSecrets.keyRenewPeriod,
         metrics: { serviceMonitor: { enabled: false } },
       },
     }),
   );
 
-  const ingress = ep(m, "ingress");
+  const ingress = endpointById(m, "ingress");
   rel(
     "ingress-nginx",
     helmRelease({
       name: "ingress-nginx",
-      namespace: inf.ingressNginx.namespace,
-      pin: pin(inf.ingressNginx.chart),
+      namespace: m.ingressNginx.namespace,
+      pin: m.ingressNginx.chart,
       timeout: TEN_MINUTES, // the admission webhook's certgen Jobs are hooks
       values: {
         fullnameOverride: "ingress-nginx",
         controller: {
-          ingressClassResource: { name: inf.ingressNginx.className, default: true },
-          ingressClass: inf.ingressNginx.className,
+          ingressClassResource: { name: m.ingressNginx.className, default: true },
+          ingressClass: m.ingressNginx.className,
           service: {
             type: "LoadBalancer",
             annotations: lbAnnotations(m, ingress),
@@ -108,24 +102,24 @@ export function synthControllers(m: Model): PlacedObject[] {
     }),
   );
 
-  const gateway = ep(m, "gateway");
-  const istioBase = helmRelease({ name: "istio-base", namespace: inf.istio.namespace, pin: pin(inf.istio.charts.base), crds: true, values: { defaultRevision: "default" } });
+  const gateway = endpointById(m, "gateway");
+  const istioBase = helmRelease({ name: "istio-base", namespace: m.istio.namespace, pin: m.istio.charts.base, crds: true, values: { defaultRevision: "default" } });
   const istiod = helmRelease({
     name: "istiod",
-    namespace: inf.istio.namespace,
-    pin: pin(inf.istio.charts.istiod),
+    namespace: m.istio.namespace,
+    pin: m.istio.charts.istiod,
     timeout: TEN_MINUTES,
     dependsOn: [{ name: "istio-base" }],
     values: { pilot: { resources: { requests: { cpu: "100m", memory: "256Mi" } } }, meshConfig: { accessLogFile: "/dev/stdout" } },
   });
   const istioGateway = helmRelease({
-    name: inf.istio.gatewayName,
-    namespace: inf.istio.gatewayNamespace,
-    pin: pin(inf.istio.charts.gateway),
+    name: m.istio.gatewayName,
+    namespace: m.istio.gatewayNamespace,
+    pin: m.istio.charts.gateway,
     timeout: TEN_MINUTES,
-    dependsOn: [{ name: "istiod", namespace: inf.istio.namespace }],
+    dependsOn: [{ name: "istiod", namespace: m.istio.namespace }],
     values: {
-      name: inf.istio.gatewayName,
+      name: m.istio.gatewayName,
       service: {
         type: "LoadBalancer",
         annotations: lbAnnotations(m, gateway),
@@ -139,8 +133,8 @@ export function synthControllers(m: Model): PlacedObject[] {
     "cloudnative-pg",
     helmRelease({
       name: "cloudnative-pg",
-      namespace: inf.cloudnativePg.namespace,
-      pin: pin(inf.cloudnativePg.chart),
+      namespace: m.cloudnativePg.namespace,
+      pin: m.cloudnativePg.chart,
       crds: true,
       values: { crds: { create: true }, monitoring: { podMonitorEnabled: false } },
     }),
@@ -150,11 +144,11 @@ export function synthControllers(m: Model): PlacedObject[] {
     "kube-prometheus-stack",
     helmRelease({
       name: "kube-prometheus-stack",
-      namespace: inf.monitoring.namespace,
-      pin: pin(inf.monitoring.chart),
+      namespace: m.monitoring.namespace,
+      pin: m.monitoring.chart,
       crds: true,
       timeout: TEN_MINUTES,
-      values: mergeValues(monitoringValues(m), monitoringValuesPatch(m.infra.monitoring.alerting)),
+      values: mergeValues(monitoringValues(m), monitoringValuesPatch(m.monitoring.alerting)),
     }),
   );
 
@@ -162,8 +156,8 @@ export function synthControllers(m: Model): PlacedObject[] {
 }
 
 function monitoringValues(m: Model): Record<string, unknown> {
-  const mon = m.infra.monitoring;
-  const log = m.infra.logging;
+  const mon = m.monitoring;
+  const log = m.logging;
   const pvc = (size: string) => ({
     volumeClaimTemplate: { spec: { storageClassName: m.storageClass, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } } },
   });
@@ -191,7 +185,7 @@ function monitoringValues(m: Model): Record<string, unknown> {
           uid: "loki",
           type: "loki",
           access: "proxy",
-          url: `http://loki.${log.namespace}.svc.${m.network.clusterDomain}:${LOKI_PORT}`,
+          url: `http://${log.lokiHost}:${LOKI_PORT}`,
         },
       ],
     },

@@ -29,7 +29,7 @@ export function synthFlux(m: Model): PlacedObject[] {
 
   const [controllers, configs, apps] = LAYERS;
   return [
-    ...place(`${dir}/flux-system/gotk-sync.yaml`, obj(git), root),
+    ...place(`${dir}/${FLUX_NAMESPACE}/gotk-sync.yaml`, obj(git), root),
     ...place(
       `${dir}/infrastructure.yaml`,
       fluxKustomization(m, { name: controllers.name, path: `./${controllers.dir}`, timeout: "15m" }),

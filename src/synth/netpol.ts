@@ -12,11 +12,12 @@ import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/Netw
 import type { INetworkPolicyPeer } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer";
 import type { INetworkPolicyPort } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort";
 import type { PlacedObject } from "../core/object.js";
-import type { ComponentModel, Model } from "../model/model.js";
-import { CNPG_STATUS_PORT, KUBE_SYSTEM, PROMETHEUS_PORT, componentSelector, infraWorkloads, type Workload } from "../netpol/workloads.js";
+import { endpointById, type ComponentModel, type InfraWorkloads, type Model, type Workload } from "../model/model.js";
+import { componentSelector } from "../netpol/workloads.js";
 import { MANAGED_BY, obj, place } from "./builders.js";
 import { APPS, CONFIGS } from "../model/layout.js";
-import { FLUX_NAMESPACE, LOKI_PORT, POSTGRES_PORT } from "../core/well-known.js";
+import { CNPG_STATUS_PORT, DNS_PORT, FLUX_METRICS_PORT, FLUX_NAMESPACE, KUBE_SYSTEM, KUBELET_PORT, LOKI_PORT, MINIKUBE_API_SERVER_PORT, NODE_EXPORTER_PORT, POSTGRES_PORT, PROMETHEUS_PORT, SEALED_SECRETS_PORT } from "../core/well-known.js";
+import { portOf } from "../model/infra-workloads.js";
 
 type Labels = Record<string, string>;
 
@@ -30,8 +31,7 @@ export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] 
  * (Minikube on the LAN). 443 is the kubernetes Service, 6443 the usual apiserver port and 8443 the
  * one Minikube uses (policies see the port after the Service is translated).
  */
-export const API_SERVER_PORTS = [443, 6443, 8443] as const;
-export const DNS_PORT = 53;
+export const API_SERVER_PORTS = [443, 6443, MINIKUBE_API_SERVER_PORT] as const;
 export const PURPOSE_ANNOTATION = "beckerkube.io/purpose";
 export const HOSTS_ANNOTATION = "beckerkube.io/external-hosts";
 
@@ -110,7 +110,7 @@ class PolicySet {
 
 export function synthNetworkPolicies(m: Model): PlacedObject[] {
   const set = new PolicySet();
-  const w = infraWorkloads(m);
+  const w = m.workloads;
   const kubeDns = w.kubeDns;
 
   // Every namespace: nothing in or out unless a policy below allows it; name resolution always.
@@ -133,8 +133,8 @@ export function synthNetworkPolicies(m: Model): PlacedObject[] {
 // --- Applications -------------------------------------------------------------------------------
 
 function applicationPolicies(m: Model, set: PolicySet): void {
-  const w = infraWorkloads(m);
-  const pgNs = m.infra.postgres.namespace;
+  const w = m.workloads;
+  const pgNs = m.postgres.namespace;
   const byId = new Map(m.components.map((c) => [c.id, c]));
   /** How a component is named in a policy of `ns`: its bare name at home, <app>-<name> elsewhere. */
   const label = (c: ComponentModel, ns: string) => (c.namespace === ns ? c.name : c.fullname);
@@ -147,35 +147,35 @@ function applicationPolicies(m: Model, set: PolicySet): void {
     for (const e of c.edges) {
       if (e.to.kind !== "component") continue;
       const t = byId.get(e.to.id);
-      if (!t?.def.port || seen.has(t.id)) continue; // a target without a port accepts no connections
+      if (!t?.port || seen.has(t.id)) continue; // a target without a port accepts no connections
       seen.add(t.id);
       set.add({
         name: `allow-${c.name}-to-${label(t, ns)}`,
         namespace: ns,
-        purpose: `${c.id} talks to ${t.id} on ${t.def.port}/TCP (talksTo in ${fileOf(m, c)}).`,
+        purpose: `${c.id} talks to ${t.id} on ${t.port}/TCP (talksTo in ${fileOf(m, c)}).`,
         select: sel,
-        egress: [{ peers: [componentPeer(ns, t)], ports: tcp(t.def.port) }],
+        egress: [{ peers: [componentPeer(ns, t)], ports: tcp(t.port) }],
       });
       set.add({
         name: `allow-${t.name}-from-${label(c, t.namespace)}`,
         namespace: t.namespace,
-        purpose: `${t.id} accepts ${c.id} on ${t.def.port}/TCP (talksTo in ${fileOf(m, c)}).`,
+        purpose: `${t.id} accepts ${c.id} on ${t.port}/TCP (talksTo in ${fileOf(m, c)}).`,
         select: componentSelector(t),
-        ingress: [{ peers: [componentPeer(t.namespace, c)], ports: tcp(t.def.port) }],
+        ingress: [{ peers: [componentPeer(t.namespace, c)], ports: tcp(t.port) }],
       });
     }
-    if (c.def.database) {
+    if (c.database) {
       set.add({
         name: `allow-${c.name}-to-postgres`,
         namespace: ns,
-        purpose: `${c.id} (and its migration Job) uses database ${c.def.database} on PostgreSQL ${POSTGRES_PORT}/TCP.`,
+        purpose: `${c.id} (and its migration Job) uses database ${c.database} on PostgreSQL ${POSTGRES_PORT}/TCP.`,
         select: sel,
         egress: [{ peers: [workloadPeer(ns, w.postgres)], ports: tcp(POSTGRES_PORT) }],
       });
       set.add({
         name: `allow-postgres-from-${c.app}-${c.name}`,
         namespace: pgNs,
-        purpose: `PostgreSQL accepts ${c.id}, which uses database ${c.def.database}.`,
+        purpose: `PostgreSQL accepts ${c.id}, which uses database ${c.database}.`,
         select: w.postgres.selector,
         ingress: [{ peers: [componentPeer(pgNs, c)], ports: tcp(POSTGRES_PORT) }],
       });
@@ -195,22 +195,22 @@ function applicationPolicies(m: Model, set: PolicySet): void {
         annotations: { [HOSTS_ANNOTATION]: hosts.join(",") },
       });
     }
-    if (c.def.route && c.def.port) {
+    if (c.route && c.port) {
       set.add({
         name: `allow-${c.name}-from-ingress`,
         namespace: ns,
-        purpose: `Route ${c.def.route}: the ingress-nginx controller and the Istio gateway reach ${c.id} on ${c.def.port}/TCP.`,
+        purpose: `Route ${c.route}: the ingress-nginx controller and the Istio gateway reach ${c.id} on ${c.port}/TCP.`,
         select: sel,
-        ingress: [{ peers: [workloadPeer(ns, w.ingressController), workloadPeer(ns, w.gateway)], ports: tcp(c.def.port) }],
+        ingress: [{ peers: [workloadPeer(ns, w.ingressController), workloadPeer(ns, w.gateway)], ports: tcp(c.port) }],
       });
     }
-    if (c.def.metrics) {
+    if (c.metrics) {
       set.add({
         name: `allow-${c.name}-from-prometheus`,
         namespace: ns,
-        purpose: `Prometheus scrapes ${c.id} on ${c.def.metrics.port}/TCP ${c.def.metrics.path}.`,
+        purpose: `Prometheus scrapes ${c.id} on ${c.metrics.port}/TCP ${c.metrics.path}.`,
         select: sel,
-        ingress: [{ peers: [workloadPeer(ns, w.prometheus)], ports: tcp(c.def.metrics.port) }],
+        ingress: [{ peers: [workloadPeer(ns, w.prometheus)], ports: tcp(c.metrics.port) }],
       });
     }
   }
@@ -224,7 +224,7 @@ function fileOf(m: Model, c: ComponentModel): string {
 
 /** Shared vocabulary of the infrastructure policies. */
 class InfraPolicies {
-  readonly w: ReturnType<typeof infraWorkloads>;
+  readonly w: InfraWorkloads;
   readonly declared: Set<string>;
   readonly apiServer: Rule = { peers: privateNetworks(), ports: tcp(...API_SERVER_PORTS) };
   private readonly withApi = new Set<string>();
@@ -234,9 +234,9 @@ class InfraPolicies {
     readonly m: Model,
     private readonly set: PolicySet,
   ) {
-    this.w = infraWorkloads(m);
+    this.w = m.workloads;
     this.declared = new Set(m.namespaces.map((n) => n.name));
-    this.routed = m.components.filter((c) => c.def.route && c.def.port);
+    this.routed = m.components.filter((c) => c.route && c.port);
   }
 
   add(p: PolicySpec): void {
@@ -255,7 +255,8 @@ class InfraPolicies {
   }
 
   /** Admission webhooks are called by the API server, which is not a pod either. */
-  webhook(x: Workload, port: number): void {
+  webhook(x: Workload, portName: string): void {
+    const port = portOf(x, portName);
     this.add({
       name: `allow-${x.id}-from-apiserver`,
       namespace: x.namespace,
@@ -282,9 +283,9 @@ class InfraPolicies {
     this.add({
       name: `allow-${x.id}-to-routed-apps`,
       namespace: x.namespace,
-      purpose: `${x.title} forwards routed requests to ${this.routed.map((c) => `${c.id}:${c.def.port}`).join(", ")}.`,
+      purpose: `${x.title} forwards routed requests to ${this.routed.map((c) => `${c.id}:${c.port}`).join(", ")}.`,
       select: x.selector,
-      egress: this.routed.map((c) => ({ peers: [componentPeer(x.namespace, c)], ports: tcp(c.def.port!) })),
+      egress: this.routed.map((c) => ({ peers: [componentPeer(x.namespace, c)], ports: tcp(c.port!) })),
     });
   }
 }
@@ -328,9 +329,9 @@ function sealedSecretsPolicies(p: InfraPolicies): void {
   p.add({
     name: "allow-sealed-secrets-from-apiserver",
     namespace: s.namespace,
-    purpose: "`kubeseal --fetch-cert` reaches the controller through the API server's service proxy (from the node's private address) on 8080/TCP.",
+    purpose: `\`kubeseal --fetch-cert\` reaches the controller through the API server's service proxy (from the node's private address) on ${SEALED_SECRETS_PORT}/TCP.`,
     select: s.selector,
-    ingress: [{ peers: privateNetworks(), ports: tcp(8080) }],
+    ingress: [{ peers: privateNetworks(), ports: tcp(SEALED_SECRETS_PORT) }],
   });
   p.scrape(s);
 }
@@ -370,9 +371,9 @@ function fluxPolicies(p: InfraPolicies): void {
   p.add({
     name: "allow-metrics-from-prometheus",
     namespace: ns,
-    purpose: "Prometheus scrapes the Flux controllers on 8080/TCP.",
+    purpose: `Prometheus scrapes the Flux controllers on ${FLUX_METRICS_PORT}/TCP.`,
     select: {},
-    ingress: [{ peers: [workloadPeer(ns, w.prometheus)], ports: tcp(8080) }],
+    ingress: [{ peers: [workloadPeer(ns, w.prometheus)], ports: tcp(FLUX_METRICS_PORT) }],
   });
 }
 
@@ -380,30 +381,30 @@ function fluxPolicies(p: InfraPolicies): void {
 function controllerPolicies(p: InfraPolicies): void {
   const { w, m } = p;
   // MetalLB speakers run with hostNetwork, where NetworkPolicy does not apply; the controller assigns addresses.
-  p.toApiServer(m.infra.metallb.namespace, "The MetalLB controller");
-  p.webhook(w.metallbController, 9443);
+  p.toApiServer(m.metallb.namespace, "The MetalLB controller");
+  p.webhook(w.metallbController, "webhook-server");
   p.scrape(w.metallbController);
   // Issuance from our own CA only: no ACME, so no egress to the internet.
-  p.toApiServer(m.infra.certManager.namespace, "cert-manager's controller, cainjector, webhook and startup check");
-  p.webhook(w.certManagerWebhook, 10250);
+  p.toApiServer(m.certManager.namespace, "cert-manager's controller, cainjector, webhook and startup check");
+  p.webhook(w.certManagerWebhook, "https");
   p.scrape(w.certManager);
   // istiod serves configuration and certificates to gateways (and any sidecar) anywhere.
-  p.toApiServer(m.infra.istio.namespace, "istiod");
+  p.toApiServer(m.istio.namespace, "istiod");
   p.add({
     name: "allow-istiod-from-cluster",
     namespace: w.istiod.namespace,
-    purpose: "Gateways and sidecars anywhere fetch configuration (xDS) and certificates from istiod on 15010/15012.",
+    purpose: `Gateways and sidecars anywhere fetch configuration (xDS) and certificates from istiod on ${portOf(w.istiod, "grpc-xds")}/${portOf(w.istiod, "https-dns")}.`,
     select: w.istiod.selector,
-    ingress: [{ peers: [allPodsEverywhere()], ports: tcp(15010, 15012) }],
+    ingress: [{ peers: [allPodsEverywhere()], ports: tcp(portOf(w.istiod, "grpc-xds"), portOf(w.istiod, "https-dns")) }],
   });
-  p.webhook(w.istiod, 15017);
+  p.webhook(w.istiod, "https-webhooks");
   p.scrape(w.istiod);
 }
 
 /** ingress-nginx and the Istio gateway: the LAN's HTTP(S) entry points, forwarding to routed components. */
 function entryPointPolicies(p: InfraPolicies): void {
   const { w, m } = p;
-  const ingressPorts = m.endpoints.find((e) => e.id === "ingress")!.ports.map((x) => x.port);
+  const ingressPorts = endpointById(m, "ingress").ports.map((x) => x.port);
   p.toApiServer(w.ingressController.namespace, "The controller and its admission certificate Jobs");
   p.add({
     name: "allow-ingress-nginx-from-anywhere",
@@ -412,11 +413,11 @@ function entryPointPolicies(p: InfraPolicies): void {
     select: w.ingressController.selector,
     ingress: [p.fromAnywhere(ingressPorts)],
   });
-  p.webhook(w.ingressController, 8443);
+  p.webhook(w.ingressController, "webhook");
   p.toRouted(w.ingressController);
   p.scrape(w.ingressController);
 
-  const gatewayPorts = m.endpoints.find((e) => e.id === "gateway")!.ports.map((x) => x.port);
+  const gatewayPorts = endpointById(m, "gateway").ports.map((x) => x.port);
   p.add({
     name: "allow-istio-gateway-from-anywhere",
     namespace: w.gateway.namespace,
@@ -427,9 +428,9 @@ function entryPointPolicies(p: InfraPolicies): void {
   p.add({
     name: "allow-istio-gateway-to-istiod",
     namespace: w.gateway.namespace,
-    purpose: "The gateway fetches its configuration and certificates from istiod on 15012/TCP.",
+    purpose: `The gateway fetches its configuration and certificates from istiod on ${portOf(w.istiod, "https-dns")}/TCP.`,
     select: w.gateway.selector,
-    egress: [{ peers: [workloadPeer(w.gateway.namespace, w.istiod)], ports: tcp(15012) }],
+    egress: [{ peers: [workloadPeer(w.gateway.namespace, w.istiod)], ports: tcp(portOf(w.istiod, "https-dns")) }],
   });
   p.toRouted(w.gateway);
   p.scrape(w.gateway);
@@ -506,8 +507,8 @@ function storagePolicies(p: InfraPolicies): void {
   p.scrape(w.postgres);
 
   const op = w.cnpgOperator;
-  p.toApiServer(m.infra.cloudnativePg.namespace, "The CloudNativePG operator");
-  p.webhook(op, 9443);
+  p.toApiServer(m.cloudnativePg.namespace, "The CloudNativePG operator");
+  p.webhook(op, "webhook-server");
   p.add({
     name: "allow-cnpg-operator-to-postgres",
     namespace: op.namespace,
@@ -529,14 +530,14 @@ function storagePolicies(p: InfraPolicies): void {
  */
 function observabilityPolicies(p: InfraPolicies): void {
   const { w, m } = p;
-  const mon = m.infra.monitoring.namespace;
+  const mon = m.monitoring.namespace;
   p.toApiServer(mon, "Prometheus (service discovery), its operator, kube-state-metrics and Grafana's sidecars");
   p.add({
     name: "allow-prometheus-scrape",
     namespace: mon,
-    purpose: "Prometheus scrapes pods in every namespace and the nodes' kubelet (10250) and node exporter (9100, hostNetwork).",
+    purpose: `Prometheus scrapes pods in every namespace and the nodes' kubelet (${KUBELET_PORT}) and node exporter (${NODE_EXPORTER_PORT}, hostNetwork).`,
     select: w.prometheus.selector,
-    egress: [{ peers: [allPodsEverywhere()] }, { peers: privateNetworks(), ports: tcp(9100, 10250) }],
+    egress: [{ peers: [allPodsEverywhere()] }, { peers: privateNetworks(), ports: tcp(NODE_EXPORTER_PORT, KUBELET_PORT) }],
   });
   p.add({
     name: "allow-from-prometheus",
@@ -566,9 +567,9 @@ function observabilityPolicies(p: InfraPolicies): void {
     select: w.grafana.selector,
     egress: [{ peers: [workloadPeer(mon, w.loki)], ports: tcp(LOKI_PORT) }],
   });
-  p.webhook(w.prometheusOperator, 10250);
+  p.webhook(w.prometheusOperator, "https");
 
-  const log = m.infra.logging.namespace;
+  const log = m.logging.namespace;
   p.add({
     name: "allow-fluent-bit-to-apiserver",
     namespace: log,

@@ -11,7 +11,7 @@ import { CONFIGS } from "../model/layout.js";
 import { POSTGRES_PORT } from "../core/well-known.js";
 
 export function synthPostgres(m: Model): PlacedObject[] {
-  const pg = m.infra.postgres;
+  const pg = m.postgres;
   const e = m.endpoints.find((x) => x.id === "postgres")!;
   const cluster = {
     apiVersion: "postgresql.cnpg.io/v1",
@@ -25,11 +25,11 @@ export function synthPostgres(m: Model): PlacedObject[] {
       storage: { size: pg.storage, storageClass: m.storageClass },
       resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "2", memory: "2Gi" } },
       managed: {
-        roles: pg.roles.map((r) => ({
-          name: r.name,
+        roles: pg.roles.map((role) => ({
+          name: role,
           ensure: "present",
           login: true,
-          passwordSecret: { name: roleSecretName(r.name) },
+          passwordSecret: { name: roleSecretName(role) },
         })),
         services: {
           additional: [
@@ -66,7 +66,7 @@ export function synthPostgres(m: Model): PlacedObject[] {
 
 /** Nightly pg_dump of every database: custom format, checksummed, kept for `backup.keep` runs. */
 function synthBackupJob(m: Model): PlacedObject[] {
-  const pg = m.infra.postgres;
+  const pg = m.postgres;
   const labels = labelsFor("postgres-backup", "backup", "beckerkube");
   const pvc: IPersistentVolumeClaim = {
     apiVersion: "v1",

@@ -63,8 +63,8 @@ export interface BootstrapOptions {
 const min = (n: number) => n * 60_000;
 
 export function defaultCanary(m: Model): ComponentModel {
-  const simple = (c: ComponentModel) => !c.def.optional && c.dependsOn.length === 0 && !c.def.database && c.secretRefs.length === 0;
-  const pick = m.components.find((c) => simple(c) && c.def.role === "cache") ?? m.components.find(simple) ?? m.components[0];
+  const simple = (c: ComponentModel) => !c.optional && c.dependsOn.length === 0 && !c.database && c.secretRefs.length === 0;
+  const pick = m.components.find((c) => simple(c) && c.role === "cache") ?? m.components.find(simple) ?? m.components[0];
   if (!pick) throw new Error("the definition has no application components to use as a canary");
   return pick;
 }
@@ -100,7 +100,7 @@ export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
     expect: /^True$/,
     means: `${ref} is Ready`,
   });
-  const sealedNs = m.infra.sealedSecrets.namespace;
+  const sealedNs = m.sealedSecrets.namespace;
   const fluxVersion = o.fluxVersion ?? FLUX_VERSION;
   const [canaryApp, canaryName] = o.canary.split("/");
   const canary = m.components.find((c) => c.app === canaryApp && c.name === canaryName);

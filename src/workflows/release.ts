@@ -137,7 +137,7 @@ export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
         c.model = model;
         const app = model.apps.find((a) => a.name === req.app);
         if (!app) throw new ReleaseError(`no application '${req.app}' in the definition (known: ${model.apps.map((a) => a.name).join(", ")})`, 2);
-        const names = req.components.length ? req.components : app.components.filter((x) => x.def.role !== "cache").map((x) => x.name);
+        const names = req.components.length ? req.components : app.components.filter((x) => x.role !== "cache").map((x) => x.name);
         for (const n of names) {
           const comp = app.components.find((x) => x.name === n);
           if (!comp) throw new ReleaseError(`application ${app.name} has no component '${n}' (components: ${app.components.map((x) => x.name).join(", ")})`, 2);
@@ -259,8 +259,8 @@ export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
         const m = c.next!.model;
         const entry = m.endpoints.find((e) => e.id === (m.network.routes === "gateway-api" ? "gateway" : "ingress"))!;
         const base = req.health.baseUrl ?? `https://${entry.ip}`;
-        for (const comp of c.comps.filter((x) => x.def.health)) {
-          const url = base.replace(/\/$/, "") + comp.def.health!;
+        for (const comp of c.comps.filter((x) => x.health)) {
+          const url = base.replace(/\/$/, "") + comp.health!;
           let status: number | string;
           try {
             status = await healthGet(url, req.health.caFile);

@@ -9,6 +9,7 @@ import type { Model } from "../model/model.js";
 import { listBackups } from "./backup.js";
 import { checkCertificates, tlsTargets, type CertificateReport } from "./certs.js";
 import type { Kube } from "../adapters/kube.js";
+import { FLUX_NAMESPACE } from "../core/well-known.js";
 
 export interface FluxItem {
   kind: string;
@@ -206,7 +207,7 @@ export function evaluateStatus(m: Model, s: Snapshot, opts: { backupMaxAgeHours?
       add("flux", `${f.kind} ${f.namespace}/${f.name}`, health, f.suspended ? "suspended" : f.ready === "True" ? `Ready${f.revision ? ` at ${f.revision}` : ""}` : `${f.reason ?? "not Ready"}: ${f.message ?? ""}`.trim());
     }
     for (const k of ["infra-controllers", "infra-configs", "apps"]) {
-      if (!s.flux.some((f) => f.kind === "Kustomization" && f.name === k)) add("flux", `Kustomization flux-system/${k}`, "fail", "missing: is Flux bootstrapped (`bk bootstrap`)?");
+      if (!s.flux.some((f) => f.kind === "Kustomization" && f.name === k)) add("flux", `Kustomization ${FLUX_NAMESPACE}/${k}`, "fail", "missing: is Flux bootstrapped (`bk bootstrap`)?");
     }
     for (const e of m.endpoints) {
       const svc = s.services.find((x) => x.namespace === e.namespace && x.name === e.service);
@@ -217,7 +218,7 @@ export function evaluateStatus(m: Model, s: Snapshot, opts: { backupMaxAgeHours?
     for (const p of s.pods) add("pods", `${p.namespace}/${p.name}`, "fail", `${p.phase}: ${p.reason}`);
     for (const c of m.components) {
       const d = s.images.find((x) => x.namespace === c.namespace && x.deployment === c.fullname);
-      if (!d) add("images", c.id, c.def.replicas === 0 ? "ok" : "fail", c.def.replicas === 0 ? "scaled to zero" : `no Deployment ${c.namespace}/${c.fullname}`);
+      if (!d) add("images", c.id, c.replicas === 0 ? "ok" : "fail", c.replicas === 0 ? "scaled to zero" : `no Deployment ${c.namespace}/${c.fullname}`);
       else if (!d.images.includes(c.image.ref)) add("images", c.id, "fail", `runs ${d.images.join(", ")}; the tree says ${c.image.ref}`);
       else add("images", c.id, "ok", c.image.ref);
     }

@@ -55,7 +55,7 @@ describe("bk secrets against a real API server", () => {
       suite.scratch(root);
       values = path.join(await tempDir("bk-values-"), "secret-values.yaml");
       const model = loadDefinition(root).model;
-      assert.equal(model.infra.sealedSecrets.namespace, NS);
+      assert.equal(model.sealedSecrets.namespace, NS);
       for (const s of model.secrets) {
         for (const [k, src] of Object.entries(s.keys)) {
           if (src.from !== "operator") continue;

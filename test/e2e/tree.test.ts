@@ -382,11 +382,11 @@ describe("the generated tree on a real control plane with Flux", () => {
     note(`order: ffl-backend Ready ${cond(be)?.lastTransitionTime}, ffl-frontend installed ${new Date(installedAt(fe)).toISOString()} and Ready ${cond(fe)?.lastTransitionTime}`);
 
     for (const comp of m.components) {
-      await assertRunning(comp.namespace, comp.fullname, comp.image.ref, comp.def.replicas);
+      await assertRunning(comp.namespace, comp.fullname, comp.image.ref, comp.replicas);
     }
-    note(`${m.components.length} components: Deployments Ready, ${m.components.reduce((n, x) => n + x.def.replicas, 0)} pods Running on ${NODE} with the definition's images`);
+    note(`${m.components.length} components: Deployments Ready, ${m.components.reduce((n, x) => n + x.replicas, 0)} pods Running on ${NODE} with the definition's images`);
 
-    for (const comp of m.components.filter((x) => x.def.migration)) {
+    for (const comp of m.components.filter((x) => x.migration)) {
       const history = await helmHistory(c().kubectl, comp.namespace, comp.fullname);
       const deployed = history.filter((h) => h.info?.status === "deployed").at(-1);
       assert.ok(deployed, `${comp.namespace}/${comp.fullname}: no deployed Helm release record (history: ${history.map((h) => `${h.version}=${h.info?.status}`).join(", ")})`);
@@ -437,7 +437,7 @@ describe("the generated tree on a real control plane with Flux", () => {
       () => c().assertAlive(),
       500,
     );
-    await assertRunning(comp.namespace, comp.fullname, image, comp.def.replicas);
+    await assertRunning(comp.namespace, comp.fullname, image, comp.replicas);
     // The Kustomization records the revision once its health checks (this release among them) have passed.
     await waitFor(`Kustomization ${E2E_APPS} to record ${sha.slice(0, 12)}`, READY_TIMEOUT, async () => {
       const k = await c().kubectl.getJson<FluxObj>(KS, FLUX_NAMESPACE, E2E_APPS);
@@ -483,7 +483,7 @@ describe("the generated tree on a real control plane with Flux", () => {
     // failures in status.failures only (not upgradeFailures) and keeps retrying with back-off.
     const feAfter = await helmHistory(c().kubectl, fe.namespace, fe.fullname);
     assert.deepEqual(feAfter.map((h) => [h.version, h.info?.status]), feBefore.map((h) => [h.version, h.info?.status]), "no Helm release record was written");
-    await assertRunning(fe.namespace, fe.fullname, feImage, fe.def.replicas);
+    await assertRunning(fe.namespace, fe.fullname, feImage, fe.replicas);
     note(`broken (schema): ${fe.fullname}: ${describeCond(feHr).replace(/\s+/g, " ")}; failures=${String(feHr.status?.["failures"])}, Helm history unchanged at v${feAfter.at(-1)?.version}, still running ${feImage}`);
 
     const botHr = await waitFor(
@@ -506,7 +506,7 @@ describe("the generated tree on a real control plane with Flux", () => {
     assert.ok(added.some((h) => h.info?.status === "failed"), `failed upgrades are recorded: ${added.map((h) => `${h.version}=${h.info?.status}`).join(", ")}`);
     assert.equal(botAfter.at(-1)?.info?.status, "deployed");
     assert.match(botAfter.at(-1)?.info?.description ?? "", /^Rollback to \d+/);
-    await assertRunning(bot.namespace, bot.fullname, bot.image.ref, bot.def.replicas);
+    await assertRunning(bot.namespace, bot.fullname, bot.image.ref, bot.replicas);
     note(
       `broken (apiserver): ${bot.fullname}: ${describeCond(botHr, "Stalled")}; upgradeFailures=${String(botHr.status?.["upgradeFailures"])}; ${describeCond(botHr, "Remediated")}; Helm history ${added.map((h) => `v${h.version}=${h.info?.status}`).join(", ")}; still running ${bot.image.ref}`,
     );

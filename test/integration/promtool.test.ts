@@ -97,9 +97,9 @@ function deploymentDown(m: Model, optional: boolean): Scenario[] {
   const out: Scenario[] = [];
   const severity = optional ? "high" : "critical";
   for (const app of m.apps) {
-    const live = app.components.filter((c) => c.def.replicas > 0);
-    const mine = live.filter((c) => c.def.optional === optional);
-    const other = live.filter((c) => c.def.optional !== optional);
+    const live = app.components.filter((c) => c.replicas > 0);
+    const mine = live.filter((c) => c.optional === optional);
+    const other = live.filter((c) => c.optional !== optional);
     if (!mine.length) continue;
     const c = mine[0]!;
     const dep = (name: string, available: string, desired: string) => [
@@ -120,7 +120,7 @@ function deploymentDown(m: Model, optional: boolean): Scenario[] {
 const POD = { namespace: "ffl", pod: "ffl-backend-7d9f8c6b5-abcde", container: "backend" };
 
 function metricsComponent(m: Model): ComponentModel {
-  const c = m.components.find((x) => x.def.metrics);
+  const c = m.components.find((x) => x.metrics);
   assert.ok(c, "the definition has no component with metrics");
   return c;
 }
@@ -135,12 +135,12 @@ function gotk(kind: string, ns: string, name: string, ready: string, suspended: 
 
 const TABLE: Record<string, (m: Model) => Scenario[]> = {
   KubeAPIServerDown: () => serviceDown("apiserver", { instance: "192.168.49.2:8443", namespace: "default", service: "kubernetes" }),
-  IngressControllerDown: (m) => serviceDown("ingress-nginx", { namespace: m.infra.ingressNginx.namespace, pod: "ingress-nginx-controller-abc-xyz" }),
-  RegistryDown: (m) => serviceDown("registry", { namespace: m.infra.registry.namespace, pod: "registry-abc-xyz" }),
-  ChartMuseumDown: (m) => serviceDown("chartmuseum", { namespace: m.infra.chartmuseum.namespace, pod: "chartmuseum-abc-xyz" }),
+  IngressControllerDown: (m) => serviceDown("ingress-nginx", { namespace: m.ingressNginx.namespace, pod: "ingress-nginx-controller-abc-xyz" }),
+  RegistryDown: (m) => serviceDown("registry", { namespace: m.registryServer.namespace, pod: "registry-abc-xyz" }),
+  ChartMuseumDown: (m) => serviceDown("chartmuseum", { namespace: m.chartmuseum.namespace, pod: "chartmuseum-abc-xyz" }),
   PostgreSQLDown: (m) => {
-    const cluster = m.infra.postgres.clusterName;
-    const up = (v: string) => [s("cnpg_collector_up", { cluster, job: "postgres", namespace: m.infra.postgres.namespace, pod: `${cluster}-1` }, v)];
+    const cluster = m.postgres.clusterName;
+    const up = (v: string) => [s("cnpg_collector_up", { cluster, job: "postgres", namespace: m.postgres.namespace, pod: `${cluster}-1` }, v)];
     return [
       ...firesAndNot(up("0x30"), up("1x30"), [{ cluster, severity: "critical" }]),
       { name: "not scraped", series: [s("up", { job: "postgres" }, "0x30")], expect: [{ cluster, severity: "critical" }] },
@@ -207,7 +207,7 @@ const TABLE: Record<string, (m: Model) => Scenario[]> = {
       [{ namespace: "ffl", job_name: "ffl-backend-migrate", severity: "high" }],
     ),
   PostgresBackupMissed: (m) => {
-    const ns = m.infra.postgres.namespace;
+    const ns = m.postgres.namespace;
     const last = (cronjob: string, v: string) => [s("kube_cronjob_status_last_successful_time", { namespace: ns, cronjob }, v)];
     // evaluated at t=20m (time() = 1200): a last success 100000 s before the start is 28 hours old, 88800 s before it 25 hours
     return [
@@ -283,7 +283,7 @@ const TABLE: Record<string, (m: Model) => Scenario[]> = {
     return firesAndNot(cpu("0+50x40"), cpu("0+10x40"), [{ ...POD, severity: "medium" }], "30m");
   },
   SealedSecretsKeyCreated: (m) => {
-    const ns = m.infra.sealedSecrets.namespace;
+    const ns = m.sealedSecrets.namespace;
     const key = (secret: string, v: string) => [s("kube_secret_created", { namespace: ns, secret, job: "kube-state-metrics" }, v)];
     // evaluated at t=20m (time() = 1200): created at t=10m fires; created days before does not
     return [...firesAndNot(key("sealed-secrets-keyabcde", "600x30"), key("sealed-secrets-keyabcde", "-200000x30"), [{ namespace: ns, secret: "sealed-secrets-keyabcde", severity: "low" }]), { name: "another secret", series: key("grafana-admin", "600x30"), expect: [] }];

@@ -124,9 +124,9 @@ describe("synthesized NetworkPolicies (real definition)", () => {
   });
 
   it("routes are reachable from ingress-nginx and the Istio gateway; metrics from Prometheus only on the metrics port", () => {
-    for (const c of model.components.filter((x) => x.def.route)) {
-      assert.equal(can("ingress-nginx/ingress-nginx", c.id, c.def.port!), true, c.id);
-      assert.equal(can("istio-ingress/istio-gateway", c.id, c.def.port!), true, c.id);
+    for (const c of model.components.filter((x) => x.route)) {
+      assert.equal(can("ingress-nginx/ingress-nginx", c.id, c.port!), true, c.id);
+      assert.equal(can("istio-ingress/istio-gateway", c.id, c.port!), true, c.id);
     }
     assert.equal(can("ingress-nginx/ingress-nginx", "ffl/redis", 6379), false);
     assert.equal(can("monitoring/prometheus", "mtg-dev-agents/orchestrator", 9090), true);

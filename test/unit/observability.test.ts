@@ -24,7 +24,7 @@ type Any = Record<string, any>;
 
 const { model } = loadDefinition(REPO_ROOT);
 const objects = synthesize(model);
-const MON = model.infra.monitoring.namespace;
+const MON = model.monitoring.namespace;
 
 const ofKind = (objs: readonly PlacedObject[], kind: string) => objs.filter((p) => p.object.kind === kind);
 const find = (kind: string, name: string, ns?: string): KubeObject => {
@@ -147,7 +147,7 @@ describe("alert rules", () => {
 
   it("has one ApplicationComponentDown rule per application, over exactly its running components", () => {
     for (const app of model.apps) {
-      const required = app.components.filter((c) => !c.def.optional && c.def.replicas > 0);
+      const required = app.components.filter((c) => !c.optional && c.replicas > 0);
       const r = rules.filter((x) => x.alert === "ApplicationComponentDown" && x.labels.app === app.name);
       assert.equal(r.length, required.length ? 1 : 0, app.name);
       if (!required.length) continue;
@@ -155,7 +155,7 @@ describe("alert rules", () => {
       assert.deepEqual(regex?.split("|").sort(), required.map((c) => c.fullname).sort(), app.name);
       assert.ok(r[0]!.expr.includes(`namespace="${app.namespace}"`), app.name);
     }
-    const optional = model.apps.find((a) => a.components.some((c) => c.def.optional))!;
+    const optional = model.apps.find((a) => a.components.some((c) => c.optional))!;
     const opt = rules.find((x) => x.alert === "ApplicationOptionalComponentDown" && x.labels.app === optional.name);
     assert.ok(opt, `no optional-component rule for ${optional.name}`);
     assert.equal(opt.labels.severity, "high");
@@ -172,12 +172,12 @@ describe("alert rules", () => {
   it("watch the backup CronJob that synthesis creates", () => {
     const r = rules.find((x) => x.alert === "PostgresBackupMissed")!;
     const cronjob = /cronjob="([^"]+)"/.exec(r.expr)![1]!;
-    find("CronJob", cronjob, model.infra.postgres.namespace);
+    find("CronJob", cronjob, model.postgres.namespace);
   });
 
   it("alert on certificates well before they expire but after cert-manager should have renewed them", () => {
     const hours = (d: string) => Number(/^(\d+)h$/.exec(d)![1]);
-    assert.ok(THRESHOLDS.certificateDays * 24 < hours(model.infra.certManager.renewBefore), "the alert would fire before renewal is due");
+    assert.ok(THRESHOLDS.certificateDays * 24 < hours(model.certManager.renewBefore), "the alert would fire before renewal is due");
   });
 });
 
@@ -199,34 +199,34 @@ describe("scrape targets", () => {
   it("PostgreSQL: a PodMonitor on the CNPG cluster's pods, port metrics", () => {
     const pm = monitor("postgres")!;
     assert.equal(pm.kind, "PodMonitor");
-    assert.deepEqual(spec(pm).selector.matchLabels, { "cnpg.io/cluster": model.infra.postgres.clusterName });
+    assert.deepEqual(spec(pm).selector.matchLabels, { "cnpg.io/cluster": model.postgres.clusterName });
     assert.equal(spec(pm).podMetricsEndpoints[0].port, "metrics");
-    assert.deepEqual(spec(pm).namespaceSelector.matchNames, [model.infra.postgres.namespace]);
+    assert.deepEqual(spec(pm).namespaceSelector.matchNames, [model.postgres.namespace]);
   });
 
   it("registry: selects the synthesized registry-metrics Service by its labels and port", () => {
     const sm = monitor("registry")!;
-    const svc = find("Service", "registry-metrics", model.infra.registry.namespace);
+    const svc = find("Service", "registry-metrics", model.registryServer.namespace);
     for (const [k, v] of Object.entries(spec(sm).selector.matchLabels as Record<string, string>)) assert.equal(svc.metadata.labels?.[k], v, k);
     assert.ok((spec(svc).ports as Any[]).some((p) => p.name === spec(sm).endpoints[0].port));
     // the LoadBalancer Service must not match: it has no metrics port, but it must not carry the metrics label either
-    assert.equal(find("Service", "registry", model.infra.registry.namespace).metadata.labels?.["beckerkube.io/metrics"], undefined);
+    assert.equal(find("Service", "registry", model.registryServer.namespace).metadata.labels?.["beckerkube.io/metrics"], undefined);
   });
 
   it("ChartMuseum, ingress-nginx, cert-manager, Sealed Secrets: match what their releases render", () => {
-    const cm = spec(find("HelmRelease", "chartmuseum", model.infra.chartmuseum.namespace)).values;
+    const cm = spec(find("HelmRelease", "chartmuseum", model.chartmuseum.namespace)).values;
     assert.equal(cm.fullnameOverride, "chartmuseum");
     assert.equal(cm.env.open.DISABLE_METRICS, false);
     assert.equal(spec(monitor("chartmuseum")!).endpoints[0].path, "/metrics");
 
-    const ing = spec(find("HelmRelease", "ingress-nginx", model.infra.ingressNginx.namespace)).values;
+    const ing = spec(find("HelmRelease", "ingress-nginx", model.ingressNginx.namespace)).values;
     assert.equal(ing.controller.metrics.enabled, true);
     assert.equal(spec(monitor("ingress-nginx")!).selector.matchLabels["app.kubernetes.io/instance"], "ingress-nginx");
 
-    const certm = spec(find("HelmRelease", "cert-manager", model.infra.certManager.namespace)).values;
+    const certm = spec(find("HelmRelease", "cert-manager", model.certManager.namespace)).values;
     assert.equal(certm.prometheus.enabled, true);
 
-    const ss = find("HelmRelease", model.infra.sealedSecrets.controllerName, model.infra.sealedSecrets.namespace);
+    const ss = find("HelmRelease", model.sealedSecrets.controllerName, model.sealedSecrets.namespace);
     assert.equal(spec(monitor("sealed-secrets")!).selector.matchLabels["app.kubernetes.io/instance"], ss.metadata.name);
     assert.equal(spec(monitor("sealed-secrets")!).podMetricsEndpoints[0].port, "metrics");
   });
@@ -289,7 +289,7 @@ describe("dashboards", () => {
     // The default Prometheus datasource: pinned in the values once monitoringValuesPatch is merged;
     // until then the chart's own default, which is "prometheus" in kube-prometheus-stack 88.5.3.
     const pinned = kps.grafana.sidecar.datasources?.uid as string | undefined;
-    if (pinned === undefined) assert.equal(model.charts[model.infra.monitoring.chart]!.version, "88.5.3", "chart bumped: re-check its default Prometheus datasource uid, or merge monitoringValuesPatch");
+    if (pinned === undefined) assert.equal(model.monitoring.chart.version, "88.5.3", "chart bumped: re-check its default Prometheus datasource uid, or merge monitoringValuesPatch");
     const known = new Set([...extra, pinned ?? "prometheus"]);
     for (const [file, d] of dashboards) {
       for (const p of allPanels(d)) {
@@ -317,7 +317,7 @@ describe("dashboards", () => {
       const inRow = panels.slice(i + 1, next === -1 ? undefined : i + 1 + next);
       const titles = inRow.map((p) => p.title);
       assert.ok(titles.includes("Restarts (1h)"), c.id);
-      if (c.def.metrics) {
+      if (c.metrics) {
         assert.deepEqual(titles, ["Requests", "Errors (5xx ratio)", "Latency", "Restarts (1h)"], c.id);
         assert.ok(inRow[0]!.targets[0].expr.includes(`job="${c.fullname}"`), c.id);
       }
@@ -341,7 +341,7 @@ describe("dashboards", () => {
       assert.equal(p.length, 1, app.namespace);
       assert.equal(p[0]!.datasource.uid, "loki");
     }
-    const fb = spec(find("HelmRelease", "fluent-bit", model.infra.logging.namespace)).values.config.outputs as string;
+    const fb = spec(find("HelmRelease", "fluent-bit", model.logging.namespace)).values.config.outputs as string;
     assert.match(fb, /Labels\s+job=fluent-bit/);
     assert.ok(fb.includes("$kubernetes['namespace_name']"), "Fluent Bit no longer sets namespace_name");
   });

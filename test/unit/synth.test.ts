@@ -108,7 +108,7 @@ describe("applications", () => {
       const hr = find("HelmRelease", c.fullname, c.namespace);
       assert.equal(spec(hr).chart.spec.sourceRef.name, "bk-charts");
       assert.equal(spec(hr).values.image.repository, `192.168.7.21:5000/${c.app}/${c.name}`);
-      assert.equal(spec(hr).values.image.tag, c.def.tag);
+      assert.equal(spec(hr).values.image.tag, c.image.tag);
     }
   });
 

@@ -28,10 +28,10 @@ export function planSummary(m: Model) {
       namespace: a.namespace,
       components: a.components.map((c) => ({
         name: c.name,
-        role: c.def.role,
+        role: c.role,
         image: c.image.ref,
-        route: c.def.route,
-        optional: c.def.optional,
+        route: c.route,
+        optional: c.optional,
         talksTo: c.edges.map((e) => (e.to.kind === "component" ? e.to.id : e.to.kind === "database" ? `postgres:${e.to.name}` : `${e.to.host}:${e.to.port}`)),
         startsAfter: c.dependsOn,
       })),

@@ -144,7 +144,7 @@ function application(app: AppModel): Json {
   for (const c of app.components) {
     const restarts = { expr: `sum by (pod) (increase(kube_pod_container_status_restarts_total{${podSel(c)}}[1h]))`, legend: "{{pod}}" };
     d.row(c.name);
-    if (c.def.metrics) {
+    if (c.metrics) {
       const sel = `namespace=${q(c.namespace)}, job=${q(c.fullname)}`;
       const latency = (p: number) => `histogram_quantile(${p}, sum by (le) (rate(http_request_duration_seconds_bucket{${sel}}[5m])))`;
       d.timeseries("Requests", [{ expr: `sum by (code) (rate(http_requests_total{${sel}}[5m]))`, legend: "{{code}}" }], { unit: "reqps", w: 6, h: 7 })
@@ -182,7 +182,7 @@ function application(app: AppModel): Json {
 }
 
 function postgres(m: Model): Json {
-  const pg = m.infra.postgres;
+  const pg = m.postgres;
   const job = `job=${q(JOBS.postgres)}`;
   const dbs = `${job}, datname=~${q(alt(m.postgres.databases.map((x) => x.name)))}`;
   const rate = (metric: string) => `sum by (datname) (rate(${metric}{${dbs}}[5m]))`;
@@ -237,7 +237,7 @@ export function dashboardConfigMap(m: Model, d: Dashboard): KubeObject {
   const cm: IConfigMap = {
     apiVersion: "v1",
     kind: "ConfigMap",
-    metadata: { name: `bk-dashboard-${d.id}`, namespace: m.infra.monitoring.namespace, labels: { ...MANAGED_BY, [DASHBOARD_LABEL.key]: DASHBOARD_LABEL.value } },
+    metadata: { name: `bk-dashboard-${d.id}`, namespace: m.monitoring.namespace, labels: { ...MANAGED_BY, [DASHBOARD_LABEL.key]: DASHBOARD_LABEL.value } },
     data: { [`beckerkube-${d.id}.json`]: JSON.stringify(d.json, null, 2) + "\n" },
   };
   return obj(cm);

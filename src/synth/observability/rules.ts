@@ -100,7 +100,7 @@ function serviceDown(alert: string, job: string, what: string, runbook: string, 
 }
 
 function availability(m: Model): AlertGroup {
-  const pg = m.infra.postgres;
+  const pg = m.postgres;
   return {
     name: "beckerkube.availability",
     alerts: [
@@ -123,7 +123,7 @@ function availability(m: Model): AlertGroup {
 
 /** Components that run: replicas 0 in the definition means switched off on purpose. */
 function running(components: readonly ComponentModel[]): ComponentModel[] {
-  return components.filter((c) => c.def.replicas > 0);
+  return components.filter((c) => c.replicas > 0);
 }
 
 function componentDown(app: string, namespace: string, components: ComponentModel[], optional: boolean): AlertSpec {
@@ -149,8 +149,8 @@ function applications(m: Model): AlertGroup {
   const alerts: AlertSpec[] = [];
   for (const app of m.apps) {
     const live = running(app.components);
-    const required = live.filter((c) => !c.def.optional);
-    const optional = live.filter((c) => c.def.optional);
+    const required = live.filter((c) => !c.optional);
+    const optional = live.filter((c) => c.optional);
     if (required.length) alerts.push(componentDown(app.name, app.namespace, required, false));
     if (optional.length) alerts.push(componentDown(app.name, app.namespace, optional, true));
   }
@@ -206,7 +206,7 @@ function nodesAndStorage(): AlertGroup {
 }
 
 function workloads(m: Model): AlertGroup {
-  const pgNs = m.infra.postgres.namespace;
+  const pgNs = m.postgres.namespace;
   const t = THRESHOLDS;
   return {
     name: "beckerkube.workloads",
@@ -360,7 +360,7 @@ function secretsAndCertificates(): AlertGroup {
 }
 
 function performance(m: Model): AlertGroup {
-  const withMetrics = m.components.filter((c) => c.def.metrics);
+  const withMetrics = m.components.filter((c) => c.metrics);
   const alerts: AlertSpec[] = [];
   if (withMetrics.length) {
     const namespaces = [...new Set(withMetrics.map((c) => c.namespace))].sort();
@@ -403,7 +403,7 @@ function performance(m: Model): AlertGroup {
 }
 
 function information(m: Model): AlertGroup {
-  const ss = m.infra.sealedSecrets;
+  const ss = m.sealedSecrets;
   return {
     name: "beckerkube.information",
     alerts: [
@@ -475,7 +475,7 @@ export function prometheusRule(m: Model, group: AlertGroup): KubeObject {
   const rule: IPrometheusRule = {
     apiVersion: "monitoring.coreos.com/v1",
     kind: "PrometheusRule",
-    metadata: { name: ruleObjectName(group), namespace: m.infra.monitoring.namespace, labels: { ...MANAGED_BY } },
+    metadata: { name: ruleObjectName(group), namespace: m.monitoring.namespace, labels: { ...MANAGED_BY } },
     spec: { groups: [{ name: group.name, rules: group.alerts.map((a) => renderRule(m, a)) }] },
   };
   return obj(rule);

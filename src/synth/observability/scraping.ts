@@ -13,7 +13,8 @@ import type { KubeObject, PlacedObject } from "../../core/object.js";
 import type { Model } from "../../model/model.js";
 import { MANAGED_BY, obj, place } from "../builders.js";
 import { CONFIGS } from "../../model/layout.js";
-import { FLUX_NAMESPACE } from "../../core/well-known.js";
+import { FLUX_METRICS_PORT, FLUX_NAMESPACE, REGISTRY_METRICS_PORT } from "../../core/well-known.js";
+import { portOf } from "../../model/infra-workloads.js";
 
 /** The `job` label of each infrastructure scrape target. */
 export const JOBS = {
@@ -60,17 +61,16 @@ export interface ScrapeTarget {
 
 /** Infrastructure scrape targets this module synthesizes monitors for. */
 export function scrapeTargets(m: Model): ScrapeTarget[] {
-  const inf = m.infra;
   return [
     {
       id: JOBS.registry,
       kind: "ServiceMonitor",
       job: JOBS.registry,
-      namespace: inf.registry.namespace,
+      namespace: m.registryServer.namespace,
       // the registry-metrics Service synthesized beside the registry (configs.ts)
       selector: { matchLabels: { "app.kubernetes.io/name": "registry", "beckerkube.io/metrics": "true" } },
       port: "metrics",
-      containerPort: 5001,
+      containerPort: REGISTRY_METRICS_PORT,
       podLabels: [{ "app.kubernetes.io/name": "registry" }],
       path: "/metrics",
       honorLabels: false,
@@ -79,7 +79,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       id: JOBS.chartmuseum,
       kind: "ServiceMonitor",
       job: JOBS.chartmuseum,
-      namespace: inf.chartmuseum.namespace,
+      namespace: m.chartmuseum.namespace,
       // ChartMuseum serves /metrics on its HTTP port, outside basic auth (DISABLE_METRICS=false).
       selector: { matchLabels: { "app.kubernetes.io/name": "chartmuseum", "app.kubernetes.io/instance": "chartmuseum" } },
       port: "http",
@@ -92,13 +92,13 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       id: JOBS.ingress,
       kind: "ServiceMonitor",
       job: JOBS.ingress,
-      namespace: inf.ingressNginx.namespace,
+      namespace: m.ingressNginx.namespace,
       // The chart's <controller>-metrics Service; the main controller Service has no "metrics" port.
       selector: {
         matchLabels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx", "app.kubernetes.io/component": "controller" },
       },
       port: "metrics",
-      containerPort: 10254,
+      containerPort: portOf(m.workloads.ingressController, "metrics"),
       podLabels: [{ "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx", "app.kubernetes.io/component": "controller" }],
       path: "/metrics",
       honorLabels: false,
@@ -107,13 +107,13 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       id: JOBS.certManager,
       kind: "ServiceMonitor",
       job: JOBS.certManager,
-      namespace: inf.certManager.namespace,
+      namespace: m.certManager.namespace,
       // The chart renders this Service when prometheus.enabled is set and its own ServiceMonitor is not.
       selector: {
         matchLabels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" },
       },
       port: "tcp-prometheus-servicemonitor",
-      containerPort: 9402,
+      containerPort: portOf(m.workloads.certManager, "http-metrics"),
       podLabels: [{ "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" }],
       path: "/metrics",
       honorLabels: true,
@@ -122,12 +122,12 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       id: JOBS.postgres,
       kind: "PodMonitor",
       job: JOBS.postgres,
-      namespace: inf.postgres.namespace,
+      namespace: m.postgres.namespace,
       // CNPG 1.30 deprecates spec.monitoring.enablePodMonitor: the PodMonitor is ours to write.
-      selector: { matchLabels: { "cnpg.io/cluster": inf.postgres.clusterName } },
+      selector: { matchLabels: { "cnpg.io/cluster": m.postgres.clusterName } },
       port: "metrics",
-      containerPort: 9187,
-      podLabels: [{ "cnpg.io/cluster": inf.postgres.clusterName }],
+      containerPort: portOf(m.workloads.postgres, "metrics"),
+      podLabels: [{ "cnpg.io/cluster": m.postgres.clusterName }],
       path: "/metrics",
       honorLabels: false,
     },
@@ -138,7 +138,7 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       namespace: FLUX_NAMESPACE,
       selector: { matchExpressions: [{ key: "app", operator: "In", values: [...FLUX_CONTROLLERS] }] },
       port: "http-prom",
-      containerPort: 8080,
+      containerPort: FLUX_METRICS_PORT,
       podLabels: FLUX_CONTROLLERS.map((app) => ({ app })),
       path: "/metrics",
       honorLabels: true,
@@ -147,11 +147,11 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       id: JOBS.sealedSecrets,
       kind: "PodMonitor",
       job: JOBS.sealedSecrets,
-      namespace: inf.sealedSecrets.namespace,
-      selector: { matchLabels: { "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": inf.sealedSecrets.controllerName } },
+      namespace: m.sealedSecrets.namespace,
+      selector: { matchLabels: { "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": m.sealedSecrets.controllerName } },
       port: "metrics",
-      containerPort: 8081,
-      podLabels: [{ "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": inf.sealedSecrets.controllerName }],
+      containerPort: portOf(m.workloads.sealedSecrets, "metrics"),
+      podLabels: [{ "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": m.sealedSecrets.controllerName }],
       path: "/metrics",
       honorLabels: true,
     },
@@ -165,7 +165,7 @@ function jobRelabeling(job: ScrapeTarget["job"]) {
 }
 
 export function monitorObject(m: Model, t: ScrapeTarget): KubeObject {
-  const metadata = { name: t.id, namespace: m.infra.monitoring.namespace, labels: { ...MANAGED_BY } };
+  const metadata = { name: t.id, namespace: m.monitoring.namespace, labels: { ...MANAGED_BY } };
   const namespaceSelector = { matchNames: [t.namespace] };
   const endpoint = { port: t.port, path: t.path, interval: SCRAPE_INTERVAL, honorLabels: t.honorLabels, relabelings: [jobRelabeling(t.job)] };
   if (t.kind === "ServiceMonitor") {

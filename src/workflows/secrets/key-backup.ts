@@ -71,7 +71,7 @@ export async function backupSealingKeys(root: string, opts: KeyBackupOptions, ct
   const out = path.resolve(opts.out);
   assertOutsideRepository(out, root, `--out ${out}`, "private keys belong off the repository: an encrypted disk or a password manager");
   const { model } = loadDefinition(root);
-  const ns = model.infra.sealedSecrets.namespace;
+  const ns = model.sealedSecrets.namespace;
   const cluster = await (ctx.cluster ?? openCluster)(opts.kubeconfig);
   const keys = await cluster.listKeySecrets(ns);
   if (keys.length === 0) {

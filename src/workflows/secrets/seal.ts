@@ -139,7 +139,7 @@ export async function sealSecrets(root: string, refs: readonly string[], opts: S
   const pickedRefs = new Set(picked.map(secretRef));
   const addedForSharing = selected.map(secretRef).filter((r) => !pickedRefs.has(r));
   const loc = resolveValuesPath({ flag: opts.values, clusterName: model.cluster.name, root, env: ctx.env });
-  const cert = await sealingCertificate(opts, { ...ctx, namespace: model.infra.sealedSecrets.namespace });
+  const cert = await sealingCertificate(opts, { ...ctx, namespace: model.sealedSecrets.namespace });
   const store = SecretValueStore.load(loc.path, model.cluster.name);
   const onDisk = readSealedFiles(root, OWNED_DIRS);
   const resolution = resolveSecretValues(selected, model.secrets, { store, sealedOrigins: sealedOrigins(model, sealedEntries(onDisk)) });
@@ -189,7 +189,7 @@ export async function resealSecrets(root: string, opts: SealOptions & { fromKeyB
   const g = generate(root);
   const model = g.model;
   const loc = resolveValuesPath({ flag: opts.values, clusterName: model.cluster.name, root, env: ctx.env });
-  const cert = await sealingCertificate(opts, { ...ctx, namespace: model.infra.sealedSecrets.namespace });
+  const cert = await sealingCertificate(opts, { ...ctx, namespace: model.sealedSecrets.namespace });
   const store = SecretValueStore.load(loc.path, model.cluster.name);
   const onDisk = readSealedFiles(root, OWNED_DIRS);
   const present = sealedEntries(onDisk);
