@@ -21,9 +21,11 @@ function workload(w: Omit<Workload, "selector" | "metricsPorts"> & { selector?: 
 export type WorkloadsInput = Pick<Model, "sealedSecrets" | "metallb" | "certManager" | "ingressNginx" | "istio" | "registryServer" | "chartmuseum" | "postgres" | "cloudnativePg" | "monitoring" | "logging" | "endpoints">;
 
 export function infraWorkloads(m: WorkloadsInput): InfraWorkloads {
-  const registryPort = endpointById(m, "registry").ports[0]!.port;
-  const chartmuseumPort = endpointById(m, "chartmuseum").ports[0]!.port;
-  const gatewayLabel = m.istio.gatewayName.replace(/^istio-/, "");
+  return { ...clusterServiceWorkloads(m), ...trafficWorkloads(m), ...dataWorkloads(m), ...observabilityWorkloads(m) };
+}
+
+/** DNS, Sealed Secrets, Flux, MetalLB and cert-manager: the pods every other layer leans on. */
+function clusterServiceWorkloads(m: WorkloadsInput) {
   return {
     kubeDns: workload({
       id: "kube-dns",
@@ -86,6 +88,13 @@ export function infraWorkloads(m: WorkloadsInput): InfraWorkloads {
       selector: { "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "webhook" },
       ports: [tcp("https", 10250)],
     }),
+  } satisfies Partial<InfraWorkloads>;
+}
+
+/** ingress-nginx and Istio: the pods that carry traffic into the cluster. */
+function trafficWorkloads(m: WorkloadsInput) {
+  const gatewayLabel = m.istio.gatewayName.replace(/^istio-/, "");
+  return {
     ingressController: workload({
       id: "ingress-nginx",
       title: "ingress-nginx controller",
@@ -112,6 +121,14 @@ export function infraWorkloads(m: WorkloadsInput): InfraWorkloads {
       ports: [tcp("http", 80), tcp("https", 443), tcp("status-port", 15021), tcp("http-envoy-prom", 15090)],
       metricsPorts: [15090],
     }),
+  } satisfies Partial<InfraWorkloads>;
+}
+
+/** The registry, ChartMuseum and PostgreSQL with its operator: the pods that keep state. */
+function dataWorkloads(m: WorkloadsInput) {
+  const registryPort = endpointById(m, "registry").ports[0]!.port;
+  const chartmuseumPort = endpointById(m, "chartmuseum").ports[0]!.port;
+  return {
     registry: workload({
       id: "registry",
       title: "Registry",
@@ -159,6 +176,12 @@ export function infraWorkloads(m: WorkloadsInput): InfraWorkloads {
       ports: [tcp("webhook-server", 9443), tcp("metrics", 8080)],
       metricsPorts: [8080],
     }),
+  } satisfies Partial<InfraWorkloads>;
+}
+
+/** Prometheus, Grafana, Alertmanager, Loki and Fluent Bit. */
+function observabilityWorkloads(m: WorkloadsInput) {
+  return {
     prometheus: workload({
       id: "prometheus",
       title: "Prometheus",
@@ -217,7 +240,7 @@ export function infraWorkloads(m: WorkloadsInput): InfraWorkloads {
       ports: [tcp("http", 2020)],
       metricsPorts: [2020],
     }),
-  };
+  } satisfies Partial<InfraWorkloads>;
 }
 
 /** The port a workload's pods listen on under `name` (a port name in the table above). */
