@@ -88,8 +88,22 @@ export function checkKeyBackup(file: string): string[] {
 
 /** The ordered rebuild. Pure: builds data from the model and options, runs nothing. */
 export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
-  const p = m.cluster.profile;
-  const ctx = p.name; // minikube names the kubeconfig context after the profile
+  const [canaryApp, canaryName] = o.canary.split("/");
+  const canary = m.components.find((c) => c.app === canaryApp && c.name === canaryName);
+  if (!canary) throw new Error(`--canary ${o.canary}: no such component; use <app>/<component>, e.g. ${defaultCanary(m).id}`);
+  const k = kubeSteps(m.cluster.profile.name); // minikube names the kubeconfig context after the profile
+  return [...clusterSteps(m, o, k), ...(m.gitops.secretRef ? [gitSecretStep(m, o, k, m.gitops.secretRef)] : []), ...fluxSyncSteps(m, o, k), ...workloadSteps(m, o, k, canary)];
+}
+
+/** Builders shared by the phases, all bound to the profile's kubeconfig context. */
+interface KubeSteps {
+  ctx: string;
+  kubectl: (...args: string[]) => StepCommand;
+  waitFor: (ns: string, ref: string, timeoutMin: number) => StepCommand[];
+  readyCheck: (ns: string, ref: string) => NonNullable<BootstrapStep["check"]>;
+}
+
+function kubeSteps(ctx: string): KubeSteps {
   const kubectl = (...args: string[]): StepCommand => ({ cmd: "kubectl", args: ["--context", ctx, ...args] });
   const waitFor = (ns: string, ref: string, timeoutMin: number): StepCommand[] => [
     { ...kubectl("-n", ns, "wait", ref, "--for=create", `--timeout=${Math.min(timeoutMin, 10)}m`), timeoutMs: min(Math.min(timeoutMin, 10) + 1) },
@@ -100,15 +114,13 @@ export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
     expect: /^True$/,
     means: `${ref} is Ready`,
   });
-  const sealedNs = m.sealedSecrets.namespace;
-  const fluxVersion = o.fluxVersion ?? FLUX_VERSION;
-  const [canaryApp, canaryName] = o.canary.split("/");
-  const canary = m.components.find((c) => c.app === canaryApp && c.name === canaryName);
-  if (!canary) throw new Error(`--canary ${o.canary}: no such component; use <app>/<component>, e.g. ${defaultCanary(m).id}`);
-  const caFile = o.caFile ?? path.join(o.root, ".bk", CA_NAME);
-  const sshUrl = /^ssh:\/\//.test(m.gitops.url);
+  return { ctx, kubectl, waitFor, readyCheck };
+}
 
-  const steps: BootstrapStep[] = [
+/** Phase 1: tools, the Minikube node, the Sealed Secrets key and Flux itself; nothing from Git yet. */
+function clusterSteps(m: Model, o: BootstrapOptions, k: KubeSteps): BootstrapStep[] {
+  const p = m.cluster.profile;
+  return [
     {
       id: "tools",
       title: "Tools on this machine: minikube, kubectl, flux",
@@ -142,58 +154,75 @@ export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
       ],
       check: { command: { cmd: "minikube", args: ["-p", p.name, "status", "--format={{.Host}}/{{.Kubelet}}/{{.APIServer}}"] }, expect: /^Running\/Running\/Running\s*$/, means: "the profile is running" },
     },
-    o.newKey
-      ? {
-          id: "sealed-secrets-key",
-          title: "Sealed Secrets key: NONE restored (--new-key)",
-          commands: [],
-          warning:
-            "NO SEALED SECRETS KEY RESTORED (--new-key). The controller will generate a new key: NOT ONE SealedSecret in the tree can be decrypted with it. " +
-            "Every secret must be re-created and resealed (`bk secrets seal --all`), and the new key backed up right away (`bk backup --sealed-secrets-keys`).",
-        }
-      : {
-          id: "sealed-secrets-key",
-          title: `Restore the Sealed Secrets key into ${sealedNs} (before the controller can make a new one)`,
-          commands: [kubectl("apply", "-n", sealedNs, "-f", o.sealedSecretsKey ?? "<--sealed-secrets-key>")],
-          // Done when the backup's own keys are there: a key the controller made itself does not count.
-          check: o.sealedSecretsKeyNames?.length
-            ? { command: kubectl("-n", sealedNs, "get", "secret", ...o.sealedSecretsKeyNames, "-o", "name"), means: "the backup's keys are in the cluster" }
-            : { command: kubectl("-n", sealedNs, "get", "secret", "-l", KEY_LABEL, "-o", "name"), expect: /secret\//, means: "a key is already in the cluster" },
-        },
-    {
-      id: "flux-install",
-      title: `Install Flux ${fluxVersion}`,
-      commands: [
-        { cmd: "flux", args: ["install", `--version=${fluxVersion}`, "--context", ctx], timeoutMs: min(10) },
-        // Without this gate kustomize-controller finishes a running health check (up to the apps layer's
-        // timeout) before it applies a newer revision, so a release's revert commit could wait 20 minutes.
-        kubectl("-n", FLUX_NAMESPACE, "patch", "deployment", "kustomize-controller", "--type=json", `-p=[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"${KUSTOMIZE_FEATURE_GATES}"}]`),
-      ],
-      check: {
-        command: kubectl("-n", FLUX_NAMESPACE, "get", "deployment", "kustomize-controller", "-o", "jsonpath={.metadata.labels.app\\.kubernetes\\.io/version} {.spec.template.spec.containers[0].args}"),
-        expect: new RegExp(`^${fluxVersion.replace(/\./g, "\\.")} .*${KUSTOMIZE_FEATURE_GATES.replace(/[-=]/g, (c) => `\\${c}`)}`),
-        means: `Flux ${fluxVersion} is installed and cancels stale health checks on a new revision`,
-      },
-    },
+    sealedSecretsKeyStep(m, o, k),
+    fluxInstallStep(o, k),
   ];
-  if (m.gitops.secretRef) {
-    const secret = m.gitops.secretRef;
-    steps.push({
-      id: "git-secret",
-      title: `Git credentials for Flux (secret ${FLUX_NAMESPACE}/${secret})`,
-      commands: sshUrl
-        ? [{ cmd: "flux", args: ["create", "secret", "git", secret, `--url=${m.gitops.url}`, `--private-key-file=${o.gitKey ?? "<--git-key>"}`, "--namespace", FLUX_NAMESPACE, "--context", ctx] }]
-        : [],
-      check: { command: kubectl("-n", FLUX_NAMESPACE, "get", "secret", secret, "-o", "name"), means: "the secret exists" },
-      ...(!sshUrl
-        ? { blocked: `bk bootstrap creates SSH deploy-key secrets only; create ${FLUX_NAMESPACE}/${secret} for ${m.gitops.url} yourself (\`flux create secret git ${secret} --url=... --username=... --password=...\`) and rerun` }
-        : !o.gitKey
-          ? { blocked: `secret ${FLUX_NAMESPACE}/${secret} does not exist: pass --git-key <file>, the private half of a deploy key with read access to ${m.gitops.url}` }
-          : {}),
-    });
+}
+
+function sealedSecretsKeyStep(m: Model, o: BootstrapOptions, { kubectl }: KubeSteps): BootstrapStep {
+  const sealedNs = m.sealedSecrets.namespace;
+  if (o.newKey) {
+    return {
+      id: "sealed-secrets-key",
+      title: "Sealed Secrets key: NONE restored (--new-key)",
+      commands: [],
+      warning:
+        "NO SEALED SECRETS KEY RESTORED (--new-key). The controller will generate a new key: NOT ONE SealedSecret in the tree can be decrypted with it. " +
+        "Every secret must be re-created and resealed (`bk secrets seal --all`), and the new key backed up right away (`bk backup --sealed-secrets-keys`).",
+    };
   }
+  return {
+    id: "sealed-secrets-key",
+    title: `Restore the Sealed Secrets key into ${sealedNs} (before the controller can make a new one)`,
+    commands: [kubectl("apply", "-n", sealedNs, "-f", o.sealedSecretsKey ?? "<--sealed-secrets-key>")],
+    // Done when the backup's own keys are there: a key the controller made itself does not count.
+    check: o.sealedSecretsKeyNames?.length
+      ? { command: kubectl("-n", sealedNs, "get", "secret", ...o.sealedSecretsKeyNames, "-o", "name"), means: "the backup's keys are in the cluster" }
+      : { command: kubectl("-n", sealedNs, "get", "secret", "-l", KEY_LABEL, "-o", "name"), expect: /secret\//, means: "a key is already in the cluster" },
+  };
+}
+
+function fluxInstallStep(o: BootstrapOptions, { ctx, kubectl }: KubeSteps): BootstrapStep {
+  const fluxVersion = o.fluxVersion ?? FLUX_VERSION;
+  return {
+    id: "flux-install",
+    title: `Install Flux ${fluxVersion}`,
+    commands: [
+      { cmd: "flux", args: ["install", `--version=${fluxVersion}`, "--context", ctx], timeoutMs: min(10) },
+      // Without this gate kustomize-controller finishes a running health check (up to the apps layer's
+      // timeout) before it applies a newer revision, so a release's revert commit could wait 20 minutes.
+      kubectl("-n", FLUX_NAMESPACE, "patch", "deployment", "kustomize-controller", "--type=json", `-p=[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"${KUSTOMIZE_FEATURE_GATES}"}]`),
+    ],
+    check: {
+      command: kubectl("-n", FLUX_NAMESPACE, "get", "deployment", "kustomize-controller", "-o", "jsonpath={.metadata.labels.app\\.kubernetes\\.io/version} {.spec.template.spec.containers[0].args}"),
+      expect: new RegExp(`^${fluxVersion.replace(/\./g, "\\.")} .*${KUSTOMIZE_FEATURE_GATES.replace(/[-=]/g, (c) => `\\${c}`)}`),
+      means: `Flux ${fluxVersion} is installed and cancels stale health checks on a new revision`,
+    },
+  };
+}
+
+/** Only when the definition names a Git secret; bk can create SSH deploy-key secrets only. */
+function gitSecretStep(m: Model, o: BootstrapOptions, { ctx, kubectl }: KubeSteps, secret: string): BootstrapStep {
+  const sshUrl = /^ssh:\/\//.test(m.gitops.url);
+  return {
+    id: "git-secret",
+    title: `Git credentials for Flux (secret ${FLUX_NAMESPACE}/${secret})`,
+    commands: sshUrl
+      ? [{ cmd: "flux", args: ["create", "secret", "git", secret, `--url=${m.gitops.url}`, `--private-key-file=${o.gitKey ?? "<--git-key>"}`, "--namespace", FLUX_NAMESPACE, "--context", ctx] }]
+      : [],
+    check: { command: kubectl("-n", FLUX_NAMESPACE, "get", "secret", secret, "-o", "name"), means: "the secret exists" },
+    ...(!sshUrl
+      ? { blocked: `bk bootstrap creates SSH deploy-key secrets only; create ${FLUX_NAMESPACE}/${secret} for ${m.gitops.url} yourself (\`flux create secret git ${secret} --url=... --username=... --password=...\`) and rerun` }
+      : !o.gitKey
+        ? { blocked: `secret ${FLUX_NAMESPACE}/${secret} does not exist: pass --git-key <file>, the private half of a deploy key with read access to ${m.gitops.url}` }
+        : {}),
+  };
+}
+
+/** Phase 2: Flux reads the repository and brings up the infrastructure layers. */
+function fluxSyncSteps(m: Model, o: BootstrapOptions, { kubectl, waitFor, readyCheck }: KubeSteps): BootstrapStep[] {
   const sync = path.join(o.root, m.gitops.path, FLUX_NAMESPACE, "gotk-sync.yaml");
-  steps.push(
+  return [
     {
       id: "flux-sync",
       title: `Point Flux at ${m.gitops.url} (${m.gitops.branch}, ${m.gitops.path})`,
@@ -218,11 +247,16 @@ export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
       commands: waitFor(FLUX_NAMESPACE, "kustomization/infra-configs", 20),
       check: readyCheck(FLUX_NAMESPACE, "kustomization/infra-configs"),
     },
-  );
+  ];
+}
+
+/** Phase 3: node trust, then one canary application, then all of them. */
+function workloadSteps(m: Model, o: BootstrapOptions, { kubectl, waitFor, readyCheck }: KubeSteps, canary: ComponentModel): BootstrapStep[] {
+  const caFile = o.caFile ?? path.join(o.root, ".bk", CA_NAME);
   // The CA exists only once cert-manager has issued it (infra-configs); the node must trust it
   // before the first application image is pulled from our registry.
-  const node = trustPlan({ caFile: caFile, host: false, node: true, registries: registryAddresses(m), profile: p.name });
-  steps.push(
+  const node = trustPlan({ caFile: caFile, host: false, node: true, registries: registryAddresses(m), profile: m.cluster.profile.name });
+  return [
     {
       id: "trust-node",
       title: `The node trusts the cluster CA for ${m.registry}`,
@@ -243,8 +277,7 @@ export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
       commands: waitFor(FLUX_NAMESPACE, "kustomization/apps", 30),
       check: readyCheck(FLUX_NAMESPACE, "kustomization/apps"),
     },
-  );
-  return steps;
+  ];
 }
 
 export function renderCommand(c: StepCommand): string {

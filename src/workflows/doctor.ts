@@ -42,94 +42,114 @@ export interface DoctorOptions {
 const sameCert = (a: string, b: string) => a.replace(/\s+/g, "") === b.replace(/\s+/g, "");
 
 export async function runDoctor(m: Model, o: DoctorOptions): Promise<DoctorCheck[]> {
-  const checks: DoctorCheck[] = [];
-  const add = (c: DoctorCheck) => checks.push(c);
-  const registry = m.registry;
   const ca = o.ca && existsSync(o.ca) ? readFileSync(o.ca, "utf8") : undefined;
+  return [
+    await registryCertificateCheck(m, o),
+    buildHostTrustCheck(m, o, ca),
+    await nodePullCheck(m, o),
+    ...(await sealedSecretsChecks(m, o)),
+    cniCheck(m),
+  ];
+}
 
-  // Incident 3: the registry certificate must cover the address it is reached at.
+/** Incident 3: the registry certificate must cover the address it is reached at. */
+async function registryCertificateCheck(m: Model, o: DoctorOptions): Promise<DoctorCheck> {
   const overrides = Object.fromEntries(Object.entries(o.overrides ?? {}).filter(([k]) => k === "registry" || k === "registry-tls"));
   const [reg] = await checkCertificates(tlsTargets(m, overrides, ["registry"]), { ...(o.ca ? { ca: o.ca } : {}), ...(o.now ? { now: o.now } : {}) });
-  if (!reg) add({ id: "registry-certificate", title: "registry certificate covers the definition's IPs and names", status: "skipped", detail: "the registry serves no TLS in the definition" });
-  else
-    add({
-      id: "registry-certificate",
-      title: "registry certificate covers the definition's IPs and names",
-      status: reg.status === "ok" ? "ok" : reg.status === "warning" ? "warn" : "fail",
-      detail: reg.status === "ok" ? `${reg.target} serves ${[...(reg.served?.ipAddresses ?? []), ...(reg.served?.dnsNames ?? [])].join(", ")}` : reg.findings.map((f) => f.message).join("; "),
-      ...(reg.status === "ok" ? {} : { fix: reg.findings[0]?.fix ?? "run `bk certs renew registry-tls`" }),
-    });
+  if (!reg) return { id: "registry-certificate", title: "registry certificate covers the definition's IPs and names", status: "skipped", detail: "the registry serves no TLS in the definition" };
+  return {
+    id: "registry-certificate",
+    title: "registry certificate covers the definition's IPs and names",
+    status: reg.status === "ok" ? "ok" : reg.status === "warning" ? "warn" : "fail",
+    detail: reg.status === "ok" ? `${reg.target} serves ${[...(reg.served?.ipAddresses ?? []), ...(reg.served?.dnsNames ?? [])].join(", ")}` : reg.findings.map((f) => f.message).join("; "),
+    ...(reg.status === "ok" ? {} : { fix: reg.findings[0]?.fix ?? "run `bk certs renew registry-tls`" }),
+  };
+}
 
-  // Incident 4: the build host must trust the CA, for every builder.
-  if (!ca) add({ id: "build-host-trust", title: "the build host trusts the cluster CA", status: o.ca ? "fail" : "skipped", detail: o.ca ? `${o.ca} does not exist` : "no --ca given", fix: "fetch the CA (`bk trust --print` shows how) and pass --ca" });
-  else {
-    const places = [`etc/docker/certs.d/${registry}/ca.crt`, `etc/containers/certs.d/${registry}/ca.crt`];
-    const missing = places.filter((p) => {
-      const f = path.join(o.hostRoot, p);
-      return !existsSync(f) || !sameCert(readFileSync(f, "utf8"), ca);
-    });
-    add({
-      id: "build-host-trust",
-      title: "the build host trusts the cluster CA",
-      status: missing.length ? "fail" : "ok",
-      detail: missing.length ? `missing or different: ${missing.map((p) => "/" + p).join(", ")}` : `docker and podman/buildah trust it for ${registry}`,
-      ...(missing.length ? { fix: `run \`bk trust --ca ${o.ca}\`` } : {}),
-    });
-  }
+/** Incident 4: the build host must trust the CA, for every builder. */
+function buildHostTrustCheck(m: Model, o: DoctorOptions, ca: string | undefined): DoctorCheck {
+  const registry = m.registry;
+  if (!ca) return { id: "build-host-trust", title: "the build host trusts the cluster CA", status: o.ca ? "fail" : "skipped", detail: o.ca ? `${o.ca} does not exist` : "no --ca given", fix: "fetch the CA (`bk trust --print` shows how) and pass --ca" };
+  const places = [`etc/docker/certs.d/${registry}/ca.crt`, `etc/containers/certs.d/${registry}/ca.crt`];
+  const missing = places.filter((p) => {
+    const f = path.join(o.hostRoot, p);
+    return !existsSync(f) || !sameCert(readFileSync(f, "utf8"), ca);
+  });
+  return {
+    id: "build-host-trust",
+    title: "the build host trusts the cluster CA",
+    status: missing.length ? "fail" : "ok",
+    detail: missing.length ? `missing or different: ${missing.map((p) => "/" + p).join(", ")}` : `docker and podman/buildah trust it for ${registry}`,
+    ...(missing.length ? { fix: `run \`bk trust --ca ${o.ca}\`` } : {}),
+  };
+}
 
-  // Incident 4 again, on the node: a test pull through the node's container runtime.
-  if (!o.runner) add({ id: "node-pull", title: "the node can pull from the registry", status: "skipped", detail: "no --node given (needs `minikube ssh`)" });
-  else {
-    const image = o.pullImage ?? m.components[0]?.image.ref ?? `${registry}/none:none`;
-    const args = ["-p", m.cluster.profile.name, "ssh", "--", "sudo", "crictl", "pull", image];
-    const r = await o.runner.run("minikube", args);
-    add({
-      id: "node-pull",
-      title: "the node can pull from the registry",
-      status: r.code === 0 ? "ok" : "fail",
-      detail: r.code === 0 ? `pulled ${image}` : `${formatCommand("minikube", args)}: ${(r.stderr || r.stdout).trim().split("\n").pop()}`,
-      ...(r.code === 0 ? {} : { fix: /x509|certificate/.test(r.stderr) ? "install the CA on the node: `bk trust --no-host`" : "check that the image exists (`bk release --dry-run`) and the node reaches the registry" }),
-    });
-  }
+/** Incident 4 again, on the node: a test pull through the node's container runtime. */
+async function nodePullCheck(m: Model, o: DoctorOptions): Promise<DoctorCheck> {
+  if (!o.runner) return { id: "node-pull", title: "the node can pull from the registry", status: "skipped", detail: "no --node given (needs `minikube ssh`)" };
+  const image = o.pullImage ?? m.components[0]?.image.ref ?? `${m.registry}/none:none`;
+  const args = ["-p", m.cluster.profile.name, "ssh", "--", "sudo", "crictl", "pull", image];
+  const r = await o.runner.run("minikube", args);
+  return {
+    id: "node-pull",
+    title: "the node can pull from the registry",
+    status: r.code === 0 ? "ok" : "fail",
+    detail: r.code === 0 ? `pulled ${image}` : `${formatCommand("minikube", args)}: ${(r.stderr || r.stdout).trim().split("\n").pop()}`,
+    ...(r.code === 0 ? {} : { fix: /x509|certificate/.test(r.stderr) ? "install the CA on the node: `bk trust --no-host`" : "check that the image exists (`bk release --dry-run`) and the node reaches the registry" }),
+  };
+}
 
-  // Incident 6: every SealedSecret opens with the backed-up key, and the backup is fresh.
+/** Incident 6: every SealedSecret opens with the backed-up key, and the backup is fresh. */
+async function sealedSecretsChecks(m: Model, o: DoctorOptions): Promise<DoctorCheck[]> {
   if (!o.keyBackup) {
-    add({ id: "sealed-secrets-decrypt", title: "every SealedSecret decrypts with the backed-up key", status: "fail", detail: "no --key-backup given", fix: "run `bk secrets backup --kubeconfig <file> --out <file>` and keep the file safe; pass it as --key-backup" });
-    add({ id: "key-backup-recent", title: "a Sealed Secrets key backup exists and is recent", status: "fail", detail: "no --key-backup given", fix: "run `bk secrets backup`" });
-  } else if (!existsSync(o.keyBackup)) {
-    add({ id: "sealed-secrets-decrypt", title: "every SealedSecret decrypts with the backed-up key", status: "fail", detail: `${o.keyBackup} does not exist`, fix: "run `bk secrets backup`" });
-    add({ id: "key-backup-recent", title: "a Sealed Secrets key backup exists and is recent", status: "fail", detail: `${o.keyBackup} does not exist`, fix: "run `bk secrets backup`" });
-  } else {
-    const { loadKeyBackupFile } = await import("../sealing/keys.js");
-    const report = verifySealedTree(m, readSealedFiles(o.root, OWNED_DIRS), loadKeyBackupFile(o.keyBackup), { requireAllSealed: true });
-    const bad = report.secrets.filter((e) => e.opens !== true || e.problems.length);
-    add({
-      id: "sealed-secrets-decrypt",
-      title: "every SealedSecret decrypts with the backed-up key",
-      status: report.ok ? "ok" : "fail",
-      detail: report.ok ? `${report.secrets.length} SealedSecrets open` : bad.map((e) => `${e.secret}: ${e.problems.join("; ") || e.error || "cannot be opened"}`).join("; "),
-      ...(report.ok ? {} : { fix: "`bk secrets verify --key-backup <file>` shows each; `bk secrets reseal` re-encrypts them for the current key" }),
-    });
-    const st = statSync(o.keyBackup);
-    const ageDays = ((o.now ?? new Date()).getTime() - st.mtimeMs) / 86_400_000;
-    const loose = (st.mode & 0o077) !== 0;
-    add({
-      id: "key-backup-recent",
-      title: "a Sealed Secrets key backup exists and is recent",
-      status: ageDays > o.maxKeyBackupAgeDays || loose ? "fail" : "ok",
-      detail: `${o.keyBackup}: ${ageDays.toFixed(1)} days old, mode ${(st.mode & 0o777).toString(8)}`,
-      ...(ageDays > o.maxKeyBackupAgeDays ? { fix: "run `bk secrets backup` again (a key renewed since is not in it)" } : loose ? { fix: `chmod 600 ${o.keyBackup}` } : {}),
-    });
+    return [
+      { id: "sealed-secrets-decrypt", title: "every SealedSecret decrypts with the backed-up key", status: "fail", detail: "no --key-backup given", fix: "run `bk secrets backup --kubeconfig <file> --out <file>` and keep the file safe; pass it as --key-backup" },
+      { id: "key-backup-recent", title: "a Sealed Secrets key backup exists and is recent", status: "fail", detail: "no --key-backup given", fix: "run `bk secrets backup`" },
+    ];
   }
+  if (!existsSync(o.keyBackup)) {
+    return [
+      { id: "sealed-secrets-decrypt", title: "every SealedSecret decrypts with the backed-up key", status: "fail", detail: `${o.keyBackup} does not exist`, fix: "run `bk secrets backup`" },
+      { id: "key-backup-recent", title: "a Sealed Secrets key backup exists and is recent", status: "fail", detail: `${o.keyBackup} does not exist`, fix: "run `bk secrets backup`" },
+    ];
+  }
+  return [await sealedSecretsDecryptCheck(m, o.root, o.keyBackup), keyBackupAgeCheck(o.keyBackup, o)];
+}
 
-  // NetworkPolicies only mean something under a CNI that enforces them.
+async function sealedSecretsDecryptCheck(m: Model, root: string, keyBackup: string): Promise<DoctorCheck> {
+  const { loadKeyBackupFile } = await import("../sealing/keys.js");
+  const report = verifySealedTree(m, readSealedFiles(root, OWNED_DIRS), loadKeyBackupFile(keyBackup), { requireAllSealed: true });
+  const bad = report.secrets.filter((e) => e.opens !== true || e.problems.length);
+  return {
+    id: "sealed-secrets-decrypt",
+    title: "every SealedSecret decrypts with the backed-up key",
+    status: report.ok ? "ok" : "fail",
+    detail: report.ok ? `${report.secrets.length} SealedSecrets open` : bad.map((e) => `${e.secret}: ${e.problems.join("; ") || e.error || "cannot be opened"}`).join("; "),
+    ...(report.ok ? {} : { fix: "`bk secrets verify --key-backup <file>` shows each; `bk secrets reseal` re-encrypts them for the current key" }),
+  };
+}
+
+function keyBackupAgeCheck(keyBackup: string, o: DoctorOptions): DoctorCheck {
+  const st = statSync(keyBackup);
+  const ageDays = ((o.now ?? new Date()).getTime() - st.mtimeMs) / 86_400_000;
+  const loose = (st.mode & 0o077) !== 0;
+  return {
+    id: "key-backup-recent",
+    title: "a Sealed Secrets key backup exists and is recent",
+    status: ageDays > o.maxKeyBackupAgeDays || loose ? "fail" : "ok",
+    detail: `${keyBackup}: ${ageDays.toFixed(1)} days old, mode ${(st.mode & 0o777).toString(8)}`,
+    ...(ageDays > o.maxKeyBackupAgeDays ? { fix: "run `bk secrets backup` again (a key renewed since is not in it)" } : loose ? { fix: `chmod 600 ${keyBackup}` } : {}),
+  };
+}
+
+/** NetworkPolicies only mean something under a CNI that enforces them. */
+function cniCheck(m: Model): DoctorCheck {
   const enforcing = ["calico", "cilium"].includes(m.cluster.profile.cni);
-  add({
+  return {
     id: "cni-enforces-networkpolicy",
     title: "the CNI enforces NetworkPolicy",
     status: enforcing ? "ok" : "fail",
     detail: `the profile starts Minikube with --cni=${m.cluster.profile.cni}`,
     ...(enforcing ? {} : { fix: "set cluster.profile.cni: calico in definition/cluster.yaml and rebuild (`bk bootstrap`)" }),
-  });
-  return checks;
+  };
 }

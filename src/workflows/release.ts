@@ -124,160 +124,14 @@ function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
+type Out = (line: string) => void;
+
 export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
   const report: ReleaseReport = { app: req.app, version: req.version, dryRun: req.dryRun, components: [], health: [], steps: [] };
   const ctx: Ctx = { req, comps: [], bumps: [], appFile: "", newText: "", git: new Git(req.root), pushed: false, report, events: [] };
   const runner = req.runner ?? new ProcessRunner();
-
-  const steps: Step<Ctx>[] = [
-    {
-      title: "resolve the release from the definition",
-      run: async (c) => {
-        const { model } = generate(req.root);
-        c.model = model;
-        const app = model.apps.find((a) => a.name === req.app);
-        if (!app) throw new ReleaseError(`no application '${req.app}' in the definition (known: ${model.apps.map((a) => a.name).join(", ")})`, 2);
-        const names = req.components.length ? req.components : app.components.filter((x) => x.role !== "cache").map((x) => x.name);
-        for (const n of names) {
-          const comp = app.components.find((x) => x.name === n);
-          if (!comp) throw new ReleaseError(`application ${app.name} has no component '${n}' (components: ${app.components.map((x) => x.name).join(", ")})`, 2);
-          c.comps.push(comp);
-        }
-        c.appFile = app.file;
-        const touched = [app.file, ...OWNED_DIRS, ...GENERATED_FILES];
-        const dirty = (await c.git.dirty()).filter((f) => touched.some((t) => f === t || f.startsWith(t + "/")));
-        if (dirty.length && !req.dryRun) throw new ReleaseError(`uncommitted changes where the release writes: ${dirty.join(", ")}. Commit or stash them first, so the release commit holds only the release`, 2);
-        // The image the cluster will run is the definition's; --registry only changes where it is checked and pushed.
-        report.components = c.comps.map((x) => ({ name: x.name, image: `${x.image.repository}:${req.version}`, from: x.image.tag }));
-      },
-    },
-    {
-      title: "build and push the image",
-      skip: () => (req.build ? false : "no --build: the image must already be in the registry"),
-      run: async (c, out) => {
-        const host = req.registry.host ?? c.model!.registry;
-        for (const comp of c.comps) {
-          const image = `${host}/${comp.app}/${comp.name}:${req.version}`;
-          for (const [cmd, args] of buildCommands(req.build!.builder, req.build!.path, image, req.build!.platforms)) {
-            out(`${cmd} ${args.join(" ")}`);
-            if (req.dryRun) continue;
-            const r = await runner.run(cmd, args);
-            if (r.code !== 0) throw new ReleaseError(`${cmd} ${args[0]} failed for ${image}: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`, 1);
-          }
-        }
-      },
-    },
-    {
-      title: "the exact tag is in the registry",
-      run: async (_c, out) => {
-        const host = req.registry.host ?? ctx.model!.registry;
-        const missing: string[] = [];
-        for (const comp of ctx.comps) {
-          const check = await checkTag({ ...req.registry, host }, `${comp.app}/${comp.name}`, req.version);
-          if (check.exists) out(`${check.image} exists`);
-          else missing.push(describeMissing(check));
-        }
-        if (missing.length) throw new ReleaseError(missing.join("\n"), 1);
-      },
-    },
-    {
-      title: "bump the image tag in the definition and regenerate the tree",
-      run: async (c, out) => {
-        const text = readFileSync(path.join(req.root, c.appFile), "utf8");
-        const bumped = bumpTags(text, c.comps.map((x) => x.name), req.version, c.appFile);
-        c.bumps = bumped.bumps;
-        c.newText = bumped.text;
-        c.next = generate(req.root, new Map([[c.appFile, bumped.text]]));
-        const diff = diffTrees(readTree(req.root, OWNED_DIRS, GENERATED_FILES), c.next.tree.files);
-        const defDiff = diffTrees(new Map([[c.appFile, text]]), new Map([[c.appFile, bumped.text]]));
-        report.diff = defDiff.patch + diff.patch;
-        if (isClean(diff) && isClean(defDiff)) throw new ReleaseError(`${req.app} already runs ${req.version} for ${c.comps.map((x) => x.name).join(", ")}: nothing to release`, 1);
-        out(`${c.bumps.map((b) => `${b.component} ${b.from} -> ${b.to}`).join(", ")}; ${diff.changed.length + diff.added.length + diff.removed.length} tree file(s) change`);
-      },
-    },
-    {
-      title: "validate the new tree",
-      run: async (c, out) => {
-        const result = await validateTree(c.next!.model, c.next!.tree, { kustomize: true, render: { root: req.root } });
-        const errors = result.findings.filter((f) => f.severity === "error");
-        if (errors.length) {
-          report.failure = { step: "validate the new tree", message: `${errors.length} validation error(s)`, events: [], findings: errors };
-          throw new FindingsError(errors, 1);
-        }
-        out(`${result.objects} objects; checks ${result.checks.join(", ")}: no errors`);
-      },
-    },
-    {
-      title: "commit and push",
-      skip: () => (req.dryRun ? "dry run" : false),
-      run: async (c, out) => {
-        writeAtomic(path.join(req.root, c.appFile), c.newText);
-        writeTreeAtomically(req.root, c.next!.tree.files, OWNED_DIRS, GENERATED_FILES);
-        const comps = c.comps.map((x) => x.name).join(", ");
-        const from = [...new Set(c.bumps.map((b) => b.from))].join("/");
-        report.commit = await c.git.commit([c.appFile, ...OWNED_DIRS, ...GENERATED_FILES], `release(${req.app}): ${comps} ${from} -> ${req.version}`);
-        out(`commit ${report.commit.slice(0, 12)}`);
-        if (!req.push) return;
-        const pushed = await c.git.push(req.remote, 3, (attempt, why) => out(`push attempt ${attempt} rejected: ${why}`));
-        report.commit = pushed.head;
-        report.pushAttempts = pushed.attempts;
-        c.pushed = true;
-        out(`pushed ${pushed.head.slice(0, 12)} to ${req.remote} (${pushed.attempts} attempt(s))`);
-      },
-    },
-    {
-      title: "ask Flux to reconcile now",
-      skip: () => (req.dryRun ? "dry run" : !req.kube ? "no --kubeconfig: Flux picks the commit up within its interval" : !req.push ? "not pushed" : false),
-      run: async (c, out) => {
-        c.kube = connect(req.kube!.kubeconfig, req.kube!.context);
-        const m = c.next!.model;
-        report.reconcileRequestedAt = await requestReconcile(c.kube, [
-          gitRepositoryRef(m.gitops.repository),
-          kustomizationRef("apps"),
-          ...c.comps.map((x) => helmReleaseRef(x.namespace, x.fullname)),
-        ]);
-        out(`requested at ${report.reconcileRequestedAt}`);
-      },
-    },
-    {
-      title: "wait for the HelmReleases to be Ready on the new image",
-      skip: () => (req.dryRun ? "dry run" : !req.kube || !req.wait ? "--no-wait or no --kubeconfig" : false),
-      run: async (c, out) => {
-        for (const comp of c.comps) {
-          const image = report.components.find((x) => x.name === comp.name)!.image;
-          const r = await waitForRelease(c.kube!, { namespace: comp.namespace, release: comp.fullname, image, timeoutMs: req.timeoutMs, onEvent: out });
-          c.events.push(...r.events);
-          if (!r.ok) throw new ReleaseError(r.reason, 1);
-          out(r.reason);
-        }
-      },
-    },
-    {
-      title: "check the health endpoints through the ingress",
-      skip: () => (req.dryRun ? "dry run" : !req.kube || !req.wait || req.health.skip ? "not waiting for the rollout, or --no-health" : false),
-      run: async (c, out) => {
-        const m = c.next!.model;
-        const entry = m.endpoints.find((e) => e.id === (m.network.routes === "gateway-api" ? "gateway" : "ingress"))!;
-        const base = req.health.baseUrl ?? `https://${entry.ip}`;
-        for (const comp of c.comps.filter((x) => x.health)) {
-          const url = base.replace(/\/$/, "") + comp.health!;
-          let status: number | string;
-          try {
-            status = await healthGet(url, req.health.caFile);
-          } catch (err) {
-            status = (err as Error).message;
-          }
-          const ok = typeof status === "number" && status >= 200 && status < 400;
-          report.health.push({ url, status, ok });
-          out(`${url}: ${status}`);
-          if (!ok) throw new ReleaseError(`health check ${url} answered ${status}`, 1);
-        }
-      },
-    },
-  ];
-
   try {
-    await req.runSteps(steps, ctx, report.steps);
+    await req.runSteps(releaseSteps(req, runner), ctx, report.steps);
   } catch (err) {
     const failed = report.steps.find((s) => s.status === "failed")?.title ?? "release";
     report.failure ??= { step: failed, message: (err as Error).message, events: ctx.events };
@@ -286,6 +140,168 @@ export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
     throw Object.assign(err instanceof Error ? err : new Error(String(err)), { report });
   }
   return report;
+}
+
+/** The steps in order, with when each is skipped; what each does is in the function it names. */
+function releaseSteps(req: ReleaseRequest, runner: Runner): Step<Ctx>[] {
+  return [
+    { title: "resolve the release from the definition", run: resolveRelease },
+    {
+      title: "build and push the image",
+      skip: () => (req.build ? false : "no --build: the image must already be in the registry"),
+      run: (c, out) => buildAndPushImages(c, runner, out),
+    },
+    { title: "the exact tag is in the registry", run: checkTagsInRegistry },
+    { title: "bump the image tag in the definition and regenerate the tree", run: bumpAndRegenerate },
+    { title: "validate the new tree", run: validateNewTree },
+    { title: "commit and push", skip: () => (req.dryRun ? "dry run" : false), run: commitAndPush },
+    {
+      title: "ask Flux to reconcile now",
+      skip: () => (req.dryRun ? "dry run" : !req.kube ? "no --kubeconfig: Flux picks the commit up within its interval" : !req.push ? "not pushed" : false),
+      run: requestFluxReconcile,
+    },
+    {
+      title: "wait for the HelmReleases to be Ready on the new image",
+      skip: () => (req.dryRun ? "dry run" : !req.kube || !req.wait ? "--no-wait or no --kubeconfig" : false),
+      run: waitForRollout,
+    },
+    {
+      title: "check the health endpoints through the ingress",
+      skip: () => (req.dryRun ? "dry run" : !req.kube || !req.wait || req.health.skip ? "not waiting for the rollout, or --no-health" : false),
+      run: checkHealthEndpoints,
+    },
+  ];
+}
+
+/** The app and components to release; refuses a dirty tree where the release writes. */
+async function resolveRelease(c: Ctx): Promise<void> {
+  const { req, report } = c;
+  const { model } = generate(req.root);
+  c.model = model;
+  const app = model.apps.find((a) => a.name === req.app);
+  if (!app) throw new ReleaseError(`no application '${req.app}' in the definition (known: ${model.apps.map((a) => a.name).join(", ")})`, 2);
+  const names = req.components.length ? req.components : app.components.filter((x) => x.role !== "cache").map((x) => x.name);
+  for (const n of names) {
+    const comp = app.components.find((x) => x.name === n);
+    if (!comp) throw new ReleaseError(`application ${app.name} has no component '${n}' (components: ${app.components.map((x) => x.name).join(", ")})`, 2);
+    c.comps.push(comp);
+  }
+  c.appFile = app.file;
+  const touched = [app.file, ...OWNED_DIRS, ...GENERATED_FILES];
+  const dirty = (await c.git.dirty()).filter((f) => touched.some((t) => f === t || f.startsWith(t + "/")));
+  if (dirty.length && !req.dryRun) throw new ReleaseError(`uncommitted changes where the release writes: ${dirty.join(", ")}. Commit or stash them first, so the release commit holds only the release`, 2);
+  // The image the cluster will run is the definition's; --registry only changes where it is checked and pushed.
+  report.components = c.comps.map((x) => ({ name: x.name, image: `${x.image.repository}:${req.version}`, from: x.image.tag }));
+}
+
+async function buildAndPushImages(c: Ctx, runner: Runner, out: Out): Promise<void> {
+  const { req } = c;
+  const host = req.registry.host ?? c.model!.registry;
+  for (const comp of c.comps) {
+    const image = `${host}/${comp.app}/${comp.name}:${req.version}`;
+    for (const [cmd, args] of buildCommands(req.build!.builder, req.build!.path, image, req.build!.platforms)) {
+      out(`${cmd} ${args.join(" ")}`);
+      if (req.dryRun) continue;
+      const r = await runner.run(cmd, args);
+      if (r.code !== 0) throw new ReleaseError(`${cmd} ${args[0]} failed for ${image}: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`, 1);
+    }
+  }
+}
+
+async function checkTagsInRegistry(c: Ctx, out: Out): Promise<void> {
+  const { req } = c;
+  const host = req.registry.host ?? c.model!.registry;
+  const missing: string[] = [];
+  for (const comp of c.comps) {
+    const check = await checkTag({ ...req.registry, host }, `${comp.app}/${comp.name}`, req.version);
+    if (check.exists) out(`${check.image} exists`);
+    else missing.push(describeMissing(check));
+  }
+  if (missing.length) throw new ReleaseError(missing.join("\n"), 1);
+}
+
+async function bumpAndRegenerate(c: Ctx, out: Out): Promise<void> {
+  const { req, report } = c;
+  const text = readFileSync(path.join(req.root, c.appFile), "utf8");
+  const bumped = bumpTags(text, c.comps.map((x) => x.name), req.version, c.appFile);
+  c.bumps = bumped.bumps;
+  c.newText = bumped.text;
+  c.next = generate(req.root, new Map([[c.appFile, bumped.text]]));
+  const diff = diffTrees(readTree(req.root, OWNED_DIRS, GENERATED_FILES), c.next.tree.files);
+  const defDiff = diffTrees(new Map([[c.appFile, text]]), new Map([[c.appFile, bumped.text]]));
+  report.diff = defDiff.patch + diff.patch;
+  if (isClean(diff) && isClean(defDiff)) throw new ReleaseError(`${req.app} already runs ${req.version} for ${c.comps.map((x) => x.name).join(", ")}: nothing to release`, 1);
+  out(`${c.bumps.map((b) => `${b.component} ${b.from} -> ${b.to}`).join(", ")}; ${diff.changed.length + diff.added.length + diff.removed.length} tree file(s) change`);
+}
+
+async function validateNewTree(c: Ctx, out: Out): Promise<void> {
+  const { req, report } = c;
+  const result = await validateTree(c.next!.model, c.next!.tree, { kustomize: true, render: { root: req.root } });
+  const errors = result.findings.filter((f) => f.severity === "error");
+  if (errors.length) {
+    report.failure = { step: "validate the new tree", message: `${errors.length} validation error(s)`, events: [], findings: errors };
+    throw new FindingsError(errors, 1);
+  }
+  out(`${result.objects} objects; checks ${result.checks.join(", ")}: no errors`);
+}
+
+async function commitAndPush(c: Ctx, out: Out): Promise<void> {
+  const { req, report } = c;
+  writeAtomic(path.join(req.root, c.appFile), c.newText);
+  writeTreeAtomically(req.root, c.next!.tree.files, OWNED_DIRS, GENERATED_FILES);
+  const comps = c.comps.map((x) => x.name).join(", ");
+  const from = [...new Set(c.bumps.map((b) => b.from))].join("/");
+  report.commit = await c.git.commit([c.appFile, ...OWNED_DIRS, ...GENERATED_FILES], `release(${req.app}): ${comps} ${from} -> ${req.version}`);
+  out(`commit ${report.commit.slice(0, 12)}`);
+  if (!req.push) return;
+  const pushed = await c.git.push(req.remote, 3, (attempt, why) => out(`push attempt ${attempt} rejected: ${why}`));
+  report.commit = pushed.head;
+  report.pushAttempts = pushed.attempts;
+  c.pushed = true;
+  out(`pushed ${pushed.head.slice(0, 12)} to ${req.remote} (${pushed.attempts} attempt(s))`);
+}
+
+async function requestFluxReconcile(c: Ctx, out: Out): Promise<void> {
+  const { req, report } = c;
+  c.kube = connect(req.kube!.kubeconfig, req.kube!.context);
+  const m = c.next!.model;
+  report.reconcileRequestedAt = await requestReconcile(c.kube, [
+    gitRepositoryRef(m.gitops.repository),
+    kustomizationRef("apps"),
+    ...c.comps.map((x) => helmReleaseRef(x.namespace, x.fullname)),
+  ]);
+  out(`requested at ${report.reconcileRequestedAt}`);
+}
+
+async function waitForRollout(c: Ctx, out: Out): Promise<void> {
+  const { req, report } = c;
+  for (const comp of c.comps) {
+    const image = report.components.find((x) => x.name === comp.name)!.image;
+    const r = await waitForRelease(c.kube!, { namespace: comp.namespace, release: comp.fullname, image, timeoutMs: req.timeoutMs, onEvent: out });
+    c.events.push(...r.events);
+    if (!r.ok) throw new ReleaseError(r.reason, 1);
+    out(r.reason);
+  }
+}
+
+async function checkHealthEndpoints(c: Ctx, out: Out): Promise<void> {
+  const { req, report } = c;
+  const m = c.next!.model;
+  const entry = m.endpoints.find((e) => e.id === (m.network.routes === "gateway-api" ? "gateway" : "ingress"))!;
+  const base = req.health.baseUrl ?? `https://${entry.ip}`;
+  for (const comp of c.comps.filter((x) => x.health)) {
+    const url = base.replace(/\/$/, "") + comp.health!;
+    let status: number | string;
+    try {
+      status = await healthGet(url, req.health.caFile);
+    } catch (err) {
+      status = (err as Error).message;
+    }
+    const ok = typeof status === "number" && status >= 200 && status < 400;
+    report.health.push({ url, status, ok });
+    out(`${url}: ${status}`);
+    if (!ok) throw new ReleaseError(`health check ${url} answered ${status}`, 1);
+  }
 }
 
 /** Revert the release commit, push it, and wait for the previous version to be Ready again. */

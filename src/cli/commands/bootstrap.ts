@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Listr } from "listr2";
 import { loadDefinition } from "../../model/load.js";
+import type { Model } from "../../model/model.js";
 import { bootstrapPlan, BootstrapRun, checkKeyBackup, defaultCanary, readState, renderCommand, StepFailed, type BootstrapStep, type StepOutcome } from "../../workflows/bootstrap.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { CA_NAME } from "../../workflows/trust.js";
@@ -35,6 +36,9 @@ const OUTCOME_TEXT: Record<StepOutcome, string> = {
   ran: "done",
 };
 
+type Completed = { completed: Record<string, string> };
+type Outcomes = Array<{ id: string; outcome: StepOutcome }>;
+
 /** `bk bootstrap`: rebuild the cluster from the definition, step by step, resumable. */
 export async function bootstrapCommand(root: string, opts: BootstrapCliOptions, deps: BootstrapDeps = {}): Promise<number> {
   const { model } = loadDefinition(root);
@@ -42,103 +46,121 @@ export async function bootstrapCommand(root: string, opts: BootstrapCliOptions, 
   const profile = model.cluster.profile.name;
   let steps: BootstrapStep[];
   try {
-    if (opts.newKey && opts.sealedSecretsKey) throw new Error("--new-key and --sealed-secrets-key exclude each other: restore the backup, or start with a new key");
-    const keyNames = opts.sealedSecretsKey ? checkKeyBackup(opts.sealedSecretsKey) : undefined;
-    steps = bootstrapPlan(model, {
-      ...(keyNames ? { sealedSecretsKeyNames: keyNames } : {}),
-      root,
-      canary: opts.canary ?? defaultCanary(model).id,
-      caFile: path.join(root, ".bk", CA_NAME),
-      ...(opts.sealedSecretsKey ? { sealedSecretsKey: path.resolve(opts.sealedSecretsKey) } : {}),
-      ...(opts.newKey ? { newKey: true } : {}),
-      ...(opts.gitKey ? { gitKey: path.resolve(opts.gitKey) } : {}),
-      ...(opts.fluxVersion ? { fluxVersion: opts.fluxVersion } : {}),
-    });
+    steps = planSteps(model, root, opts);
   } catch (err) {
     process.stderr.write(`bk bootstrap: ${(err as Error).message}\n`);
     return EXIT.badInput;
   }
-  const state = opts.fresh ? { completed: {} as Record<string, string> } : readState(stateFile, profile);
+  const state: Completed = opts.fresh ? { completed: {} as Record<string, string> } : readState(stateFile, profile);
 
-  if (opts.dryRun) {
-    if (opts.json) {
-      printJson({
-        profile,
-        stateFile,
-        steps: steps.map((s) => ({
-          id: s.id,
-          title: s.title,
-          doneAt: state.completed[s.id] ?? null,
-          commands: s.commands.map(renderCommand),
-          ...(s.check ? { check: renderCommand(s.check.command), checkMeans: s.check.means } : {}),
-          ...(s.warning ? { warning: s.warning } : {}),
-        })),
-      });
-      return EXIT.ok;
-    }
-    const out = [bold(`bk bootstrap --dry-run: ${steps.length} steps for Minikube profile ${profile} (state: ${path.relative(root, stateFile) || stateFile})`)];
-    for (const [i, s] of steps.entries()) {
-      const done = state.completed[s.id];
-      out.push(`${String(i + 1).padStart(2)}. ${s.id}: ${s.title}${done ? green(`  [done ${done}, skipped on rerun]`) : ""}`);
-      if (s.check) out.push(dim(`      skip if: ${renderCommand(s.check.command)}  (${s.check.means})`));
-      for (const c of s.commands) out.push(`      $ ${renderCommand(c)}`);
-      if (s.warning) out.push(red(`      !!! ${s.warning}`));
-    }
-    process.stdout.write(out.join("\n") + "\n");
-    if (opts.newKey) loud(steps.find((s) => s.id === "sealed-secrets-key")!.warning!);
-    return EXIT.ok;
-  }
+  if (opts.dryRun) return printDryRun(root, profile, stateFile, steps, state, opts);
 
-  // Incident 6: never let the cluster start without the key unless the operator says so, loudly.
-  if (!opts.newKey && !state.completed["sealed-secrets-key"]) {
-    if (!opts.sealedSecretsKey) {
-      loud(
-        "REFUSING TO BOOTSTRAP WITHOUT THE SEALED SECRETS KEY. Without it, no SealedSecret in the tree decrypts after the rebuild (incident 6). " +
-          "Pass --sealed-secrets-key <backup.yaml> (from `bk backup --sealed-secrets-keys` or `kubectl get secret -n kube-system -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml`), " +
-          "or --new-key to start over with a new key and reseal every secret.",
-      );
-      return EXIT.badInput;
-    }
-  }
+  if (refusesWithoutKey(opts, state)) return EXIT.badInput;
   if (opts.newKey) loud(steps.find((s) => s.id === "sealed-secrets-key")!.warning!);
 
   const run = new BootstrapRun(deps.runner ?? new ProcessRunner(), stateFile, profile, opts.fresh);
-  const outcomes: Array<{ id: string; outcome: StepOutcome }> = [];
-  let failure: StepFailed | undefined;
+  const outcomes: Outcomes = [];
   const useListr = !deps.plain && !opts.json && isTTY();
-  if (useListr) {
-    const list = new Listr(
-      steps.map((s) => ({
+  const failure = useListr ? await runStepsWithListr(run, steps, outcomes) : await runStepsPlain(run, steps, outcomes, opts.json);
+  return reportRun(model, profile, stateFile, outcomes, failure, opts);
+}
+
+/** The CLI's options turned into the workflow's; a conflict or an unreadable key backup throws (bad input). */
+function planSteps(model: Model, root: string, opts: BootstrapCliOptions): BootstrapStep[] {
+  if (opts.newKey && opts.sealedSecretsKey) throw new Error("--new-key and --sealed-secrets-key exclude each other: restore the backup, or start with a new key");
+  const keyNames = opts.sealedSecretsKey ? checkKeyBackup(opts.sealedSecretsKey) : undefined;
+  return bootstrapPlan(model, {
+    ...(keyNames ? { sealedSecretsKeyNames: keyNames } : {}),
+    root,
+    canary: opts.canary ?? defaultCanary(model).id,
+    caFile: path.join(root, ".bk", CA_NAME),
+    ...(opts.sealedSecretsKey ? { sealedSecretsKey: path.resolve(opts.sealedSecretsKey) } : {}),
+    ...(opts.newKey ? { newKey: true } : {}),
+    ...(opts.gitKey ? { gitKey: path.resolve(opts.gitKey) } : {}),
+    ...(opts.fluxVersion ? { fluxVersion: opts.fluxVersion } : {}),
+  });
+}
+
+function printDryRun(root: string, profile: string, stateFile: string, steps: BootstrapStep[], state: Completed, opts: BootstrapCliOptions): number {
+  if (opts.json) {
+    printJson({
+      profile,
+      stateFile,
+      steps: steps.map((s) => ({
+        id: s.id,
         title: s.title,
-        task: async (_ctx: unknown, task: { output: string; skip: (m?: string) => void; title: string }) => {
-          const outcome = await run.step(s, (line) => (task.output = line));
-          outcomes.push({ id: s.id, outcome });
-          if (outcome !== "ran") task.skip(`${s.title} (${OUTCOME_TEXT[outcome]})`);
-        },
+        doneAt: state.completed[s.id] ?? null,
+        commands: s.commands.map(renderCommand),
+        ...(s.check ? { check: renderCommand(s.check.command), checkMeans: s.check.means } : {}),
+        ...(s.warning ? { warning: s.warning } : {}),
       })),
-      { concurrent: false, exitOnError: true, rendererOptions: { collapseSkips: false } },
-    );
+    });
+    return EXIT.ok;
+  }
+  const out = [bold(`bk bootstrap --dry-run: ${steps.length} steps for Minikube profile ${profile} (state: ${path.relative(root, stateFile) || stateFile})`)];
+  for (const [i, s] of steps.entries()) {
+    const done = state.completed[s.id];
+    out.push(`${String(i + 1).padStart(2)}. ${s.id}: ${s.title}${done ? green(`  [done ${done}, skipped on rerun]`) : ""}`);
+    if (s.check) out.push(dim(`      skip if: ${renderCommand(s.check.command)}  (${s.check.means})`));
+    for (const c of s.commands) out.push(`      $ ${renderCommand(c)}`);
+    if (s.warning) out.push(red(`      !!! ${s.warning}`));
+  }
+  process.stdout.write(out.join("\n") + "\n");
+  if (opts.newKey) loud(steps.find((s) => s.id === "sealed-secrets-key")!.warning!);
+  return EXIT.ok;
+}
+
+/** Incident 6: never let the cluster start without the key unless the operator says so, loudly. */
+function refusesWithoutKey(opts: BootstrapCliOptions, state: Completed): boolean {
+  if (opts.newKey || state.completed["sealed-secrets-key"] || opts.sealedSecretsKey) return false;
+  loud(
+    "REFUSING TO BOOTSTRAP WITHOUT THE SEALED SECRETS KEY. Without it, no SealedSecret in the tree decrypts after the rebuild (incident 6). " +
+      "Pass --sealed-secrets-key <backup.yaml> (from `bk backup --sealed-secrets-keys` or `kubectl get secret -n kube-system -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml`), " +
+      "or --new-key to start over with a new key and reseal every secret.",
+  );
+  return true;
+}
+
+/** On a terminal: listr2 shows each step's live output and collapses it when done. Returns the step failure, if any. */
+async function runStepsWithListr(run: BootstrapRun, steps: BootstrapStep[], outcomes: Outcomes): Promise<StepFailed | undefined> {
+  const list = new Listr(
+    steps.map((s) => ({
+      title: s.title,
+      task: async (_ctx: unknown, task: { output: string; skip: (m?: string) => void; title: string }) => {
+        const outcome = await run.step(s, (line) => (task.output = line));
+        outcomes.push({ id: s.id, outcome });
+        if (outcome !== "ran") task.skip(`${s.title} (${OUTCOME_TEXT[outcome]})`);
+      },
+    })),
+    { concurrent: false, exitOnError: true, rendererOptions: { collapseSkips: false } },
+  );
+  try {
+    await list.run();
+  } catch (err) {
+    if (!(err instanceof StepFailed)) throw err;
+    return err;
+  }
+  return undefined;
+}
+
+/** Plain lines (logs, tests, --json, which prints nothing until the end). Returns the step failure, if any. */
+async function runStepsPlain(run: BootstrapRun, steps: BootstrapStep[], outcomes: Outcomes, json: boolean | undefined): Promise<StepFailed | undefined> {
+  for (const [i, s] of steps.entries()) {
+    if (!json) process.stdout.write(`[${i + 1}/${steps.length}] ${s.title}\n`);
     try {
-      await list.run();
+      const outcome = await run.step(s, (line) => !json && process.stdout.write(dim(`      $ ${line}\n`)));
+      outcomes.push({ id: s.id, outcome });
+      if (!json) process.stdout.write(`      ${outcome === "ran" ? green("done") : yellow(OUTCOME_TEXT[outcome])}\n`);
     } catch (err) {
       if (!(err instanceof StepFailed)) throw err;
-      failure = err;
-    }
-  } else {
-    for (const [i, s] of steps.entries()) {
-      if (!opts.json) process.stdout.write(`[${i + 1}/${steps.length}] ${s.title}\n`);
-      try {
-        const outcome = await run.step(s, (line) => !opts.json && process.stdout.write(dim(`      $ ${line}\n`)));
-        outcomes.push({ id: s.id, outcome });
-        if (!opts.json) process.stdout.write(`      ${outcome === "ran" ? green("done") : yellow(OUTCOME_TEXT[outcome])}\n`);
-      } catch (err) {
-        if (!(err instanceof StepFailed)) throw err;
-        failure = err;
-        break;
-      }
+      return err;
     }
   }
+  return undefined;
+}
 
+/** The run's summary: JSON, or where to resume after a failure, or what to check next after success. */
+function reportRun(model: Model, profile: string, stateFile: string, outcomes: Outcomes, failure: StepFailed | undefined, opts: BootstrapCliOptions): number {
   if (opts.json) {
     printJson({ ok: !failure, profile, stateFile, steps: outcomes, ...(failure ? { failedAt: failure.step.id, error: failure.message } : {}) });
   }
