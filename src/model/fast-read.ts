@@ -32,7 +32,7 @@ function readsAlike(events: readonly Event[], text: string): boolean {
   let documents = 0;
   const isKey = (): boolean => {
     const top = stack[stack.length - 1];
-    return top !== undefined && top.mapping && top.children % 2 === 0;
+    return top?.mapping === true && top.children % 2 === 0;
   };
   const countChild = (): void => {
     const top = stack[stack.length - 1];

@@ -175,7 +175,7 @@ function direction(
 export function evaluate(policies: readonly Policy[], namespaces: ReadonlyMap<string, Labels>, src: Endpoint, dst: Endpoint, port: number, protocol: Protocol): Verdict {
   const egress = src.kind === "pod" ? direction(policies, src, "egress", dst, dst, port, protocol, namespaces) : undefined;
   const ingress = dst.kind === "pod" ? direction(policies, dst, "ingress", src, dst, port, protocol, namespaces) : undefined;
-  const open = (d?: DirectionVerdict) => !d || !d.isolated || d.allowedBy.length > 0;
+  const open = (d?: DirectionVerdict) => !d?.isolated || d.allowedBy.length > 0;
   return { allowed: open(egress) && open(ingress), ...(egress ? { egress } : {}), ...(ingress ? { ingress } : {}) };
 }
 
