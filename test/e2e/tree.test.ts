@@ -430,7 +430,7 @@ describe("the generated tree on a real control plane with Flux", () => {
       READY_TIMEOUT,
       async () => {
         const h = await getHr(comp.namespace, comp.fullname);
-        const tag = (h.spec?.["values"] as { image?: { tag?: string } }).image?.tag;
+        const tag = (h.spec?.["values"] as { image?: { tag?: string } } | undefined)?.image?.tag;
         const ok = tag === to && h.metadata.generation! > hr0.metadata.generation! && cond(h)?.observedGeneration === h.metadata.generation && cond(h)?.status === "True";
         return { value: ok ? h : undefined, detail: `tag=${tag} generation=${h.metadata.generation} ${describeCond(h)}` };
       },
@@ -472,7 +472,7 @@ describe("the generated tree on a real control plane with Flux", () => {
       async () => {
         const h = await getHr(fe.namespace, fe.fullname);
         const r = cond(h);
-        const ok = (h.spec?.["values"] as { image: { tag: string } }).image.tag === "latest" && r?.observedGeneration === h.metadata.generation && r?.status === "False" && r.reason === "UpgradeFailed";
+        const ok = (h.spec?.["values"] as { image: { tag: string } } | undefined)?.image.tag === "latest" && r?.observedGeneration === h.metadata.generation && r?.status === "False" && r.reason === "UpgradeFailed";
         return { value: ok ? h : undefined, detail: describeCond(h) };
       },
       () => c().assertAlive(),
