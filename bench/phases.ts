@@ -22,28 +22,27 @@ const cpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
-const dist = (p: string): Promise<any> => import(pathToFileURL(join(repo, "dist", p)).href);
+// Typed as the source it was compiled from: this script runs against the dist/ of the same checkout.
+const dist = <M>(p: string): Promise<M> => import(pathToFileURL(join(repo, "dist", p)).href) as Promise<M>;
 
 // Modules are imported up front: their import cost under the tsx loader says nothing about the CLI.
-const [load, sealedMod, arch, synth, emit, kustomize, treeMod, schema, policy, validate, references, diff, files, listKeys, sizeLimits] = await Promise.all(
-  [
-    "model/load.js",
-    "tree/sealed.js",
-    "docs/architecture.js",
-    "synth/index.js",
-    "tree/emit.js",
-    "tree/kustomize.js",
-    "tree/tree.js",
-    "schema/validate.js",
-    "policy/engine.js",
-    "validate/checks.js",
-    "validate/references.js",
-    "tree/diff.js",
-    "tree/files.js",
-    "schema/list-keys.js",
-    "schema/size-limits.js",
-  ].map(dist),
-);
+const [load, sealedMod, arch, synth, emit, kustomize, treeMod, schema, policy, validate, references, diff, files, listKeys, sizeLimits] = await Promise.all([
+  dist<typeof import("../src/model/load.js")>("model/load.js"),
+  dist<typeof import("../src/tree/sealed.js")>("tree/sealed.js"),
+  dist<typeof import("../src/docs/architecture.js")>("docs/architecture.js"),
+  dist<typeof import("../src/synth/index.js")>("synth/index.js"),
+  dist<typeof import("../src/tree/emit.js")>("tree/emit.js"),
+  dist<typeof import("../src/tree/kustomize.js")>("tree/kustomize.js"),
+  dist<typeof import("../src/tree/tree.js")>("tree/tree.js"),
+  dist<typeof import("../src/schema/validate.js")>("schema/validate.js"),
+  dist<typeof import("../src/policy/engine.js")>("policy/engine.js"),
+  dist<typeof import("../src/validate/checks.js")>("validate/checks.js"),
+  dist<typeof import("../src/validate/references.js")>("validate/references.js"),
+  dist<typeof import("../src/tree/diff.js")>("tree/diff.js"),
+  dist<typeof import("../src/tree/files.js")>("tree/files.js"),
+  dist<typeof import("../src/schema/list-keys.js")>("schema/list-keys.js"),
+  dist<typeof import("../src/schema/size-limits.js")>("schema/size-limits.js"),
+]);
 
 const phases: Array<[string, number]> = [];
 let last = cpu();
@@ -55,16 +54,16 @@ const mark = (name: string) => {
 
 const { model } = load.loadDefinition(root);
 mark("load definition (YAML parse, zod, model, invariants)");
-const sealed = sealedMod.readSealedFiles(root, treeMod.OWNED_DIRS) as Array<{ file: string; content: string; objects: unknown[] }>;
-const docs = arch.renderArchitecture(model) as string;
+const sealed = sealedMod.readSealedFiles(root, treeMod.OWNED_DIRS);
+const docs = arch.renderArchitecture(model);
 mark("read SealedSecrets + render architecture.md");
-const synthesized = synth.synthesize(model) as Array<{ object: unknown; file: string }>;
+const synthesized = synth.synthesize(model);
 mark("synthesize objects");
 const fileMap = new Map<string, string>();
-for (const [file, objs] of emit.groupByFile(synthesized) as Map<string, unknown[]>) fileMap.set(file, emit.renderFile(objs));
+for (const [file, objs] of emit.groupByFile(synthesized)) fileMap.set(file, emit.renderFile(objs));
 mark("render YAML files");
-const roots = treeMod.kustomizationRoots(model) as string[];
-for (const [file, content] of kustomize.deriveKustomizations([...fileMap.keys()], roots) as Map<string, string>) fileMap.set(file, content);
+const roots = treeMod.kustomizationRoots(model);
+for (const [file, content] of kustomize.deriveKustomizations([...fileMap.keys()], roots)) fileMap.set(file, content);
 mark("derive kustomization.yaml files");
 const objects = [...synthesized];
 for (const s of sealed) {

@@ -4,7 +4,7 @@
  * kubectl) so `bk secrets backup` needs nothing but a kubeconfig.
  */
 // Types only: the client library takes seconds to load, so it is imported when a cluster is actually opened.
-import type { CoreV1Api, KubeConfig, V1Secret } from "@kubernetes/client-node";
+import type { CoreV1Api, KubeConfig, V1Secret, V1SecretList } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { UnavailableError } from "../core/errors.js";
 import type { KubeObject } from "../core/object.js";
@@ -126,7 +126,7 @@ class SealedSecretsCluster implements KeySecretSource {
 
   async listKeySecrets(namespace: string): Promise<KeySecret[]> {
     const what = `listing Secrets -l ${SEALED_SECRETS_KEY_LABEL} in namespace ${namespace}`;
-    let list;
+    let list: V1SecretList;
     try {
       list = await withTimeout(this.api.listNamespacedSecret({ namespace, labelSelector: SEALED_SECRETS_KEY_LABEL }), this.timeoutMs, what);
     } catch (err) {

@@ -79,7 +79,7 @@ export function fetchServedCertificate(t: TlsAddress, opts: { ca?: string; timeo
       const authorized = socket.authorized;
       const authError = socket.authorizationError;
       socket.end();
-      if (!peer || !peer.raw) {
+      if (!peer?.raw) {
         reject(new Error(`${t.host}:${t.port} completed a TLS handshake without presenting a certificate`));
         return;
       }

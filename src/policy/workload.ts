@@ -105,7 +105,9 @@ function isHelmRelease(obj: KubeObject): boolean {
 /** Chart values name images either as "repo:tag" strings or as { registry?, repository, tag?, digest? }. */
 function valuesImages(values: unknown, path: string, out: ImageSite[], ours: boolean): void {
   if (Array.isArray(values)) {
-    values.forEach((v, i) => valuesImages(v, fieldPath(path, i), out, ours));
+    values.forEach((v, i) => {
+      valuesImages(v, fieldPath(path, i), out, ours);
+    });
     return;
   }
   const r = rec(values);

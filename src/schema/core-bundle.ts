@@ -46,9 +46,15 @@ export function formatAccess(formatsFile: string): FormatAccess {
   let real: Record<string, unknown> | undefined;
   let ajv: Record<string, unknown> | undefined;
   // require() of this ES module is synchronous (Node >= 20.19/22.12); it has no top-level await.
-  const all = () => (real ??= (req(formatsFile) as { formats: Record<string, unknown> }).formats);
+  const all = () => {
+    real ??= (req(formatsFile) as { formats: Record<string, unknown> }).formats;
+    return real;
+  };
   return {
-    ajv: (name) => (ajv ??= (req("ajv-formats/dist/formats.js") as { fullFormats: Record<string, unknown> }).fullFormats)[name],
+    ajv: (name) => {
+      ajv ??= (req("ajv-formats/dist/formats.js") as { fullFormats: Record<string, unknown> }).fullFormats;
+      return ajv[name];
+    },
     lazy: (name, type) => ({
       type,
       get validate() {

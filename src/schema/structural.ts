@@ -47,6 +47,7 @@ function convert(node: Schema, structural: boolean, formats: ReadonlySet<string>
   const out: Schema = {};
   for (const [key, value] of Object.entries(node)) {
     if (key.startsWith("x-kubernetes-") || key === "nullable" || key === "description") continue;
+    if (key === "format" && typeof value === "string" && !formats.has(value)) continue;
     if (key === "properties" && isSchema(value)) {
       out.properties = Object.fromEntries(
         Object.entries(value).map(([k, v]) => [k, isSchema(v) ? convert(v, structural, formats) : v]),
@@ -57,8 +58,6 @@ function convert(node: Schema, structural: boolean, formats: ReadonlySet<string>
       out[key] = value.map((v) => (isSchema(v) ? convert(v, false, formats) : v));
     } else if (key === "not" && isSchema(value)) {
       out.not = convert(value, false, formats);
-    } else if (key === "format" && typeof value === "string" && !formats.has(value)) {
-      continue;
     } else {
       out[key] = value;
     }

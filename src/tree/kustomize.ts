@@ -26,7 +26,10 @@ export function deriveKustomizations(files: readonly string[], roots: readonly s
     const entries = new Map<string, Set<string>>([[root, new Set()]]);
     const add = (dir: string, entry: string) => {
       let set = entries.get(dir);
-      if (!set) entries.set(dir, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        entries.set(dir, set);
+      }
       set.add(entry);
     };
     for (const f of files) {

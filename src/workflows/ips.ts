@@ -295,7 +295,11 @@ export function rewriteYamlText(src: string, from: string, to: string): { text: 
         else walk(pair.key, p);
         walk(pair.value, [...p, keyOf(pair.key)]);
       }
-    } else if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...p, i]));
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        walk(item, [...p, i]);
+      });
+    }
   };
   for (const doc of parseAllDocuments(src)) {
     if ("errors" in doc && doc.errors.length) throw new Error(doc.errors[0]!.message);
@@ -363,7 +367,7 @@ export function planDefinitionRewrite(root: string, from: string, to: string): F
   const rewrites: FileRewrite[] = [];
   for (const file of walkTextFiles([dir]).filter((f) => /\.ya?ml$/.test(f))) {
     const before = readFileSync(file, "utf8");
-    let r;
+    let r: { text: string; count: number };
     try {
       r = rewriteYamlText(before, from, to);
     } catch (err) {

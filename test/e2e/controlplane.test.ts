@@ -162,8 +162,8 @@ describe("local control plane with Flux", () => {
     const applied = await c().syncGit({ name: "demo", path: "./apps/demo", repo: "fleet" });
     assert.equal(applied, `main@sha1:${first}`);
     const gitRepo = await c().kubectl.getJson("gitrepositories.source.toolkit.fluxcd.io", FLUX_NAMESPACE, "demo");
-    assert.equal((gitRepo?.["spec"] as { url?: string }).url, c().git?.url("fleet"));
-    const artifact = (gitRepo?.["status"] as { artifact?: { revision?: string; url?: string } }).artifact;
+    assert.equal((gitRepo?.["spec"] as { url?: string } | undefined)?.url, c().git?.url("fleet"));
+    const artifact = (gitRepo?.["status"] as { artifact?: { revision?: string; url?: string } } | undefined)?.artifact;
     assert.equal(artifact?.revision, `main@sha1:${first}`);
     assert.ok(artifact?.url, "GitRepository status.artifact.url is set");
     const served = await httpGet(artifact.url);

@@ -30,7 +30,7 @@ const step = (name: string, fn: () => Promise<void>): void => suite.step(name, 5
 let root = "";
 let values = "";
 
-function io(): SecretsDeps & { out: () => string; err: () => string; json: () => any } {
+function io(): SecretsDeps & { out: () => string; err: () => string; json: () => unknown } {
   let out = "";
   let err = "";
   return {
@@ -86,7 +86,7 @@ describe("bk secrets against a real API server", () => {
     const o = io();
     const code = await secretsSealCommand(root, [], { all: true, values, kubeconfig: c().kubeconfig, json: true }, o);
     assert.equal(code, 0, o.err());
-    const r = o.json();
+    const r = o.json() as { certificate: { source: string; publicKeyFingerprint: string } };
     assert.match(r.certificate.source, /^Secret kube-system\/sealed-secrets-keynew via https:\/\/127\.0\.0\.1:\d+/);
     assert.equal(r.certificate.publicKeyFingerprint, publicKeyFingerprint(publicKeyFromCertificate(fresh.certPem)));
     assert.equal(await secretsVerifyCommand(root, { keyBackup: freshKeyFile }, io()), 0);
@@ -98,9 +98,9 @@ describe("bk secrets against a real API server", () => {
     const o = io();
     const code = await secretsBackupCommand(root, { kubeconfig: c().kubeconfig, out: backupFile, json: true }, o);
     assert.equal(code, 0, o.err() + o.out());
-    const r = o.json();
-    assert.deepEqual(r.keys.map((k: { name: string; state: string }) => `${k.name}=${k.state}`).sort(), ["sealed-secrets-keynew=active", "sealed-secrets-keyold=active"]);
-    assert.ok(r.verify.secrets.length > 0 && r.verify.secrets.every((e: { opens: boolean }) => e.opens));
+    const r = o.json() as { keys: Array<{ name: string; state: string }>; verify: { secrets: Array<{ opens: boolean }> } };
+    assert.deepEqual(r.keys.map((k) => `${k.name}=${k.state}`).sort(), ["sealed-secrets-keynew=active", "sealed-secrets-keyold=active"]);
+    assert.ok(r.verify.secrets.length > 0 && r.verify.secrets.every((e) => e.opens));
     assert.equal((await stat(backupFile)).mode & 0o777, 0o600);
     const list = parse(await readFile(backupFile, "utf8")) as { kind: string; items: Array<{ metadata: Record<string, unknown>; type: string }> };
     assert.equal(list.kind, "List");
@@ -127,7 +127,7 @@ describe("bk secrets against a real API server", () => {
     // Restored Secrets all get a new creationTimestamp; the sealing key must still be the same one.
     const o2 = io();
     assert.equal(await secretsSealCommand(root, ["ffl/ffl-backend"], { values, kubeconfig: c().kubeconfig, json: true }, o2), 0, o2.err());
-    assert.match(o2.json().certificate.source, /sealed-secrets-keynew/);
+    assert.match((o2.json() as { certificate: { source: string } }).certificate.source, /sealed-secrets-keynew/);
     assert.equal(await secretsVerifyCommand(root, { keyBackup: again }, io()), 0);
   });
 

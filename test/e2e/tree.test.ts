@@ -92,10 +92,15 @@ function countDryRunApplied(stdout: string): number {
   return stdout.split("\n").filter((l) => /serverside-applied \(server dry run\)$/.test(l.trim())).length;
 }
 
+interface PodTemplateSketch {
+  metadata?: { labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+}
+
 /** The pod a workload would create: Pod Security is enforced on Pods only (Deployments merely warn). */
 function podsOf(o: KubeObject): KubeObject[] {
-  const spec = o.spec as Record<string, any> | undefined;
-  const template = o.kind === "CronJob" ? spec?.["jobTemplate"]?.spec?.template : ["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"].includes(o.kind) ? spec?.["template"] : undefined;
+  const spec = o.spec as { template?: PodTemplateSketch; jobTemplate?: { spec?: { template?: PodTemplateSketch } } } | undefined;
+  const template = o.kind === "CronJob" ? spec?.jobTemplate?.spec?.template : ["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"].includes(o.kind) ? spec?.template : undefined;
   if (!template) return [];
   const podSpec = structuredClone(template.spec) as Record<string, unknown>;
   // The release's ServiceAccounts exist only once Helm installs it; the ServiceAccount admission plugin would
@@ -143,13 +148,19 @@ async function pushAndRequest(message: string): Promise<string> {
   return sha;
 }
 
+/** Chart values as the tests edit them: the image tag by name, the rest as plain data. */
+interface ChartValues {
+  image: { tag: string };
+  [key: string]: unknown;
+}
+
 /** Edit the HelmRelease in one file of the pushed copy, as a hand edit of generated YAML would. */
-async function editRelease(rel: string, edit: (values: Record<string, any>) => void): Promise<void> {
+async function editRelease(rel: string, edit: (values: ChartValues) => void): Promise<void> {
   const file = path.join(treeDir, rel);
   const docs = parseAllDocuments(await readFile(file, "utf8")).map((d) => d.toJS() as KubeObject);
   const hr = docs.find((d) => d.kind === "HelmRelease");
   if (!hr) throw new Error(`${rel}: no HelmRelease`);
-  edit((hr.spec as { values: Record<string, any> }).values);
+  edit((hr.spec as { values: ChartValues }).values);
   await writeFile(file, yamlDocs(...docs));
 }
 
@@ -430,7 +441,7 @@ describe("the generated tree on a real control plane with Flux", () => {
       READY_TIMEOUT,
       async () => {
         const h = await getHr(comp.namespace, comp.fullname);
-        const tag = (h.spec?.["values"] as { image?: { tag?: string } }).image?.tag;
+        const tag = (h.spec?.["values"] as { image?: { tag?: string } } | undefined)?.image?.tag;
         const ok = tag === to && h.metadata.generation! > hr0.metadata.generation! && cond(h)?.observedGeneration === h.metadata.generation && cond(h)?.status === "True";
         return { value: ok ? h : undefined, detail: `tag=${tag} generation=${h.metadata.generation} ${describeCond(h)}` };
       },
@@ -472,7 +483,7 @@ describe("the generated tree on a real control plane with Flux", () => {
       async () => {
         const h = await getHr(fe.namespace, fe.fullname);
         const r = cond(h);
-        const ok = (h.spec?.["values"] as { image: { tag: string } }).image.tag === "latest" && r?.observedGeneration === h.metadata.generation && r?.status === "False" && r.reason === "UpgradeFailed";
+        const ok = (h.spec?.["values"] as { image: { tag: string } } | undefined)?.image.tag === "latest" && r?.observedGeneration === h.metadata.generation && r?.status === "False" && r.reason === "UpgradeFailed";
         return { value: ok ? h : undefined, detail: describeCond(h) };
       },
       () => c().assertAlive(),

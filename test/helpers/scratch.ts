@@ -9,6 +9,9 @@ export function scratchDirs(): { tmp: (prefix: string) => string; adopt: (dir: s
   after(() => {
     for (const d of made) rmSync(d, { recursive: true, force: true });
   });
-  const adopt = (dir: string) => (made.push(dir), dir);
+  const adopt = (dir: string) => {
+    made.push(dir);
+    return dir;
+  };
   return { tmp: (prefix) => adopt(mkdtempSync(path.join(os.tmpdir(), prefix))), adopt };
 }

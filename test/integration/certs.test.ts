@@ -296,7 +296,7 @@ describe("bk certs renew decision logic (pure, fake cert-manager)", () => {
 
     let clock = 0;
     const g = fakeApi(cert([{ type: "Ready", status: "True" }]));
-    const stuck = await renewCertificate(target, { api: g.api, servedSerial: async () => "OLD", check: okReport, sleep: async (ms) => void (clock += ms), now: () => clock }, { timeoutMs: 9_000, pollMs: 3_000 });
+    const stuck = await renewCertificate(target, { api: g.api, servedSerial: async () => "OLD", check: okReport, sleep: async (ms) => { clock += ms; }, now: () => clock }, { timeoutMs: 9_000, pollMs: 3_000 });
     assert.equal(stuck.ok, false);
     assert.match(stuck.message, /still serves serial OLD after 9 s/);
   });

@@ -22,6 +22,7 @@ import type { KubeObject } from "../../src/core/object.js";
 const CHART = fileURLToPath(new URL("../../charts/app", import.meta.url));
 
 // Rendered manifests are walked structurally; a loose type keeps the assertions readable.
+// biome-ignore lint/suspicious/noExplicitAny: see above; rendered manifests have no declared type
 type Obj = Record<string, any>;
 
 function resolveHelm(): string | undefined {

@@ -13,7 +13,7 @@ describe("bk", () => {
   it("every command and subcommand has --help", () => {
     const commandsOf = (help: string) => {
       const section = help.split(/^Commands:$/m)[1] ?? "";
-      return [...section.matchAll(/^  ([a-z][a-z-]*)\b/gm)].map((m) => m[1]!).filter((c) => c !== "help");
+      return [...section.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]!).filter((c) => c !== "help");
     };
     const visit = (path: string[]): number => {
       const r = runBk([...path, "--help"]);
@@ -53,7 +53,7 @@ describe("bk", () => {
     assert.match(r.stdout, /Registry\s+192\.168\.7\.21\s+5000/);
     assert.match(r.stdout, /CNI calico: enforces NetworkPolicy/);
     assert.match(r.stdout, /privileged: metallb-system/);
-    assert.match(r.stdout, /Changes against the committed tree\n  none/);
+    assert.match(r.stdout, /Changes against the committed tree\n {2}none/);
   });
 
   it("docs --check passes on the committed docs", () => {

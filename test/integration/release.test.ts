@@ -50,7 +50,7 @@ describe("bk release against a real registry and a bare remote", () => {
     const repo = makeRepo();
     const r = runBk(["release", "ffl", "backend", "1.4.3", "--root", repo.root, "--dry-run", ...flags()]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /-    tag: 1\.4\.2\n\+    tag: 1\.4\.3/);
+    assert.match(r.stdout, /- {4}tag: 1\.4\.2\n\+ {4}tag: 1\.4\.3/);
     assert.match(r.stdout, /passes every check; nothing was written/);
     assert.equal(git(repo.root, "status", "--porcelain"), "");
   });

@@ -46,7 +46,7 @@ const PREVIOUS = { cert: fx("TEST-ONLY-previous-cert.pem"), key: fx("TEST-ONLY-p
 const { tmp, adopt } = scratchDirs();
 
 /** Command output captured instead of printed, plus an environment without the operator's settings. */
-function io(extra: Partial<SecretsDeps> = {}): SecretsDeps & { out: () => string; err: () => string; json: () => any } {
+function io(extra: Partial<SecretsDeps> = {}): SecretsDeps & { out: () => string; err: () => string; json: () => unknown } {
   let out = "";
   let err = "";
   return {
@@ -195,7 +195,7 @@ describe("bk secrets on a copy of the real definition", () => {
     const c = io();
     const code = await secretsSealCommand(root, [], { all: true, values, cert: CURRENT.cert, allowTestKey: true, json: true }, c);
     assert.equal(code, 0, c.err());
-    const report = c.json();
+    const report = c.json() as { ok: boolean; certificate: { testKey: string } };
     assert.equal(report.ok, true);
     assert.equal(report.certificate.testKey, "test/fixtures/sealed-secrets/TEST-ONLY-current-cert.pem");
     assert.match(c.err(), /WARNING: sealing with a TEST key/);
@@ -334,7 +334,7 @@ describe("bk secrets on a copy of the real definition", () => {
     const c = io();
     const code = await secretsResealCommand(root, { values: partial, cert: CURRENT.cert, allowTestKey: true, fromKeyBackup: fx("TEST-ONLY-key-backup.yaml"), json: true }, c);
     assert.equal(code, 0, c.out() + c.err());
-    const report = c.json();
+    const report = c.json() as { recovered: string[] };
     assert.ok(report.recovered.length > 0);
     assert.ok(!report.recovered.includes("ccbot/ccbot-discord token"), "a stored value is not 'recovered'");
     const recovered = SecretValueStore.load(partial, model.cluster.name);
@@ -367,8 +367,8 @@ describe("bk secrets on a copy of the real definition", () => {
   it("seal of one side of a shared value reseals the other side too", async () => {
     const c = io();
     assert.equal(await secretsSealCommand(root, ["infra/pg-ffl"], { values, cert: CURRENT.cert, allowTestKey: true, json: true }, c), 0, c.err());
-    const r = c.json();
-    assert.deepEqual(r.sealed.map((s: { ref: string }) => s.ref).sort(), ["ffl/ffl-db", "infra/pg-ffl"]);
+    const r = c.json() as { sealed: Array<{ ref: string }>; alsoSealedBecauseShared: string[] };
+    assert.deepEqual(r.sealed.map((s) => s.ref).sort(), ["ffl/ffl-db", "infra/pg-ffl"]);
     assert.deepEqual(r.alsoSealedBecauseShared, ["ffl/ffl-db"]);
   });
 
@@ -381,7 +381,7 @@ describe("bk secrets on a copy of the real definition", () => {
     rmSync(path.join(root, right));
     const c = io();
     assert.equal(await secretsSealCommand(root, ["ffl/ffl-backend"], { values, cert: CURRENT.cert, allowTestKey: true, json: true }, c), 0, c.err());
-    assert.deepEqual(c.json().movedFrom, [wrong]);
+    assert.deepEqual((c.json() as { movedFrom: string[] }).movedFrom, [wrong]);
     assert.ok(existsSync(path.join(root, right)));
     assert.equal(existsSync(path.join(root, wrong)), false);
     assert.ok(isClean(diffTrees(treeSnapshot(root), generate(root).tree.files)));
@@ -533,11 +533,11 @@ describe("bk secrets with the controller's keys from the API (fake API)", () => 
     const out = path.join(tmp("bk-backup-"), "keys", "sealed-secrets-keys.yaml");
     const c = io(cluster(both));
     assert.equal(await secretsBackupCommand(root, { kubeconfig: "/fake/kubeconfig", out, json: true }, c), 0, c.err());
-    const r = c.json();
+    const r = c.json() as { ok: boolean; written: string; keys: Array<{ name: string }>; verify: { secrets: Array<{ opens: boolean }> } };
     assert.equal(r.ok, true);
     assert.equal(r.written, out);
-    assert.deepEqual(r.keys.map((k: { name: string }) => k.name), ["sealed-secrets-keyold", "sealed-secrets-keynew"]);
-    assert.ok(r.verify.secrets.every((e: { opens: boolean }) => e.opens));
+    assert.deepEqual(r.keys.map((k) => k.name), ["sealed-secrets-keyold", "sealed-secrets-keynew"]);
+    assert.ok(r.verify.secrets.every((e) => e.opens));
     assert.equal(statSync(out).mode & 0o777, 0o600);
     const list = parse(readFileSync(out, "utf8")) as { apiVersion: string; kind: string; items: KubeObject[] };
     assert.deepEqual([list.apiVersion, list.kind, list.items.length], ["v1", "List", 2]);

@@ -17,7 +17,9 @@ import { capture } from "../helpers/capture.js";
 const model = loadDefinition(REPO_ROOT).model;
 const KEY = path.join(REPO_ROOT, "test/fixtures/sealed-secrets/TEST-ONLY-key-backup.yaml");
 const temps: string[] = [];
-after(() => temps.forEach((t) => rmSync(t, { recursive: true, force: true })));
+after(() => {
+  for (const t of temps) rmSync(t, { recursive: true, force: true });
+});
 /** A temporary repository root with the real definition: state, CA file and .bk/ stay out of the checkout. */
 const tmp = () => {
   const d = mkdtempSync(path.join(os.tmpdir(), "bk-bootstrap-"));

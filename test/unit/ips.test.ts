@@ -12,12 +12,14 @@ import { ipsCommand, ipsScanCommand, ipsSyncCommand } from "../../src/cli/comman
 import { loadDefinition } from "../../src/model/load.js";
 import { compareLive, replaceAddress, rewriteYamlText, scanContext, scanText, verifyYamlRewrite, type LiveService } from "../../src/workflows/ips.js";
 import { REPO_ROOT } from "../helpers/definition.js";
-import { capture } from "../helpers/capture.js";
+import { capture, type Captured } from "../helpers/capture.js";
 
 const FIXTURES = path.join(REPO_ROOT, "test/fixtures/app-repos");
 const model = loadDefinition(REPO_ROOT).model;
 const temps: string[] = [];
-after(() => temps.forEach((t) => rmSync(t, { recursive: true, force: true })));
+after(() => {
+  for (const t of temps) rmSync(t, { recursive: true, force: true });
+});
 
 /** ws/beckerkube (a copy of the definition) beside ws/ffl and ws/midwestmtg, as sourceRepository ../ffl expects. */
 function workspace(): { ws: string; root: string } {
@@ -162,7 +164,7 @@ describe("bk ips sync", () => {
     const { ws, root } = workspace();
     const tty = process.stdin.isTTY;
     process.stdin.isTTY = false; // as under CI or a pipe, even when the tests run from a terminal
-    let r;
+    let r: Captured;
     try {
       r = await capture(() => ipsSyncCommand(root, { from: "192.168.1.18", to: "192.168.7.21" }));
     } finally {

@@ -148,7 +148,10 @@ describe("netpolCommand", () => {
   it("prints the report as JSON and exits 0 on the real repository", async () => {
     const chunks: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string | Uint8Array) => (chunks.push(String(s)), true)) as typeof process.stdout.write;
+    process.stdout.write = ((s: string | Uint8Array) => {
+      chunks.push(String(s));
+      return true;
+    }) as typeof process.stdout.write;
     let code: number;
     try {
       code = await netpolCommand(REPO_ROOT, { json: true });

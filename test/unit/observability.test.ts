@@ -20,6 +20,7 @@ import { JOBS, scrapeTargets } from "../../src/synth/observability/scraping.js";
 import { alertmanagerConfig, fluxStateMetricsValues, mergeValues, monitoringValuesPatch } from "../../src/synth/observability/values.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: synthesized values and rules are walked many levels deep across shapes no source type declares; a loose type keeps the assertions readable
 type Any = Record<string, any>;
 
 const { model } = loadDefinition(REPO_ROOT);

@@ -5,6 +5,7 @@ import { runPolicy } from "../../src/policy/engine.js";
 import type { PolicyContext, PolicyException } from "../../src/policy/rule.js";
 
 // Test fixtures are mutated freely by path; typing every nested field would only restate the Kubernetes API.
+// biome-ignore lint/suspicious/noExplicitAny: see above; the fixtures are deliberately loose
 export type Obj = any;
 
 export const REGISTRY = "192.168.7.21:5000";

@@ -149,6 +149,7 @@ const valid: Record<string, KubeObject> = {
 };
 
 /** A deep copy of a valid object with one change applied. */
+// biome-ignore lint/suspicious/noExplicitAny: the changes write deliberately invalid values (wrong types, misspelt fields) that any declared type would refuse
 function variant(name: string, change: (o: any) => void): KubeObject {
   const o = structuredClone(valid[name]!);
   change(o);

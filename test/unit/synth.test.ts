@@ -24,6 +24,7 @@ const find = (kind: string, name: string, ns?: string): KubeObject => {
   assert.ok(o, `${kind}/${ns ?? "*"}/${name} not synthesized`);
   return o.object;
 };
+// biome-ignore lint/suspicious/noExplicitAny: each test reads a different kind's spec several levels deep; declaring every kind's spec here would only restate the CRDs
 const spec = (o: KubeObject) => o.spec as Record<string, any>;
 
 describe("flux layout", () => {

@@ -133,7 +133,7 @@ describe("bk trust run", () => {
     const runner = new RecordingRunner((c) => (c.args.includes("update-ca-certificates") ? { code: 1, stdout: "", stderr: "ssh: connect to host: connection refused" } : undefined));
     const r = await capture(() => trustCommand(REPO_ROOT, { ca: caFile, rootPrefix: prefix }, { runner, isRoot: false }));
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /FAILED  node minikube -p beckerkube ssh -- sudo update-ca-certificates/);
+    assert.match(r.stdout, /FAILED {2}node minikube -p beckerkube ssh -- sudo update-ca-certificates/);
     assert.match(r.stdout, /connection refused/);
     assert.match(r.stdout, /skipped node minikube -p beckerkube ssh -- sudo systemctl restart containerd/);
     assert.equal(runner.calls.length, 5, "nothing runs after the failure");

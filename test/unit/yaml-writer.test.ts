@@ -12,6 +12,7 @@ import { REPO_ROOT } from "../helpers/definition.js";
 
 const library = (v: unknown) => stringify(v, YAML_OPTIONS);
 
+// biome-ignore format: one line per family of YAML edge cases; the formatter would put each of the ~200 strings on its own line
 const AWKWARD_STRINGS = [
   "", " ", "  ", "a: b", "a:", "a:b", ":a", "#x", "a #b", "a#b", "true", "True", "TRUE", "false", "yes", "no", "on", "off", "null", "Null", "NULL", "~",
   "1", "-1", "+1", "0", "00", "08", "1.0", "1.", ".5", "1e5", "1E-5", "0x1F", "0o17", "0b1", "1_000", ".inf", "-.inf", ".nan", ".NaN", "2.0.3", "1:30",
@@ -29,6 +30,7 @@ const AWKWARD_STRINGS = [
   "a\n\n", "a \nb\n", "a\nb \n", "a\n b", " a\nb", "\na\nb", "a\n\tb\n", "é\nx", "{\n  \"panels\": [\n    {\"id\": 1}\n  ]\n}\n", "[INPUT]\n    Name tail\n\n[OUTPUT]\n    Name loki\n",
 ];
 
+// biome-ignore format: grouped by kind (numbers, then booleans, null and empty containers) like AWKWARD_STRINGS above
 const AWKWARD_VALUES: unknown[] = [
   ...AWKWARD_STRINGS,
   0, 1, -1, 42, 1.5, -0.25, 1e21, 1e-7, -0, Number.MAX_SAFE_INTEGER, 2 ** 53, NaN, Infinity, -Infinity,

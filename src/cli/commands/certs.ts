@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { loadDefinition } from "../../model/load.js";
-import { certificatesNeedingRenewal, checkCertificates, evaluateCertificate, kubeCertManagerApi, renewCertificate, tlsTargets, type CertificateReport, type CertManagerApi } from "../../workflows/certs.js";
+import { certificatesNeedingRenewal, checkCertificates, evaluateCertificate, kubeCertManagerApi, renewCertificate, tlsTargets, type CertificateReport, type CertManagerApi, type TlsTarget } from "../../workflows/certs.js";
 import { fetchServedCertificate } from "../../adapters/tls.js";
 import { EXIT } from "../../core/errors.js";
 import { bold, green, printFindings, printJson, red, yellow } from "../output.js";
@@ -60,8 +60,8 @@ function exitFor(reports: CertificateReport[]): number {
 
 /** `bk certs`: read the certificate each TLS endpoint serves and compare it with the definition. */
 export async function certsCommand(root: string, opts: CertsCliOptions): Promise<number> {
-  let targets;
-  let ca;
+  let targets: TlsTarget[];
+  let ca: string | undefined;
   try {
     targets = tlsTargets(loadDefinition(root).model, overrides(opts.target), opts.only);
     ca = readCa(opts.ca);
@@ -86,7 +86,7 @@ export async function certsCommand(root: string, opts: CertsCliOptions): Promise
  * name is given), then wait until the endpoint serves the new certificate and it passes the check.
  */
 export async function certsRenewCommand(root: string, name: string | undefined, opts: CertsRenewCliOptions, api?: CertManagerApi): Promise<number> {
-  let targets;
+  let targets: TlsTarget[];
   let ca: string | undefined;
   try {
     targets = tlsTargets(loadDefinition(root).model, overrides(opts.target), opts.only);

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { loadDefinition } from "../../model/load.js";
-import { appRepositories, applyRewrites, compareLive, isIPv4, kubeServiceLister, planDefinitionRewrite, planRepoRewrites, scanContext, scanPaths, unifiedDiff, type RepoRef, type ServiceLister } from "../../workflows/ips.js";
+import { appRepositories, applyRewrites, compareLive, isIPv4, kubeServiceLister, planDefinitionRewrite, planRepoRewrites, scanContext, scanPaths, unifiedDiff, type FileRewrite, type LiveService, type Occurrence, type RepoRef, type ServiceLister } from "../../workflows/ips.js";
 import { EXIT } from "../../core/errors.js";
 import { bold, green, printFindings, printJson, red, yellow } from "../output.js";
 
@@ -14,7 +14,7 @@ export interface IpsCliOptions {
 /** `bk ips`: the live LoadBalancer addresses against the definition. */
 export async function ipsCommand(root: string, opts: IpsCliOptions, lister?: ServiceLister): Promise<number> {
   const { model } = loadDefinition(root);
-  let services;
+  let services: LiveService[];
   try {
     const l = lister ?? (await kubeServiceLister({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }));
     services = await l.listLoadBalancers();
@@ -53,7 +53,7 @@ export async function ipsScanCommand(root: string, paths: string[], opts: IpsSca
     return EXIT.badInput;
   }
   const { model } = loadDefinition(root);
-  let found;
+  let found: Occurrence[];
   try {
     found = scanPaths(paths, scanContext(model, opts.stale), shown);
   } catch (err) {
@@ -105,9 +105,9 @@ export async function ipsSyncCommand(root: string, opts: IpsSyncCliOptions): Pro
     return EXIT.badInput;
   }
   const { model } = loadDefinition(root);
-  let definition;
+  let definition: FileRewrite[];
   let repos: RepoRef[];
-  let plan;
+  let plan: { rewrites: FileRewrite[]; missing: RepoRef[] };
   try {
     definition = opts.definition === false ? [] : planDefinitionRewrite(root, from, to);
     repos = opts.repos?.length ? opts.repos.map((d) => ({ app: path.basename(path.resolve(d)), dir: path.resolve(d) })) : appRepositories(model, root);

@@ -17,7 +17,7 @@ import { secretsInventory } from "../../workflows/secrets/inventory.js";
 import { backupSealingKeys } from "../../workflows/secrets/key-backup.js";
 import { resealSecrets, sealSecrets, type SealContext, type SealOutcome } from "../../workflows/secrets/seal.js";
 import { setSecretValue } from "../../workflows/secrets/set-value.js";
-import { type KeyOrigin, type KeyProblem, type Resolution } from "../../workflows/secrets/value-store.js";
+import type { KeyOrigin, KeyProblem, Resolution } from "../../workflows/secrets/value-store.js";
 import { verifyWithKeyBackup, type VerifyReport } from "../../workflows/secrets/verify.js";
 
 // ---- options ----

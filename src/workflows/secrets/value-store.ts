@@ -185,7 +185,9 @@ export class SecretValueStore {
   }
 
   set(ref: string, key: string, value: string): void {
-    (this.values[ref] ??= {})[key] = value;
+    const values = this.values[ref] ?? {};
+    values[key] = value;
+    this.values[ref] = values;
     this.dirty = true;
   }
 
@@ -287,7 +289,7 @@ export interface Resolution {
 export function resolveSecretValues(secrets: readonly DeclaredSecret[], all: readonly DeclaredSecret[], opts: ResolveOptions): Resolution {
   const res: Resolution = { values: new Map(), problems: new Map(), generated: [], recovered: [] };
   const gen = opts.generate ?? (() => generateValue());
-  const valueOf = (o: KeyOrigin): { value?: string; problem?: Omit<KeyProblem, "key" | "origin"> } => {
+  const originValue = (o: KeyOrigin): { value?: string; problem?: Omit<KeyProblem, "key" | "origin"> } => {
     if (o.source === "literal") return { value: o.literal ?? "" };
     const stored = opts.store.get(o.ref, o.key);
     if (stored !== undefined) return { value: stored };
@@ -320,7 +322,7 @@ export function resolveSecretValues(secrets: readonly DeclaredSecret[], all: rea
     const problems: KeyProblem[] = [];
     for (const key of Object.keys(s.keys).sort()) {
       const origin = keyOrigin(all, s, key);
-      const { value, problem } = valueOf(origin);
+      const { value, problem } = originValue(origin);
       const via = origin.ref === ref && origin.key === key ? "" : ` [same-as ${origin.ref} ${origin.key}]`;
       if (problem) problems.push({ key, origin, message: problem.message + via, fix: problem.fix });
       else data[key] = value!;
