@@ -147,22 +147,13 @@ async function installCrds(kubectl: Kubectl, dir: string, workdir: string, stepT
   await kubectl.run(["wait", "--for=condition=Established", "--timeout", `${Math.round(stepTimeout / 1000)}s`, ...names.map((n) => `crd/${n}`)]);
 }
 
-interface HandleParts {
-  workdir: string;
-  logsDir: string;
-  kubeconfig: string;
-  apiserverUrl: string;
-  binaries: Binaries;
-  kubectl: Kubectl;
-  git: GitServer | undefined;
-  charts: ChartRepo | undefined;
-  flux: FluxEndpoints | undefined;
-  timings: Record<string, number>;
+/** The started parts the handle exposes, and what its methods need besides. */
+type HandleParts = Pick<DevCluster, "workdir" | "logsDir" | "kubeconfig" | "apiserverUrl" | "binaries" | "kubectl" | "git" | "charts" | "flux" | "timings"> & {
   stepTimeout: number;
   abort: () => void;
   stopAll: () => Promise<void>;
   keep: boolean | undefined;
-}
+};
 
 /** The handle tests drive a started cluster through. */
 function clusterHandle(h: HandleParts): DevCluster {
