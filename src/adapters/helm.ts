@@ -23,6 +23,12 @@ export interface HelmRunOptions {
 export interface HelmTemplateOptions extends HelmRunOptions {
   releaseName: string;
   namespace: string;
+  /** The cluster's Kubernetes version, for charts that gate on .Capabilities.KubeVersion. */
+  kubeVersion?: string;
+  /** API versions the cluster serves beyond the built-ins (CRDs), for charts that gate on .Capabilities.APIVersions. */
+  apiVersions?: readonly string[];
+  /** Include the chart's crds/ folder, as Flux does unless the release says `crds: Skip`. */
+  includeCrds?: boolean;
 }
 
 export interface HelmLintResult {
@@ -113,6 +119,9 @@ export async function helmTemplate(
 ): Promise<KubeObject[]> {
   return withValuesFile(values, async (file) => {
     const args = ["template", opts.releaseName, chartDir, "--namespace", opts.namespace, "--values", file!];
+    if (opts.kubeVersion) args.push("--kube-version", opts.kubeVersion);
+    for (const v of opts.apiVersions ?? []) args.push("--api-versions", v);
+    if (opts.includeCrds) args.push("--include-crds");
     const res = await run(args, opts);
     if (res.code !== 0) {
       throw new HelmError(

@@ -3,6 +3,7 @@
  * references are pure (src/validate/); rendering runs the real helm, and the kustomize build the
  * real kubectl on a scratch copy.
  */
+import type { ChartSourceOptions } from "../adapters/charts.js";
 import type { Finding } from "../core/finding.js";
 import type { Model } from "../model/model.js";
 import type { PolicyException } from "../policy/rule.js";
@@ -15,8 +16,11 @@ export { policyContext } from "../validate/checks.js";
 export interface ValidateOptions {
   /** Run `kubectl kustomize` on every root (needs kubectl). */
   kustomize: boolean;
-  /** Render our own chart's HelmReleases with helm and check what they render; needs the repository root. */
-  render?: { root: string };
+  /**
+   * Render HelmReleases with helm and check what they render; needs the repository root. `scope: "all"`
+   * renders the upstream charts too (from `charts`: a mirror, the cache, or their repositories).
+   */
+  render?: { root: string; scope?: "app" | "all"; charts?: ChartSourceOptions };
 }
 
 export interface ValidationResult {
@@ -35,8 +39,9 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
   const excepted = [...own.excepted];
   findings.push(...checkReferences(m, tree.objects, tree.files));
   if (opts.render) {
-    const { renderAppReleases, placeRendered } = await import("./render.js");
-    const { rendered, findings: renderFindings } = await renderAppReleases(opts.render.root, tree.objects);
+    const { renderReleases, placeRendered } = await import("./render.js");
+    const { root, scope = "app", charts } = opts.render;
+    const { rendered, findings: renderFindings } = await renderReleases(root, tree.objects, { scope, ...(charts ? { charts } : {}), kubeVersion: m.cluster.profile.kubernetesVersion, ...(scope === "app" ? { cacheDir: null } : {}) });
     const renderedChecks = await checkObjects(m, placeRendered(rendered));
     findings.push(...renderFindings, ...renderedChecks.findings);
     excepted.push(...renderedChecks.excepted);
