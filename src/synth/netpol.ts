@@ -461,7 +461,14 @@ function entryPointPolicies(p: InfraPolicies): void {
 
 /** Registry, ChartMuseum and PostgreSQL: published to the LAN through their LoadBalancers. */
 function storagePolicies(p: InfraPolicies): void {
-  const { w, m } = p;
+  registryPolicies(p);
+  chartmuseumPolicies(p);
+  postgresPolicies(p);
+  cnpgOperatorPolicies(p);
+}
+
+function registryPolicies(p: InfraPolicies): void {
+  const { w } = p;
   // Image pulls are the node's (kubelet), not a pod's: only build hosts and the node reach the registry.
   const regPort = w.registry.ports[0]!.port;
   p.add({
@@ -472,7 +479,11 @@ function storagePolicies(p: InfraPolicies): void {
     ingress: [p.fromAnywhere([regPort])],
   });
   p.scrape(w.registry);
+}
 
+/** Build hosts publish charts; Flux reads them. */
+function chartmuseumPolicies(p: InfraPolicies): void {
+  const { w } = p;
   const cmPort = w.chartmuseum.ports[0]!.port;
   p.add({
     name: "allow-chartmuseum-from-lan",
@@ -489,7 +500,11 @@ function storagePolicies(p: InfraPolicies): void {
     ingress: [{ peers: [workloadPeer(w.chartmuseum.namespace, w.fluxSource)], ports: tcp(cmPort) }],
   });
   p.scrape(w.chartmuseum);
+}
 
+/** PostgreSQL instances: the LAN, each other, the CloudNativePG operator and the nightly backup. */
+function postgresPolicies(p: InfraPolicies): void {
+  const { w } = p;
   const pgNs = w.postgres.namespace;
   p.add({
     name: "allow-postgres-from-lan",
@@ -528,7 +543,12 @@ function storagePolicies(p: InfraPolicies): void {
     egress: [{ peers: [workloadPeer(pgNs, w.postgres)], ports: tcp(POSTGRES_PORT) }],
   });
   p.scrape(w.postgres);
+}
 
+/** The CloudNativePG operator talks to the API, serves its webhook, and manages every cluster's instances. */
+function cnpgOperatorPolicies(p: InfraPolicies): void {
+  const { w, m } = p;
+  const pgNs = w.postgres.namespace;
   const op = w.cnpgOperator;
   p.toApiServer(m.cloudnativePg.namespace, "The CloudNativePG operator");
   p.webhook(op, "webhook-server");
