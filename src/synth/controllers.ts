@@ -206,4 +206,3 @@ function monitoringValues(m: Model): Record<string, unknown> {
     },
   };
 }
-

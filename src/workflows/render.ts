@@ -36,7 +36,7 @@ export async function renderAppReleases(root: string, objects: readonly PlacedOb
       const release = releases[i]!;
       const o = release.object;
       try {
-        const out = await helmTemplate(chart, ((o.spec as { values?: Record<string, unknown> }).values ?? {}), { releaseName: o.metadata.name, namespace: o.metadata.namespace ?? "default" });
+        const out = await helmTemplate(chart, (o.spec as { values?: Record<string, unknown> }).values ?? {}, { releaseName: o.metadata.name, namespace: o.metadata.namespace ?? "default" });
         rendered.push({ release, objects: out });
       } catch (err) {
         findings.push({
