@@ -18,19 +18,14 @@ export interface PathIntent {
 
 export const pathKey = (from: string, to: string, port: number, protocol: Protocol) => `${from}>${to}:${port}/${protocol}`;
 
-export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
-  const out: PathIntent[] = [];
+type Need = (from: string, to: string, port: number, why: string, protocol?: Protocol) => void;
+
+const id = (x: Workload) => `${x.namespace}/${x.id}`;
+
+/** What each application component declares: its edges, database, routes and metrics. */
+function componentPaths(m: Model, inv: Inventory, need: Need): void {
   const w = m.workloads;
-  const id = (x: Workload) => `${x.namespace}/${x.id}`;
-  const need = (from: string, to: string, port: number, why: string, protocol: Protocol = "TCP") => out.push({ from, to, port, protocol, why });
   const jobsOf = (componentId: string) => inv.endpoints.filter((e) => e.owner === componentId && e.endpoint.id !== componentId).map((e) => e.endpoint.id);
-
-  for (const e of inv.endpoints) {
-    if (e.endpoint.kind !== "pod" || e.endpoint.id === id(w.kubeDns)) continue;
-    need(e.endpoint.id, id(w.kubeDns), DNS_PORT, "name resolution", "UDP");
-    need(e.endpoint.id, id(w.kubeDns), DNS_PORT, "name resolution", "TCP");
-  }
-
   for (const c of m.components) {
     for (const edge of c.edges) {
       if (edge.to.kind === "component") {
@@ -48,8 +43,10 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
     }
     if (c.metrics) need(id(w.prometheus), c.id, c.metrics.port, `metrics ${c.metrics.path}`);
   }
+}
 
-  // The platform itself.
+/** The platform's own traffic: scraping, LAN entry points, charts, logs, PostgreSQL. */
+function platformPaths(w: Model["workloads"], need: Need): void {
   for (const x of Object.values(w)) for (const port of x.metricsPorts) need(id(w.prometheus), id(x), port, "metrics");
   for (const x of [w.ingressController, w.gateway]) for (const port of [80, 443]) need("lan", id(x), port, "LAN entry point");
   need("lan", id(w.registry), w.registry.ports[0]!.port, "image pushes from build hosts");
@@ -67,6 +64,10 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
   need(id(w.cnpgOperator), id(w.postgres), POSTGRES_PORT, "roles and databases");
   need(id(w.postgresBackup), id(w.postgres), POSTGRES_PORT, "nightly pg_dump");
   need(id(w.kubeDns), "internet", DNS_PORT, "upstream DNS", "UDP");
+}
+
+/** Pods that call the API server, and the webhooks and proxies the API server calls. */
+function apiServerPaths(w: Model["workloads"], need: Need): void {
   const apiClients = [
     w.kubeDns,
     w.sealedSecrets,
@@ -96,6 +97,22 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
     [w.sealedSecrets, "http"],
   ];
   for (const [x, portName] of webhooks) need("apiserver", id(x), portOf(x, portName), x === w.sealedSecrets ? "kubeseal --fetch-cert via the API server" : "admission webhook");
+}
+
+export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
+  const out: PathIntent[] = [];
+  const w = m.workloads;
+  const need: Need = (from, to, port, why, protocol = "TCP") => out.push({ from, to, port, protocol, why });
+
+  for (const e of inv.endpoints) {
+    if (e.endpoint.kind !== "pod" || e.endpoint.id === id(w.kubeDns)) continue;
+    need(e.endpoint.id, id(w.kubeDns), DNS_PORT, "name resolution", "UDP");
+    need(e.endpoint.id, id(w.kubeDns), DNS_PORT, "name resolution", "TCP");
+  }
+
+  componentPaths(m, inv, need);
+  platformPaths(w, need);
+  apiServerPaths(w, need);
 
   // Endpoints the inventory does not have (a namespace left out of the definition) are not required.
   const known = new Set(inv.endpoints.map((e) => e.endpoint.id));

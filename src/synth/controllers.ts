@@ -11,97 +11,116 @@ import { LOKI_PORT } from "../core/well-known.js";
 
 const TEN_MINUTES = "10m";
 
+type Release = ReturnType<typeof helmRelease>;
+
+/** The whole controllers layer, in the order the tree has always listed it. */
 export function synthControllers(m: Model): PlacedObject[] {
-  const out: PlacedObject[] = [];
+  return [
+    ...infraNamespaces(m),
+    ...helmRepositories(m),
+    ...releaseFile("metallb", metallbRelease(m)),
+    ...releaseFile("cert-manager", certManagerRelease(m)),
+    ...releaseFile("sealed-secrets", sealedSecretsRelease(m)),
+    ...releaseFile("ingress-nginx", ingressNginxRelease(m)),
+    ...releaseFile("istio", ...istioReleases(m)),
+    ...releaseFile("cloudnative-pg", cloudnativePgRelease(m)),
+    ...releaseFile("kube-prometheus-stack", monitoringRelease(m)),
+  ];
+}
 
-  // Namespaces of the infrastructure (application namespaces live with their apps).
-  for (const ns of m.namespaces.filter((n) => n.kind !== "application")) out.push(...place(`${CONTROLLERS}/namespaces/${ns.name}.yaml`, namespace(m, ns)));
+/** Namespaces of the infrastructure (application namespaces live with their apps). */
+function infraNamespaces(m: Model): PlacedObject[] {
+  return m.namespaces.filter((n) => n.kind !== "application").flatMap((ns) => place(`${CONTROLLERS}/namespaces/${ns.name}.yaml`, namespace(m, ns)));
+}
 
-  // One HelmRepository per upstream chart repository, shared by the charts it serves.
+/** One HelmRepository per upstream chart repository, shared by the charts it serves. */
+function helmRepositories(m: Model): PlacedObject[] {
   const repos = new Map<string, string>();
   for (const p of Object.values(m.charts)) repos.set(helmRepositoryName(p), p.repository);
-  for (const name of [...repos.keys()].sort()) {
+  return [...repos.keys()].sort().flatMap((name) => {
     const p = Object.values(m.charts).find((c) => helmRepositoryName(c) === name)!;
-    out.push(...place(`${CONTROLLERS}/sources/${name}.yaml`, helmRepository(p)));
-  }
+    return place(`${CONTROLLERS}/sources/${name}.yaml`, helmRepository(p));
+  });
+}
 
-  const rel = (dir: string, ...objs: ReturnType<typeof helmRelease>[]) => out.push(...place(`${CONTROLLERS}/${dir}/helmrelease.yaml`, ...objs));
+/** A controller's directory holds its HelmRelease(s) in one file. */
+function releaseFile(dir: string, ...objs: Release[]): PlacedObject[] {
+  return place(`${CONTROLLERS}/${dir}/helmrelease.yaml`, ...objs);
+}
 
-  rel(
-    "metallb",
-    helmRelease({
-      name: "metallb",
-      namespace: m.metallb.namespace,
-      pin: m.metallb.chart,
-      crds: true,
-      values: {
-        crds: { enabled: true },
-        // L2 mode only: no BGP, so neither frr-k8s (on by default since 0.16) nor the deprecated FRR speaker mode
-        frrk8s: { enabled: false },
-        speaker: { frr: { enabled: false } },
-        prometheus: { serviceMonitor: { enabled: false } },
-      },
-    }),
-  );
+function metallbRelease(m: Model): Release {
+  return helmRelease({
+    name: "metallb",
+    namespace: m.metallb.namespace,
+    pin: m.metallb.chart,
+    crds: true,
+    values: {
+      crds: { enabled: true },
+      // L2 mode only: no BGP, so neither frr-k8s (on by default since 0.16) nor the deprecated FRR speaker mode
+      frrk8s: { enabled: false },
+      speaker: { frr: { enabled: false } },
+      prometheus: { serviceMonitor: { enabled: false } },
+    },
+  });
+}
 
-  rel(
-    "cert-manager",
-    helmRelease({
-      name: "cert-manager",
-      namespace: m.certManager.namespace,
-      pin: m.certManager.chart,
-      crds: true,
-      timeout: TEN_MINUTES,
-      values: {
-        crds: { enabled: true, keep: true },
-        prometheus: { enabled: true, servicemonitor: { enabled: false } },
-        // cert-manager's startupapicheck is a post-install hook that waits for the webhook
-        startupapicheck: { timeout: "5m" },
-      },
-    }),
-  );
+function certManagerRelease(m: Model): Release {
+  return helmRelease({
+    name: "cert-manager",
+    namespace: m.certManager.namespace,
+    pin: m.certManager.chart,
+    crds: true,
+    timeout: TEN_MINUTES,
+    values: {
+      crds: { enabled: true, keep: true },
+      prometheus: { enabled: true, servicemonitor: { enabled: false } },
+      // cert-manager's startupapicheck is a post-install hook that waits for the webhook
+      startupapicheck: { timeout: "5m" },
+    },
+  });
+}
 
-  rel(
-    "sealed-secrets",
-    helmRelease({
-      name: m.sealedSecrets.controllerName,
-      namespace: m.sealedSecrets.namespace,
-      pin: m.sealedSecrets.chart,
-      crds: true,
-      values: {
-        fullnameOverride: m.sealedSecrets.controllerName,
-        keyrenewperiod: m.sealedSecrets.keyRenewPeriod,
-        metrics: { serviceMonitor: { enabled: false } },
-      },
-    }),
-  );
+function sealedSecretsRelease(m: Model): Release {
+  return helmRelease({
+    name: m.sealedSecrets.controllerName,
+    namespace: m.sealedSecrets.namespace,
+    pin: m.sealedSecrets.chart,
+    crds: true,
+    values: {
+      fullnameOverride: m.sealedSecrets.controllerName,
+      keyrenewperiod: m.sealedSecrets.keyRenewPeriod,
+      metrics: { serviceMonitor: { enabled: false } },
+    },
+  });
+}
 
+function ingressNginxRelease(m: Model): Release {
   const ingress = endpointById(m, "ingress");
-  rel(
-    "ingress-nginx",
-    helmRelease({
-      name: "ingress-nginx",
-      namespace: m.ingressNginx.namespace,
-      pin: m.ingressNginx.chart,
-      timeout: TEN_MINUTES, // the admission webhook's certgen Jobs are hooks
-      values: {
-        fullnameOverride: "ingress-nginx",
-        controller: {
-          ingressClassResource: { name: m.ingressNginx.className, default: true },
-          ingressClass: m.ingressNginx.className,
-          service: {
-            type: "LoadBalancer",
-            annotations: lbAnnotations(m, ingress),
-            ports: Object.fromEntries(ingress.ports.map((p) => [p.name, p.port])),
-          },
-          extraArgs: { "default-ssl-certificate": `${ingress.namespace}/ingress-tls` },
-          metrics: { enabled: true, serviceMonitor: { enabled: false } },
-          resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+  return helmRelease({
+    name: "ingress-nginx",
+    namespace: m.ingressNginx.namespace,
+    pin: m.ingressNginx.chart,
+    timeout: TEN_MINUTES, // the admission webhook's certgen Jobs are hooks
+    values: {
+      fullnameOverride: "ingress-nginx",
+      controller: {
+        ingressClassResource: { name: m.ingressNginx.className, default: true },
+        ingressClass: m.ingressNginx.className,
+        service: {
+          type: "LoadBalancer",
+          annotations: lbAnnotations(m, ingress),
+          ports: Object.fromEntries(ingress.ports.map((p) => [p.name, p.port])),
         },
+        extraArgs: { "default-ssl-certificate": `${ingress.namespace}/ingress-tls` },
+        metrics: { enabled: true, serviceMonitor: { enabled: false } },
+        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
       },
-    }),
-  );
+    },
+  });
+}
 
+/** Istio's three charts share one file: base (CRDs), then istiod, then the ingress gateway, each waiting on the previous. */
+function istioReleases(m: Model): Release[] {
   const gateway = endpointById(m, "gateway");
   const istioBase = helmRelease({ name: "istio-base", namespace: m.istio.namespace, pin: m.istio.charts.base, crds: true, values: { defaultRevision: "default" } });
   const istiod = helmRelease({
@@ -127,32 +146,28 @@ export function synthControllers(m: Model): PlacedObject[] {
       },
     },
   });
-  rel("istio", istioBase, istiod, istioGateway);
+  return [istioBase, istiod, istioGateway];
+}
 
-  rel(
-    "cloudnative-pg",
-    helmRelease({
-      name: "cloudnative-pg",
-      namespace: m.cloudnativePg.namespace,
-      pin: m.cloudnativePg.chart,
-      crds: true,
-      values: { crds: { create: true }, monitoring: { podMonitorEnabled: false } },
-    }),
-  );
+function cloudnativePgRelease(m: Model): Release {
+  return helmRelease({
+    name: "cloudnative-pg",
+    namespace: m.cloudnativePg.namespace,
+    pin: m.cloudnativePg.chart,
+    crds: true,
+    values: { crds: { create: true }, monitoring: { podMonitorEnabled: false } },
+  });
+}
 
-  rel(
-    "kube-prometheus-stack",
-    helmRelease({
-      name: "kube-prometheus-stack",
-      namespace: m.monitoring.namespace,
-      pin: m.monitoring.chart,
-      crds: true,
-      timeout: TEN_MINUTES,
-      values: mergeValues(monitoringValues(m), monitoringValuesPatch(m.monitoring.alerting)),
-    }),
-  );
-
-  return out;
+function monitoringRelease(m: Model): Release {
+  return helmRelease({
+    name: "kube-prometheus-stack",
+    namespace: m.monitoring.namespace,
+    pin: m.monitoring.chart,
+    crds: true,
+    timeout: TEN_MINUTES,
+    values: mergeValues(monitoringValues(m), monitoringValuesPatch(m.monitoring.alerting)),
+  });
 }
 
 function monitoringValues(m: Model): Record<string, unknown> {

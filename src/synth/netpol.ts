@@ -145,88 +145,111 @@ export function synthNetworkPolicies(m: Model): PlacedObject[] {
 
 // --- Applications -------------------------------------------------------------------------------
 
+/** Every policy a component implies, from its edges, database, external hosts, route and metrics (placePolicies orders them by name). */
 function applicationPolicies(m: Model, set: PolicySet): void {
-  const w = m.workloads;
-  const pgNs = m.postgres.namespace;
   const byId = new Map(m.components.map((c) => [c.id, c]));
-  /** How a component is named in a policy of `ns`: its bare name at home, <app>-<name> elsewhere. */
-  const label = (c: ComponentModel, ns: string) => (c.namespace === ns ? c.name : c.fullname);
-
   for (const c of m.components) {
-    const ns = c.namespace;
-    const sel = componentSelector(c);
-    const seen = new Set<string>();
-    // Component edges: egress here, ingress on the target, on the target's container port.
-    for (const e of c.edges) {
-      if (e.to.kind !== "component") continue;
-      const t = byId.get(e.to.id);
-      if (!t?.port || seen.has(t.id)) continue; // a target without a port accepts no connections
-      seen.add(t.id);
-      set.add({
-        name: `allow-${c.name}-to-${label(t, ns)}`,
-        namespace: ns,
-        purpose: `${c.id} talks to ${t.id} on ${t.port}/TCP (talksTo in ${fileOf(m, c)}).`,
-        select: sel,
-        egress: [{ peers: [componentPeer(ns, t)], ports: tcp(t.port) }],
-      });
-      set.add({
-        name: `allow-${t.name}-from-${label(c, t.namespace)}`,
-        namespace: t.namespace,
-        purpose: `${t.id} accepts ${c.id} on ${t.port}/TCP (talksTo in ${fileOf(m, c)}).`,
-        select: componentSelector(t),
-        ingress: [{ peers: [componentPeer(t.namespace, c)], ports: tcp(t.port) }],
-      });
-    }
-    if (c.database) {
-      set.add({
-        name: `allow-${c.name}-to-postgres`,
-        namespace: ns,
-        purpose: `${c.id} (and its migration Job) uses database ${c.database} on PostgreSQL ${POSTGRES_PORT}/TCP.`,
-        select: sel,
-        egress: [{ peers: [workloadPeer(ns, w.postgres)], ports: tcp(POSTGRES_PORT) }],
-      });
-      set.add({
-        name: `allow-postgres-from-${c.app}-${c.name}`,
-        namespace: pgNs,
-        purpose: `PostgreSQL accepts ${c.id}, which uses database ${c.database}.`,
-        select: w.postgres.selector,
-        ingress: [{ peers: [componentPeer(pgNs, c)], ports: tcp(POSTGRES_PORT) }],
-      });
-    }
-    const external = c.edges.flatMap((e) => (e.to.kind === "external" ? [e.to] : []));
-    if (external.length) {
-      const ports = [...new Set(external.map((x) => x.port))].sort((a, b) => a - b);
-      const hosts = external.map((x) => `${x.host}:${x.port}`);
-      set.add({
-        name: `allow-${c.name}-to-internet`,
-        namespace: ns,
-        purpose:
-          `${c.id} talks to ${hosts.join(", ")}. NetworkPolicy cannot name hosts: this allows any public address on ` +
-          `${ports.join(", ")}/TCP (private ranges excluded); pin hosts with an egress proxy or a CNI policy with DNS rules if that is not enough.`,
-        select: sel,
-        egress: [{ peers: [internet()], ports: tcp(...ports) }],
-        annotations: { [HOSTS_ANNOTATION]: hosts.join(",") },
-      });
-    }
-    if (c.route && c.port) {
-      set.add({
-        name: `allow-${c.name}-from-ingress`,
-        namespace: ns,
-        purpose: `Route ${c.route}: the ingress-nginx controller and the Istio gateway reach ${c.id} on ${c.port}/TCP.`,
-        select: sel,
-        ingress: [{ peers: [workloadPeer(ns, w.ingressController), workloadPeer(ns, w.gateway)], ports: tcp(c.port) }],
-      });
-    }
-    if (c.metrics) {
-      set.add({
-        name: `allow-${c.name}-from-prometheus`,
-        namespace: ns,
-        purpose: `Prometheus scrapes ${c.id} on ${c.metrics.port}/TCP ${c.metrics.path}.`,
-        select: sel,
-        ingress: [{ peers: [workloadPeer(ns, w.prometheus)], ports: tcp(c.metrics.port) }],
-      });
-    }
+    componentEdgePolicies(m, set, c, byId);
+    databasePolicies(m, set, c);
+    internetPolicy(set, c);
+    routePolicy(m, set, c);
+    metricsPolicy(m, set, c);
   }
+}
+
+/** How a component is named in a policy of `ns`: its bare name at home, <app>-<name> elsewhere. */
+function policyLabel(c: ComponentModel, ns: string): string {
+  return c.namespace === ns ? c.name : c.fullname;
+}
+
+/** Component edges: egress here, ingress on the target, on the target's container port. */
+function componentEdgePolicies(m: Model, set: PolicySet, c: ComponentModel, byId: Map<string, ComponentModel>): void {
+  const ns = c.namespace;
+  const seen = new Set<string>();
+  for (const e of c.edges) {
+    if (e.to.kind !== "component") continue;
+    const t = byId.get(e.to.id);
+    if (!t?.port || seen.has(t.id)) continue; // a target without a port accepts no connections
+    seen.add(t.id);
+    set.add({
+      name: `allow-${c.name}-to-${policyLabel(t, ns)}`,
+      namespace: ns,
+      purpose: `${c.id} talks to ${t.id} on ${t.port}/TCP (talksTo in ${fileOf(m, c)}).`,
+      select: componentSelector(c),
+      egress: [{ peers: [componentPeer(ns, t)], ports: tcp(t.port) }],
+    });
+    set.add({
+      name: `allow-${t.name}-from-${policyLabel(c, t.namespace)}`,
+      namespace: t.namespace,
+      purpose: `${t.id} accepts ${c.id} on ${t.port}/TCP (talksTo in ${fileOf(m, c)}).`,
+      select: componentSelector(t),
+      ingress: [{ peers: [componentPeer(t.namespace, c)], ports: tcp(t.port) }],
+    });
+  }
+}
+
+/** A component with a database: egress to PostgreSQL here, and PostgreSQL's ingress from it. */
+function databasePolicies(m: Model, set: PolicySet, c: ComponentModel): void {
+  if (!c.database) return;
+  const pgNs = m.postgres.namespace;
+  const postgres = m.workloads.postgres;
+  set.add({
+    name: `allow-${c.name}-to-postgres`,
+    namespace: c.namespace,
+    purpose: `${c.id} (and its migration Job) uses database ${c.database} on PostgreSQL ${POSTGRES_PORT}/TCP.`,
+    select: componentSelector(c),
+    egress: [{ peers: [workloadPeer(c.namespace, postgres)], ports: tcp(POSTGRES_PORT) }],
+  });
+  set.add({
+    name: `allow-postgres-from-${c.app}-${c.name}`,
+    namespace: pgNs,
+    purpose: `PostgreSQL accepts ${c.id}, which uses database ${c.database}.`,
+    select: postgres.selector,
+    ingress: [{ peers: [componentPeer(pgNs, c)], ports: tcp(POSTGRES_PORT) }],
+  });
+}
+
+/** External hosts become public-internet egress on their ports: NetworkPolicy cannot name hosts, so the hosts ride along as an annotation. */
+function internetPolicy(set: PolicySet, c: ComponentModel): void {
+  const external = c.edges.flatMap((e) => (e.to.kind === "external" ? [e.to] : []));
+  if (!external.length) return;
+  const ports = [...new Set(external.map((x) => x.port))].sort((a, b) => a - b);
+  const hosts = external.map((x) => `${x.host}:${x.port}`);
+  set.add({
+    name: `allow-${c.name}-to-internet`,
+    namespace: c.namespace,
+    purpose:
+      `${c.id} talks to ${hosts.join(", ")}. NetworkPolicy cannot name hosts: this allows any public address on ` +
+      `${ports.join(", ")}/TCP (private ranges excluded); pin hosts with an egress proxy or a CNI policy with DNS rules if that is not enough.`,
+    select: componentSelector(c),
+    egress: [{ peers: [internet()], ports: tcp(...ports) }],
+    annotations: { [HOSTS_ANNOTATION]: hosts.join(",") },
+  });
+}
+
+/** A routed component accepts both front doors: the ingress-nginx controller and the Istio gateway. */
+function routePolicy(m: Model, set: PolicySet, c: ComponentModel): void {
+  if (!(c.route && c.port)) return;
+  const w = m.workloads;
+  set.add({
+    name: `allow-${c.name}-from-ingress`,
+    namespace: c.namespace,
+    purpose: `Route ${c.route}: the ingress-nginx controller and the Istio gateway reach ${c.id} on ${c.port}/TCP.`,
+    select: componentSelector(c),
+    ingress: [{ peers: [workloadPeer(c.namespace, w.ingressController), workloadPeer(c.namespace, w.gateway)], ports: tcp(c.port) }],
+  });
+}
+
+/** A component with metrics lets Prometheus in on its metrics port. */
+function metricsPolicy(m: Model, set: PolicySet, c: ComponentModel): void {
+  if (!c.metrics) return;
+  set.add({
+    name: `allow-${c.name}-from-prometheus`,
+    namespace: c.namespace,
+    purpose: `Prometheus scrapes ${c.id} on ${c.metrics.port}/TCP ${c.metrics.path}.`,
+    select: componentSelector(c),
+    ingress: [{ peers: [workloadPeer(c.namespace, m.workloads.prometheus)], ports: tcp(c.metrics.port) }],
+  });
 }
 
 function fileOf(m: Model, c: ComponentModel): string {
@@ -451,7 +474,14 @@ function entryPointPolicies(p: InfraPolicies): void {
 
 /** Registry, ChartMuseum and PostgreSQL: published to the LAN through their LoadBalancers. */
 function storagePolicies(p: InfraPolicies): void {
-  const { w, m } = p;
+  registryPolicies(p);
+  chartmuseumPolicies(p);
+  postgresPolicies(p);
+  cnpgOperatorPolicies(p);
+}
+
+function registryPolicies(p: InfraPolicies): void {
+  const { w } = p;
   // Image pulls are the node's (kubelet), not a pod's: only build hosts and the node reach the registry.
   const regPort = w.registry.ports[0]!.port;
   p.add({
@@ -462,7 +492,11 @@ function storagePolicies(p: InfraPolicies): void {
     ingress: [p.fromAnywhere([regPort])],
   });
   p.scrape(w.registry);
+}
 
+/** Build hosts publish charts; Flux reads them. */
+function chartmuseumPolicies(p: InfraPolicies): void {
+  const { w } = p;
   const cmPort = w.chartmuseum.ports[0]!.port;
   p.add({
     name: "allow-chartmuseum-from-lan",
@@ -479,7 +513,11 @@ function storagePolicies(p: InfraPolicies): void {
     ingress: [{ peers: [workloadPeer(w.chartmuseum.namespace, w.fluxSource)], ports: tcp(cmPort) }],
   });
   p.scrape(w.chartmuseum);
+}
 
+/** PostgreSQL instances: the LAN, each other, the CloudNativePG operator and the nightly backup. */
+function postgresPolicies(p: InfraPolicies): void {
+  const { w } = p;
   const pgNs = w.postgres.namespace;
   p.add({
     name: "allow-postgres-from-lan",
@@ -518,7 +556,12 @@ function storagePolicies(p: InfraPolicies): void {
     egress: [{ peers: [workloadPeer(pgNs, w.postgres)], ports: tcp(POSTGRES_PORT) }],
   });
   p.scrape(w.postgres);
+}
 
+/** The CloudNativePG operator talks to the API, serves its webhook, and manages every cluster's instances. */
+function cnpgOperatorPolicies(p: InfraPolicies): void {
+  const { w, m } = p;
+  const pgNs = w.postgres.namespace;
   const op = w.cnpgOperator;
   p.toApiServer(m.cloudnativePg.namespace, "The CloudNativePG operator");
   p.webhook(op, "webhook-server");

@@ -65,6 +65,43 @@ export interface CertificateReport {
   findings: Finding[];
 }
 
+/** Not yet valid, expired, or expiring within the warning and failure windows. */
+function validityFindings(c: TlsTarget["certificate"], served: ServedCertificate, now: Date): { daysLeft: number; findings: Finding[] } {
+  const where = { object: `Certificate/${c.namespace}/${c.name}` };
+  const findings: Finding[] = [];
+  const msLeft = Date.parse(served.notAfter) - now.getTime();
+  const daysLeft = Math.floor(msLeft / 86_400_000);
+  if (Date.parse(served.notBefore) > now.getTime()) {
+    findings.push({ rule: "certs/not-yet-valid", severity: "error", message: `the certificate is not valid before ${served.notBefore}`, fix: "check the clocks of the node and of this host", ...where });
+  }
+  if (msLeft <= 0) {
+    findings.push({
+      rule: "certs/expired",
+      severity: "error",
+      message: `the certificate expired on ${served.notAfter}`,
+      fix: `\`bk certs renew ${c.name}\`; then find out why cert-manager did not renew it (\`kubectl describe certificate -n ${c.namespace} ${c.name}\`)`,
+      ...where,
+    });
+  } else if (daysLeft < FAIL_DAYS) {
+    findings.push({
+      rule: "certs/expiring",
+      severity: "error",
+      message: `the certificate expires in ${daysLeft} day(s) (${served.notAfter}), less than ${FAIL_DAYS}`,
+      fix: `\`bk certs renew ${c.name}\`; cert-manager should have renewed it already: check its logs`,
+      ...where,
+    });
+  } else if (daysLeft < WARN_DAYS) {
+    findings.push({
+      rule: "certs/expiring",
+      severity: "warning",
+      message: `the certificate expires in ${daysLeft} day(s) (${served.notAfter})`,
+      fix: `cert-manager renews ${c.name} before expiry; if it has not within a few days, \`bk certs renew ${c.name}\``,
+      ...where,
+    });
+  }
+  return { daysLeft, findings };
+}
+
 /** Compare what is served with what the model says; pure, so expiry thresholds are testable with any clock. */
 export function evaluateCertificate(t: TlsTarget, served: ServedCertificate | Error, now: Date = new Date()): CertificateReport {
   const c = t.certificate;
@@ -105,36 +142,9 @@ export function evaluateCertificate(t: TlsTarget, served: ServedCertificate | Er
       ...where,
     });
   }
-  const msLeft = Date.parse(served.notAfter) - now.getTime();
-  const daysLeft = Math.floor(msLeft / 86_400_000);
-  if (Date.parse(served.notBefore) > now.getTime()) {
-    findings.push({ rule: "certs/not-yet-valid", severity: "error", message: `the certificate is not valid before ${served.notBefore}`, fix: "check the clocks of the node and of this host", ...where });
-  }
-  if (msLeft <= 0) {
-    findings.push({
-      rule: "certs/expired",
-      severity: "error",
-      message: `the certificate expired on ${served.notAfter}`,
-      fix: `\`bk certs renew ${c.name}\`; then find out why cert-manager did not renew it (\`kubectl describe certificate -n ${c.namespace} ${c.name}\`)`,
-      ...where,
-    });
-  } else if (daysLeft < FAIL_DAYS) {
-    findings.push({
-      rule: "certs/expiring",
-      severity: "error",
-      message: `the certificate expires in ${daysLeft} day(s) (${served.notAfter}), less than ${FAIL_DAYS}`,
-      fix: `\`bk certs renew ${c.name}\`; cert-manager should have renewed it already: check its logs`,
-      ...where,
-    });
-  } else if (daysLeft < WARN_DAYS) {
-    findings.push({
-      rule: "certs/expiring",
-      severity: "warning",
-      message: `the certificate expires in ${daysLeft} day(s) (${served.notAfter})`,
-      fix: `cert-manager renews ${c.name} before expiry; if it has not within a few days, \`bk certs renew ${c.name}\``,
-      ...where,
-    });
-  }
+  const validity = validityFindings(c, served, now);
+  const daysLeft = validity.daysLeft;
+  findings.push(...validity.findings);
   if (served.trust && !served.trust.ok) {
     findings.push({
       rule: "certs/untrusted",

@@ -61,6 +61,11 @@ export interface ScrapeTarget {
 
 /** Infrastructure scrape targets this module synthesizes monitors for. */
 export function scrapeTargets(m: Model): ScrapeTarget[] {
+  return [...serviceMonitorTargets(m), ...podMonitorTargets(m)];
+}
+
+/** Targets scraped through a Service: registry, ChartMuseum, ingress-nginx and cert-manager. */
+function serviceMonitorTargets(m: Model): ScrapeTarget[] {
   return [
     {
       id: JOBS.registry,
@@ -118,6 +123,12 @@ export function scrapeTargets(m: Model): ScrapeTarget[] {
       path: "/metrics",
       honorLabels: true,
     },
+  ];
+}
+
+/** Targets scraped pod by pod: PostgreSQL, the Flux controllers and Sealed Secrets. */
+function podMonitorTargets(m: Model): ScrapeTarget[] {
+  return [
     {
       id: JOBS.postgres,
       kind: "PodMonitor",
