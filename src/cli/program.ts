@@ -45,11 +45,13 @@ program
 
 program
   .command("validate")
-  .description("schema, policy, references and a real kustomize build of the generated tree")
+  .description("schema, policy, references, every HelmRelease rendered through its real chart, and a real kustomize build of the generated tree")
   .option("--json", "machine-readable output")
   .option("--strict", "treat warnings (e.g. secrets not sealed yet) as errors: the pre-flight for a rebuild or release")
   .option("--no-kustomize", "skip the kustomize build check")
-  .option("--no-render", "skip rendering the application chart with helm")
+  .option("--no-render", "skip rendering HelmReleases with helm")
+  .option("--no-upstream", "render only our application chart, not the upstream charts")
+  .option("--charts <dir>", "a mirror of unpacked upstream charts (default: $BK_CHARTS, else the chart cache, else pulled from each HelmRepository)")
   .option("--rules", "list the policy rules and exit")
   .action((opts) => run(async (root) => (await import("./commands/validate.js")).validateCommand(root, opts)));
 

@@ -19,9 +19,17 @@ export interface KubeObject {
 }
 
 /** An object together with the file of the GitOps tree it is written to (posix path relative to the tree root). */
+/**
+ * Where an object comes from: the generated tree (committed to Git), our application chart, or an upstream
+ * chart (rendered in the cluster by helm-controller; never in Git, and shaped by its maintainers).
+ */
+export type ObjectOrigin = "tree" | "app-chart" | "upstream-chart";
+
 export interface PlacedObject {
   object: KubeObject;
   file: string;
+  /** Absent means "tree". */
+  origin?: ObjectOrigin;
 }
 
 /** "Kind/namespace/name" or "Kind/name": how findings and errors name an object. */

@@ -106,6 +106,7 @@ function classifyKey(key: string): boolean {
   return true;
 }
 
+const NAMESPACED_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
 const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Whether a value under a credential key is a literal credential rather than a name, path, flag or reference. */
@@ -118,6 +119,8 @@ export function isLiteralCredential(key: string, value: string): boolean {
   const k = key.toLowerCase().replace(/[^a-z0-9]/g, "");
   // "...secret: my-app-tls" usually names a Secret; random-looking strings do not look like that.
   if (k.endsWith("secret") && DNS_NAME.test(v) && (v.includes("-") || v.length < 16)) return false;
+  // "<namespace>/<name>" names a Secret in another namespace (cert-manager's inject-ca-from-secret annotation).
+  if (k.endsWith("secret") && NAMESPACED_NAME.test(v)) return false;
   return true;
 }
 

@@ -46,9 +46,12 @@ export function runPolicy(objects: PlacedObject[], ctx: PolicyContext, exception
   const raw: Finding[] = [];
   for (const placed of objects) {
     const object = objectRef(placed.object);
+    const origin = placed.origin ?? "tree";
     for (const rule of rules) {
+      if (rule.origins && !rule.origins.includes(origin)) continue;
+      const severity = origin === "upstream-chart" ? rule.upstreamSeverity : undefined;
       for (const v of rule.check(placed.object, ctx, placed)) {
-        raw.push({ ...v, rule: rule.id, file: placed.file, object });
+        raw.push({ ...v, ...(severity ? { severity } : {}), rule: rule.id, file: placed.file, object });
       }
     }
   }

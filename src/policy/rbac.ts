@@ -57,6 +57,8 @@ const clusterAdmin: PolicyRule = {
 const automountToken: PolicyRule = {
   id: "rbac/automount-token",
   description: "ServiceAccounts set automountServiceAccountToken: false, and pod specs state it explicitly (false unless the pod calls the API).",
+  // Upstream charts are mostly controllers that call the API: their tokens are the point, not an oversight.
+  origins: ["tree", "app-chart"],
   check(obj) {
     if (obj.kind === "ServiceAccount" && apiGroup(obj) === "") {
       if (obj.automountServiceAccountToken === false) return [];

@@ -1,5 +1,5 @@
 import type { Finding } from "../core/finding.js";
-import type { KubeObject, PlacedObject } from "../core/object.js";
+import type { KubeObject, ObjectOrigin, PlacedObject } from "../core/object.js";
 
 /** A recorded, reasoned exception: a rule that an object we do not control may break, and why that is accepted. */
 export interface PolicyException {
@@ -32,5 +32,13 @@ export interface PolicyRule {
   id: string;
   /** One line: what the rule demands. */
   description: string;
+  /**
+   * Which objects the rule judges, by origin (default: all). A rule about what is committed to Git does not
+   * judge what a chart renders in the cluster; a rule about choices an upstream chart's maintainers make
+   * (probes) does not judge their charts.
+   */
+  origins?: readonly ObjectOrigin[];
+  /** Severity for objects rendered from upstream charts, when it differs from the rule's own (a gap we report but do not yet close). */
+  upstreamSeverity?: "warning";
   check(obj: KubeObject, ctx: PolicyContext, placed?: PlacedObject): Omit<Finding, "rule" | "file" | "object">[];
 }

@@ -18,6 +18,8 @@ function isSealedSecret(obj: KubeObject): boolean {
 const plaintextSecret: PolicyRule = {
   id: "secrets/plaintext-secret",
   description: "No Secret object in the tree: secrets are committed only as SealedSecrets.",
+  // Charts render their Secrets in the cluster (webhook certificates, generated configs); those never reach Git.
+  origins: ["tree"],
   check(obj) {
     if (!isSecret(obj)) return [];
     return [

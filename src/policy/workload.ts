@@ -18,6 +18,8 @@ export const COMPONENT_LABEL = "app.kubernetes.io/component";
 const resources: PolicyRule = {
   id: "workload/resources",
   description: "Every container and init container sets resources.requests and resources.limits for cpu and memory.",
+  // Upstream charts' defaults are reported, not yet failed: the definition does not set their resources yet.
+  upstreamSeverity: "warning",
   check(obj) {
     const pt = podTemplateOf(obj);
     if (!pt) return [];
@@ -48,6 +50,8 @@ const LONG_RUNNING = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
 const probes: PolicyRule = {
   id: "workload/probes",
   description: "Every container of a Deployment, StatefulSet or DaemonSet has a livenessProbe and a readinessProbe.",
+  // An upstream chart's probes are its maintainers' design (e.g. cainjector has no endpoint to probe).
+  origins: ["tree", "app-chart"],
   check(obj) {
     if (!LONG_RUNNING.has(obj.kind) || apiGroup(obj) !== "apps") return [];
     const pt = podTemplateOf(obj);
@@ -178,6 +182,8 @@ function inRegistry(img: ImageRef, registry: string): boolean {
 const imageRegistry: PolicyRule = {
   id: "image/registry",
   description: "Images come from the private registry (PolicyContext.registry); for HelmReleases, those of our own apps.",
+  // Upstream charts pull their publishers' pinned images; mirroring them is `bk images mirror`'s job, not a chart edit.
+  origins: ["tree", "app-chart"],
   check(obj, ctx: PolicyContext) {
     return imageSites(obj)
       .filter((s) => s.ours && !inRegistry(s.image, ctx.registry))

@@ -120,6 +120,8 @@ function ingressNginxRelease(m: Model): Release {
 }
 
 /** Istio's three charts share one file: base (CRDs), then istiod, then the ingress gateway, each waiting on the previous. */
+const RUNTIME_DEFAULT_SECCOMP = { type: "RuntimeDefault" };
+
 function istioReleases(m: Model): Release[] {
   const gateway = endpointById(m, "gateway");
   const istioBase = helmRelease({ name: "istio-base", namespace: m.istio.namespace, pin: m.istio.charts.base, crds: true, values: { defaultRevision: "default" } });
@@ -129,7 +131,13 @@ function istioReleases(m: Model): Release[] {
     pin: m.istio.charts.istiod,
     timeout: TEN_MINUTES,
     dependsOn: [{ name: "istio-base" }],
-    values: { pilot: { resources: { requests: { cpu: "100m", memory: "256Mi" } } }, meshConfig: { accessLogFile: "/dev/stdout" } },
+    values: {
+      pilot: { resources: { requests: { cpu: "100m", memory: "256Mi" } } },
+      meshConfig: { accessLogFile: "/dev/stdout" },
+      // istio-system and the gateway's namespace enforce "restricted", which requires a seccomp profile.
+      seccompProfile: RUNTIME_DEFAULT_SECCOMP,
+      global: { proxy: { seccompProfile: RUNTIME_DEFAULT_SECCOMP } },
+    },
   });
   const istioGateway = helmRelease({
     name: m.istio.gatewayName,
@@ -139,6 +147,8 @@ function istioReleases(m: Model): Release[] {
     dependsOn: [{ name: "istiod", namespace: m.istio.namespace }],
     values: {
       name: m.istio.gatewayName,
+      // Setting the pod securityContext replaces the chart's default, so its unprivileged-port sysctl is kept.
+      securityContext: { seccompProfile: RUNTIME_DEFAULT_SECCOMP, sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }] },
       service: {
         type: "LoadBalancer",
         annotations: lbAnnotations(m, gateway),

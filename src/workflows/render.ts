@@ -4,7 +4,7 @@
  * repository; upstream charts from the mirror, the chart cache or their HelmRepository (adapters/charts.ts).
  * Pod Security is only ever enforced on pods, so this is where the namespaces' levels are proven.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Finding } from "../core/finding.js";
 import { objectRef, type KubeObject, type PlacedObject } from "../core/object.js";
@@ -41,6 +41,7 @@ interface HelmReleaseSpec {
   targetNamespace?: string;
   chart?: { spec?: { chart?: string; version?: string; sourceRef?: { kind?: string; name?: string; namespace?: string } } };
   install?: { crds?: string };
+  test?: { enable?: boolean };
   values?: Record<string, unknown>;
 }
 
@@ -99,12 +100,19 @@ async function renderJob(job: Job, opts: RenderOptions, apiVersions: readonly st
     apiVersions,
     includeCrds: job.chart !== "app" && specOf(o).install?.crds !== "Skip",
   };
-  let objects = opts.cacheDir === null ? undefined : readRenderCache(inputs, opts.cacheDir);
+  const useCache = opts.cacheDir !== null && job.digest !== "absent";
+  let objects = useCache ? readRenderCache(inputs, opts.cacheDir ?? undefined) : undefined;
   if (!objects) {
     objects = await helmTemplate(job.dir, inputs.values, { ...target, ...(inputs.kubeVersion ? { kubeVersion: inputs.kubeVersion } : {}), apiVersions, includeCrds: inputs.includeCrds });
-    if (opts.cacheDir !== null) writeRenderCache(inputs, objects, opts.cacheDir);
+    if (useCache) writeRenderCache(inputs, objects, opts.cacheDir ?? undefined);
   }
-  return withNamespace(objects, target.namespace);
+  return withNamespace(installedObjects(objects, specOf(o).test?.enable === true), target.namespace);
+}
+
+/** Helm test hooks exist only for `helm test`, which helm-controller runs only when the release enables tests. */
+function installedObjects(objects: KubeObject[], testsEnabled: boolean): KubeObject[] {
+  if (testsEnabled) return objects;
+  return objects.filter((o) => !(o.metadata.annotations?.["helm.sh/hook"] ?? "").split(",").some((h) => h.trim().startsWith("test")));
 }
 
 /** helm-controller applies namespaced objects without a namespace into the release's: the checks see the same. */
@@ -163,7 +171,9 @@ function renderFinding(release: PlacedObject, err: unknown, chart: ChartRef | "a
 export async function renderReleases(root: string, objects: readonly PlacedObject[], opts: RenderOptions = {}): Promise<{ rendered: Rendered[]; findings: Finding[] }> {
   const releases = opts.scope === "all" ? helmReleases(objects) : appReleases(objects);
   let appDigest: string | undefined;
-  const digestOfApp = () => (appDigest ??= chartDigest(path.join(root, APP_CHART_DIR)));
+  // A checkout without charts/app still renders (and helm reports the missing chart as a finding); nothing to key a cache by.
+  const appDir = path.join(root, APP_CHART_DIR);
+  const digestOfApp = () => (appDigest ??= existsSync(appDir) ? chartDigest(appDir) : "absent");
   const jobs: Job[] = [];
   for (const r of releases) jobs.push(await jobFor(r, objects, root, opts, digestOfApp));
   const results = new Map<Job, KubeObject[]>();
@@ -220,5 +230,8 @@ function templatesMention(dir: string, needle: string): boolean {
 
 /** Rendered objects, placed at their HelmRelease's file so findings point where the fix goes. */
 export function placeRendered(rendered: readonly Rendered[]): PlacedObject[] {
-  return rendered.flatMap((r) => r.objects.map((object) => ({ object, file: `${r.release.file} (rendered by ${objectRef(r.release.object)})` })));
+  return rendered.flatMap((r) => {
+    const origin = r.chart === "app" ? ("app-chart" as const) : ("upstream-chart" as const);
+    return r.objects.map((object) => ({ object, file: `${r.release.file} (rendered by ${objectRef(r.release.object)})`, origin }));
+  });
 }

@@ -35,7 +35,8 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
   const { unusedExceptionFindings } = await import("../policy/engine.js");
   const checks = ["schema", "policy", "references"];
   const own = await checkObjects(m, tree.objects);
-  const findings: Finding[] = [...own.findings, ...unusedExceptionFindings(own.unusedExceptions, "definition/policy-exceptions.yaml")];
+  const findings: Finding[] = [...own.findings];
+  let unused = own.unusedExceptions;
   const excepted = [...own.excepted];
   findings.push(...checkReferences(m, tree.objects, tree.files));
   if (opts.render) {
@@ -50,8 +51,12 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
     const renderedChecks = await checkObjects(m, placeRendered(rendered));
     findings.push(...renderFindings, ...renderedChecks.findings);
     excepted.push(...renderedChecks.excepted);
-    checks.push("render");
+    unused = unused.filter((e) => renderedChecks.unusedExceptions.includes(e));
+    checks.push(...(scope === "all" ? ["render", "upstream-charts"] : ["render"]));
   }
+  // An exception is stale only if nothing it could name was checked: objects of upstream charts exist only once
+  // they are rendered, so without them exceptions are not judged.
+  if (opts.render?.scope === "all") findings.push(...unusedExceptionFindings(unused, "definition/policy-exceptions.yaml"));
   if (opts.kustomize) {
     const { kustomizeCheck } = await import("../adapters/kustomize.js");
     findings.push(...(await kustomizeCheck(tree.files, tree.kustomizationRoots)).findings);

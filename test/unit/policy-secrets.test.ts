@@ -90,7 +90,11 @@ describe("secrets/credential-literal: credential keys", () => {
     ["secret naming a Secret", "secret", "ffl-backend-tls"],
     ["secret naming a short Secret", "imagePullSecret", "regcred"],
     ["the name of an existing Secret", "existingSecret", "pg-ffl"],
+    ["a <namespace>/<name> Secret reference (cert-manager's CA injection)", "cert-manager.io/inject-ca-from-secret", "cert-manager/cert-manager-webhook-ca"],
   ];
+  it("still flags a random value with a slash under a secret key", () => {
+    assert.deepEqual(credentialFields(configMap({ clientSecret: "Zq8/Xw2+Lm4Pq9Rt" })), ["data.clientSecret"]);
+  });
   for (const [what, key, value] of fine) {
     it(`does not flag ${what}`, () => {
       assert.deepEqual(credentialFields(configMap({ [key]: value })), []);

@@ -10,10 +10,12 @@ export interface ValidateCliOptions {
   strict?: boolean;
   kustomize?: boolean;
   render?: boolean;
+  upstream?: boolean;
+  charts?: string;
   rules?: boolean;
 }
 
-/** `bk validate`: schema, policy, references and a real kustomize build of the generated tree. */
+/** `bk validate`: schema, policy, references, every HelmRelease rendered through its chart, and a real kustomize build. */
 export async function validateCommand(root: string, opts: ValidateCliOptions): Promise<number> {
   if (opts.rules) {
     const { allRules } = await import("../../policy/engine.js");
@@ -29,10 +31,12 @@ export async function validateCommand(root: string, opts: ValidateCliOptions): P
   }
   const render = opts.render !== false;
   if (render && !(await helmAvailable())) {
-    process.stderr.write("bk validate: helm is not available to render the application chart; run `npm run tools` (or pass --no-render)\n");
+    process.stderr.write("bk validate: helm is not available to render the HelmReleases; run `npm run tools` (or pass --no-render)\n");
     return EXIT.unavailable;
   }
-  const result = await validateTree(model, tree, { kustomize, ...(render ? { render: { root } } : {}) });
+  const scope = opts.upstream === false ? ("app" as const) : ("all" as const);
+  const charts = opts.charts ? { mirror: opts.charts } : undefined;
+  const result = await validateTree(model, tree, { kustomize, ...(render ? { render: { root, scope, ...(charts ? { charts } : {}) } } : {}) });
   // --strict: warnings count too (pre-flight before a rebuild or a release).
   const findings = opts.strict ? result.findings.map((f) => ({ ...f, severity: "error" as const })) : result.findings;
   const { errors, warnings } = summarize(findings);
