@@ -15,6 +15,8 @@
  *   --keep            keep the temporary definitions and trees
  *   --no-reconcile    skip push-to-Ready on the local control plane, polling vs triggered (bench/reconcile.ts)
  *   --reconcile-samples N   samples per mode (default 3)
+ *   --charts DIR      chart mirror for the every-chart render benchmark (default $BK_CHARTS, else ../shared/charts)
+ *   --no-render-bench skip bk validate with every chart rendered vs plain helm template (bench/render.ts)
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -31,7 +33,20 @@ const node = process.execPath;
 const bk = join(repo, "bin", "bk.js");
 
 function parseArgs(argv: string[]) {
-  const opts = { runs: 10, scaledRuns: 5, factors: [10, 100], peer: true, peerWaitMin: 30, waitIdleS: 0, out: join(repo, "docs", "benchmarks.md"), keep: false, reconcile: true, reconcileSamples: 3 };
+  const opts = {
+    runs: 10,
+    scaledRuns: 5,
+    factors: [10, 100],
+    peer: true,
+    peerWaitMin: 30,
+    waitIdleS: 0,
+    out: join(repo, "docs", "benchmarks.md"),
+    keep: false,
+    reconcile: true,
+    reconcileSamples: 3,
+    charts: undefined as string | undefined,
+    renderBench: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -54,6 +69,8 @@ function parseArgs(argv: string[]) {
     else if (a === "--keep") opts.keep = true;
     else if (a === "--no-reconcile") opts.reconcile = false;
     else if (a === "--reconcile-samples") opts.reconcileSamples = count();
+    else if (a === "--charts") opts.charts = resolve(value());
+    else if (a === "--no-render-bench") opts.renderBench = false;
     else throw new Error(`unknown option ${a}; see the header of bench/run.ts`);
   }
   if (opts.factors.some((f) => !Number.isInteger(f) || f < 2)) throw new Error("--factors: integers of at least 2, e.g. 10,100");
@@ -200,6 +217,12 @@ async function main(): Promise<void> {
       peer,
     };
     let text = renderReport(report);
+    if (opts.renderBench) {
+      const { benchMirror, renderRenderMarkdown, runRenderBench } = await import("./render.js");
+      const mirror = benchMirror(repo, opts.charts);
+      if (mirror) text += `\n${renderRenderMarkdown(await runRenderBench({ repo, node, bk, mirror, runs: opts.runs, work, env, log }))}\n`;
+      else log("no chart mirror (--charts, $BK_CHARTS or ../shared/charts): skipping the every-chart render benchmark");
+    }
     if (opts.reconcile) {
       // Push-to-Ready on the local control plane, polling vs triggered (bench/reconcile.ts, same run).
       const { runReconcileBench, renderReconcileMarkdown } = await import("./reconcile.js");
