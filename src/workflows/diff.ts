@@ -14,7 +14,7 @@ import { Git } from "../adapters/git.js";
 import type { Runner } from "../adapters/runner.js";
 import { InputError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
-import { objectIdentity, type KubeObject } from "../core/object.js";
+import type { KubeObject } from "../core/object.js";
 import { generate } from "../pipeline.js";
 import { toYaml } from "../tree/emit.js";
 import { placeRendered, renderReleases } from "./render.js";
@@ -29,7 +29,7 @@ export interface DiffOptions {
 }
 
 export interface ObjectDiff {
-  /** `group/kind/namespace/name` (group empty for the core API). */
+  /** `[group/]Kind/[namespace/]name`: the API group (none for the core API), kind, namespace (none when cluster-scoped), name. */
   object: string;
   /** Where the object comes from: its tree file, or the HelmRelease that renders it. */
   source: string;
@@ -49,6 +49,12 @@ export interface RenderedDiff {
   findings: { base: Finding[]; head: Finding[] };
 }
 
+/** An object's identity across both sides; the version is left out so an API version bump is a change, not a remove and an add. */
+export function diffKey(o: KubeObject): string {
+  const group = o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : undefined;
+  return [group, o.kind, o.metadata.namespace, o.metadata.name].filter((p) => p !== undefined && p !== "").join("/");
+}
+
 interface Entry {
   object: KubeObject;
   source: string;
@@ -66,7 +72,7 @@ export async function renderedObjects(root: string, opts: DiffOptions): Promise<
   });
   const objects = new Map<string, Entry>();
   for (const { object, file } of [...inRoots, ...placeRendered(rendered)]) {
-    const id = objectIdentity(object);
+    const id = diffKey(object);
     // Two sources of one identity (e.g. a CRD two charts ship) are both shown, each named by its source.
     const key = objects.has(id) ? `${id} [${file}]` : id;
     objects.set(key, { object, source: file });
