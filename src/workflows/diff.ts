@@ -97,20 +97,20 @@ async function renderedAtRef(root: string, ref: string, opts: DiffOptions): Prom
 }
 
 const MASK = "<masked>";
-const MASK_CHANGED = "<masked, changed>";
+const MASK_CHANGED = { base: "<masked, old value>", head: "<masked, new value>" };
 
 /**
  * A Secret's values never reach the diff: each data/stringData value is replaced by a marker, and a value that
- * differs from the other side's by another marker, so a changed secret still shows as a changed line.
+ * differs from the other side's by an old/new marker, so a changed value still shows as a changed line.
  */
-function masked(o: KubeObject, other: KubeObject | undefined): KubeObject {
+function masked(o: KubeObject, other: KubeObject | undefined, side: "base" | "head"): KubeObject {
   if (o.kind !== "Secret" || o.apiVersion !== "v1") return o;
   const out: KubeObject = { ...o };
   for (const field of ["data", "stringData"] as const) {
     const values = o[field] as Record<string, unknown> | undefined;
     if (!values || typeof values !== "object") continue;
     const theirs = (other?.[field] ?? {}) as Record<string, unknown>;
-    out[field] = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, other && k in theirs && theirs[k] !== v ? MASK_CHANGED : MASK]));
+    out[field] = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, other && k in theirs && theirs[k] !== v ? MASK_CHANGED[side] : MASK]));
   }
   return out;
 }
@@ -141,8 +141,8 @@ export function diffObjects(base: ReadonlyMap<string, Entry>, head: ReadonlyMap<
     const before = a ? toYaml(a.object) : undefined;
     const after = b ? toYaml(b.object) : undefined;
     if (before === after) continue;
-    const shownA = a ? toYaml(masked(a.object, b?.object)) : undefined;
-    const shownB = b ? toYaml(masked(b.object, a?.object)) : undefined;
+    const shownA = a ? toYaml(masked(a.object, b?.object, "base")) : undefined;
+    const shownB = b ? toYaml(masked(b.object, a?.object, "head")) : undefined;
     if (hasValues(a?.object) || hasValues(b?.object)) maskedSecrets++;
     const d = { object: key, source: (b ?? a)!.source, patch: patchOf(key, shownA, shownB) };
     (a === undefined ? added : b === undefined ? removed : changed).push(d);

@@ -110,7 +110,10 @@ describe("bk diff: the fully rendered tree against a Git ref", () => {
       // The text a reviewer reads: a header per object, then its patch; a difference fails only with --exit-code.
       const r = diff("--exit-code");
       assert.equal(r.status, 1, r.stderr);
-      assert.match(r.stdout, /^# changed apps\/Deployment\/ccbot\/ccbot-bot {2}\(apps\/ccbot\/bot\.yaml \(rendered by HelmRelease\/ccbot\/ccbot-bot\)\)\n--- a\/apps\/Deployment\/ccbot\/ccbot-bot\n\+\+\+ b\/apps\/Deployment\/ccbot\/ccbot-bot\n@@ /m);
+      assert.match(
+        r.stdout,
+        /^# changed apps\/Deployment\/ccbot\/ccbot-bot {2}\(apps\/ccbot\/bot\.yaml \(rendered by HelmRelease\/ccbot\/ccbot-bot\)\)\n--- a\/apps\/Deployment\/ccbot\/ccbot-bot\n\+\+\+ b\/apps\/Deployment\/ccbot\/ccbot-bot\n@@ /m,
+      );
       assert.match(r.stderr, /HEAD \([0-9a-f]{12}\) -> working tree, fully rendered: 0 added, 0 removed, 3 changed/);
       assert.equal(diff().status, 0);
     } finally {
