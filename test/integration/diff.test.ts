@@ -145,6 +145,13 @@ describe("bk diff: the fully rendered tree against a Git ref", () => {
     assert.ok(changedLines(d.changed[1]!.patch).includes("+          image: 192.168.7.21:5000/ccbot/bot:2.0.5"));
   });
 
+  it("a chart that cannot be found: exit 3 naming where it was looked for", () => {
+    const missing = path.join(tmp("bk-diff-nomirror-"), "charts");
+    const r = runBk(["diff", "--root", repo, "--charts", missing], { env });
+    assert.equal(r.status, 3, r.stderr);
+    assert.ok(r.stderr.includes(`chart mirror ${missing} does not exist`), r.stderr);
+  });
+
   it("a ref that names no commit: exit 2 naming the ref", () => {
     const r = diff("--base", "no-such-ref");
     assert.equal(r.status, 2, r.stderr);
