@@ -50,6 +50,24 @@ export class Git {
       .map((l) => l.slice(3));
   }
 
+  /** The commit `ref` names, or undefined when it names none (a typo, a branch that does not exist). */
+  async resolveCommit(ref: string): Promise<string | undefined> {
+    if (ref.startsWith("-")) return undefined; // never let a "ref" become an option
+    const r = await this.run(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`], true);
+    return r.code === 0 ? r.stdout.trim() : undefined;
+  }
+
+  /**
+   * The files of `commit` below cwd, written into `dir` (which must exist): `git archive` to a file, then tar,
+   * so the repository, its index and its worktree list are never touched.
+   */
+  async exportCommit(commit: string, dir: string): Promise<void> {
+    const tarball = `${dir}.tar`;
+    await this.run(["archive", "--format=tar", "-o", tarball, commit]);
+    const r = await this.runner.run("tar", ["-xf", tarball, "-C", dir]);
+    if (r.code !== 0) throw new GitError(`tar -xf ${tarball} failed: ${(r.error ?? r.stderr).trim()}`, r.stderr, r.error === undefined);
+  }
+
   async commit(paths: readonly string[], message: string): Promise<string> {
     await this.run(["add", "--all", "--", ...paths]);
     await this.run(["commit", "--quiet", "-m", message, "--", ...paths]);

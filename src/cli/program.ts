@@ -56,6 +56,16 @@ program
   .action((opts) => run(async (root) => (await import("./commands/validate.js")).validateCommand(root, opts)));
 
 program
+  .command("diff")
+  .description("the fully rendered manifests (tree objects plus every HelmRelease through its chart) of the working tree against a Git ref, as a unified diff per object; Secret values are masked")
+  .option("--base <ref>", "the Git ref to compare with", "HEAD")
+  .option("--charts <dir>", "a mirror folder of the upstream charts (default: $BK_CHARTS, else the chart cache, else pulled)")
+  .option("--exit-code", "exit 1 when there are differences (like git diff --exit-code); without it, 0")
+  .option("--json", "machine-readable output: { base, baseCommit, added, removed, changed (each [{ object, source, patch }]), maskedSecrets, findings, summary }")
+  .addHelpText("after", "\nExit codes: 0 done (differences or not, unless --exit-code); 1 differences with --exit-code, or a release that does not render; 2 a ref that names no commit; 3 a chart that cannot be found.")
+  .action((opts) => run(async (root) => (await import("./commands/diff.js")).diffCommand(root, opts)));
+
+program
   .command("docs")
   .description("regenerate docs/architecture.md from the definition")
   .option("--check", "write nothing; exit 1 when the file is stale")
