@@ -46,6 +46,9 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
     findings.push(...renderFindings, ...renderedChecks.findings);
     excepted.push(...renderedChecks.excepted);
     checks.push("render");
+    const { lintRenderedValues } = await import("./values-lint.js");
+    findings.push(...lintRenderedValues(rendered));
+    checks.push("values");
   }
   if (opts.kustomize) {
     const { kustomizeCheck } = await import("../adapters/kustomize.js");
