@@ -102,7 +102,8 @@ export function knownKeys(chart: ChartFacts): KeyNode {
   const cached = knownCache.get(chart);
   if (cached) return cached;
   const root = newNode();
-  addDefaults(root, chart.defaults);
+  // The root is never a placeholder, even for a chart whose values.yaml is empty.
+  for (const [k, v] of Object.entries(chart.defaults)) addDefaults(child(root, k), v);
   const overlays: string[][] = [];
   for (const text of chart.templates) {
     const reads = templateReads(text);
@@ -151,14 +152,17 @@ export function unknownKeys(values: Record<string, unknown>, node: KeyNode, at: 
   return out;
 }
 
+/** Edits between two keys, a swap of neighbours counting as one (the commonest typo). */
 function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i]!;
+      row[j] = Math.min(d[i - 1]![j]! + 1, row[j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+    }
   }
-  return prev[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
 /** The closest candidate within a third of the key's length (a case slip counts as one edit). */
@@ -226,7 +230,9 @@ export function lintValues(release: ReleaseValues, chart: ChartFacts): Finding[]
   const schema = schemaErrorsOf(chart, merged, []).flatMap((e): Finding[] => {
     const field = `spec.values.${formatPath(e.path)}`;
     if (e.keyword === "additionalProperties" && flagged.has(field)) return [];
-    const suggestion = e.keyword === "additionalProperties" ? nearestKey(e.path[e.path.length - 1]!, [...nodeAt(known, e.path.slice(0, -1)).children.keys()]) : undefined;
+    const last = e.path[e.path.length - 1];
+    const parent = e.path.slice(0, -1);
+    const suggestion = e.keyword === "additionalProperties" && typeof last === "string" && parent.every((p) => typeof p === "string") ? nearestKey(last, [...nodeAt(known, parent as string[]).children.keys()]) : undefined;
     if (suggestion) return [{ rule: "values/schema", severity: "error", message: `${chartLabel(chart)}: values.schema.json does not allow ${formatPath(e.path)}`, fix: `rename it to ${formatPath([...e.path.slice(0, -1), suggestion])} in the definition`, ...where, field }];
     return [{ rule: "values/schema", severity: "error", message: `${chartLabel(chart)}: values.schema.json${e.chart === chart ? "" : ` of subchart ${e.chart.name}`} says ${formatPath(e.path) || "the values"} ${e.message}`, fix: `set spec.values.${formatPath(e.path)} in the definition to a value the chart's schema allows${e.allowed ? ` (${e.allowed})` : ""}`, ...where, field }];
   });

@@ -8,8 +8,8 @@ import { Ajv2019 } from "ajv/dist/2019.js";
 import { Ajv2020 } from "ajv/dist/2020.js";
 
 export interface SchemaError {
-  /** The values path the error is at (for a missing or extra property, the property's own path). */
-  path: string[];
+  /** The values path the error is at (for a missing or extra property, the property's own path); list indexes are numbers. */
+  path: Array<string | number>;
   keyword: string;
   message: string;
   /** What the schema allows there, when it says (an enum's values). */
@@ -49,15 +49,22 @@ function validatorFor(schema: Record<string, unknown>): ValidateFunction {
   return v;
 }
 
-function pointerPath(pointer: string): string[] {
+/** The JSON pointer as a path, with the segments that index a list as numbers. */
+function pointerPath(pointer: string, values: unknown): Array<string | number> {
+  let at = values;
   return pointer
     .split("/")
     .slice(1)
-    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+    .map((raw) => {
+      const seg = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+      const index = Array.isArray(at);
+      at = index ? (at as unknown[])[Number(seg)] : typeof at === "object" && at !== null ? (at as Record<string, unknown>)[seg] : undefined;
+      return index ? Number(seg) : seg;
+    });
 }
 
-function toError(e: ErrorObject): SchemaError {
-  const path = pointerPath(e.instancePath);
+function toError(e: ErrorObject, values: unknown): SchemaError {
+  const path = pointerPath(e.instancePath, values);
   const p = e.params as { additionalProperty?: string; missingProperty?: string; allowedValues?: unknown[] };
   if (e.keyword === "additionalProperties" && p.additionalProperty !== undefined) return { path: [...path, p.additionalProperty], keyword: e.keyword, message: "is not allowed (additionalProperties is false)" };
   if (e.keyword === "required" && p.missingProperty !== undefined) return { path: [...path, p.missingProperty], keyword: e.keyword, message: "is required" };
@@ -74,7 +81,7 @@ export function schemaErrors(schema: Record<string, unknown>, values: unknown): 
   for (const e of validate.errors ?? []) {
     // A oneOf/anyOf failure repeats its branches' errors; those branch errors are what say what to fix.
     if (e.keyword === "oneOf" || e.keyword === "anyOf" || e.keyword === "if") continue;
-    const err = toError(e);
+    const err = toError(e, values);
     const key = `${err.path.join("\0")}\n${err.message}`;
     if (!seen.has(key)) {
       seen.add(key);
@@ -82,5 +89,5 @@ export function schemaErrors(schema: Record<string, unknown>, values: unknown): 
     }
   }
   // A oneOf that failed because two branches passed has no branch errors: then it is the error itself.
-  return out.length ? out : (validate.errors ?? []).slice(0, 1).map(toError);
+  return out.length ? out : (validate.errors ?? []).slice(0, 1).map((e) => toError(e, values));
 }
