@@ -37,8 +37,10 @@ const conditionPaths = (condition: string | undefined) => (condition ?? "").spli
 
 const cache = new Map<string, ChartFacts>();
 
-export function chartFacts(dir: string): ChartFacts {
-  const hit = cache.get(dir);
+/** The chart's facts; `version` (its digest) keeps a folder that changed within one process from being read stale. */
+export function chartFacts(dir: string, version = ""): ChartFacts {
+  const key = `${dir}\0${version}`;
+  const hit = cache.get(key);
   if (hit) return hit;
   const meta = (readYaml(path.join(dir, "Chart.yaml")) ?? {}) as ChartYaml;
   const defaults = readYaml(path.join(dir, "values.yaml"));
@@ -50,7 +52,7 @@ export function chartFacts(dir: string): ChartFacts {
     for (const entry of readdirSync(chartsDir).sort()) {
       const sub = path.join(chartsDir, entry);
       if (!statSync(sub).isDirectory() || !existsSync(path.join(sub, "Chart.yaml"))) continue;
-      const facts = chartFacts(sub);
+      const facts = chartFacts(sub, version);
       const dep = deps.find((d) => d.name === facts.name);
       const condition = conditionPaths(dep?.condition)[0];
       subcharts.push({ key: dep?.alias ?? facts.name, ...(condition ? { condition } : {}), chart: facts });
@@ -65,6 +67,6 @@ export function chartFacts(dir: string): ChartFacts {
     conditions: deps.flatMap((d) => conditionPaths(d.condition)),
     subcharts,
   };
-  cache.set(dir, facts);
+  cache.set(key, facts);
   return facts;
 }

@@ -23,6 +23,8 @@ export interface Rendered {
   chart: ChartRef | "app";
   /** The chart folder rendered, for checks that read the chart itself (values schema, templates). */
   chartDir: string;
+  /** sha256 of the chart's files (adapters/charts.ts chartDigest): what results derived from the chart are cached by. */
+  digest: string;
   objects: KubeObject[];
 }
 
@@ -179,7 +181,7 @@ export async function renderReleases(root: string, objects: readonly PlacedObjec
   if (apiVersions.length) await pass(apiVersions, jobs.filter((j) => j.chart !== "app" && asksForApis(j.dir)));
   const rendered = jobs.flatMap((job) => {
     const objs = results.get(job);
-    return objs ? [{ release: job.release, chart: job.chart, chartDir: job.dir, objects: objs }] : [];
+    return objs ? [{ release: job.release, chart: job.chart, chartDir: job.dir, digest: job.digest, objects: objs }] : [];
   });
   rendered.sort((a, b) => a.release.file.localeCompare(b.release.file) || objectRef(a.release.object).localeCompare(objectRef(b.release.object)));
   return { rendered, findings };

@@ -47,7 +47,7 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
     excepted.push(...renderedChecks.excepted);
     checks.push("render");
     const { lintRenderedValues } = await import("./values-lint.js");
-    findings.push(...lintRenderedValues(rendered));
+    findings.push(...lintRenderedValues(rendered, scope === "app" ? { cacheDir: null } : {}));
     checks.push("values");
   }
   if (opts.kustomize) {

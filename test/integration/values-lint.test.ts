@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { objectRef, type PlacedObject } from "../../src/core/object.js";
 import { generate } from "../../src/pipeline.js";
@@ -123,6 +125,21 @@ describe("values lint on the real charts", () => {
     const { rendered, findings } = await renderReleases(repoRoot, tree.objects, { scope: "all", charts: { mirror, pull: false }, kubeVersion: model.cluster.profile.kubernetesVersion });
     assert.deepEqual(findings, []);
     assert.equal(rendered.length, releases.length);
-    assert.deepEqual(lintRenderedValues(rendered), []);
+    assert.deepEqual(lintRenderedValues(rendered, { cacheDir: null }), []);
+  });
+
+  it("keeps results by chart digest and values: a warm run reads them, a changed value is linted afresh", async () => {
+    const { model, tree } = generate(repoRoot);
+    const { rendered } = await renderReleases(repoRoot, tree.objects.filter((p) => p.object.kind !== "HelmRelease" || p.object.metadata.name === "metallb"), { scope: "all", charts: { mirror, pull: false }, kubeVersion: model.cluster.profile.kubernetesVersion });
+    const cacheDir = mkdtempSync(path.join(tmpdir(), "bk-values-lint-"));
+    assert.deepEqual(lintRenderedValues(rendered, { cacheDir }), []);
+    assert.equal(readdirSync(cacheDir).length, 1);
+    assert.deepEqual(lintRenderedValues(rendered, { cacheDir }), []);
+    const [metallb] = rendered;
+    const spec = metallb!.release.object.spec as { values: Values };
+    const typo = { ...metallb!, release: { ...metallb!.release, object: { ...metallb!.release.object, spec: { ...spec, values: { ...spec.values, speakr: {} } } } } };
+    assert.deepEqual(lintRenderedValues([typo], { cacheDir }).map((f) => f.field), ["spec.values.speakr"]);
+    assert.deepEqual(lintRenderedValues([typo], { cacheDir }).map((f) => f.field), ["spec.values.speakr"]);
+    rmSync(cacheDir, { recursive: true, force: true });
   });
 });
