@@ -19,7 +19,28 @@ export interface TemplateReads {
 type Token = { t: "str"; v: string } | { t: "ident"; v: string } | { t: "chain"; v: string } | { t: "op"; v: string };
 
 /** Functions that take a whole subtree and read keys we cannot see. */
-const WHOLESALE = new Set(["toYaml", "toYamlPretty", "toJson", "toPrettyJson", "toRawJson", "tpl", "range", "include", "template", "merge", "mustMerge", "mergeOverwrite", "mustMergeOverwrite", "deepCopy", "mustDeepCopy", "keys", "pick", "omit", "values", "dig"]);
+const WHOLESALE = new Set([
+  "toYaml",
+  "toYamlPretty",
+  "toJson",
+  "toPrettyJson",
+  "toRawJson",
+  "tpl",
+  "range",
+  "include",
+  "template",
+  "merge",
+  "mustMerge",
+  "mergeOverwrite",
+  "mustMergeOverwrite",
+  "deepCopy",
+  "mustDeepCopy",
+  "keys",
+  "pick",
+  "omit",
+  "values",
+  "dig",
+]);
 /** Functions whose string arguments name keys and whose values arguments are handed on. */
 const HANDS_ON = new Set(["include", "template", "dict", "set", "tpl", "list"]);
 const MERGES = new Set(["merge", "mustMerge", "mergeOverwrite", "mustMergeOverwrite"]);

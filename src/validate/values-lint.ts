@@ -46,8 +46,10 @@ const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object
 const newNode = (): KeyNode => ({ free: false, children: new Map() });
 
 function child(node: KeyNode, key: string): KeyNode {
-  let c = node.children.get(key);
-  if (!c) node.children.set(key, (c = newNode()));
+  const found = node.children.get(key);
+  if (found) return found;
+  const c = newNode();
+  node.children.set(key, c);
   return c;
 }
 
@@ -220,7 +222,9 @@ export function lintValues(release: ReleaseValues, chart: ChartFacts): Finding[]
       rule: "values/unknown-key",
       severity: "error",
       message: `${chartLabel(chart)} never reads ${formatPath(u.path)}: Helm ignores it, so the chart's default applies`,
-      fix: u.suggestion ? `rename it to ${formatPath([...u.path.slice(0, -1), u.suggestion])} (the key ${chartLabel(chart)} reads), in the definition` : `remove it from the release's values in the definition, or use a key ${chartLabel(chart)} reads (see its values.yaml)`,
+      fix: u.suggestion
+        ? `rename it to ${formatPath([...u.path.slice(0, -1), u.suggestion])} (the key ${chartLabel(chart)} reads), in the definition`
+        : `remove it from the release's values in the definition, or use a key ${chartLabel(chart)} reads (see its values.yaml)`,
       ...where,
       field,
     };
@@ -232,9 +236,29 @@ export function lintValues(release: ReleaseValues, chart: ChartFacts): Finding[]
     if (e.keyword === "additionalProperties" && flagged.has(field)) return [];
     const last = e.path[e.path.length - 1];
     const parent = e.path.slice(0, -1);
-    const suggestion = e.keyword === "additionalProperties" && typeof last === "string" && parent.every((p) => typeof p === "string") ? nearestKey(last, [...nodeAt(known, parent as string[]).children.keys()]) : undefined;
-    if (suggestion) return [{ rule: "values/schema", severity: "error", message: `${chartLabel(chart)}: values.schema.json does not allow ${formatPath(e.path)}`, fix: `rename it to ${formatPath([...e.path.slice(0, -1), suggestion])} in the definition`, ...where, field }];
-    return [{ rule: "values/schema", severity: "error", message: `${chartLabel(chart)}: values.schema.json${e.chart === chart ? "" : ` of subchart ${e.chart.name}`} says ${formatPath(e.path) || "the values"} ${e.message}`, fix: `set spec.values.${formatPath(e.path)} in the definition to a value the chart's schema allows${e.allowed ? ` (${e.allowed})` : ""}`, ...where, field }];
+    const suggestion =
+      e.keyword === "additionalProperties" && typeof last === "string" && parent.every((p) => typeof p === "string") ? nearestKey(last, [...nodeAt(known, parent as string[]).children.keys()]) : undefined;
+    if (suggestion)
+      return [
+        {
+          rule: "values/schema",
+          severity: "error",
+          message: `${chartLabel(chart)}: values.schema.json does not allow ${formatPath(e.path)}`,
+          fix: `rename it to ${formatPath([...e.path.slice(0, -1), suggestion])} in the definition`,
+          ...where,
+          field,
+        },
+      ];
+    return [
+      {
+        rule: "values/schema",
+        severity: "error",
+        message: `${chartLabel(chart)}: values.schema.json${e.chart === chart ? "" : ` of subchart ${e.chart.name}`} says ${formatPath(e.path) || "the values"} ${e.message}`,
+        fix: `set spec.values.${formatPath(e.path)} in the definition to a value the chart's schema allows${e.allowed ? ` (${e.allowed})` : ""}`,
+        ...where,
+        field,
+      },
+    ];
   });
   return [...unknown, ...schema];
 }

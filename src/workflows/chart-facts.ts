@@ -33,7 +33,12 @@ function templateTexts(dir: string): string[] {
 }
 
 /** A dependency's condition (`a.enabled`, or several comma-separated: Helm uses the first that is set). */
-const conditionPaths = (condition: string | undefined) => (condition ?? "").split(",").map((c) => c.trim()).filter(Boolean).map((c) => c.split("."));
+const conditionPaths = (condition: string | undefined) =>
+  (condition ?? "")
+    .split(",")
+    .map((c) => c.trim())
+    .filter(Boolean)
+    .map((c) => c.split("."));
 
 const cache = new Map<string, ChartFacts>();
 

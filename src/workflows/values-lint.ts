@@ -20,7 +20,9 @@ const FORMAT = 1;
 const defaultDir = () => path.join(process.env["XDG_CACHE_HOME"] ?? path.join(homedir(), ".cache"), "beckerkube", "values-lint");
 
 function entryFile(release: ReleaseValues, digest: string, dir: string): string {
-  const key = createHash("sha256").update(JSON.stringify({ FORMAT, digest, ...release })).digest("hex");
+  const key = createHash("sha256")
+    .update(JSON.stringify({ FORMAT, digest, ...release }))
+    .digest("hex");
   return path.join(dir, key.slice(0, 2), `${key}.json`);
 }
 

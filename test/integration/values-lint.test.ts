@@ -102,16 +102,28 @@ describe("values lint on the real charts", () => {
   });
 
   it("free-form maps are accepted: ingress-nginx's extraArgs and annotations, ChartMuseum's env.open, a subchart (Grafana) by name", () => {
-    assert.deepEqual(lintReal("ingress-nginx", "ingress-nginx-4.15.1", (v) => Object.assign(obj(obj(v.controller).extraArgs), { "any-flag": "x" })), []);
-    assert.deepEqual(lintReal("chartmuseum", "chartmuseum-3.10.4", (v) => Object.assign(obj(obj(v.env).open), { ENABLE_METRICS: true })), []);
+    assert.deepEqual(
+      lintReal("ingress-nginx", "ingress-nginx-4.15.1", (v) => Object.assign(obj(obj(v.controller).extraArgs), { "any-flag": "x" })),
+      [],
+    );
+    assert.deepEqual(
+      lintReal("chartmuseum", "chartmuseum-3.10.4", (v) => Object.assign(obj(obj(v.env).open), { ENABLE_METRICS: true })),
+      [],
+    );
     const grafana = lintReal("kube-prometheus-stack", "kube-prometheus-stack-88.5.3", (v) => {
       v.grafana = { ...obj(v.grafana), adminPasword: "x" };
     });
-    assert.deepEqual(grafana.map((f) => [f.field, f.fix]), [["spec.values.grafana.adminPasword", "rename it to grafana.adminPassword (the key chart kube-prometheus-stack 88.5.3 reads), in the definition"]]);
+    assert.deepEqual(
+      grafana.map((f) => [f.field, f.fix]),
+      [["spec.values.grafana.adminPasword", "rename it to grafana.adminPassword (the key chart kube-prometheus-stack 88.5.3 reads), in the definition"]],
+    );
   });
 
   it("istiod reads a legacy `pilot.` prefix as the root (zzy_descope_legacy.yaml), so the tree's pilot.resources is read", () => {
-    assert.deepEqual(lintReal("istiod", "istiod-1.30.3", () => {}), []);
+    assert.deepEqual(
+      lintReal("istiod", "istiod-1.30.3", () => {}),
+      [],
+    );
     assert.deepEqual(
       lintReal("istiod", "istiod-1.30.3", (v) => {
         obj(v.pilot).resourcez = {};
@@ -130,7 +142,11 @@ describe("values lint on the real charts", () => {
 
   it("keeps results by chart digest and values: a warm run reads them, a changed value is linted afresh", async () => {
     const { model, tree } = generate(repoRoot);
-    const { rendered } = await renderReleases(repoRoot, tree.objects.filter((p) => p.object.kind !== "HelmRelease" || p.object.metadata.name === "metallb"), { scope: "all", charts: { mirror, pull: false }, kubeVersion: model.cluster.profile.kubernetesVersion });
+    const { rendered } = await renderReleases(
+      repoRoot,
+      tree.objects.filter((p) => p.object.kind !== "HelmRelease" || p.object.metadata.name === "metallb"),
+      { scope: "all", charts: { mirror, pull: false }, kubeVersion: model.cluster.profile.kubernetesVersion },
+    );
     const cacheDir = mkdtempSync(path.join(tmpdir(), "bk-values-lint-"));
     assert.deepEqual(lintRenderedValues(rendered, { cacheDir }), []);
     assert.equal(readdirSync(cacheDir).length, 1);
@@ -138,8 +154,14 @@ describe("values lint on the real charts", () => {
     const [metallb] = rendered;
     const spec = metallb!.release.object.spec as { values: Values };
     const typo = { ...metallb!, release: { ...metallb!.release, object: { ...metallb!.release.object, spec: { ...spec, values: { ...spec.values, speakr: {} } } } } };
-    assert.deepEqual(lintRenderedValues([typo], { cacheDir }).map((f) => f.field), ["spec.values.speakr"]);
-    assert.deepEqual(lintRenderedValues([typo], { cacheDir }).map((f) => f.field), ["spec.values.speakr"]);
+    assert.deepEqual(
+      lintRenderedValues([typo], { cacheDir }).map((f) => f.field),
+      ["spec.values.speakr"],
+    );
+    assert.deepEqual(
+      lintRenderedValues([typo], { cacheDir }).map((f) => f.field),
+      ["spec.values.speakr"],
+    );
     rmSync(cacheDir, { recursive: true, force: true });
   });
 });

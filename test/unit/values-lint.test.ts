@@ -11,7 +11,11 @@ const fields = (c: ChartFacts, values: Record<string, unknown>) => lint(c, value
 describe("template reads", () => {
   it("reads literal paths, $.Values and index with string keys", () => {
     const r = templateReads('{{ .Values.image.tag }} {{ $.Values.a.b }} {{ index .Values "c" "d-e" }}');
-    assert.deepEqual(r.read, [["image", "tag"], ["a", "b"], ["c", "d-e"]]);
+    assert.deepEqual(r.read, [
+      ["image", "tag"],
+      ["a", "b"],
+      ["c", "d-e"],
+    ]);
     assert.deepEqual(r.wholesale, []);
   });
 
@@ -67,7 +71,10 @@ describe("values lint", () => {
 
   it("flags keys under a scalar default and has no suggestion when nothing is close", () => {
     const found = lint(base, { replicas: { min: 1 }, somethingElse: true });
-    assert.deepEqual(found.map((f) => f.field), ["spec.values.replicas.min", "spec.values.somethingElse"]);
+    assert.deepEqual(
+      found.map((f) => f.field),
+      ["spec.values.replicas.min", "spec.values.somethingElse"],
+    );
     assert.match(found[1]!.fix, /^remove it/);
   });
 
@@ -88,7 +95,14 @@ describe("values lint", () => {
     const found = lint(chart({ defaults: { mode: "a", port: 1 }, schema }), { mode: "c" });
     assert.deepEqual(
       found.map((f) => [f.rule, f.field, f.message, f.fix]),
-      [["values/schema", "spec.values.mode", "chart demo 1.2.3: values.schema.json says mode must be equal to one of the allowed values", 'set spec.values.mode in the definition to a value the chart\'s schema allows (one of "a", "b")']],
+      [
+        [
+          "values/schema",
+          "spec.values.mode",
+          "chart demo 1.2.3: values.schema.json says mode must be equal to one of the allowed values",
+          'set spec.values.mode in the definition to a value the chart\'s schema allows (one of "a", "b")',
+        ],
+      ],
     );
   });
 
