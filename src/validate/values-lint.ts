@@ -10,7 +10,7 @@
  * properties. Pure: the workflow reads the chart's files into ChartFacts.
  */
 import type { Finding } from "../core/finding.js";
-import { templateReads } from "./template-values.js";
+import { chartReads } from "./template-values.js";
 import { schemaErrors, type SchemaError } from "./values-schema.js";
 
 export interface ChartFacts {
@@ -106,13 +106,9 @@ export function knownKeys(chart: ChartFacts): KeyNode {
   const root = newNode();
   // The root is never a placeholder, even for a chart whose values.yaml is empty.
   for (const [k, v] of Object.entries(chart.defaults)) addDefaults(child(root, k), v);
-  const overlays: string[][] = [];
-  for (const text of chart.templates) {
-    const reads = templateReads(text);
-    for (const p of reads.read) nodeAt(root, p);
-    for (const p of reads.wholesale) nodeAt(root, p).free = true;
-    overlays.push(...reads.overlays);
-  }
+  const { read, wholesale, overlays } = chartReads(chart.templates);
+  for (const p of read) nodeAt(root, p);
+  for (const p of wholesale) nodeAt(root, p).free = true;
   if (chart.schema) addSchema(root, chart.schema, chart.schema);
   for (const p of chart.conditions) nodeAt(root, p);
   child(root, "tags").free = true;

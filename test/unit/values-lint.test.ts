@@ -1,7 +1,7 @@
 /** The values lint's logic on small charts: which keys are known, which maps are free-form, what the schema says. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { templateReads } from "../../src/validate/template-values.js";
+import { chartReads, templateReads } from "../../src/validate/template-values.js";
 import { type ChartFacts, formatPath, lintValues, mergeValues, nearestKey } from "../../src/validate/values-lint.js";
 
 const chart = (over: Partial<ChartFacts> = {}): ChartFacts => ({ name: "demo", version: "1.2.3", defaults: {}, templates: [], conditions: [], subcharts: [], ...over });
@@ -19,8 +19,8 @@ describe("template reads", () => {
     assert.deepEqual(r.wholesale, []);
   });
 
-  it("marks subtrees handed on whole: toYaml, pipes, tpl, range, include and dict arguments", () => {
-    const r = templateReads(
+  it("marks subtrees handed on whole: toYaml, pipes, tpl, range, a template the chart does not define", () => {
+    const r = chartReads([
       [
         "{{ toYaml .Values.a | nindent 2 }}",
         "{{ .Values.b | default dict | toYaml }}",
@@ -29,7 +29,7 @@ describe("template reads", () => {
         '{{ include "x" (dict "value" .Values.e "context" $) }}',
         '{{ default "x" .Values.f }} {{ if and .Values.g (include "y" .) }}{{ end }}',
       ].join("\n"),
-    );
+    ]);
     assert.deepEqual(r.wholesale, [["a"], ["b"], ["c"], ["d"], ["e"]]);
   });
 
@@ -37,6 +37,19 @@ describe("template reads", () => {
     const r = templateReads("{{- with .Values.pod }}{{ .name }}{{ with .securityContext }}{{ toYaml . }}{{ end }}{{ end }}{{ .x }}{{ $s := .Values.svc }}{{ $s.port }}");
     assert.deepEqual(r.read, [["pod"], ["pod", "name"], ["pod", "securityContext"], ["pod", "securityContext"], ["svc"], ["svc", "port"]]);
     assert.deepEqual(r.wholesale, [["pod", "securityContext"]]);
+  });
+
+  it("follows include into the chart's own define: what it reads of its argument (dict entries, nested includes) is read", () => {
+    const helpers = '{{- define "c.hpa" -}}{{ .component.replicas }}{{ toYaml .component.resources }}{{ include "c.inner" .component.autoscaling }}{{- end }}{{- define "c.inner" -}}{{ .minReplicas }}{{- end }}';
+    const r = chartReads([helpers, '{{ include "c.hpa" (dict "component" .Values.single "ctx" $) }}']);
+    assert.deepEqual(r.read, [["single"], ["single", "replicas"], ["single", "resources"], ["single", "autoscaling"], ["single", "autoscaling", "minReplicas"]]);
+    assert.deepEqual(r.wholesale, [["single", "resources"]]);
+  });
+
+  it("reads `dig` keys by name, and takes `index` with a variable key (`$` in a define is its argument) as reading anything", () => {
+    assert.deepEqual(chartReads(['{{ dig "storage" "bucket" "" .Values.loki }}']), { read: [["loki", "storage", "bucket"]], wholesale: [], overlays: [] });
+    const r = chartReads(['{{ define "res" }}{{ range $k := list "limits" }}{{ index $ $k }}{{ end }}{{ end }}{{ include "res" .Values.resources }}']);
+    assert.deepEqual(r.wholesale, [["resources"]]);
   });
 
   it("sees a subtree merged with the root values as an overlay (istio's defaults and legacy prefix)", () => {
