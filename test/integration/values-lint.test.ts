@@ -13,6 +13,7 @@ import { generate } from "../../src/pipeline.js";
 import { lintValues } from "../../src/validate/values-lint.js";
 import { chartFacts } from "../../src/workflows/chart-facts.js";
 import { renderReleases } from "../../src/workflows/render.js";
+import { validateTree } from "../../src/workflows/validate.js";
 import { lintRenderedValues } from "../../src/workflows/values-lint.js";
 import { repoRoot } from "../../src/adapters/tools.js";
 import { sharedCharts } from "../helpers/charts.js";
@@ -163,5 +164,28 @@ describe("values lint on the real charts", () => {
       ["spec.values.speakr"],
     );
     rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it("bk validate's workflow runs it on every rendered release: a typo in the metallb release is a values finding", async () => {
+    const { model, tree } = generate(repoRoot);
+    const objects = tree.objects.map((p) => {
+      if (p.object.kind !== "HelmRelease" || p.object.metadata.name !== "metallb") return p;
+      const spec = p.object.spec as { values: Values };
+      return { ...p, object: { ...p.object, spec: { ...spec, values: { ...spec.values, speaker: { ...obj(spec.values.speaker), tolerationz: [] } } } } };
+    });
+    const result = await validateTree(model, { ...tree, objects }, { kustomize: false, render: { root: repoRoot, scope: "all", charts: { mirror, pull: false } } });
+    assert.ok(result.checks.includes("values"));
+    assert.deepEqual(
+      result.findings.filter((f) => f.rule.startsWith("values/")).map((f) => [f.rule, f.file, f.object, f.field, f.fix]),
+      [
+        [
+          "values/unknown-key",
+          "infrastructure/controllers/metallb/helmrelease.yaml",
+          "HelmRelease/metallb-system/metallb",
+          "spec.values.speaker.tolerationz",
+          "rename it to speaker.tolerations (the key chart metallb 0.16.1 reads), in the definition",
+        ],
+      ],
+    );
   });
 });
