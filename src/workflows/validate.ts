@@ -41,13 +41,13 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
   if (opts.render) {
     const { renderReleases, placeRendered } = await import("./render.js");
     const { root, scope = "app", charts } = opts.render;
-    const { rendered, findings: renderFindings } = await renderReleases(root, tree.objects, { scope, ...(charts ? { charts } : {}), kubeVersion: m.cluster.profile.kubernetesVersion, ...(scope === "app" ? { cacheDir: null } : {}) });
+    const { rendered, findings: renderFindings, releases } = await renderReleases(root, tree.objects, { scope, ...(charts ? { charts } : {}), kubeVersion: m.cluster.profile.kubernetesVersion, ...(scope === "app" ? { cacheDir: null } : {}) });
     const renderedChecks = await checkObjects(m, placeRendered(rendered));
-    findings.push(...renderFindings, ...renderedChecks.findings);
+    const { lintRenderedValues, withoutSchemaRefusals } = await import("./values-lint.js");
+    const valuesFindings = lintRenderedValues(releases, scope === "app" ? { cacheDir: null } : {});
+    findings.push(...withoutSchemaRefusals(renderFindings, valuesFindings), ...renderedChecks.findings, ...valuesFindings);
     excepted.push(...renderedChecks.excepted);
     checks.push("render");
-    const { lintRenderedValues } = await import("./values-lint.js");
-    findings.push(...lintRenderedValues(rendered, scope === "app" ? { cacheDir: null } : {}));
     checks.push("values");
   }
   if (opts.kustomize) {

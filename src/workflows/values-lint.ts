@@ -12,7 +12,7 @@ import type { Finding } from "../core/finding.js";
 import { objectRef } from "../core/object.js";
 import { lintValues, type ReleaseValues } from "../validate/values-lint.js";
 import { chartFacts } from "./chart-facts.js";
-import type { Rendered } from "./render.js";
+import type { ChartedRelease } from "./render.js";
 
 /** Bump when what the lint finds for the same chart and values changes, so old results are never read. */
 const FORMAT = 1;
@@ -47,7 +47,8 @@ export interface ValuesLintOptions {
   cacheDir?: string | null;
 }
 
-export function lintRenderedValues(rendered: readonly Rendered[], opts: ValuesLintOptions = {}): Finding[] {
+/** Every release's values against its chart, rendered or not (a schema violation is why helm refused to render it). */
+export function lintRenderedValues(rendered: readonly ChartedRelease[], opts: ValuesLintOptions = {}): Finding[] {
   const dir = opts.cacheDir === null ? null : (opts.cacheDir ?? defaultDir());
   return rendered.flatMap((r) => {
     const values = (r.release.object.spec as { values?: Record<string, unknown> } | undefined)?.values ?? {};
@@ -59,4 +60,13 @@ export function lintRenderedValues(rendered: readonly Rendered[], opts: ValuesLi
     if (file) writeCached(file, findings);
     return findings;
   });
+}
+
+/** helm's own schema refusal, as a render finding: the values/schema findings for the release say the same at the key path. */
+const SCHEMA_REFUSAL = "values don't meet the specifications of the schema";
+
+/** The render findings less those a values/schema finding of the same release already explains with its path and fix. */
+export function withoutSchemaRefusals(renderFindings: readonly Finding[], lint: readonly Finding[]): Finding[] {
+  const explained = new Set(lint.filter((f) => f.rule === "values/schema").map((f) => `${f.file}\0${f.object}`));
+  return renderFindings.filter((f) => !(f.rule === "render/helm-template" && f.message.includes(SCHEMA_REFUSAL) && explained.has(`${f.file}\0${f.object}`)));
 }
