@@ -56,7 +56,10 @@ export function helmRepositoryName(pin: ChartPinModel): string {
   // (metallb.github.io -> metallb), the OCI namespace (quay.io/jetstack -> jetstack), else the host's first label.
   const [host = "", ...segments] = pin.repository.replace(/^[a-z]+:\/\//, "").split("/");
   const name = host.endsWith(".github.io") ? host.slice(0, -".github.io".length) : pin.repository.startsWith("oci://") && segments[0] ? segments[0] : host.split(".")[0]!;
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
 }
 
 export function helmRepository(pin: ChartPinModel): KubeObject {

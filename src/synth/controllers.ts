@@ -191,4 +191,3 @@ function monitoringValues(m: Model): Record<string, unknown> {
     },
   };
 }
-

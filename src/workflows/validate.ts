@@ -41,7 +41,11 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
   if (opts.render) {
     const { renderReleases, placeRendered } = await import("./render.js");
     const { root, scope = "app", charts } = opts.render;
-    const { rendered, findings: renderFindings, releases } = await renderReleases(root, tree.objects, { scope, ...(charts ? { charts } : {}), kubeVersion: m.cluster.profile.kubernetesVersion, ...(scope === "app" ? { cacheDir: null } : {}) });
+    const {
+      rendered,
+      findings: renderFindings,
+      releases,
+    } = await renderReleases(root, tree.objects, { scope, ...(charts ? { charts } : {}), kubeVersion: m.cluster.profile.kubernetesVersion, ...(scope === "app" ? { cacheDir: null } : {}) });
     const renderedChecks = await checkObjects(m, placeRendered(rendered));
     const { lintRenderedValues, withoutSchemaRefusals } = await import("./values-lint.js");
     const valuesFindings = lintRenderedValues(releases, scope === "app" ? { cacheDir: null } : {});
