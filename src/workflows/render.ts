@@ -17,12 +17,18 @@ import { readRenderCache, writeRenderCache } from "./render-cache.js";
 
 export const APP_CHART_DIR = "charts/app";
 
-export interface Rendered {
+/** A release and the chart folder it is rendered from, whether or not it rendered. */
+export interface ChartedRelease {
   release: PlacedObject;
   /** The chart it was rendered from: our own (`app`) or an upstream ref. */
   chart: ChartRef | "app";
   /** The chart folder rendered, for checks that read the chart itself (values schema, templates). */
   chartDir: string;
+  /** sha256 of the chart's files (adapters/charts.ts chartDigest): what results derived from the chart are cached by. */
+  digest: string;
+}
+
+export interface Rendered extends ChartedRelease {
   objects: KubeObject[];
 }
 
@@ -163,12 +169,14 @@ function renderFinding(release: PlacedObject, err: unknown, chart: ChartRef | "a
   };
 }
 
+const byRelease = (a: ChartedRelease, b: ChartedRelease) => a.release.file.localeCompare(b.release.file) || objectRef(a.release.object).localeCompare(objectRef(b.release.object));
+
 /**
  * Render each release. Charts that ask the cluster which APIs it serves are rendered twice: once to learn
  * the CRDs every chart installs, then again with those API versions, as the cluster will answer once the
  * earlier layers are in. A chart that cannot be found is an UnavailableError (exit 3), not a finding.
  */
-export async function renderReleases(root: string, objects: readonly PlacedObject[], opts: RenderOptions = {}): Promise<{ rendered: Rendered[]; findings: Finding[] }> {
+export async function renderReleases(root: string, objects: readonly PlacedObject[], opts: RenderOptions = {}): Promise<{ rendered: Rendered[]; findings: Finding[]; releases: ChartedRelease[] }> {
   const releases = opts.scope === "all" ? helmReleases(objects) : appReleases(objects);
   let appDigest: string | undefined;
   // A checkout without charts/app still renders (and helm reports the missing chart as a finding); nothing to key a cache by.
@@ -196,14 +204,15 @@ export async function renderReleases(root: string, objects: readonly PlacedObjec
     );
   const rendered = jobs.flatMap((job) => {
     const objs = results.get(job);
-    return objs ? [{ release: job.release, chart: job.chart, chartDir: job.dir, objects: objs }] : [];
+    return objs ? [{ release: job.release, chart: job.chart, chartDir: job.dir, digest: job.digest, objects: objs }] : [];
   });
-  rendered.sort((a, b) => a.release.file.localeCompare(b.release.file) || objectRef(a.release.object).localeCompare(objectRef(b.release.object)));
-  return { rendered, findings };
+  rendered.sort(byRelease);
+  const charted = jobs.map((job) => ({ release: job.release, chart: job.chart, chartDir: job.dir, digest: job.digest })).sort(byRelease);
+  return { rendered, findings, releases: charted };
 }
 
 /** Our own chart's releases only: what `bk validate` always renders. */
-export function renderAppReleases(root: string, objects: readonly PlacedObject[]): Promise<{ rendered: Rendered[]; findings: Finding[] }> {
+export function renderAppReleases(root: string, objects: readonly PlacedObject[]): Promise<{ rendered: Rendered[]; findings: Finding[]; releases: ChartedRelease[] }> {
   return renderReleases(root, objects, { scope: "app", cacheDir: null });
 }
 

@@ -42,17 +42,18 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
   if (opts.render) {
     const { renderReleases, placeRendered } = await import("./render.js");
     const { root, scope = "app", charts } = opts.render;
-    const { rendered, findings: renderFindings } = await renderReleases(root, tree.objects, {
-      scope,
-      ...(charts ? { charts } : {}),
-      kubeVersion: m.cluster.profile.kubernetesVersion,
-      ...(scope === "app" ? { cacheDir: null } : {}),
-    });
+    const {
+      rendered,
+      findings: renderFindings,
+      releases,
+    } = await renderReleases(root, tree.objects, { scope, ...(charts ? { charts } : {}), kubeVersion: m.cluster.profile.kubernetesVersion, ...(scope === "app" ? { cacheDir: null } : {}) });
     const renderedChecks = await checkObjects(m, placeRendered(rendered));
-    findings.push(...renderFindings, ...renderedChecks.findings);
+    const { lintRenderedValues, withoutSchemaRefusals } = await import("./values-lint.js");
+    const valuesFindings = lintRenderedValues(releases, scope === "app" ? { cacheDir: null } : {});
+    findings.push(...withoutSchemaRefusals(renderFindings, valuesFindings), ...renderedChecks.findings, ...valuesFindings);
     excepted.push(...renderedChecks.excepted);
     unused = unused.filter((e) => renderedChecks.unusedExceptions.includes(e));
-    checks.push(...(scope === "all" ? ["render", "upstream-charts"] : ["render"]));
+    checks.push(...(scope === "all" ? ["render", "upstream-charts"] : ["render"]), "values");
   }
   // An exception is stale only if nothing it could name was checked: objects of upstream charts exist only once
   // they are rendered, so without them exceptions are not judged.

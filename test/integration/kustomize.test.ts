@@ -68,7 +68,7 @@ describe("bk validate", () => {
     const r = runBk(["validate", "--json"], { env: { BK_CHARTS: sharedCharts() } });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(out.checks, ["schema", "policy", "references", "render", "upstream-charts", "kustomize"]);
+    assert.deepEqual(out.checks, ["schema", "policy", "references", "render", "upstream-charts", "values", "kustomize"]);
     assert.equal(out.errors, 0);
     assert.ok(out.findings.every((f: { severity: string }) => f.severity === "warning"));
   });
