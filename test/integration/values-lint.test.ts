@@ -174,7 +174,7 @@ describe("values lint on the real charts", () => {
       return { ...p, object: { ...p.object, spec: { ...spec, values: { ...spec.values, speaker: { ...obj(spec.values.speaker), tolerationz: [], logLevel: "loud" } } } } };
     });
     const result = await validateTree(model, { ...tree, objects }, { kustomize: false, render: { root: repoRoot, scope: "all", charts: { mirror, pull: false } } });
-    assert.deepEqual(result.checks, ["schema", "policy", "references", "render", "values"]);
+    assert.deepEqual(result.checks, ["schema", "policy", "references", "render", "upstream-charts", "values"]);
     const release = ["infrastructure/controllers/metallb/helmrelease.yaml", "HelmRelease/metallb-system/metallb"];
     assert.deepEqual(
       result.findings.filter((f) => f.file === release[0] && f.object === release[1]).map((f) => [f.rule, f.field, f.fix]),
