@@ -4,7 +4,7 @@
  */
 import type { PlacedObject } from "../core/object.js";
 import { endpointById, type Model } from "../model/model.js";
-import { helmRelease, helmRepository, helmRepositoryName, lbAnnotations, namespace, place } from "./builders.js";
+import { gitRepository, gitSourceName, helmRelease, helmRepository, helmRepositoryName, lbAnnotations, namespace, place, upstreamKustomization } from "./builders.js";
 import { CONTROLLERS } from "../model/layout.js";
 import { mergeValues, monitoringValuesPatch } from "./observability/index.js";
 import { LOKI_PORT } from "../core/well-known.js";
@@ -24,6 +24,10 @@ export function synthControllers(m: Model): PlacedObject[] {
     const p = Object.values(m.charts).find((c) => helmRepositoryName(c) === name)!;
     out.push(...place(`${CONTROLLERS}/sources/${name}.yaml`, helmRepository(p)));
   }
+
+  // The Gateway API CRDs from their release: infra-configs' Gateway needs them, and no chart ships them.
+  out.push(...place(`${CONTROLLERS}/sources/${gitSourceName(m.gatewayApi)}.yaml`, gitRepository(m.gatewayApi)));
+  out.push(...place(`${CONTROLLERS}/gateway-api/crds.yaml`, upstreamKustomization("gateway-api-crds", m.gatewayApi)));
 
   const rel = (dir: string, ...objs: ReturnType<typeof helmRelease>[]) => out.push(...place(`${CONTROLLERS}/${dir}/helmrelease.yaml`, ...objs));
 
@@ -176,7 +180,8 @@ function monitoringValues(m: Model): Record<string, unknown> {
     },
     alertmanager: { alertmanagerSpec: { storage: pvc(mon.alertmanagerStorage) } },
     grafana: {
-      admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" },
+      // The chart creates the admin login (a random password, kept across upgrades by its lookup). A declared
+      // SealedSecret could only arrive with infra-configs, after this layer that waits for Grafana (upstream/secret-source).
       persistence: { enabled: true, size: mon.grafanaStorage, storageClassName: m.storageClass },
       sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" } },
       additionalDataSources: [
