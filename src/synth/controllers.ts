@@ -11,6 +11,14 @@ import { LOKI_PORT } from "../core/well-known.js";
 
 const TEN_MINUTES = "10m";
 
+/** The Gateway API CRDs from their release: infra-configs' Gateway needs them, and no chart ships them. */
+function gatewayApiCrds(m: Model): PlacedObject[] {
+  return [
+    ...place(`${CONTROLLERS}/sources/${gitSourceName(m.gatewayApi)}.yaml`, gitRepository(m.gatewayApi)),
+    ...place(`${CONTROLLERS}/gateway-api/crds.yaml`, upstreamKustomization("gateway-api-crds", m.gatewayApi)),
+  ];
+}
+
 export function synthControllers(m: Model): PlacedObject[] {
   const out: PlacedObject[] = [];
 
@@ -24,10 +32,7 @@ export function synthControllers(m: Model): PlacedObject[] {
     const p = Object.values(m.charts).find((c) => helmRepositoryName(c) === name)!;
     out.push(...place(`${CONTROLLERS}/sources/${name}.yaml`, helmRepository(p)));
   }
-
-  // The Gateway API CRDs from their release: infra-configs' Gateway needs them, and no chart ships them.
-  out.push(...place(`${CONTROLLERS}/sources/${gitSourceName(m.gatewayApi)}.yaml`, gitRepository(m.gatewayApi)));
-  out.push(...place(`${CONTROLLERS}/gateway-api/crds.yaml`, upstreamKustomization("gateway-api-crds", m.gatewayApi)));
+  out.push(...gatewayApiCrds(m));
 
   const rel = (dir: string, ...objs: ReturnType<typeof helmRelease>[]) => out.push(...place(`${CONTROLLERS}/${dir}/helmrelease.yaml`, ...objs));
 

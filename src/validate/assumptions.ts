@@ -6,7 +6,7 @@
 import type { Finding } from "../core/finding.js";
 import type { PlacedObject } from "../core/object.js";
 import type { Model } from "../model/model.js";
-import { checkCrdOrder, type SourceArtifact } from "./upstream/crds.js";
+import { checkCrdOrder, externalSources, type SourceArtifact } from "./upstream/crds.js";
 import { checkMonitors } from "./upstream/monitors.js";
 import { checkNetpolPorts } from "./upstream/netpol-ports.js";
 import type { RenderedRelease } from "./upstream/objects.js";
@@ -14,7 +14,7 @@ import { checkSecretSources } from "./upstream/secrets.js";
 
 export type { RenderedRelease } from "./upstream/objects.js";
 export type { SourceArtifact } from "./upstream/crds.js";
-export { checkCrdOrder, checkMonitors, checkNetpolPorts, checkSecretSources };
+export { checkCrdOrder, checkMonitors, checkNetpolPorts, checkSecretSources, externalSources };
 export { METRICS_SWITCHES } from "./upstream/monitors.js";
 
 /** Every upstream/* check; the same finding reached twice (two endpoints on one Service) is reported once. */

@@ -4,6 +4,7 @@
  * real kubectl on a scratch copy.
  */
 import type { ChartSourceOptions } from "../adapters/charts.js";
+import type { GitSourceOptions } from "../adapters/sources.js";
 import type { Finding } from "../core/finding.js";
 import type { Model } from "../model/model.js";
 import type { PolicyException } from "../policy/rule.js";
@@ -20,7 +21,7 @@ export interface ValidateOptions {
    * Render HelmReleases with helm and check what they render; needs the repository root. `scope: "all"`
    * renders the upstream charts too (from `charts`: a mirror, the cache, or their repositories).
    */
-  render?: { root: string; scope?: "app" | "all"; charts?: ChartSourceOptions };
+  render?: { root: string; scope?: "app" | "all"; charts?: ChartSourceOptions; sources?: GitSourceOptions };
 }
 
 export interface ValidationResult {
@@ -46,6 +47,12 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
     findings.push(...renderFindings, ...renderedChecks.findings);
     excepted.push(...renderedChecks.excepted);
     checks.push("render");
+    if (scope === "all") {
+      // Only with every chart rendered are the assumptions about them checkable (upstream/*).
+      const [{ checkAssumptions }, { readSourceArtifacts }] = await Promise.all([import("../validate/assumptions.js"), import("./upstream-sources.js")]);
+      findings.push(...checkAssumptions(m, tree.objects, rendered, await readSourceArtifacts(m, tree.objects, opts.render.sources)));
+      checks.push("upstream");
+    }
   }
   if (opts.kustomize) {
     const { kustomizeCheck } = await import("../adapters/kustomize.js");

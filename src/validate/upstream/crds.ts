@@ -70,7 +70,7 @@ function addCrds(provided: Map<string, Provider>, crds: readonly KubeObject[], p
 }
 
 /** The Flux Kustomizations that apply a path of another Git repository: the Gateway API release, for one. */
-function externalSources(m: Pick<Model, "gitops">, tree: readonly PlacedObject[]): Array<{ ks: PlacedObject; url: string; ref: string; path: string }> {
+export function externalSources(m: Pick<Model, "gitops">, tree: readonly PlacedObject[]): Array<{ ks: PlacedObject; url: string; ref: string; path: string }> {
   const out = [];
   for (const ks of tree) {
     const o = ks.object;
