@@ -34,7 +34,12 @@ export interface GitSourceOptions {
 
 export class SourceNotFoundError extends UnavailableError {}
 
-export const repositoryName = (url: string) => url.replace(/\.git$/, "").replace(/\/$/, "").split("/").pop() ?? url;
+export const repositoryName = (url: string) =>
+  url
+    .replace(/\.git$/, "")
+    .replace(/\/$/, "")
+    .split("/")
+    .pop() ?? url;
 
 const defaultCacheDir = () => path.join(process.env["XDG_CACHE_HOME"] ?? path.join(homedir(), ".cache"), "beckerkube", "sources");
 
@@ -46,7 +51,8 @@ async function clone(s: GitSourceRef, slot: string, runner: Runner): Promise<voi
   const scratch = await mkdtemp(path.join(tmpdir(), "bk-source-"));
   try {
     const r = await runner.run("git", ["clone", "--quiet", "--depth", "1", "--branch", s.ref, s.url, path.join(scratch, "repo")], { timeoutMs: 300_000, env: { GIT_TERMINAL_PROMPT: "0" } });
-    if (r.code !== 0) throw new SourceNotFoundError(`${describe(s)} could not be cloned: ${(r.error ?? r.stderr).trim()}; on a host without internet set ${SOURCES_MIRROR_ENV} to a folder holding ${repositoryName(s.url)}/`);
+    if (r.code !== 0)
+      throw new SourceNotFoundError(`${describe(s)} could not be cloned: ${(r.error ?? r.stderr).trim()}; on a host without internet set ${SOURCES_MIRROR_ENV} to a folder holding ${repositoryName(s.url)}/`);
     mkdirSync(path.dirname(slot), { recursive: true });
     rmSync(slot, { recursive: true, force: true });
     renameSync(path.join(scratch, "repo"), slot);
@@ -64,7 +70,8 @@ export async function resolveGitSource(s: GitSourceRef, opts: GitSourceOptions =
   }
   const slot = path.join(opts.cacheDir ?? defaultCacheDir(), `${repositoryName(s.url)}-${s.ref}`);
   if (!existsSync(slot)) {
-    if (opts.fetch === false) throw new SourceNotFoundError(`${describe(s)} is not in ${mirror ? `the mirror ${mirror}` : "any mirror"} nor in the cache; set ${SOURCES_MIRROR_ENV} to a folder holding ${repositoryName(s.url)}/`);
+    if (opts.fetch === false)
+      throw new SourceNotFoundError(`${describe(s)} is not in ${mirror ? `the mirror ${mirror}` : "any mirror"} nor in the cache; set ${SOURCES_MIRROR_ENV} to a folder holding ${repositoryName(s.url)}/`);
     await clone(s, slot, opts.runner ?? new ProcessRunner());
   }
   const dir = path.join(slot, s.path);

@@ -60,7 +60,10 @@ describe("upstream assumptions of the real tree", () => {
   });
 
   it("the Gateway API release is read at the pinned tag and holds the kinds infra-configs uses", () => {
-    assert.deepEqual(artifacts.map((a) => `${a.url} ${a.ref} ${a.path}`), ["https://github.com/kubernetes-sigs/gateway-api v1.6.1 config/crd/standard"]);
+    assert.deepEqual(
+      artifacts.map((a) => `${a.url} ${a.ref} ${a.path}`),
+      ["https://github.com/kubernetes-sigs/gateway-api v1.6.1 config/crd/standard"],
+    );
     const kinds = artifacts[0]!.objects.filter((o) => o.kind === "CustomResourceDefinition").map((o) => (o.spec as { names: { kind: string } }).names.kind);
     assert.ok(kinds.includes("Gateway") && kinds.includes("HTTPRoute"), kinds.join(","));
     assert.deepEqual(upstreamRules(tree.objects, rendered, []), ["upstream/crd-source Kustomization/flux-system/gateway-api-crds", "upstream/crd-order Gateway/istio-ingress/bk-gateway"]);
@@ -87,7 +90,8 @@ describe("upstream assumptions of the real tree", () => {
 
   it("the metrics switch table holds for the ChartMuseum chart as rendered: DISABLE_METRICS is dropped, ENABLE_METRICS reaches the container", async () => {
     const museum = rendered.find((r) => r.release.object.metadata.name === "chartmuseum")!;
-    const container = (r: Rendered) => ((r.objects.find((o) => o.kind === "Deployment")!.spec as { template: { spec: { containers: Array<{ image: string; env?: Array<{ name: string; value?: string }> }> } } }).template.spec.containers[0]!);
+    const container = (r: Rendered) =>
+      (r.objects.find((o) => o.kind === "Deployment")!.spec as { template: { spec: { containers: Array<{ image: string; env?: Array<{ name: string; value?: string }> }> } } }).template.spec.containers[0]!;
     const [sw] = METRICS_SWITCHES;
     assert.match(container(museum).image, sw.image);
     assert.ok(container(museum).env?.some((e) => e.name === sw.env && e.value === sw.value));

@@ -23,7 +23,12 @@ function service(namespace: string, name: string, labels: Record<string, string>
   return { apiVersion: "v1", kind: "Service", metadata: meta(namespace, name, labels), spec: { selector, ports } };
 }
 function serviceMonitor(name: string, namespace: string, matchLabels: Record<string, string>, port: string): KubeObject {
-  return { apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor", metadata: meta("monitoring", name), spec: { selector: { matchLabels }, namespaceSelector: { matchNames: [namespace] }, endpoints: [{ port, path: "/metrics" }] } };
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "ServiceMonitor",
+    metadata: meta("monitoring", name),
+    spec: { selector: { matchLabels }, namespaceSelector: { matchNames: [namespace] }, endpoints: [{ port, path: "/metrics" }] },
+  };
 }
 function release(dir: string, name: string, namespace: string, objects: KubeObject[]): RenderedRelease {
   return { release: { file: `${dir}/${name}/helmrelease.yaml`, object: { apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: meta(namespace, name) } }, objects };
@@ -34,7 +39,10 @@ const rules = (fs: Finding[]) => fs.map((f) => f.rule);
 
 describe("upstream/servicemonitor-port", () => {
   const labels = { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller" };
-  const chart = controllers("cert-manager", "cert-manager", [deployment("cert-manager", "cert-manager", labels, [{ name: "http-metrics", containerPort: 9402 }]), service("cert-manager", "cert-manager", labels, labels, [{ name: "http-metrics", port: 9402 }])]);
+  const chart = controllers("cert-manager", "cert-manager", [
+    deployment("cert-manager", "cert-manager", labels, [{ name: "http-metrics", containerPort: 9402 }]),
+    service("cert-manager", "cert-manager", labels, labels, [{ name: "http-metrics", port: 9402 }]),
+  ]);
   const scrape = (port: string): PlacedObject[] => [{ file: "infrastructure/configs/monitoring/scrape/cert-manager.yaml", object: serviceMonitor("cert-manager", "cert-manager", labels, port) }];
 
   it("names the Service's ports when the endpoint asks for one it does not have", () => {
@@ -75,9 +83,19 @@ describe("upstream/podmonitor-port", () => {
   const labels = { "app.kubernetes.io/name": "sealed-secrets" };
   const podMonitor = (port: string): PlacedObject => ({
     file: "infrastructure/configs/monitoring/scrape/sealed-secrets.yaml",
-    object: { apiVersion: "monitoring.coreos.com/v1", kind: "PodMonitor", metadata: meta("monitoring", "sealed-secrets"), spec: { selector: { matchLabels: labels }, namespaceSelector: { matchNames: ["kube-system"] }, podMetricsEndpoints: [{ port }] } },
+    object: {
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "PodMonitor",
+      metadata: meta("monitoring", "sealed-secrets"),
+      spec: { selector: { matchLabels: labels }, namespaceSelector: { matchNames: ["kube-system"] }, podMetricsEndpoints: [{ port }] },
+    },
   });
-  const chart = controllers("sealed-secrets", "kube-system", [deployment("kube-system", "sealed-secrets", labels, [{ name: "http", containerPort: 8080 }, { name: "metrics", containerPort: 8081 }])]);
+  const chart = controllers("sealed-secrets", "kube-system", [
+    deployment("kube-system", "sealed-secrets", labels, [
+      { name: "http", containerPort: 8080 },
+      { name: "metrics", containerPort: 8081 },
+    ]),
+  ]);
 
   it("finds a port name no selected pod declares", () => {
     assert.deepEqual(checkMonitors(model, [podMonitor("prom")], [chart]), [
@@ -99,14 +117,18 @@ describe("upstream/metrics-enabled", () => {
   const labels = { "app.kubernetes.io/name": "chartmuseum" };
   const sm: PlacedObject = { file: "infrastructure/configs/monitoring/scrape/chartmuseum.yaml", object: serviceMonitor("chartmuseum", "infra", labels, "http") };
   const museum = (env: Array<{ name: string; value: string }>) =>
-    configs("chartmuseum", "infra", [deployment("infra", "chartmuseum", labels, [{ name: "http", containerPort: 8080 }], { name: "chartmuseum", image: "ghcr.io/helm/chartmuseum:v0.16.5", env }), service("infra", "chartmuseum", labels, labels, [{ name: "http", port: 8080, targetPort: "http" }])]);
+    configs("chartmuseum", "infra", [
+      deployment("infra", "chartmuseum", labels, [{ name: "http", containerPort: 8080 }], { name: "chartmuseum", image: "ghcr.io/helm/chartmuseum:v0.16.5", env }),
+      service("infra", "chartmuseum", labels, labels, [{ name: "http", port: 8080, targetPort: "http" }]),
+    ]);
 
   it("ChartMuseum: DISABLE_METRICS=false does not turn metrics on", () => {
     assert.deepEqual(checkMonitors(model, [sm], [museum([{ name: "DISABLE_METRICS", value: "false" }])]), [
       {
         rule: "upstream/metrics-enabled",
         severity: "error",
-        message: 'ServiceMonitor/monitoring/chartmuseum scrapes ChartMuseum, but its container "chartmuseum" does not set ENABLE_METRICS=true: ChartMuseum 0.16 serves /metrics only when ENABLE_METRICS is true (the default is false; DISABLE_METRICS is no longer read)',
+        message:
+          'ServiceMonitor/monitoring/chartmuseum scrapes ChartMuseum, but its container "chartmuseum" does not set ENABLE_METRICS=true: ChartMuseum 0.16 serves /metrics only when ENABLE_METRICS is true (the default is false; DISABLE_METRICS is no longer read)',
         fix: "set env.open.ENABLE_METRICS: true in the chartmuseum release values (src/synth/configs.ts); the chart drops falsy env.open values, so false cannot be spelled",
         file: "infrastructure/configs/chartmuseum/helmrelease.yaml (rendered by HelmRelease/infra/chartmuseum)",
         object: "Deployment/infra/chartmuseum",
@@ -127,10 +149,20 @@ describe("upstream/metrics-enabled", () => {
 
 describe("upstream/netpol-port", () => {
   const labels = { "app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "controller" };
-  const chart = controllers("metallb", "metallb-system", [deployment("metallb-system", "metallb-controller", labels, [{ name: "metricshttps", containerPort: 9120 }, { name: "webhook-server", containerPort: 9443 }])]);
+  const chart = controllers("metallb", "metallb-system", [
+    deployment("metallb-system", "metallb-controller", labels, [
+      { name: "metricshttps", containerPort: 9120 },
+      { name: "webhook-server", containerPort: 9443 },
+    ]),
+  ]);
   const policy = (port: number): PlacedObject => ({
     file: "infrastructure/configs/netpol/metallb-system.yaml",
-    object: { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: meta("metallb-system", "allow-metallb-controller-from-prometheus"), spec: { podSelector: { matchLabels: labels }, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port }] }] } },
+    object: {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: meta("metallb-system", "allow-metallb-controller-from-prometheus"),
+      spec: { podSelector: { matchLabels: labels }, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port }] }] },
+    },
   });
 
   it("finds a port the selected pods do not listen on", () => {
@@ -153,7 +185,12 @@ describe("upstream/netpol-port", () => {
     assert.deepEqual(checkNetpolPorts(model, [policy(7472)], [{ ...chart, objects: [...chart.objects, svc] }]), []);
     const egress: PlacedObject = {
       file: "infrastructure/configs/netpol/monitoring.yaml",
-      object: { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: meta("monitoring", "to-metallb"), spec: { podSelector: {}, egress: [{ to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "metallb-system" } }, podSelector: { matchLabels: labels } }], ports: [{ port: 7472 }] }] } },
+      object: {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: meta("monitoring", "to-metallb"),
+        spec: { podSelector: {}, egress: [{ to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "metallb-system" } }, podSelector: { matchLabels: labels } }], ports: [{ port: 7472 }] }] },
+      },
     };
     const [f] = checkNetpolPorts(model, [egress], [chart]);
     assert.equal(f?.field, "spec.egress[0].ports[0].port");
@@ -162,10 +199,26 @@ describe("upstream/netpol-port", () => {
 
 describe("upstream/crd-order", () => {
   const gateway: PlacedObject = { file: "infrastructure/configs/gateway/gateway.yaml", object: { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: meta("istio-ingress", "bk-gateway") } };
-  const crd: KubeObject = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "gateways.gateway.networking.k8s.io" }, spec: { group: "gateway.networking.k8s.io", names: { kind: "Gateway" }, versions: [{ name: "v1", served: true }] } };
+  const crd: KubeObject = {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: "gateways.gateway.networking.k8s.io" },
+    spec: { group: "gateway.networking.k8s.io", names: { kind: "Gateway" }, versions: [{ name: "v1", served: true }] },
+  };
   const source: PlacedObject[] = [
-    { file: "infrastructure/controllers/sources/gateway-api.yaml", object: { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: meta("flux-system", "gateway-api"), spec: { url: "https://github.com/kubernetes-sigs/gateway-api", ref: { tag: "v1.6.1" } } } },
-    { file: "infrastructure/controllers/gateway-api/crds.yaml", object: { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: meta("flux-system", "gateway-api-crds"), spec: { sourceRef: { kind: "GitRepository", name: "gateway-api" }, path: "./config/crd/standard" } } },
+    {
+      file: "infrastructure/controllers/sources/gateway-api.yaml",
+      object: { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: meta("flux-system", "gateway-api"), spec: { url: "https://github.com/kubernetes-sigs/gateway-api", ref: { tag: "v1.6.1" } } },
+    },
+    {
+      file: "infrastructure/controllers/gateway-api/crds.yaml",
+      object: {
+        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        metadata: meta("flux-system", "gateway-api-crds"),
+        spec: { sourceRef: { kind: "GitRepository", name: "gateway-api" }, path: "./config/crd/standard" },
+      },
+    },
   ];
   const artifact: SourceArtifact = { url: "https://github.com/kubernetes-sigs/gateway-api", ref: "v1.6.1", path: "config/crd/standard", objects: [crd] };
 
@@ -230,7 +283,12 @@ describe("upstream/secret-source", () => {
   it("credits the chart's own Secrets, cert-manager Certificates, webhook-certgen Jobs and CloudNativePG clusters", () => {
     const secret: KubeObject = { apiVersion: "v1", kind: "Secret", metadata: meta("infra", "own") };
     const cert: KubeObject = { apiVersion: "cert-manager.io/v1", kind: "Certificate", metadata: meta("infra", "tls"), spec: { secretName: "tls-secret" } };
-    const job: KubeObject = { apiVersion: "batch/v1", kind: "Job", metadata: meta("infra", "admission-create"), spec: { template: { spec: { containers: [{ name: "create", image: "registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.6.0", args: ["create", "--namespace=$(POD_NAMESPACE)", "--secret-name=admission"] }] } } } };
+    const job: KubeObject = {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: meta("infra", "admission-create"),
+      spec: { template: { spec: { containers: [{ name: "create", image: "registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.6.0", args: ["create", "--namespace=$(POD_NAMESPACE)", "--secret-name=admission"] }] } } },
+    };
     const pg: KubeObject = { apiVersion: "postgresql.cnpg.io/v1", kind: "Cluster", metadata: meta("infra", "postgres"), spec: { enableSuperuserAccess: true } };
     const objs = [secret, cert, job, pg, ...["own", "tls-secret", "admission", "postgres-superuser", "postgres-app"].map((s) => ({ ...needs(s), metadata: meta("infra", `uses-${s}`) }))];
     assert.deepEqual(checkSecretSources(model, [], [configs("app", "infra", objs)]), []);
@@ -248,7 +306,10 @@ describe("upstream/secret-source", () => {
 describe("checkAssumptions", () => {
   it("reports a finding reached twice once", () => {
     const labels = { app: "x" };
-    const chart = configs("x", "infra", [deployment("infra", "x", labels, [{ name: "http", containerPort: 8080 }], { name: "chartmuseum", image: "ghcr.io/helm/chartmuseum:v0.16.5" }), service("infra", "x", labels, labels, [{ name: "http", port: 8080, targetPort: "http" }])]);
+    const chart = configs("x", "infra", [
+      deployment("infra", "x", labels, [{ name: "http", containerPort: 8080 }], { name: "chartmuseum", image: "ghcr.io/helm/chartmuseum:v0.16.5" }),
+      service("infra", "x", labels, labels, [{ name: "http", port: 8080, targetPort: "http" }]),
+    ]);
     const sm = serviceMonitor("x", "infra", labels, "http");
     (sm.spec as { endpoints: unknown[] }).endpoints.push({ port: "http", path: "/other" });
     const found = rules(checkAssumptions(model, [{ file: "infrastructure/configs/monitoring/x.yaml", object: sm }], [chart]));

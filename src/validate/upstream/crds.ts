@@ -109,7 +109,11 @@ function providers(m: Pick<Model, "gitops">, tree: readonly PlacedObject[], rend
 }
 
 function orderFinding(l: Located, key: string, p: Provider | undefined): Finding {
-  const where = !p ? "nothing in the tree or its charts installs it" : p.layer === l.layer ? `only ${p.by}, in the same layer, installs it, and Flux dry-runs the layer's objects before any of them is applied` : `only ${p.by}, in ${layerName(p.layer)}, installs it, and Flux applies that after ${layerName(l.layer)}`;
+  const where = !p
+    ? "nothing in the tree or its charts installs it"
+    : p.layer === l.layer
+      ? `only ${p.by}, in the same layer, installs it, and Flux dry-runs the layer's objects before any of them is applied`
+      : `only ${p.by}, in ${layerName(p.layer)}, installs it, and Flux applies that after ${layerName(l.layer)}`;
   return {
     rule: "upstream/crd-order",
     severity: "error",

@@ -117,17 +117,37 @@ function serviceMonitorFindings(mon: Monitor, services: readonly KubeObject[], p
   const namespaces = monitorNamespaces(mon.object);
   const selected = services.filter((s) => inNamespaces(namespaces, s.metadata.namespace) && selects(spec.selector as LabelSelector | undefined, s.metadata.labels));
   if (selected.length === 0) {
-    return [finding("upstream/servicemonitor-port", mon, "spec.selector", `selects no Service (label set ${JSON.stringify(spec.selector ?? {})} in ${namespaces ? [...namespaces].join(", ") : "any namespace"})`, "select the labels the chart's metrics Service carries, as rendered")];
+    return [
+      finding(
+        "upstream/servicemonitor-port",
+        mon,
+        "spec.selector",
+        `selects no Service (label set ${JSON.stringify(spec.selector ?? {})} in ${namespaces ? [...namespaces].join(", ") : "any namespace"})`,
+        "select the labels the chart's metrics Service carries, as rendered",
+      ),
+    ];
   }
   const out: Finding[] = [];
   list(spec.endpoints).forEach((e, i) => {
     const ep = rec(e) ?? {};
     const field = `spec.endpoints[${i}].${ep.port !== undefined ? "port" : "targetPort"}`;
     const want = ep.port ?? ep.targetPort;
-    const hits = selected.flatMap((svc) => servicePorts(svc).filter((p) => (ep.port !== undefined ? p.name === ep.port : String(p.targetPort ?? p.port) === String(ep.targetPort))).map((p) => ({ svc, p })));
+    const hits = selected.flatMap((svc) =>
+      servicePorts(svc)
+        .filter((p) => (ep.port !== undefined ? p.name === ep.port : String(p.targetPort ?? p.port) === String(ep.targetPort)))
+        .map((p) => ({ svc, p })),
+    );
     if (hits.length === 0) {
       const names = [...new Set(selected.flatMap((s) => servicePorts(s).map((p) => p.name ?? String(p.port))))].join(", ");
-      out.push(finding("upstream/servicemonitor-port", mon, field, `no selected Service (${selected.map(objectRef).join(", ")}) has a port ${String(want)}; they have: ${names || "none"}`, `name a port the Service has (${names || "none"}) in the scrape target (src/synth/observability/scraping.ts)`));
+      out.push(
+        finding(
+          "upstream/servicemonitor-port",
+          mon,
+          field,
+          `no selected Service (${selected.map(objectRef).join(", ")}) has a port ${String(want)}; they have: ${names || "none"}`,
+          `name a port the Service has (${names || "none"}) in the scrape target (src/synth/observability/scraping.ts)`,
+        ),
+      );
       return;
     }
     for (const { svc, p } of hits) {
@@ -149,7 +169,15 @@ function podMonitorFindings(mon: Monitor, pods: readonly Pods[]): Finding[] {
     const ep = rec(e) ?? {};
     const port = str(ep.port);
     if (port !== undefined && !selected.some((p) => declaresPort(p, port))) {
-      out.push(finding("upstream/podmonitor-port", mon, `spec.podMetricsEndpoints[${i}].port`, `no selected pod (${selected.map((p) => objectRef(p.owner.object)).join(", ")}) declares a container port named ${port}; they declare: ${describePorts(selected)}`, "name a container port the pods declare, as rendered"));
+      out.push(
+        finding(
+          "upstream/podmonitor-port",
+          mon,
+          `spec.podMetricsEndpoints[${i}].port`,
+          `no selected pod (${selected.map((p) => objectRef(p.owner.object)).join(", ")}) declares a container port named ${port}; they declare: ${describePorts(selected)}`,
+          "name a container port the pods declare, as rendered",
+        ),
+      );
     }
   });
   return [...out, ...switchFindings(mon, selected)];

@@ -73,7 +73,9 @@ function policyFindings(ctx: RuleCtx, pods: readonly Pods[]): Finding[] {
   const ns = ctx.np.object.metadata.namespace ?? "default";
   const selected = pods.filter((p) => p.namespace === ns && selects(spec.podSelector as LabelSelector | undefined, p.labels));
   const out: Finding[] = [];
-  list(spec.ingress).forEach((r, i) => out.push(...portFindings(ctx, `spec.ingress[${i}]`, list(rec(r)?.ports), selected)));
+  list(spec.ingress).forEach((r, i) => {
+    out.push(...portFindings(ctx, `spec.ingress[${i}]`, list(rec(r)?.ports), selected));
+  });
   list(spec.egress).forEach((r, i) => {
     const rule = rec(r) ?? {};
     const to = peerPods(list(rule.to), ns, pods);
