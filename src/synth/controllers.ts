@@ -32,7 +32,6 @@ export function synthControllers(m: Model): PlacedObject[] {
     const p = Object.values(m.charts).find((c) => helmRepositoryName(c) === name)!;
     out.push(...place(`${CONTROLLERS}/sources/${name}.yaml`, helmRepository(p)));
   }
-  out.push(...gatewayApiCrds(m));
 
   const rel = (dir: string, ...objs: ReturnType<typeof helmRelease>[]) => out.push(...place(`${CONTROLLERS}/${dir}/helmrelease.yaml`, ...objs));
 
@@ -161,7 +160,7 @@ export function synthControllers(m: Model): PlacedObject[] {
     }),
   );
 
-  return out;
+  return [...out, ...gatewayApiCrds(m)];
 }
 
 function monitoringValues(m: Model): Record<string, unknown> {
