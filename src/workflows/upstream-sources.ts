@@ -7,10 +7,10 @@ import { type GitSourceOptions, readManifests, resolveGitSource, SourceNotFoundE
 import type { Model } from "../model/model.js";
 import { externalSources, type SourceArtifact } from "../validate/assumptions.js";
 
-/** Upstream manifests stamp their release (gateway.networking.k8s.io/bundle-version): a mirror at another release is refused. */
-function releaseOf(objects: readonly PlacedObject["object"][]): string | undefined {
+/** Upstream manifests stamp their release (gateway.networking.k8s.io/bundle-version): every stamp must be the pinned one. */
+function otherRelease(objects: readonly PlacedObject["object"][], pinned: string): string | undefined {
   for (const o of objects) {
-    for (const [k, v] of Object.entries(o.metadata.annotations ?? {})) if (k.endsWith("/bundle-version")) return v;
+    for (const [k, v] of Object.entries(o.metadata.annotations ?? {})) if (k.endsWith("/bundle-version") && v !== pinned) return v;
   }
   return undefined;
 }
@@ -19,8 +19,8 @@ export async function readSourceArtifacts(m: Pick<Model, "gitops">, tree: readon
   const out: SourceArtifact[] = [];
   for (const s of externalSources(m, tree)) {
     const objects = readManifests(await resolveGitSource(s, opts));
-    const release = releaseOf(objects);
-    if (release && release !== s.ref) throw new SourceNotFoundError(`${s.url}: the manifests found are release ${release}, the tree pins ${s.ref}`);
+    const release = otherRelease(objects, s.ref);
+    if (release) throw new SourceNotFoundError(`${s.url}: the manifests found are release ${release}, the tree pins ${s.ref}`);
     out.push({ url: s.url, ref: s.ref, path: s.path, objects });
   }
   return out;

@@ -4,7 +4,7 @@
  * upstream/* finding may remain; each of the defects issue 15 found is put back to show it is still caught.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -14,6 +14,8 @@ import { generate } from "../../src/pipeline.js";
 import { checkAssumptions, METRICS_SWITCHES, type SourceArtifact } from "../../src/validate/assumptions.js";
 import { renderReleases, type Rendered } from "../../src/workflows/render.js";
 import { readSourceArtifacts } from "../../src/workflows/upstream-sources.js";
+import { validateTree } from "../../src/workflows/validate.js";
+import { SourceNotFoundError } from "../../src/adapters/sources.js";
 import { sharedCharts, sharedCrds } from "../helpers/charts.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
@@ -117,5 +119,31 @@ describe("upstream assumptions of the real tree", () => {
     // as the tree has it now, the chart renders the login Secret itself
     const own = rendered.find((r) => r.release.object.metadata.name === "kube-prometheus-stack")!.objects.find((o) => o.kind === "Secret" && o.metadata.name === "kube-prometheus-stack-grafana");
     assert.ok(own, "the chart renders Grafana's admin Secret");
+  });
+
+  it("bk validate with every chart rendered runs them and has no upstream/* finding", async () => {
+    const xdg = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = cacheDir;
+    try {
+      const r = await validateTree(model, tree, { kustomize: false, render: { root: REPO_ROOT, scope: "all", charts: { mirror: sharedCharts() }, sources: { mirror: sharedCrds(), fetch: false } } });
+      assert.ok(r.checks.includes("upstream"), r.checks.join(","));
+      assert.deepEqual(r.findings.filter((f) => f.rule.startsWith("upstream/")).map(formatFinding), []);
+    } finally {
+      if (xdg === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = xdg;
+    }
+  });
+
+  it("refuses a mirror holding another Gateway API release, and names a missing one", async () => {
+    const mirror = mkdtempSync(path.join(os.tmpdir(), "bk-crds-"));
+    try {
+      await assert.rejects(readSourceArtifacts(model, tree.objects, { mirror, fetch: false, cacheDir: mirror }), (e: unknown) => e instanceof SourceNotFoundError && /gateway-api at v1\.6\.1/.test(e.message));
+      cpSync(path.join(sharedCrds(), "gateway-api"), path.join(mirror, "gateway-api"), { recursive: true });
+      const f = path.join(mirror, "gateway-api", "gateway.networking.k8s.io_gateways.yaml");
+      writeFileSync(f, readFileSync(f, "utf8").replace("bundle-version: v1.6.1", "bundle-version: v1.5.0"));
+      await assert.rejects(readSourceArtifacts(model, tree.objects, { mirror, fetch: false }), /release v1\.5\.0, the tree pins v1\.6\.1/);
+    } finally {
+      rmSync(mirror, { recursive: true, force: true });
+    }
   });
 });
