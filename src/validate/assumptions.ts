@@ -11,15 +11,22 @@ import { checkMonitors } from "./upstream/monitors.js";
 import { checkNetpolPorts } from "./upstream/netpol-ports.js";
 import type { RenderedRelease } from "./upstream/objects.js";
 import { checkSecretSources } from "./upstream/secrets.js";
+import { checkWorkloadFacts } from "./upstream/workload-facts.js";
 
 export type { RenderedRelease } from "./upstream/objects.js";
 export type { SourceArtifact } from "./upstream/crds.js";
-export { checkCrdOrder, checkMonitors, checkNetpolPorts, checkSecretSources, externalSources };
+export { checkCrdOrder, checkMonitors, checkNetpolPorts, checkSecretSources, checkWorkloadFacts, externalSources };
 export { METRICS_SWITCHES } from "./upstream/monitors.js";
 
 /** Every upstream/* check; the same finding reached twice (two endpoints on one Service) is reported once. */
 export function checkAssumptions(m: Model, tree: readonly PlacedObject[], rendered: readonly RenderedRelease[], artifacts: readonly SourceArtifact[] = []): Finding[] {
-  const all = [...checkMonitors(m, tree, rendered), ...checkNetpolPorts(m, tree, rendered), ...checkCrdOrder(m, tree, rendered, artifacts), ...checkSecretSources(m, tree, rendered)];
+  const all = [
+    ...checkMonitors(m, tree, rendered),
+    ...checkNetpolPorts(m, tree, rendered),
+    ...checkCrdOrder(m, tree, rendered, artifacts),
+    ...checkSecretSources(m, tree, rendered),
+    ...checkWorkloadFacts(m, tree, rendered),
+  ];
   const seen = new Set<string>();
   return all.filter((f) => {
     const key = `${f.rule}|${f.file}|${f.object}|${f.field}|${f.message}`;

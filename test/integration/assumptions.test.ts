@@ -85,6 +85,24 @@ describe("upstream assumptions of the real tree", () => {
     assert.deepEqual(upstreamRules(objects), ["upstream/netpol-port NetworkPolicy/metallb-system/allow-metallb-controller-from-prometheus"]);
   });
 
+  it("catch the Model's MetalLB controller listening on 7472", () => {
+    const w = model.workloads.metallbController;
+    const stale = {
+      ...model,
+      workloads: {
+        ...model.workloads,
+        metallbController: {
+          ...w,
+          ports: [
+            { name: "webhook-server", port: 9443, protocol: "TCP" as const },
+            { name: "monitoring", port: 7472, protocol: "TCP" as const },
+          ],
+        },
+      },
+    };
+    assert.deepEqual(upstreamRules(tree.objects, rendered, artifacts, stale), ["upstream/workload-facts metallbController"]);
+  });
+
   it("catch a tree without the Gateway API source", () => {
     const objects = tree.objects.filter((p) => !p.file.startsWith("infrastructure/controllers/gateway-api/"));
     assert.deepEqual(upstreamRules(objects), ["upstream/crd-order Gateway/istio-ingress/bk-gateway"]);

@@ -8,7 +8,7 @@ import type { Finding } from "../../src/core/finding.js";
 import type { KubeObject, PlacedObject } from "../../src/core/object.js";
 import { loadDefinition } from "../../src/model/load.js";
 import type { Model } from "../../src/model/model.js";
-import { checkAssumptions, checkCrdOrder, checkMonitors, checkNetpolPorts, checkSecretSources, type RenderedRelease, type SourceArtifact } from "../../src/validate/assumptions.js";
+import { checkAssumptions, checkCrdOrder, checkMonitors, checkNetpolPorts, checkSecretSources, checkWorkloadFacts, type RenderedRelease, type SourceArtifact } from "../../src/validate/assumptions.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
 const model: Model = loadDefinition(REPO_ROOT).model;
@@ -300,6 +300,50 @@ describe("upstream/secret-source", () => {
   it("ignores optional references", () => {
     const opt = deployment("infra", "app", { app: "app" }, [], { envFrom: [{ secretRef: { name: "maybe", optional: true } }] });
     assert.deepEqual(checkSecretSources(model, [], [configs("app", "infra", [opt])]), []);
+  });
+});
+
+describe("upstream/workload-facts", () => {
+  const w = model.workloads.metallbController;
+  const chart = controllers("metallb", w.namespace, [
+    deployment(w.namespace, "metallb-controller", { ...w.labels }, [
+      { name: "metricshttps", containerPort: 9120 },
+      { name: "webhook-server", containerPort: 9443 },
+    ]),
+  ]);
+
+  it("holds for the Model's MetalLB controller as the chart renders it", () => {
+    assert.deepEqual(checkWorkloadFacts(model, [], [chart]), []);
+  });
+
+  it("finds a port the table claims and the pods do not declare, and labels they do not carry", () => {
+    const stale = { ...model, workloads: { ...model.workloads, metallbController: { ...w, ports: [...w.ports, { name: "monitoring", port: 7472, protocol: "TCP" as const }] } } };
+    assert.deepEqual(checkWorkloadFacts(stale, [], [chart]), [
+      {
+        rule: "upstream/workload-facts",
+        severity: "error",
+        message:
+          "MetalLB controller: Deployment/metallb-system/metallb-controller neither declares nor is the target of a Service on 7472/TCP (monitoring); it declares: metricshttps (9120/TCP), webhook-server (9443/TCP)",
+        fix: "list the ports the pods declare as rendered (src/model/infra-workloads.ts)",
+        file: "src/model/infra-workloads.ts",
+        object: "metallbController",
+        field: "ports[2]",
+      },
+    ]);
+    const relabelled = { ...model, workloads: { ...model.workloads, metallbController: { ...w, labels: { ...w.labels, "app.kubernetes.io/instance": "other" } } } };
+    assert.deepEqual(rules(checkWorkloadFacts(relabelled, [], [chart])), ["upstream/workload-facts"]);
+  });
+
+  it("counts the ports Istio's injector adds to a gateway rendered with image auto", () => {
+    const g = model.workloads.gateway;
+    const gw = controllers("gw", g.namespace, [
+      deployment(g.namespace, "gw", { ...g.labels }, [], { image: "auto" }),
+      service(g.namespace, "gw", {}, g.selector, [
+        { name: "http", port: 80, targetPort: 80 },
+        { name: "https", port: 443, targetPort: 443 },
+      ]),
+    ]);
+    assert.deepEqual(checkWorkloadFacts(model, [], [gw]), []);
   });
 });
 

@@ -7,15 +7,9 @@ import type { Finding } from "../../core/finding.js";
 import { objectRef, type KubeObject, type PlacedObject } from "../../core/object.js";
 import { list, rec } from "../../core/paths.js";
 import type { Model } from "../../model/model.js";
-import { declaresPort, describePorts, locate, podsOf, podsOfService, selects, servicePorts, type LabelSelector, type Located, type Pods, type RenderedRelease } from "./objects.js";
+import { describePorts, listens, locate, podsOf, selects, type LabelSelector, type Located, type Pods, type RenderedRelease } from "./objects.js";
 
 const NAMESPACE_NAME = "kubernetes.io/metadata.name";
-
-/** Whether some of the pods listen on the port: declared by a container, or the targetPort of a Service selecting them. */
-function listens(pods: readonly Pods[], services: readonly KubeObject[], port: number | string, protocol: string): boolean {
-  if (pods.some((p) => declaresPort(p, port, protocol))) return true;
-  return services.some((svc) => podsOfService(svc, pods).length > 0 && servicePorts(svc).some((sp) => (sp.protocol ?? "TCP") === protocol && String(sp.targetPort ?? sp.port) === String(port)));
-}
 
 /**
  * The pods an egress rule's peers reach, when every peer names them exactly (a pod selector in its own

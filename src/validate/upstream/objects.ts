@@ -77,6 +77,20 @@ export interface Pods {
   ports: ContainerPort[];
 }
 
+/**
+ * Istio's injector completes a pod at admission (a gateway's container is rendered with image "auto"): the
+ * proxy it adds listens on its status port and serves Envoy's metrics, whatever the chart declared.
+ */
+const ISTIO_PROXY_PORTS: ContainerPort[] = [
+  { name: "status-port", containerPort: 15021, protocol: "TCP" },
+  { name: "http-envoy-prom", containerPort: 15090, protocol: "TCP" },
+];
+
+function istioInjected(metadata: Rec, spec: Rec): boolean {
+  if (rec(metadata.annotations)?.["sidecar.istio.io/inject"] === "true" || rec(metadata.labels)?.["sidecar.istio.io/inject"] === "true") return true;
+  return list(spec.containers).some((c) => rec(c)?.image === "auto");
+}
+
 /** Every pod template among the objects, with its labels and the ports its containers declare. */
 export function podsOf(objects: readonly Located[]): Pods[] {
   const out: Pods[] = [];
@@ -93,6 +107,7 @@ export function podsOf(objects: readonly Located[]): Pods[] {
         ports.push({ ...(name ? { name } : {}), containerPort: port.containerPort, protocol: str(port.protocol) ?? "TCP" });
       }
     }
+    if (istioInjected(pt.metadata, pt.spec)) for (const p of ISTIO_PROXY_PORTS) if (!ports.some((q) => q.containerPort === p.containerPort)) ports.push(p);
     out.push({ owner, namespace: owner.object.metadata.namespace ?? "default", labels, spec: pt.spec, ports });
   }
   return out;
@@ -124,4 +139,15 @@ export function podsOfService(svc: KubeObject, pods: readonly Pods[]): Pods[] {
 export function describePorts(pods: readonly Pods[]): string {
   const all = [...new Set(pods.flatMap((p) => p.ports.map((cp) => (cp.name ? `${cp.name} (${cp.containerPort}/${cp.protocol})` : `${cp.containerPort}/${cp.protocol}`))))];
   return all.length ? all.join(", ") : "none";
+}
+
+/** Whether some of the pods listen on the port: declared by a container, or the targetPort of a Service selecting them. */
+export function listens(pods: readonly Pods[], services: readonly KubeObject[], port: number | string, protocol: string): boolean {
+  if (pods.some((p) => declaresPort(p, port, protocol))) return true;
+  return services.some((svc) => podsOfService(svc, pods).length > 0 && servicePorts(svc).some((sp) => (sp.protocol ?? "TCP") === protocol && String(sp.targetPort ?? sp.port) === String(port)));
+}
+
+/** The v1 Services among the objects. */
+export function servicesOf(objects: readonly Located[]): KubeObject[] {
+  return objects.filter(({ object: o }) => o.kind === "Service" && o.apiVersion === "v1").map((l) => l.object);
 }
