@@ -206,7 +206,10 @@ export async function runReconcileBench(opts: ReconcileBenchOptions = {}): Promi
     await writeTree(g.tree.files, treeDir, gitUrl);
     await cluster.pushRepo(treeDir, { message: "generated tree" });
     await cluster.charts!.pushChart(path.join(ROOT, APP_CHART_DIR));
-    const { rendered } = await renderAppReleases(ROOT, g.tree.objects.filter((p) => p.object.metadata.namespace === comp.namespace));
+    const { rendered } = await renderAppReleases(
+      ROOT,
+      g.tree.objects.filter((p) => p.object.metadata.namespace === comp.namespace),
+    );
     const pvcs = rendered.flatMap((r) => r.objects.filter((o) => o.kind === "PersistentVolumeClaim").map((o) => ({ ...o, metadata: { ...o.metadata, namespace: o.metadata.namespace ?? comp.namespace } })));
     if (pvcs.length) await cluster.applyManifest(yamlDocs(...pvcs.map(volumeFor)));
     // Only the tree's GitRepository (at its own interval) from the bootstrap: the Kustomization beside it would

@@ -80,7 +80,21 @@ export function renderReport(r: Report): string {
   for (const s of r.scaled) {
     const perWall = s.objects / (s.series.wallMedianMs / 1000);
     const perCpu = s.objects / (s.series.cpuMedianMs / 1000);
-    out.push(row([`${s.factor}x`, s.apps, int(s.objects), ms(s.series.wallMedianMs), ms(s.series.wallP90Ms), ms(s.series.cpuMedianMs), int(perWall), int(perCpu), mb(s.series.rssMaxKb), yes(perWall >= TARGET_OBJECTS_PER_S), yes(s.series.rssMaxKb / 1024 < TARGET_RSS_MB)]));
+    out.push(
+      row([
+        `${s.factor}x`,
+        s.apps,
+        int(s.objects),
+        ms(s.series.wallMedianMs),
+        ms(s.series.wallP90Ms),
+        ms(s.series.cpuMedianMs),
+        int(perWall),
+        int(perCpu),
+        mb(s.series.rssMaxKb),
+        yes(perWall >= TARGET_OBJECTS_PER_S),
+        yes(s.series.rssMaxKb / 1024 < TARGET_RSS_MB),
+      ]),
+    );
   }
   const sorted = [...r.scaled].sort((a, b) => a.factor - b.factor);
   if (sorted.length >= 2) {

@@ -40,7 +40,9 @@ export function scaleDefinition(repoRoot: string, factor: number, parent = tmpdi
   // The application chart, so that checks which render it (bk validate without --no-render) find it.
   if (existsSync(join(repoRoot, "charts"))) cpSync(join(repoRoot, "charts"), join(root, "charts"), { recursive: true });
   const appsDir = join(root, "definition", "apps");
-  const originals = readdirSync(appsDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const originals = readdirSync(appsDir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
   const namespaces: string[] = [];
   for (const file of originals) {
     const text = readFileSync(join(appsDir, file), "utf8");

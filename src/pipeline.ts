@@ -26,5 +26,13 @@ export function generate(root: string, overrides?: Overrides): Generated {
 
 /** The tree for a Model with these SealedSecrets and docs: synthesis, then the files around it. */
 export function treeFrom(m: Model, sealed: readonly SealedFile[], docs: ReadonlyMap<string, string>): GeneratedTree {
-  return assembleTree(m, synthesize(m, sealed.flatMap((s) => s.objects)), sealed, docs);
+  return assembleTree(
+    m,
+    synthesize(
+      m,
+      sealed.flatMap((s) => s.objects),
+    ),
+    sealed,
+    docs,
+  );
 }

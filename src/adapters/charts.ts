@@ -135,7 +135,8 @@ async function pull(ref: ChartRef, slot: string, runner: Runner): Promise<void> 
     const target = oci ? `${ref.repository.replace(/\/$/, "")}/${ref.chart}` : ref.chart;
     const args = ["pull", target, "--version", ref.version, "--untar", "--untardir", scratch, ...(oci ? [] : ["--repo", ref.repository])];
     const r = await runner.run(helmBinary(), args, { timeoutMs: 300_000 });
-    if (r.code !== 0) throw new ChartNotFoundError(`${describe(ref)} could not be pulled: ${(r.error ?? r.stderr).trim()}; on a host without internet pass --charts <dir> (or set ${CHARTS_MIRROR_ENV}) to a chart mirror holding it`);
+    if (r.code !== 0)
+      throw new ChartNotFoundError(`${describe(ref)} could not be pulled: ${(r.error ?? r.stderr).trim()}; on a host without internet pass --charts <dir> (or set ${CHARTS_MIRROR_ENV}) to a chart mirror holding it`);
     const unpacked = path.join(scratch, ref.chart);
     const c = readChartYaml(unpacked);
     if (!c || c.name !== ref.chart || !c.version || !sameVersion(c.version, ref.version)) {
@@ -160,7 +161,9 @@ export async function resolveChart(ref: ChartRef, opts: ChartSourceOptions = {})
   const slot = cacheSlot(opts.cacheDir ?? defaultCacheDir(), ref);
   if (existsSync(`${slot}.digest`) && existsSync(slot)) return { ref, dir: slot, digest: readFileSync(`${slot}.digest`, "utf8").trim(), from: "cache" };
   if (opts.pull === false) {
-    throw new ChartNotFoundError(`${describe(ref)} is not in ${mirror ? `the chart mirror ${mirror}` : "any chart mirror"} nor in the chart cache; pass --charts <dir> (or set ${CHARTS_MIRROR_ENV}) to a mirror holding it`);
+    throw new ChartNotFoundError(
+      `${describe(ref)} is not in ${mirror ? `the chart mirror ${mirror}` : "any chart mirror"} nor in the chart cache; pass --charts <dir> (or set ${CHARTS_MIRROR_ENV}) to a mirror holding it`,
+    );
   }
   await pull(ref, slot, opts.runner ?? new ProcessRunner());
   return { ref, dir: slot, digest: memoDigest(slot), from: "pulled" };

@@ -105,7 +105,11 @@ export async function waitForRelease(kube: Kube, o: ReleaseWaitOptions): Promise
       if (allNew) return { ok: true, reason: `HelmRelease ${o.namespace}/${o.release} is Ready and ${live.length} pod(s) run ${o.image}`, events };
     }
     if (Date.now() > deadline) {
-      const state = !hr ? "does not exist" : !applied ? "has not received the new image yet (is Flux reconciling the commit?)" : `is ${ready?.status === "True" ? "Ready but its pods do not all run the new image" : `not Ready: ${ready?.reason ?? "no condition yet"} ${ready?.message ?? ""}`}`;
+      const state = !hr
+        ? "does not exist"
+        : !applied
+          ? "has not received the new image yet (is Flux reconciling the commit?)"
+          : `is ${ready?.status === "True" ? "Ready but its pods do not all run the new image" : `not Ready: ${ready?.reason ?? "no condition yet"} ${ready?.message ?? ""}`}`;
       return { ok: false, reason: `timed out after ${Math.round(o.timeoutMs / 1000)} s: HelmRelease ${o.namespace}/${o.release} ${state}`, events };
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));

@@ -44,7 +44,10 @@ export class Git {
 
   /** Paths with uncommitted changes (staged or not), untracked included. */
   async dirty(): Promise<string[]> {
-    return (await this.run(["status", "--porcelain"])).stdout.split("\n").filter(Boolean).map((l) => l.slice(3));
+    return (await this.run(["status", "--porcelain"])).stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.slice(3));
   }
 
   async commit(paths: readonly string[], message: string): Promise<string> {

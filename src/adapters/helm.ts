@@ -112,11 +112,7 @@ function isKubeObject(v: unknown): v is KubeObject {
  * `helm template` with the given values; hooks (e.g. migration Jobs) are included.
  * Throws HelmError carrying helm's message when rendering fails (schema or template checks).
  */
-export async function helmTemplate(
-  chartDir: string,
-  values: Record<string, unknown>,
-  opts: HelmTemplateOptions,
-): Promise<KubeObject[]> {
+export async function helmTemplate(chartDir: string, values: Record<string, unknown>, opts: HelmTemplateOptions): Promise<KubeObject[]> {
   return withValuesFile(values, async (file) => {
     const args = ["template", opts.releaseName, chartDir, "--namespace", opts.namespace, "--values", file!];
     if (opts.kubeVersion) args.push("--kube-version", opts.kubeVersion);
@@ -124,22 +120,14 @@ export async function helmTemplate(
     if (opts.includeCrds) args.push("--include-crds");
     const res = await run(args, opts);
     if (res.code !== 0) {
-      throw new HelmError(
-        `helm template ${opts.releaseName} (chart ${chartDir}, namespace ${opts.namespace}) failed: ${res.stderr.trim()}`,
-        args,
-        res.stderr,
-      );
+      throw new HelmError(`helm template ${opts.releaseName} (chart ${chartDir}, namespace ${opts.namespace}) failed: ${res.stderr.trim()}`, args, res.stderr);
     }
     return parseManifests(res.stdout, `helm template ${opts.releaseName}`);
   });
 }
 
 /** `helm lint` of a chart, with values merged over its values.yaml when given. Never throws for lint failures. */
-export async function helmLint(
-  chartDir: string,
-  values?: Record<string, unknown>,
-  opts?: HelmRunOptions & { strict?: boolean },
-): Promise<HelmLintResult> {
+export async function helmLint(chartDir: string, values?: Record<string, unknown>, opts?: HelmRunOptions & { strict?: boolean }): Promise<HelmLintResult> {
   return withValuesFile(values, async (file) => {
     const args = ["lint", chartDir];
     if (file) args.push("--values", file);

@@ -26,11 +26,26 @@ export async function kustomizeBuild(files: ReadonlyMap<string, string>, roots: 
     for (const root of roots) {
       const r = await runner.run("kubectl", ["kustomize", path.join(dir, root)]);
       if (r.error) {
-        findings.push({ rule: "kustomize/unavailable", severity: "error", message: `could not run kubectl: ${r.error}`, fix: "install kubectl (it bundles kustomize) and put it on PATH", file: `${root}/kustomization.yaml` });
+        findings.push({
+          rule: "kustomize/unavailable",
+          severity: "error",
+          message: `could not run kubectl: ${r.error}`,
+          fix: "install kubectl (it bundles kustomize) and put it on PATH",
+          file: `${root}/kustomization.yaml`,
+        });
         break;
       }
       if (r.code !== 0) {
-        findings.push({ rule: "kustomize/build", severity: "error", message: `kustomize build failed: ${r.stderr.trim().split(dir + "/").join("")}`, fix: "run `bk synth` and fix what the message names", file: `${root}/kustomization.yaml` });
+        findings.push({
+          rule: "kustomize/build",
+          severity: "error",
+          message: `kustomize build failed: ${r.stderr
+            .trim()
+            .split(dir + "/")
+            .join("")}`,
+          fix: "run `bk synth` and fix what the message names",
+          file: `${root}/kustomization.yaml`,
+        });
       } else built.set(root, r.stdout);
     }
   } finally {
@@ -56,9 +71,16 @@ export function kubectlIdentity(): string | undefined {
  * an earlier successful build needs no new build. Only successes are remembered, so a failure is
  * always reported afresh. The cache folder is always safe to delete.
  */
-export async function kustomizeCheck(files: ReadonlyMap<string, string>, roots: readonly string[], cacheDir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "beckerkube", "kustomize"), runner: Runner = new ProcessRunner()): Promise<{ findings: Finding[]; cached: boolean }> {
+export async function kustomizeCheck(
+  files: ReadonlyMap<string, string>,
+  roots: readonly string[],
+  cacheDir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "beckerkube", "kustomize"),
+  runner: Runner = new ProcessRunner(),
+): Promise<{ findings: Finding[]; cached: boolean }> {
   const id = kubectlIdentity();
-  const h = createHash("sha256").update(id ?? "none").update(roots.join("\0"));
+  const h = createHash("sha256")
+    .update(id ?? "none")
+    .update(roots.join("\0"));
   for (const [f, content] of files) h.update(f).update("\0").update(content).update("\0");
   const marker = path.join(cacheDir, h.digest("hex"));
   if (id && existsSync(marker)) return { findings: [], cached: true };

@@ -80,8 +80,7 @@ export function toolPath(name: string, set = "base"): string {
     );
   }
   throw new Error(
-    `tool "${name}" of set "${set}" is not built: ${path} is missing; run \`npm run tools${set === "base" ? "" : ` -- ${set}`}\` ` +
-      `(builds the pinned versions from tools/${set}/ into ${toolsCacheRoot()})`,
+    `tool "${name}" of set "${set}" is not built: ${path} is missing; run \`npm run tools${set === "base" ? "" : ` -- ${set}`}\` ` + `(builds the pinned versions from tools/${set}/ into ${toolsCacheRoot()})`,
   );
 }
 

@@ -310,4 +310,3 @@ program
   .option("--host-root <dir>", "where the build host's trust folders live (tests)", "/")
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/doctor.js")).doctorCommand(root, opts)));
-

@@ -7,18 +7,7 @@ import { accessSync, constants, existsSync } from "node:fs";
 import path from "node:path";
 import { toolPath, toolsBinDir } from "../adapters/tools.js";
 
-export const E2E_TOOLS = [
-  "etcd",
-  "kube-apiserver",
-  "kube-controller-manager",
-  "kube-scheduler",
-  "kwok",
-  "kubectl",
-  "source-controller",
-  "kustomize-controller",
-  "helm-controller",
-  "notification-controller",
-] as const;
+export const E2E_TOOLS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl", "source-controller", "kustomize-controller", "helm-controller", "notification-controller"] as const;
 
 export type E2eTool = (typeof E2E_TOOLS)[number];
 export type BinaryName = E2eTool | "helm" | "git" | "openssl";
@@ -62,7 +51,6 @@ export function resolveBinaries(need: { helm: boolean }, overrides: Partial<Bina
   const stages = overrides.kwokStages ?? path.join(toolsBinDir("e2e"), "kwok-stages.yaml");
   if (existsSync(stages)) found.kwokStages = stages;
   else problems.push(`kwok stages: ${stages} is missing; run \`npm run tools -- e2e\` (its extra.sh writes it)`);
-
 
   for (const name of ["git", "openssl"] as const) {
     const p = overrides[name] ?? onPath(name);

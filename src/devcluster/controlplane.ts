@@ -39,14 +39,7 @@ export interface ControlPlanePorts {
   kwokServer: number;
 }
 
-async function waitHttp(
-  what: string,
-  url: string,
-  procs: ProcessSet,
-  timeoutMs: number,
-  tls?: { ca: Buffer; cert: Buffer; key: Buffer },
-  ok: (status: number, body: string) => boolean = (s) => s === 200,
-): Promise<void> {
+async function waitHttp(what: string, url: string, procs: ProcessSet, timeoutMs: number, tls?: { ca: Buffer; cert: Buffer; key: Buffer }, ok: (status: number, body: string) => boolean = (s) => s === 200): Promise<void> {
   await poll(
     what,
     timeoutMs,
@@ -84,14 +77,7 @@ export async function startEtcd(bin: Binaries, procs: ProcessSet, dataDir: strin
   return client;
 }
 
-export async function startApiserver(
-  bin: Binaries,
-  procs: ProcessSet,
-  pki: Pki,
-  etcdUrl: string,
-  ports: ControlPlanePorts,
-  timeoutMs: number,
-): Promise<string> {
+export async function startApiserver(bin: Binaries, procs: ProcessSet, pki: Pki, etcdUrl: string, ports: ControlPlanePorts, timeoutMs: number): Promise<string> {
   const url = `https://127.0.0.1:${ports.apiserver}`;
   procs.start("kube-apiserver", bin["kube-apiserver"], [
     `--etcd-servers=${etcdUrl}`,
@@ -135,13 +121,7 @@ export function startControllers(bin: Binaries, procs: ProcessSet, pki: Pki, kub
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
     "--v=1",
   ]);
-  procs.start("kube-scheduler", bin["kube-scheduler"], [
-    `--kubeconfig=${kubeconfig}`,
-    "--bind-address=127.0.0.1",
-    "--secure-port=0",
-    "--leader-elect=false",
-    "--v=1",
-  ]);
+  procs.start("kube-scheduler", bin["kube-scheduler"], [`--kubeconfig=${kubeconfig}`, "--bind-address=127.0.0.1", "--secure-port=0", "--leader-elect=false", "--v=1"]);
   procs.start("kwok", bin.kwok, [
     `--kubeconfig=${kubeconfig}`,
     `--config=${bin.kwokStages}`,

@@ -38,22 +38,10 @@ export async function startFlux(bin: Binaries, procs: ProcessSet, workdir: strin
     const metricsPort = rest[2 * i];
     const healthPort = rest[2 * i + 1];
     health[name] = `http://127.0.0.1:${healthPort}`;
-    const common = [
-      `--metrics-addr=127.0.0.1:${metricsPort}`,
-      `--health-addr=127.0.0.1:${healthPort}`,
-      "--enable-leader-election=false",
-      "--watch-all-namespaces=true",
-      "--log-encoding=console",
-      "--log-level=info",
-    ];
+    const common = [`--metrics-addr=127.0.0.1:${metricsPort}`, `--health-addr=127.0.0.1:${healthPort}`, "--enable-leader-election=false", "--watch-all-namespaces=true", "--log-encoding=console", "--log-level=info"];
     const own: string[] =
       name === "source-controller"
-        ? [
-            `--storage-path=${storageDir}`,
-            `--storage-addr=127.0.0.1:${storage}`,
-            `--storage-adv-addr=127.0.0.1:${storage}`,
-            `--events-addr=${eventsUrl}`,
-          ]
+        ? [`--storage-path=${storageDir}`, `--storage-addr=127.0.0.1:${storage}`, `--storage-adv-addr=127.0.0.1:${storage}`, `--events-addr=${eventsUrl}`]
         : name === "notification-controller"
           ? [`--events-addr=127.0.0.1:${events}`, `--receiverAddr=127.0.0.1:${receiver}`]
           : [`--events-addr=${eventsUrl}`];

@@ -43,17 +43,13 @@ export function httpGet(url: string, tls?: ProbeTls, timeoutMs = 5000): Promise<
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const mod = u.protocol === "https:" ? https : http;
-    const req = mod.get(
-      u,
-      { timeout: timeoutMs, ...(u.protocol === "https:" ? { ca: tls?.ca, cert: tls?.cert, key: tls?.key } : {}) },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on("error", reject);
-      },
-    );
+    const req = mod.get(u, { timeout: timeoutMs, ...(u.protocol === "https:" ? { ca: tls?.ca, cert: tls?.cert, key: tls?.key } : {}) }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
     req.on("timeout", () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
     req.on("error", reject);
   });

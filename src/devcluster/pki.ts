@@ -45,12 +45,7 @@ async function issue(dir: string, spec: CertSpec, signer?: { cert: string; key: 
         "authorityKeyIdentifier = keyid",
         ...(spec.san?.length ? [`subjectAltName = ${spec.san.join(",")}`] : []),
       ];
-  await writeFile(
-    cfg,
-    ["[req]", "distinguished_name = dn", "prompt = no", "[dn]", `CN = ${spec.cn}`, ...(spec.org ? [`O = ${spec.org}`] : []), "[ext]", ...ext, ""].join(
-      "\n",
-    ),
-  );
+  await writeFile(cfg, ["[req]", "distinguished_name = dn", "prompt = no", "[dn]", `CN = ${spec.cn}`, ...(spec.org ? [`O = ${spec.org}`] : []), "[ext]", ...ext, ""].join("\n"));
   const args = ["req", "-x509", "-new", "-config", cfg, "-extensions", "ext", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
   args.push("-nodes", "-keyout", key, "-out", cert, "-days", DAYS);
   if (signer) args.push("-CA", signer.cert, "-CAkey", signer.key);

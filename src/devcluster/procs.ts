@@ -112,10 +112,7 @@ export class ProcessSet {
   assertAlive(): void {
     for (const p of this.procs) {
       if (p.exit) {
-        throw new Error(
-          `devcluster: ${p.name} exited (${p.exit.signal ?? `code ${p.exit.code}`}); see ${p.logFile}\n` +
-            tailFile(p.logFile, 30),
-        );
+        throw new Error(`devcluster: ${p.name} exited (${p.exit.signal ?? `code ${p.exit.code}`}); see ${p.logFile}\n` + tailFile(p.logFile, 30));
       }
     }
   }

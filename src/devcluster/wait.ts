@@ -15,12 +15,7 @@ export interface PollResult<T> {
  * Calls `check` every `intervalMs` until it reports done, `check` throws a non-retryable error
  * (rethrown), `abort()` throws, or `timeoutMs` passes (WaitTimeoutError naming `what` and the last detail).
  */
-export async function poll<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<PollResult<T>>,
-  opts: { intervalMs?: number; abort?: () => void } = {},
-): Promise<T> {
+export async function poll<T>(what: string, timeoutMs: number, check: () => Promise<PollResult<T>>, opts: { intervalMs?: number; abort?: () => void } = {}): Promise<T> {
   const intervalMs = opts.intervalMs ?? 500;
   const start = Date.now();
   let last = "(not checked yet)";

@@ -5,8 +5,7 @@
 import type { EdgeTarget, Model } from "../model/model.js";
 
 const row = (cells: Array<string | number>) => `| ${cells.map((c) => String(c).replace(/\|/g, "\\|")).join(" | ")} |`;
-const table = (head: string[], rows: Array<Array<string | number>>) =>
-  [row(head), row(head.map(() => "---")), ...rows.map(row)].join("\n");
+const table = (head: string[], rows: Array<Array<string | number>>) => [row(head), row(head.map(() => "---")), ...rows.map(row)].join("\n");
 
 export function edgeLabel(t: EdgeTarget): string {
   if (t.kind === "component") return t.id;
@@ -97,14 +96,7 @@ function applicationSection(m: Model): string[] {
       "",
       table(
         ["Component", "Role", "Image", "Port", "Route", "Talks to"],
-        app.components.map((c) => [
-          c.name + (c.optional ? " (optional)" : ""),
-          c.role,
-          c.image.ref,
-          c.port ?? "-",
-          c.route ?? "-",
-          c.edges.map((e) => edgeLabel(e.to)).join(", ") || "-",
-        ]),
+        app.components.map((c) => [c.name + (c.optional ? " (optional)" : ""), c.role, c.image.ref, c.port ?? "-", c.route ?? "-", c.edges.map((e) => edgeLabel(e.to)).join(", ") || "-"]),
       ),
       "",
     ]),
@@ -148,7 +140,14 @@ function secretSection(m: Model): string[] {
     "",
     table(
       ["Namespace", "Secret", "Keys", "Declared by"],
-      m.secrets.map((s) => [s.namespace, s.name, Object.entries(s.keys).map(([k, v]) => `${k} (${v.from})`).join(", "), s.owner]),
+      m.secrets.map((s) => [
+        s.namespace,
+        s.name,
+        Object.entries(s.keys)
+          .map(([k, v]) => `${k} (${v.from})`)
+          .join(", "),
+        s.owner,
+      ]),
     ),
     "",
   ];

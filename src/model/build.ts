@@ -3,7 +3,22 @@
  * Cross-entry invariants are checked in invariants.ts on the result.
  */
 import type { AppDef, ClusterDef, ComponentDef, ExceptionDef, InfraDef, LoadBalancerDef } from "./schema.js";
-import { dbSecretName, roleSecretName, svcDns, toObjectName, type AppModel, type CertificateModel, type ComponentModel, type DatabaseModel, type DeclaredSecret, type EdgeModel, type EndpointModel, type Model, type NamespaceModel, type PostgresModel } from "./model.js";
+import {
+  dbSecretName,
+  roleSecretName,
+  svcDns,
+  toObjectName,
+  type AppModel,
+  type CertificateModel,
+  type ComponentModel,
+  type DatabaseModel,
+  type DeclaredSecret,
+  type EdgeModel,
+  type EndpointModel,
+  type Model,
+  type NamespaceModel,
+  type PostgresModel,
+} from "./model.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
 import { infraWorkloads } from "./infra-workloads.js";
 
@@ -66,15 +81,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
 function endpointsOf({ cluster: c, infra }: ParsedDefinition): EndpointModel[] {
   const domain = c.network.clusterDomain;
   const host = (id: string) => c.network.hostnames[id] ?? [];
-  const endpoint = (
-    id: EndpointModel["id"],
-    title: string,
-    purpose: string,
-    namespace: string,
-    service: string,
-    lb: LoadBalancerDef,
-    caveat?: string,
-  ): EndpointModel => ({
+  const endpoint = (id: EndpointModel["id"], title: string, purpose: string, namespace: string, service: string, lb: LoadBalancerDef, caveat?: string): EndpointModel => ({
     id,
     title,
     purpose,

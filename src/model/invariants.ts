@@ -42,7 +42,8 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
   checkAddresses(c);
   const nsNames = checkNamespaces(c);
   const requireNs: RequireNamespace = (s, p, ns, who) => {
-    if (!nsNames.has(ns)) at(s, p, "definition/namespace-missing", `${who} uses namespace '${ns}', which cluster.yaml does not declare`, `add '- { name: ${ns}, podSecurity: restricted }' under namespaces in cluster.yaml`);
+    if (!nsNames.has(ns))
+      at(s, p, "definition/namespace-missing", `${who} uses namespace '${ns}', which cluster.yaml does not declare`, `add '- { name: ${ns}, podSecurity: restricted }' under namespaces in cluster.yaml`);
   };
   checkInfraNamespaces(c, requireNs);
   checkChartRefs(c);
@@ -71,10 +72,15 @@ function checkAddresses({ model, src, at }: Check): void {
     const p = infraPathOf[ep.id]!;
     const n = ipToInt(ep.ip);
     if (n < lo || n > hi)
-      at(src.infra, [...p, "ip"], "definition/ip-outside-pool", `${ep.title} IP ${ep.ip} is outside the LoadBalancer pool ${pool.start}-${pool.end}`, `choose a free address inside ${pool.start}-${pool.end}, or widen network.loadBalancerPool in cluster.yaml`);
+      at(
+        src.infra,
+        [...p, "ip"],
+        "definition/ip-outside-pool",
+        `${ep.title} IP ${ep.ip} is outside the LoadBalancer pool ${pool.start}-${pool.end}`,
+        `choose a free address inside ${pool.start}-${pool.end}, or widen network.loadBalancerPool in cluster.yaml`,
+      );
     const prev = ipOwner.get(ep.ip);
-    if (prev)
-      at(src.infra, [...p, "ip"], "definition/ip-duplicate", `${ep.title} IP ${ep.ip} is already pinned to ${prev}`, "give each LoadBalancer service its own address from the pool");
+    if (prev) at(src.infra, [...p, "ip"], "definition/ip-duplicate", `${ep.title} IP ${ep.ip} is already pinned to ${prev}`, "give each LoadBalancer service its own address from the pool");
     else ipOwner.set(ep.ip, ep.title);
     const ports = new Set<number>();
     ep.ports.forEach((pt, i) => {
@@ -95,7 +101,13 @@ function checkNamespaces({ parsed, src, at }: Check): Map<string, number> {
     if (nsNames.has(ns.name)) at(src.cluster, ["namespaces", i, "name"], "definition/namespace-duplicate", `namespace ${ns.name} is listed twice`, "remove the second entry");
     nsNames.set(ns.name, i);
     if (ns.podSecurity !== "restricted" && !ns.why?.trim())
-      at(src.cluster, ["namespaces", i], "definition/psa-exception-reason", `namespace ${ns.name} enforces '${ns.podSecurity}' without saying why`, "add 'why:' with the component that needs it, or set podSecurity: restricted");
+      at(
+        src.cluster,
+        ["namespaces", i],
+        "definition/psa-exception-reason",
+        `namespace ${ns.name} enforces '${ns.podSecurity}' without saying why`,
+        "add 'why:' with the component that needs it, or set podSecurity: restricted",
+      );
   });
   return nsNames;
 }
@@ -145,7 +157,13 @@ function checkAlertRouting({ parsed, src, at }: Check): void {
   const alerting = parsed.infra.monitoring.alerting;
   for (const [severity, receiver] of Object.entries(alerting?.routes ?? {})) {
     if (receiver && receiver !== "null" && receiver !== "default" && !(receiver in (alerting?.receivers ?? {})))
-      at(src.infra, ["monitoring", "alerting", "routes", severity], "definition/receiver-missing", `alerts of severity ${severity} go to receiver '${receiver}', which is not declared`, `declare it under monitoring.alerting.receivers, or route ${severity} to 'default'`);
+      at(
+        src.infra,
+        ["monitoring", "alerting", "routes", severity],
+        "definition/receiver-missing",
+        `alerts of severity ${severity} go to receiver '${receiver}', which is not declared`,
+        `declare it under monitoring.alerting.receivers, or route ${severity} to 'default'`,
+      );
   }
 }
 
@@ -161,7 +179,13 @@ function checkPostgres({ parsed, src, at }: Check): Set<string> {
     if (dbs.has(d.name)) at(src.infra, ["postgres", "databases", i, "name"], "definition/database-duplicate", `database ${d.name} is declared twice`, "remove the duplicate");
     dbs.add(d.name);
     if (!roles.has(d.owner))
-      at(src.infra, ["postgres", "databases", i, "owner"], "definition/database-owner-missing", `database ${d.name} is owned by role '${d.owner}', which is not declared`, `add '- name: ${d.owner}' under postgres.roles, or name an existing role`);
+      at(
+        src.infra,
+        ["postgres", "databases", i, "owner"],
+        "definition/database-owner-missing",
+        `database ${d.name} is owned by role '${d.owner}', which is not declared`,
+        `add '- name: ${d.owner}' under postgres.roles, or name an existing role`,
+      );
   });
   return dbs;
 }
@@ -186,7 +210,13 @@ function checkApplications(c: Check, requireNs: RequireNamespace, dbs: ReadonlyS
     requireNs(s, ["namespace"], app.namespace, `application ${app.name}`);
     const nsDef = namespaceDefs.get(app.namespace);
     if (nsDef && nsDef.podSecurity !== "restricted")
-      at(s, ["namespace"], "definition/app-namespace-restricted", `application namespace ${app.namespace} enforces '${nsDef.podSecurity}'`, "application namespaces are restricted: fix the chart values instead of lowering the level");
+      at(
+        s,
+        ["namespace"],
+        "definition/app-namespace-restricted",
+        `application namespace ${app.namespace} enforces '${nsDef.podSecurity}'`,
+        "application namespaces are restricted: fix the chart values instead of lowering the level",
+      );
     const declared = new Map<string, Set<string>>();
     for (const sec of secretsByNamespace.get(app.namespace) ?? []) declared.set(sec.name, new Set(Object.keys(sec.keys)));
     for (const comp of app.components) {
@@ -215,20 +245,37 @@ function checkComponent(c: Check, k: ComponentCheck): void {
   const { at } = c;
   const { s, comp, base, d, dbs } = k;
   if (!DNS1123_LABEL.test(comp.name) || comp.fullname.length > 53)
-    at(s, base, "definition/component-name", `component name '${comp.name}' must be a DNS-1123 label and '${comp.fullname}' at most 53 characters (Helm release names)`, "use lower-case letters, digits and '-'; shorten it");
+    at(
+      s,
+      base,
+      "definition/component-name",
+      `component name '${comp.name}' must be a DNS-1123 label and '${comp.fullname}' at most 53 characters (Helm release names)`,
+      "use lower-case letters, digits and '-'; shorten it",
+    );
   if (!TAG.test(d.tag) || d.tag === "latest")
     at(s, [...base, "tag"], "definition/image-tag", `image tag '${d.tag}' of ${comp.id} is not a pinned tag`, "use the exact version the build pushed, such as 1.4.2 (never 'latest'); `bk release` sets it for you");
   checkComponentEdges(c, k);
   if (d.database) {
     if (!dbs.has(d.database))
-      at(s, [...base, "database"], "definition/database-missing", `${comp.id} uses database '${d.database}', which postgres.databases does not declare`, `add '- { name: ${d.database}, owner: <role> }' under postgres.databases in infrastructure.yaml`);
+      at(
+        s,
+        [...base, "database"],
+        "definition/database-missing",
+        `${comp.id} uses database '${d.database}', which postgres.databases does not declare`,
+        `add '- { name: ${d.database}, owner: <role> }' under postgres.databases in infrastructure.yaml`,
+      );
   }
-  if (d.migration && !d.database)
-    at(s, [...base, "migration"], "definition/migration-without-database", `${comp.id} runs a migration but uses no database`, "set 'database:' or remove 'migration:'");
+  if (d.migration && !d.database) at(s, [...base, "migration"], "definition/migration-without-database", `${comp.id} runs a migration but uses no database`, "set 'database:' or remove 'migration:'");
   checkComponentSecrets(c, k);
   checkComponentRoute(c, k);
   if (d.pdb && d.replicas < 2)
-    at(s, [...base, "pdb"], "definition/pdb-single-replica", `${comp.id} has a disruption budget but ${d.replicas} replica(s): no pod could ever be evicted, so node drains would hang`, "set 'replicas: 2' (or more), or remove 'pdb: true'");
+    at(
+      s,
+      [...base, "pdb"],
+      "definition/pdb-single-replica",
+      `${comp.id} has a disruption budget but ${d.replicas} replica(s): no pod could ever be evicted, so node drains would hang`,
+      "set 'replicas: 2' (or more), or remove 'pdb: true'",
+    );
   if (!d.probes)
     at(s, base, "definition/probes-missing", `${comp.id} declares no liveness/readiness probes`, "add probes: { liveness: { path: /health }, readiness: { path: /health } } (or exec probes for components without HTTP)");
   else if (!d.port && ("path" in d.probes.liveness || "path" in d.probes.readiness))
@@ -242,15 +289,33 @@ function checkComponentEdges({ at, componentById }: Check, { s, app, comp, base,
     const id = t.includes("/") ? t : `${app.name}/${t}`;
     const target = componentById.get(id);
     if (!target)
-      at(s, [...base, "talksTo", i], "definition/edge-unresolved", `${comp.id} talks to '${t}', which is not a component`, `name a component of ${app.name} (${app.components.map((x) => x.name).join(", ")}) or another app's as <app>/<component>`);
+      at(
+        s,
+        [...base, "talksTo", i],
+        "definition/edge-unresolved",
+        `${comp.id} talks to '${t}', which is not a component`,
+        `name a component of ${app.name} (${app.components.map((x) => x.name).join(", ")}) or another app's as <app>/<component>`,
+      );
     else if (id === comp.id) at(s, [...base, "talksTo", i], "definition/edge-self", `${comp.id} lists itself in talksTo`, "remove it");
     else if (!target.port)
-      at(s, [...base, "talksTo", i], "definition/edge-to-portless", `${comp.id} talks to ${id}, which listens on no port`, `give ${id} a 'port:' or remove the edge (nothing can be allowed through the network policy to a component without a port)`);
+      at(
+        s,
+        [...base, "talksTo", i],
+        "definition/edge-to-portless",
+        `${comp.id} talks to ${id}, which listens on no port`,
+        `give ${id} a 'port:' or remove the edge (nothing can be allowed through the network policy to a component without a port)`,
+      );
   });
   if (d.role === "frontend") {
     const backends = comp.edges.filter((e) => e.to.kind === "component" && componentById.get(e.to.id)?.role === "backend");
     if (backends.length === 0)
-      at(s, [...base, "talksTo"], "definition/frontend-without-backend", `frontend ${comp.id} does not talk to any backend component`, "add its backend to talksTo (e.g. talksTo: [backend]) so it is deployed first and allowed through the network policy");
+      at(
+        s,
+        [...base, "talksTo"],
+        "definition/frontend-without-backend",
+        `frontend ${comp.id} does not talk to any backend component`,
+        "add its backend to talksTo (e.g. talksTo: [backend]) so it is deployed first and allowed through the network policy",
+      );
   }
 }
 
@@ -259,16 +324,26 @@ function checkComponentSecrets({ at }: Check, { s, app, comp, base, d, declared 
   for (const [env, ref] of Object.entries(d.secretEnv)) {
     const [name, key] = ref.split("/");
     const keys = name ? declared.get(name) : undefined;
-    if (!name || !key)
-      at(s, [...base, "secretEnv", env], "definition/secret-ref", `secretEnv ${env} is '${ref}', not '<secret>/<key>'`, "write it as <secret-name>/<key>");
+    if (!name || !key) at(s, [...base, "secretEnv", env], "definition/secret-ref", `secretEnv ${env} is '${ref}', not '<secret>/<key>'`, "write it as <secret-name>/<key>");
     else if (!keys)
-      at(s, [...base, "secretEnv", env], "definition/secret-missing", `${comp.id} reads secret '${name}', which is not declared in namespace ${app.namespace}`, `declare it under secrets: (- name: ${name}, keys: { ${key}: operator }) and seal it with \`bk secrets seal\``);
-    else if (!keys.has(key))
-      at(s, [...base, "secretEnv", env], "definition/secret-key-missing", `secret '${name}' declares no key '${key}'`, `add '${key}' to the keys of ${name}`);
+      at(
+        s,
+        [...base, "secretEnv", env],
+        "definition/secret-missing",
+        `${comp.id} reads secret '${name}', which is not declared in namespace ${app.namespace}`,
+        `declare it under secrets: (- name: ${name}, keys: { ${key}: operator }) and seal it with \`bk secrets seal\``,
+      );
+    else if (!keys.has(key)) at(s, [...base, "secretEnv", env], "definition/secret-key-missing", `secret '${name}' declares no key '${key}'`, `add '${key}' to the keys of ${name}`);
   }
   d.secretFiles.forEach((f, i) => {
     if (!declared.has(f.secret))
-      at(s, [...base, "secretFiles", i, "secret"], "definition/secret-missing", `${comp.id} mounts secret '${f.secret}', which is not declared in namespace ${app.namespace}`, `declare it under secrets: and seal it with \`bk secrets seal\``);
+      at(
+        s,
+        [...base, "secretFiles", i, "secret"],
+        "definition/secret-missing",
+        `${comp.id} mounts secret '${f.secret}', which is not declared in namespace ${app.namespace}`,
+        `declare it under secrets: and seal it with \`bk secrets seal\``,
+      );
   });
 }
 
@@ -280,10 +355,8 @@ function checkComponentRoute({ at }: Check, { s, comp, base, d, routes }: Compon
     if (prev) at(s, [...base, "route"], "definition/route-duplicate", `route ${d.route} is already served by ${prev}`, "give each component its own path prefix");
     else routes.set(d.route, comp.id);
   }
-  if (d.health && !d.route)
-    at(s, [...base, "health"], "definition/health-without-route", `${comp.id} declares a health URL but no route to reach it`, "add 'route:' with the path prefix, or remove 'health:'");
-  if (d.health && d.route && !d.health.startsWith(d.route))
-    at(s, [...base, "health"], "definition/health-outside-route", `health URL ${d.health} is not under the route ${d.route}`, `use a path under ${d.route}`);
+  if (d.health && !d.route) at(s, [...base, "health"], "definition/health-without-route", `${comp.id} declares a health URL but no route to reach it`, "add 'route:' with the path prefix, or remove 'health:'");
+  if (d.health && d.route && !d.health.startsWith(d.route)) at(s, [...base, "health"], "definition/health-outside-route", `health URL ${d.health} is not under the route ${d.route}`, `use a path under ${d.route}`);
 }
 
 /** Startup order must be acyclic (incident 8). */
@@ -294,7 +367,13 @@ function checkStartOrder({ model, src, at, componentById }: Check): void {
     if (done.has(id)) return;
     if (visiting.has(id)) {
       const comp = componentById.get(id)!;
-      at(src.apps.get(comp.app)!, ["components", comp.name, "talksTo"], "definition/dependency-cycle", `start-order cycle: ${[...trail, id].join(" -> ")}`, "break the cycle: only backends and caches are waited for, so one of these should not be a backend");
+      at(
+        src.apps.get(comp.app)!,
+        ["components", comp.name, "talksTo"],
+        "definition/dependency-cycle",
+        `start-order cycle: ${[...trail, id].join(" -> ")}`,
+        "break the cycle: only backends and caches are waited for, so one of these should not be a backend",
+      );
       return;
     }
     visiting.add(id);
@@ -303,5 +382,4 @@ function checkStartOrder({ model, src, at, componentById }: Check): void {
     done.add(id);
   };
   for (const comp of model.components) visit(comp.id, []);
-
 }

@@ -48,7 +48,15 @@ export function loadDefinition(root: string, dir = DEFINITION_DIR, overrides?: O
     const def = collect(parseWith(s, AppFile), findings);
     if (!def) continue;
     if (appSources.has(def.name)) {
-      findings.push({ rule: "definition/app-duplicate", severity: "error", message: `application ${def.name} is defined in ${appSources.get(def.name)!.file} and again here`, fix: "rename one of them or remove the duplicate file", file: s.file, line: 1, field: "name" });
+      findings.push({
+        rule: "definition/app-duplicate",
+        severity: "error",
+        message: `application ${def.name} is defined in ${appSources.get(def.name)!.file} and again here`,
+        fix: "rename one of them or remove the duplicate file",
+        file: s.file,
+        line: 1,
+        field: "name",
+      });
       continue;
     }
     appSources.set(def.name, s);

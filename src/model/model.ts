@@ -95,10 +95,7 @@ export interface ImageModel {
   ref: string;
 }
 
-export type EdgeTarget =
-  | { kind: "component"; id: string }
-  | { kind: "database"; name: string }
-  | { kind: "external"; host: string; port: number };
+export type EdgeTarget = { kind: "component"; id: string } | { kind: "database"; name: string } | { kind: "external"; host: string; port: number };
 
 export interface EdgeModel {
   from: string;

@@ -15,10 +15,7 @@ const EXACT_SEMVER = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 const PG_IDENT = /^[a-z][a-z0-9_]{0,62}$/;
 
 export const dnsLabel = (what: string) =>
-  z
-    .string()
-    .max(63, `${what} must be at most 63 characters`)
-    .regex(DNS1123_LABEL, `${what} must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit`);
+  z.string().max(63, `${what} must be at most 63 characters`).regex(DNS1123_LABEL, `${what} must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit`);
 
 export const ipv4 = z.string().regex(IPV4, "must be an IPv4 address such as 192.168.7.21");
 export const port = z.number().int("a port is a whole number").min(1, "a port is 1..65535").max(65535, "a port is 1..65535");
@@ -133,9 +130,7 @@ const Postgres = z
         })
         .strict(),
     ),
-    backup: z
-      .object({ schedule: z.string().min(9, "a cron schedule such as '15 3 * * *'"), keep: z.number().int().min(1), storage: quantity })
-      .strict(),
+    backup: z.object({ schedule: z.string().min(9, "a cron schedule such as '15 3 * * *'"), keep: z.number().int().min(1), storage: quantity }).strict(),
   })
   .strict();
 
@@ -162,9 +157,7 @@ const InfraFile = z
         keyRenewPeriod: z.string(),
       })
       .strict(),
-    ingressNginx: z
-      .object({ namespace: dnsLabel("namespace"), chart: z.string(), loadBalancer: LoadBalancer, className: dnsLabel("class name") })
-      .strict(),
+    ingressNginx: z.object({ namespace: dnsLabel("namespace"), chart: z.string(), loadBalancer: LoadBalancer, className: dnsLabel("class name") }).strict(),
     istio: z
       .object({
         namespace: dnsLabel("namespace"),
@@ -228,16 +221,10 @@ const InfraFile = z
   })
   .strict();
 
-const Probe = z.union([
-  z.object({ path: z.string().startsWith("/") }).strict(),
-  z.object({ exec: z.array(z.string()).min(1) }).strict(),
-]);
+const Probe = z.union([z.object({ path: z.string().startsWith("/") }).strict(), z.object({ exec: z.array(z.string()).min(1) }).strict()]);
 
 /** What a component talks to. Short strings keep the definition readable; the loader resolves each. */
-const Edge = z.union([
-  z.string().min(1),
-  z.object({ external: z.string().regex(/^[a-z0-9.-]+:\d+$/, "an external host with port, such as discord.com:443") }).strict(),
-]);
+const Edge = z.union([z.string().min(1), z.object({ external: z.string().regex(/^[a-z0-9.-]+:\d+$/, "an external host with port, such as discord.com:443") }).strict()]);
 
 const Component = z
   .object({
@@ -255,15 +242,24 @@ const Component = z
     secretFiles: z.array(z.object({ secret: z.string(), mountPath: z.string().startsWith("/") }).strict()).default([]),
     probes: z.object({ liveness: Probe, readiness: Probe }).strict().optional(),
     resources: Resources.optional(),
-    metrics: z.object({ port, path: z.string().startsWith("/") }).strict().optional(),
+    metrics: z
+      .object({ port, path: z.string().startsWith("/") })
+      .strict()
+      .optional(),
     /** Path prefix under which the component is reachable through the ingress / gateway. */
     route: z.string().startsWith("/").optional(),
     /** Health URL path as checked through the ingress, e.g. /ffl/api/health. */
     health: z.string().startsWith("/").optional(),
     database: z.string().optional(),
-    migration: z.object({ command: z.array(z.string()).min(1), deadlineSeconds: z.number().int().min(60).default(1800) }).strict().optional(),
+    migration: z
+      .object({ command: z.array(z.string()).min(1), deadlineSeconds: z.number().int().min(60).default(1800) })
+      .strict()
+      .optional(),
     cronJobs: z.array(z.object({ name: dnsLabel("cron job name"), schedule: z.string(), command: z.array(z.string()).min(1) }).strict()).default([]),
-    persistence: z.object({ size: quantity, mountPath: z.string().startsWith("/") }).strict().optional(),
+    persistence: z
+      .object({ size: quantity, mountPath: z.string().startsWith("/") })
+      .strict()
+      .optional(),
     talksTo: z.array(Edge).default([]),
     pdb: z.boolean().default(false),
   })

@@ -67,7 +67,24 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
   need(id(w.cnpgOperator), id(w.postgres), POSTGRES_PORT, "roles and databases");
   need(id(w.postgresBackup), id(w.postgres), POSTGRES_PORT, "nightly pg_dump");
   need(id(w.kubeDns), "internet", DNS_PORT, "upstream DNS", "UDP");
-  const apiClients = [w.kubeDns, w.sealedSecrets, w.fluxSource, w.fluxHelm, w.metallbController, w.certManager, w.certManagerWebhook, w.ingressController, w.istiod, w.postgres, w.cnpgOperator, w.prometheus, w.grafana, w.prometheusOperator, w.kubeStateMetrics, w.fluentBit];
+  const apiClients = [
+    w.kubeDns,
+    w.sealedSecrets,
+    w.fluxSource,
+    w.fluxHelm,
+    w.metallbController,
+    w.certManager,
+    w.certManagerWebhook,
+    w.ingressController,
+    w.istiod,
+    w.postgres,
+    w.cnpgOperator,
+    w.prometheus,
+    w.grafana,
+    w.prometheusOperator,
+    w.kubeStateMetrics,
+    w.fluentBit,
+  ];
   for (const x of apiClients) need(id(x), "apiserver", API_SERVER_PORT, "Kubernetes API");
   const webhooks: Array<[Workload, string]> = [
     [w.metallbController, "webhook-server"],

@@ -150,16 +150,7 @@ function ruleAllows(rule: PolicyRule, policyNs: string, peer: Endpoint, dst: End
   return rule.peers.some((p) => peerMatches(p, policyNs, peer, namespaces));
 }
 
-function direction(
-  policies: readonly Policy[],
-  pod: PodEndpoint,
-  dir: "ingress" | "egress",
-  peer: Endpoint,
-  dst: Endpoint,
-  port: number,
-  protocol: Protocol,
-  namespaces: ReadonlyMap<string, Labels>,
-): DirectionVerdict {
+function direction(policies: readonly Policy[], pod: PodEndpoint, dir: "ingress" | "egress", peer: Endpoint, dst: Endpoint, port: number, protocol: Protocol, namespaces: ReadonlyMap<string, Labels>): DirectionVerdict {
   let isolated = false;
   const allowedBy: string[] = [];
   for (const p of policies) {

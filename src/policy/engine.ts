@@ -38,20 +38,11 @@ export function exceptionMatches(e: PolicyException, f: Finding): boolean {
 
 export function compareFindings(a: Finding, b: Finding): number {
   return (
-    naturalCompare(a.file ?? "", b.file ?? "") ||
-    naturalCompare(a.object ?? "", b.object ?? "") ||
-    naturalCompare(a.rule, b.rule) ||
-    naturalCompare(a.field ?? "", b.field ?? "") ||
-    naturalCompare(a.message, b.message)
+    naturalCompare(a.file ?? "", b.file ?? "") || naturalCompare(a.object ?? "", b.object ?? "") || naturalCompare(a.rule, b.rule) || naturalCompare(a.field ?? "", b.field ?? "") || naturalCompare(a.message, b.message)
   );
 }
 
-export function runPolicy(
-  objects: PlacedObject[],
-  ctx: PolicyContext,
-  exceptions: PolicyException[],
-  rules: readonly PolicyRule[] = allRules,
-): PolicyResult {
+export function runPolicy(objects: PlacedObject[], ctx: PolicyContext, exceptions: PolicyException[], rules: readonly PolicyRule[] = allRules): PolicyResult {
   const raw: Finding[] = [];
   for (const placed of objects) {
     const object = objectRef(placed.object);

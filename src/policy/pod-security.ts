@@ -138,11 +138,7 @@ const privileged: PsaCheck = {
     return containerContexts(pt)
       .filter((t) => t.sc?.privileged === true)
       .map((t) =>
-        violation(
-          fieldPath(t.path, "privileged"),
-          `${t.who} sets securityContext.privileged=true`,
-          "remove securityContext.privileged (or set it to false); grant only the specific capability the container needs",
-        ),
+        violation(fieldPath(t.path, "privileged"), `${t.who} sets securityContext.privileged=true`, "remove securityContext.privileged (or set it to false); grant only the specific capability the container needs"),
       );
   },
 };
@@ -216,13 +212,7 @@ const hostPorts: PsaCheck = {
       list(c.container.ports).forEach((p, i) => {
         const hp = rec(p)?.hostPort;
         if (hp !== undefined && hp !== null && hp !== 0) {
-          out.push(
-            violation(
-              fieldPath(c.path, "ports", i, "hostPort"),
-              `${describeContainer(c)} binds host port ${String(hp)}`,
-              "remove hostPort and reach the container through a Service (LoadBalancer or ClusterIP)",
-            ),
-          );
+          out.push(violation(fieldPath(c.path, "ports", i, "hostPort"), `${describeContainer(c)} binds host port ${String(hp)}`, "remove hostPort and reach the container through a Service (LoadBalancer or ClusterIP)"));
         }
       });
     }
@@ -278,11 +268,7 @@ const appArmor: PsaCheck = {
       const type = str(profile.type) ?? "";
       if (type === "RuntimeDefault" || type === "Localhost") continue;
       out.push(
-        violation(
-          fieldPath(t.path, "appArmorProfile", "type"),
-          `${t.who} sets AppArmor profile type "${type}"`,
-          'set appArmorProfile.type to "RuntimeDefault" (or "Localhost" with a profile), or remove appArmorProfile',
-        ),
+        violation(fieldPath(t.path, "appArmorProfile", "type"), `${t.who} sets AppArmor profile type "${type}"`, 'set appArmorProfile.type to "RuntimeDefault" (or "Localhost" with a profile), or remove appArmorProfile'),
       );
     }
     const annotations = rec(pt.metadata.annotations) ?? {};
@@ -290,13 +276,7 @@ const appArmor: PsaCheck = {
       if (!key.startsWith(APPARMOR_ANNOTATION_PREFIX)) continue;
       const value = str(annotations[key]) ?? "";
       if (value === "" || value === "runtime/default" || value.startsWith("localhost/")) continue;
-      out.push(
-        violation(
-          fieldPath(pt.metadataPath, "annotations", key),
-          `annotation ${key} sets AppArmor profile "${value}"`,
-          'set the annotation to "runtime/default" (or "localhost/<profile>"), or remove it',
-        ),
-      );
+      out.push(violation(fieldPath(pt.metadataPath, "annotations", key), `annotation ${key} sets AppArmor profile "${value}"`, 'set the annotation to "runtime/default" (or "localhost/<profile>"), or remove it'));
     }
     return out;
   },
@@ -315,13 +295,7 @@ const seLinux: PsaCheck = {
       if (!opts) continue;
       const type = str(opts.type) ?? "";
       if (!allowedTypes.has(type)) {
-        out.push(
-          violation(
-            fieldPath(t.path, "seLinuxOptions", "type"),
-            `${t.who} sets SELinux type "${type}"`,
-            `remove seLinuxOptions.type or use one of ${[...allowedTypes].filter(Boolean).join(", ")}`,
-          ),
-        );
+        out.push(violation(fieldPath(t.path, "seLinuxOptions", "type"), `${t.who} sets SELinux type "${type}"`, `remove seLinuxOptions.type or use one of ${[...allowedTypes].filter(Boolean).join(", ")}`));
       }
       for (const k of ["user", "role"] as const) {
         if (str(opts[k])) {
@@ -341,11 +315,7 @@ function unmaskedProcMounts(pt: PodTemplate): Array<{ t: ScTarget; value: string
 }
 
 function procMountViolation(t: ScTarget, value: string): Violation {
-  return violation(
-    fieldPath(t.path, "procMount"),
-    `${t.who} sets securityContext.procMount to "${value}"`,
-    'remove securityContext.procMount (or set it to "Default") so /proc keeps its default masks',
-  );
+  return violation(fieldPath(t.path, "procMount"), `${t.who} sets securityContext.procMount to "${value}"`, 'remove securityContext.procMount (or set it to "Default") so /proc keeps its default masks');
 }
 
 const procMountBaseline: PsaCheck = {
@@ -373,13 +343,7 @@ const seccompBaseline: PsaCheck = {
       if (!profile) continue;
       const type = str(profile.type) ?? "";
       if (validSeccompType(type)) continue;
-      out.push(
-        violation(
-          fieldPath(t.path, "seccompProfile", "type"),
-          `${t.who} sets seccompProfile type "${type}"`,
-          'set seccompProfile.type to "RuntimeDefault" (or "Localhost" with a profile)',
-        ),
-      );
+      out.push(violation(fieldPath(t.path, "seccompProfile", "type"), `${t.who} sets seccompProfile type "${type}"`, 'set seccompProfile.type to "RuntimeDefault" (or "Localhost" with a profile)'));
     }
     return out;
   },
@@ -408,13 +372,7 @@ const sysctls: PsaCheck = {
     list(at(pt.spec, "securityContext")?.sysctls).forEach((s, i) => {
       const name = str(rec(s)?.name) ?? "";
       if (safe.has(name)) return;
-      out.push(
-        violation(
-          fieldPath(pt.specPath, "securityContext", "sysctls", i, "name"),
-          `the pod sets sysctl "${name}", which is not in the safe set`,
-          `remove the sysctl; allowed are ${[...safe].sort().join(", ")}`,
-        ),
-      );
+      out.push(violation(fieldPath(pt.specPath, "securityContext", "sysctls", i, "name"), `the pod sets sysctl "${name}", which is not in the safe set`, `remove the sysctl; allowed are ${[...safe].sort().join(", ")}`));
     });
     return out;
   },
@@ -440,11 +398,7 @@ const volumeTypes: PsaCheck = {
       if (sources.includes("hostPath")) return;
       const type = sources[0]!;
       out.push(
-        violation(
-          fieldPath(pt.specPath, "volumes", i, type),
-          `volume "${str(vol.name) ?? i}" is of type ${type}`,
-          "mount it through a persistentVolumeClaim (or csi/ephemeral) instead of an inline volume source",
-        ),
+        violation(fieldPath(pt.specPath, "volumes", i, type), `volume "${str(vol.name) ?? i}" is of type ${type}`, "mount it through a persistentVolumeClaim (or csi/ephemeral) instead of an inline volume source"),
       );
     });
     return out;
@@ -462,9 +416,7 @@ const allowPrivilegeEscalation: PsaCheck = {
       .map((t) =>
         violation(
           fieldPath(t.path, "allowPrivilegeEscalation"),
-          t.sc?.allowPrivilegeEscalation === true
-            ? `${t.who} sets securityContext.allowPrivilegeEscalation=true`
-            : `${t.who} does not set securityContext.allowPrivilegeEscalation=false`,
+          t.sc?.allowPrivilegeEscalation === true ? `${t.who} sets securityContext.allowPrivilegeEscalation=true` : `${t.who} does not set securityContext.allowPrivilegeEscalation=false`,
           "set securityContext.allowPrivilegeEscalation: false on the container",
         ),
       );
@@ -530,7 +482,7 @@ const seccompRestricted: PsaCheck = {
         violation(
           fieldPath(t.path, "seccompProfile"),
           `neither the pod nor ${t.who} sets a seccompProfile`,
-          'set securityContext.seccompProfile: { type: RuntimeDefault } on the pod (covers every container) or on this container',
+          "set securityContext.seccompProfile: { type: RuntimeDefault } on the pod (covers every container) or on this container",
         ),
       );
   },
@@ -539,7 +491,7 @@ const seccompRestricted: PsaCheck = {
 const capabilitiesRestricted: PsaCheck = {
   id: "psa-restricted/capabilities",
   level: "restricted",
-  description: 'Every container must drop ALL capabilities and may add back only NET_BIND_SERVICE.',
+  description: "Every container must drop ALL capabilities and may add back only NET_BIND_SERVICE.",
   check(pt) {
     if (isWindowsPod(pt)) return [];
     const out: Violation[] = [];
@@ -561,7 +513,7 @@ const capabilitiesRestricted: PsaCheck = {
 const procMountRestricted: PsaCheck = {
   id: "psa-restricted/proc-mount",
   level: "restricted",
-  description: 'Containers must keep the default /proc mount even in a user-namespaced pod (v1.35+).',
+  description: "Containers must keep the default /proc mount even in a user-namespaced pod (v1.35+).",
   check(pt, minor) {
     // Before v1.35 and outside user namespaces the baseline rule already forbids it.
     if (minor < 35 || !inUserNamespace(pt)) return [];

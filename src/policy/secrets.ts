@@ -38,8 +38,7 @@ const credentialLiteral: PolicyRule = {
     if (isSecret(obj)) return [];
     const sealed = isSealedSecret(obj);
     // SealedSecret payloads are ciphertext (spec.encryptedData, and spec.data in the old single-blob format).
-    const skip = (path: ReadonlyArray<string | number>): boolean =>
-      sealed && path.length === 2 && path[0] === "spec" && (path[1] === "encryptedData" || path[1] === "data");
+    const skip = (path: ReadonlyArray<string | number>): boolean => sealed && path.length === 2 && path[0] === "spec" && (path[1] === "encryptedData" || path[1] === "data");
     return scanForCredentials(obj, skip).map((hit) => ({
       severity: "error" as const,
       field: hitField(hit),

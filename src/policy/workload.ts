@@ -60,10 +60,7 @@ const probes: PolicyRule = {
           severity: "error",
           field: fieldPath(c.path, probe),
           message: `${describeContainer(c)} has no ${probe}`,
-          fix:
-            probe === "livenessProbe"
-              ? "add a livenessProbe so a hung container is restarted"
-              : "add a readinessProbe so traffic and rollouts wait until the container can serve",
+          fix: probe === "livenessProbe" ? "add a livenessProbe so a hung container is restarted" : "add a readinessProbe so traffic and rollouts wait until the container can serve",
         });
       }
     }
@@ -235,4 +232,3 @@ const imageNaming: PolicyRule = {
 };
 
 export const workloadRules: readonly PolicyRule[] = [resources, probes, imageRegistry, imagePinnedTag, imageNaming];
-

@@ -125,7 +125,7 @@ function loadBundled(entryFile: string, name: string): SchemaValidate | undefine
         packageJsonAbove(formatsFile),
         packageJsonAbove(req.resolve("ajv-formats/dist/formats.js")),
         packageJsonAbove(req.resolve("ajv-formats-draft2019/formats/index.js")),
-      // The bundler writes the script and this module calls it: both decide what a cached bundle must be.
+        // The bundler writes the script and this module calls it: both decide what a cached bundle must be.
         readFileSync(fileURLToPath(CORE_BUNDLE_MODULE_URL)),
         readFileSync(fileURLToPath(import.meta.url)),
       ];
@@ -433,11 +433,7 @@ let objectMetaLoad: Promise<void> | undefined;
 
 export function loadObjectMetaValidator(): Promise<void> {
   objectMetaLoad ??= (async () => {
-    const file = join(
-      packageDir("@kubernetes-models/apimachinery"),
-      "_schemas",
-      "IoK8sApimachineryPkgApisMetaV1ObjectMeta.js",
-    );
+    const file = join(packageDir("@kubernetes-models/apimachinery"), "_schemas", "IoK8sApimachineryPkgApisMetaV1ObjectMeta.js");
     objectMetaValidate = (loadBundled(file, "core_ObjectMeta") as CompiledValidate | undefined) ?? (await importFile<{ validate: CompiledValidate }>(file)).validate;
     await loadFieldTables(["V1ObjectMeta"]);
   })();

@@ -49,10 +49,8 @@ export function checkListKeys(objects: readonly PlacedObject[]): Finding[] {
     }
     const pt = podTemplateOf(o);
     if (!pt) continue;
-    for (const group of ["initContainers", "containers"] as const)
-      for (const d of duplicates(list(pt.spec[group]), nameKey)) report(placed, fieldPath(pt.specPath, group), d, "give every container its own name");
-    for (const c of containersOf(pt))
-      for (const d of duplicates(list(c.container.ports), containerPortKey)) report(placed, `${c.path}.ports`, d, "declare each container port once");
+    for (const group of ["initContainers", "containers"] as const) for (const d of duplicates(list(pt.spec[group]), nameKey)) report(placed, fieldPath(pt.specPath, group), d, "give every container its own name");
+    for (const c of containersOf(pt)) for (const d of duplicates(list(c.container.ports), containerPortKey)) report(placed, `${c.path}.ports`, d, "declare each container port once");
   }
   return out;
 }

@@ -53,9 +53,7 @@ function relevantIssues(all: readonly SchemaIssue[], root: unknown): SchemaIssue
     // A key holding undefined is never serialised, so it cannot reach the cluster.
     (i) => i.keyword !== "additionalProperties" || valueAt(root, `${i.instancePath}/${escapeKey(String(i.params.additionalProperty))}`) !== undefined,
   );
-  const combinatorPaths = issues
-    .filter((i) => (i.keyword === "anyOf" || i.keyword === "oneOf") && i.schemaPath)
-    .map((i) => `${i.schemaPath}/`);
+  const combinatorPaths = issues.filter((i) => (i.keyword === "anyOf" || i.keyword === "oneOf") && i.schemaPath).map((i) => `${i.schemaPath}/`);
   const wrongType = new Set(issues.filter((i) => i.keyword === "type").map((i) => i.instancePath));
   return issues.filter((i) => {
     if (i.schemaPath && combinatorPaths.some((p) => i.schemaPath!.startsWith(p))) return false;
@@ -209,9 +207,7 @@ const explainNot: Explainer = ({ issue, path, where, schemaLabel }) => {
   const required = isRecord(issue.schema) && Array.isArray(issue.schema.required) ? issue.schema.required : undefined;
   return {
     field: path,
-    message: required
-      ? `${where} must not set ${required.map((r) => childPath(path, String(r))).join(" together with ")}`
-      : `${where} has a combination of fields that ${schemaLabel} forbids`,
+    message: required ? `${where} must not set ${required.map((r) => childPath(path, String(r))).join(" together with ")}` : `${where} has a combination of fields that ${schemaLabel} forbids`,
     fix: required ? `keep only one of them` : `check ${where} against the CRD's documentation`,
   };
 };

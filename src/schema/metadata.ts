@@ -82,12 +82,7 @@ export function qualifiedNameProblem(key: string): string | undefined {
   return undefined;
 }
 
-export function checkMetadata(
-  apiVersion: string,
-  kind: string,
-  metadata: Record<string, unknown>,
-  scope: Scope,
-): Explained[] {
+export function checkMetadata(apiVersion: string, kind: string, metadata: Record<string, unknown>, scope: Scope): Explained[] {
   const out: Explained[] = [];
   const name = metadata.name;
   if (name === undefined || name === "") {

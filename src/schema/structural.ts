@@ -49,9 +49,7 @@ function convert(node: Schema, structural: boolean, formats: ReadonlySet<string>
     if (key.startsWith("x-kubernetes-") || key === "nullable" || key === "description") continue;
     if (key === "format" && typeof value === "string" && !formats.has(value)) continue;
     if (key === "properties" && isSchema(value)) {
-      out.properties = Object.fromEntries(
-        Object.entries(value).map(([k, v]) => [k, isSchema(v) ? convert(v, structural, formats) : v]),
-      );
+      out.properties = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSchema(v) ? convert(v, structural, formats) : v]));
     } else if ((key === "items" || key === "additionalProperties") && isSchema(value)) {
       out[key] = convert(value, structural, formats);
     } else if ((key === "allOf" || key === "anyOf" || key === "oneOf") && Array.isArray(value)) {

@@ -165,7 +165,6 @@ export class SchemaValidator {
       return f;
     });
   }
-
 }
 
 let defaultValidator: SchemaValidator | undefined;

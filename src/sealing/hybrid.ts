@@ -21,10 +21,7 @@ export class TooShortError extends CheckFailedError {
 
 export function hybridEncrypt(publicKey: KeyObject, plaintext: Buffer, label: string): Buffer {
   const sessionKey = randomBytes(SESSION_KEY_BYTES);
-  const rsaPart = publicEncrypt(
-    { key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256", oaepLabel: Buffer.from(label, "utf8") },
-    sessionKey,
-  );
+  const rsaPart = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256", oaepLabel: Buffer.from(label, "utf8") }, sessionKey);
   if (rsaPart.length > 0xffff) throw new Error(`RSA ciphertext of ${rsaPart.length} bytes does not fit the 2-byte length prefix`);
   const cipher = createCipheriv("aes-256-gcm", sessionKey, Buffer.alloc(GCM_NONCE_BYTES));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
@@ -43,10 +40,7 @@ export function hybridDecryptWith(privateKey: KeyObject, ciphertext: Buffer, lab
   const rsaPart = ciphertext.subarray(2, 2 + rsaLength);
   const aesPart = ciphertext.subarray(2 + rsaLength);
   if (aesPart.length < GCM_TAG_BYTES) throw new TooShortError(`AES-GCM part has ${aesPart.length} byte(s), less than its tag`);
-  const sessionKey = privateDecrypt(
-    { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256", oaepLabel: Buffer.from(label, "utf8") },
-    rsaPart,
-  );
+  const sessionKey = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256", oaepLabel: Buffer.from(label, "utf8") }, rsaPart);
   if (sessionKey.length !== SESSION_KEY_BYTES) throw new Error(`session key has ${sessionKey.length} bytes, expected ${SESSION_KEY_BYTES}`);
   const decipher = createDecipheriv("aes-256-gcm", sessionKey, Buffer.alloc(GCM_NONCE_BYTES));
   decipher.setAuthTag(aesPart.subarray(aesPart.length - GCM_TAG_BYTES));

@@ -171,7 +171,7 @@ export function parseKeyBackup(text: string): KeyBackup {
         const items = Array.isArray(obj.items) ? obj.items : [];
         items.forEach((item, i) => {
           const secret = asRecord(item);
-          if (!secret || secret.kind !== undefined && secret.kind !== "Secret") {
+          if (!secret || (secret.kind !== undefined && secret.kind !== "Secret")) {
             throw new Error(`key backup ${kind} item #${i + 1}: expected a Secret, got ${String(secret?.kind ?? typeof item)}`);
           }
           keys.push(keyFromSecret(secret, `${kind} item #${i + 1}`));
@@ -197,12 +197,7 @@ export function parseKeyBackup(text: string): KeyBackup {
  * A key Secret shaped as the controller writes it, for restoring a backed-up key into a rebuilt cluster
  * (and for building test backups). The key is stored as PKCS#1 like the controller does.
  */
-export function keySecretManifest(opts: {
-  name: string;
-  namespace?: string;
-  privateKeyPem: string;
-  certPem: string;
-}): KubeObject {
+export function keySecretManifest(opts: { name: string; namespace?: string; privateKeyPem: string; certPem: string }): KubeObject {
   const pkcs1 = rsaPrivateKey(opts.privateKeyPem, `key Secret ${opts.name}`).export({ type: "pkcs1", format: "pem" }).toString();
   return {
     apiVersion: "v1",

@@ -34,10 +34,7 @@ export function scopeFromAnnotations(annotations: Record<string, string> | undef
 }
 
 /** A copy of `annotations` whose scope annotations express exactly `scope` (strict carries none). */
-export function withScopeAnnotations(
-  annotations: Record<string, string> | undefined,
-  scope: SealingScope,
-): Record<string, string> {
+export function withScopeAnnotations(annotations: Record<string, string> | undefined, scope: SealingScope): Record<string, string> {
   const out: Record<string, string> = { ...(annotations ?? {}) };
   delete out[NAMESPACE_WIDE_ANNOTATION];
   delete out[CLUSTER_WIDE_ANNOTATION];

@@ -18,10 +18,7 @@ export const SEALED_SECRET_KIND = "SealedSecret";
 export const NO_KEY_COULD_DECRYPT = "no key could decrypt secret";
 
 /** Annotations that hold a full copy of an applied object; kubeseal strips them so plaintext never leaks into Git. */
-const LAST_APPLIED_ANNOTATIONS = [
-  "kubectl.kubernetes.io/last-applied-configuration",
-  "kubecfg.ksonnet.io/last-applied-configuration",
-];
+const LAST_APPLIED_ANNOTATIONS = ["kubectl.kubernetes.io/last-applied-configuration", "kubecfg.ksonnet.io/last-applied-configuration"];
 
 const SECRET_KEY_NAME = /^[-._a-zA-Z0-9]+$/;
 
@@ -37,10 +34,7 @@ function sortedRecord<T>(rec: Record<string, T>): Record<string, T> {
 function sealingKey(certPem: string, now: Date): KeyObject {
   const info = certificateInfo(certPem);
   if (now.getTime() > info.notAfter.getTime()) {
-    throw new Error(
-      `sealing certificate (${info.subject}, ${info.publicKeyFingerprint}) expired on ${info.notAfter.toISOString()}; ` +
-        "fetch the controller's current certificate with kubeseal --fetch-cert",
-    );
+    throw new Error(`sealing certificate (${info.subject}, ${info.publicKeyFingerprint}) expired on ${info.notAfter.toISOString()}; ` + "fetch the controller's current certificate with kubeseal --fetch-cert");
   }
   return publicKeyFromCertificate(certPem);
 }
@@ -146,7 +140,9 @@ export class UnsealError extends CheckFailedError {
     super(
       `${sealedSecret}: ${NO_KEY_COULD_DECRYPT} for key(s) ${failedKeys.map((k) => JSON.stringify(k)).join(", ")} ` +
         `(scope ${scope}, label ${JSON.stringify(label)}, tried ${triedKeys} private key(s))` +
-        Object.entries(details).map(([k, d]) => `; ${k}: ${d}`).join("") +
+        Object.entries(details)
+          .map(([k, d]) => `; ${k}: ${d}`)
+          .join("") +
         ". Either it was sealed with a controller key not in this set (restore the key backup, or re-seal with the current certificate), " +
         "or it was sealed for another name/namespace/scope (re-seal it for this one).",
     );

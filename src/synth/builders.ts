@@ -57,7 +57,10 @@ export function helmRepositoryName(pin: ChartPinModel): string {
   // (metallb.github.io -> metallb), the OCI namespace (quay.io/jetstack -> jetstack), else the host's first label.
   const [host = "", ...segments] = pin.repository.replace(/^[a-z]+:\/\//, "").split("/");
   const name = host.endsWith(".github.io") ? host.slice(0, -".github.io".length) : pin.repository.startsWith("oci://") && segments[0] ? segments[0] : host.split(".")[0]!;
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
 }
 
 export function helmRepository(pin: ChartPinModel): KubeObject {
@@ -76,7 +79,11 @@ export function helmRepository(pin: ChartPinModel): KubeObject {
 
 /** The GitRepository of an upstream release, named after the repository (github.com/kubernetes-sigs/gateway-api -> gateway-api). */
 export function gitSourceName(pin: GitSourcePinModel): string {
-  return pin.repository.replace(/\.git$/, "").split("/").pop()!.toLowerCase();
+  return pin.repository
+    .replace(/\.git$/, "")
+    .split("/")
+    .pop()!
+    .toLowerCase();
 }
 
 export function gitRepository(pin: GitSourcePinModel): KubeObject {

@@ -13,10 +13,7 @@ const TEN_MINUTES = "10m";
 
 /** The Gateway API CRDs from their release: infra-configs' Gateway needs them, and no chart ships them. */
 function gatewayApiCrds(m: Model): PlacedObject[] {
-  return [
-    ...place(`${CONTROLLERS}/sources/${gitSourceName(m.gatewayApi)}.yaml`, gitRepository(m.gatewayApi)),
-    ...place(`${CONTROLLERS}/gateway-api/crds.yaml`, upstreamKustomization("gateway-api-crds", m.gatewayApi)),
-  ];
+  return [...place(`${CONTROLLERS}/sources/${gitSourceName(m.gatewayApi)}.yaml`, gitRepository(m.gatewayApi)), ...place(`${CONTROLLERS}/gateway-api/crds.yaml`, upstreamKustomization("gateway-api-crds", m.gatewayApi))];
 }
 
 export function synthControllers(m: Model): PlacedObject[] {
@@ -200,4 +197,3 @@ function monitoringValues(m: Model): Record<string, unknown> {
     },
   };
 }
-

@@ -16,7 +16,20 @@ import { endpointById, type ComponentModel, type InfraWorkloads, type Model, typ
 import { componentSelector } from "../netpol/workloads.js";
 import { MANAGED_BY, obj, place } from "./builders.js";
 import { APPS, CONFIGS } from "../model/layout.js";
-import { CNPG_STATUS_PORT, DNS_PORT, FLUX_METRICS_PORT, FLUX_NAMESPACE, KUBE_SYSTEM, KUBELET_PORT, LOKI_PORT, MINIKUBE_API_SERVER_PORT, NODE_EXPORTER_PORT, POSTGRES_PORT, PROMETHEUS_PORT, SEALED_SECRETS_PORT } from "../core/well-known.js";
+import {
+  CNPG_STATUS_PORT,
+  DNS_PORT,
+  FLUX_METRICS_PORT,
+  FLUX_NAMESPACE,
+  KUBE_SYSTEM,
+  KUBELET_PORT,
+  LOKI_PORT,
+  MINIKUBE_API_SERVER_PORT,
+  NODE_EXPORTER_PORT,
+  POSTGRES_PORT,
+  PROMETHEUS_PORT,
+  SEALED_SECRETS_PORT,
+} from "../core/well-known.js";
 import { portOf } from "../model/infra-workloads.js";
 
 type Labels = Record<string, string>;

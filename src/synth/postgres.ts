@@ -57,11 +57,7 @@ export function synthPostgres(m: Model): PlacedObject[] {
       ...(d.extensions.length ? { extensions: d.extensions.map((x) => ({ name: x, ensure: "present" })) } : {}),
     },
   }));
-  return [
-    ...place(`${CONFIGS}/postgres/cluster.yaml`, cluster),
-    ...place(`${CONFIGS}/postgres/databases.yaml`, ...databases),
-    ...synthBackupJob(m),
-  ];
+  return [...place(`${CONFIGS}/postgres/cluster.yaml`, cluster), ...place(`${CONFIGS}/postgres/databases.yaml`, ...databases), ...synthBackupJob(m)];
 }
 
 /** Nightly pg_dump of every database: custom format, checksummed, kept for `backup.keep` runs. */
@@ -77,7 +73,7 @@ function synthBackupJob(m: Model): PlacedObject[] {
   const dbs = m.postgres.databases.map((d) => d.name).join(" ");
   const script = [
     "set -eu",
-    'stamp=$(date -u +%Y%m%dT%H%M%SZ)',
+    "stamp=$(date -u +%Y%m%dT%H%M%SZ)",
     'dir="/backups/$stamp"',
     'mkdir -p "$dir.partial"',
     `for db in ${dbs}; do`,

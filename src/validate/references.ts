@@ -66,7 +66,12 @@ function checkFluxReferences(objects: readonly PlacedObject[], files: ReadonlyMa
     if (o.kind === "HelmRelease") {
       const src = ((s.chart as Spec | undefined)?.spec as Spec | undefined)?.sourceRef as { kind: string; name: string; namespace?: string } | undefined;
       if (src && !has(src.kind, src.namespace ?? o.metadata.namespace ?? "", src.name))
-        err("refs/source-missing", `chart source ${src.kind} ${src.namespace ?? o.metadata.namespace}/${src.name} is not in the tree`, "pin the chart under charts: in infrastructure.yaml so its HelmRepository is generated", { file, object: ref, field: "spec.chart.spec.sourceRef" });
+        err(
+          "refs/source-missing",
+          `chart source ${src.kind} ${src.namespace ?? o.metadata.namespace}/${src.name} is not in the tree`,
+          "pin the chart under charts: in infrastructure.yaml so its HelmRepository is generated",
+          { file, object: ref, field: "spec.chart.spec.sourceRef" },
+        );
     }
     if (o.kind === "Kustomization" && o.apiVersion.startsWith("kustomize.toolkit.fluxcd.io")) {
       const src = s.sourceRef as { kind: string; name: string; namespace?: string } | undefined;
@@ -74,8 +79,7 @@ function checkFluxReferences(objects: readonly PlacedObject[], files: ReadonlyMa
         err("refs/source-missing", `source ${src.kind} ${src.name} is not in the tree`, "check gitops.repository in cluster.yaml", { file, object: ref, field: "spec.sourceRef" });
       const p = String(s.path ?? "").replace(/^\.\//, "");
       // A path in another repository (an upstream release such as the Gateway API's) is not in this tree.
-      if (p && src?.name === ownRepository && !files.has(path.posix.join(p, KUSTOMIZATION)))
-        err("refs/path-missing", `path ./${p} has no kustomization.yaml`, "run `bk synth`", { file, object: ref, field: "spec.path" });
+      if (p && src?.name === ownRepository && !files.has(path.posix.join(p, KUSTOMIZATION))) err("refs/path-missing", `path ./${p} has no kustomization.yaml`, "run `bk synth`", { file, object: ref, field: "spec.path" });
     }
     if (o.kind === "HelmRelease" || (o.kind === "Kustomization" && o.apiVersion.startsWith("kustomize.toolkit"))) {
       ((s.dependsOn as Array<{ name: string; namespace?: string }> | undefined) ?? []).forEach((d, i) => {
@@ -99,18 +103,33 @@ function checkDeclaredSecrets(m: Model, objects: readonly PlacedObject[], err: R
     const expectedFile = sealedSecretFile(m, s);
     const found = sealedByName.get(`${s.namespace}/${s.name}`);
     if (!found) {
-      err("secrets/not-sealed", `declared secret ${s.namespace}/${s.name} has no SealedSecret yet`, `run \`bk secrets seal ${s.namespace}/${s.name}\` (or \`bk secrets seal --all\`); it writes ${expectedFile}`, { file: expectedFile, object: `SealedSecret/${s.namespace}/${s.name}` }, "warning");
+      err(
+        "secrets/not-sealed",
+        `declared secret ${s.namespace}/${s.name} has no SealedSecret yet`,
+        `run \`bk secrets seal ${s.namespace}/${s.name}\` (or \`bk secrets seal --all\`); it writes ${expectedFile}`,
+        { file: expectedFile, object: `SealedSecret/${s.namespace}/${s.name}` },
+        "warning",
+      );
       continue;
     }
-    if (found.file !== expectedFile)
-      err("secrets/misplaced", `SealedSecret ${s.namespace}/${s.name} is in ${found.file}`, `move it to ${expectedFile}`, { file: found.file, object: objectRef(found.object) });
+    if (found.file !== expectedFile) err("secrets/misplaced", `SealedSecret ${s.namespace}/${s.name} is in ${found.file}`, `move it to ${expectedFile}`, { file: found.file, object: objectRef(found.object) });
     const keys = Object.keys(((found.object.spec as Spec | undefined)?.encryptedData as Record<string, string> | undefined) ?? {});
     for (const k of Object.keys(s.keys)) {
-      if (!keys.includes(k)) err("secrets/key-missing", `SealedSecret ${s.namespace}/${s.name} lacks key '${k}'`, `reseal it with \`bk secrets seal ${s.namespace}/${s.name}\``, { file: found.file, object: objectRef(found.object), field: `spec.encryptedData.${k}` });
+      if (!keys.includes(k))
+        err("secrets/key-missing", `SealedSecret ${s.namespace}/${s.name} lacks key '${k}'`, `reseal it with \`bk secrets seal ${s.namespace}/${s.name}\``, {
+          file: found.file,
+          object: objectRef(found.object),
+          field: `spec.encryptedData.${k}`,
+        });
     }
   }
   for (const { object: o, file } of sealed) {
     if (!declared.has(`${o.metadata.namespace}/${o.metadata.name}`))
-      err("secrets/undeclared", `${objectRef(o)} is not declared in the definition`, "declare it under secrets: of its application (or delete the file if it is stale: a dangling SealedSecret blocked a namespace deletion in incident 9)", { file, object: objectRef(o) });
+      err(
+        "secrets/undeclared",
+        `${objectRef(o)} is not declared in the definition`,
+        "declare it under secrets: of its application (or delete the file if it is stale: a dangling SealedSecret blocked a namespace deletion in incident 9)",
+        { file, object: objectRef(o) },
+      );
   }
 }

@@ -57,7 +57,10 @@ export interface BackupResult {
 
 /** 2026-08-12T03:15:00.123Z -> 20260812T031500Z: sortable, and safe in every file system. */
 export function timestampName(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
+  return d
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/[-:]/g, "");
 }
 
 export function sha256File(file: string): Promise<string> {

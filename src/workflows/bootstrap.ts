@@ -207,12 +207,12 @@ function gitSecretStep(m: Model, o: BootstrapOptions, { ctx, kubectl }: KubeStep
   return {
     id: "git-secret",
     title: `Git credentials for Flux (secret ${FLUX_NAMESPACE}/${secret})`,
-    commands: sshUrl
-      ? [{ cmd: "flux", args: ["create", "secret", "git", secret, `--url=${m.gitops.url}`, `--private-key-file=${o.gitKey ?? "<--git-key>"}`, "--namespace", FLUX_NAMESPACE, "--context", ctx] }]
-      : [],
+    commands: sshUrl ? [{ cmd: "flux", args: ["create", "secret", "git", secret, `--url=${m.gitops.url}`, `--private-key-file=${o.gitKey ?? "<--git-key>"}`, "--namespace", FLUX_NAMESPACE, "--context", ctx] }] : [],
     check: { command: kubectl("-n", FLUX_NAMESPACE, "get", "secret", secret, "-o", "name"), means: "the secret exists" },
     ...(!sshUrl
-      ? { blocked: `bk bootstrap creates SSH deploy-key secrets only; create ${FLUX_NAMESPACE}/${secret} for ${m.gitops.url} yourself (\`flux create secret git ${secret} --url=... --username=... --password=...\`) and rerun` }
+      ? {
+          blocked: `bk bootstrap creates SSH deploy-key secrets only; create ${FLUX_NAMESPACE}/${secret} for ${m.gitops.url} yourself (\`flux create secret git ${secret} --url=... --username=... --password=...\`) and rerun`,
+        }
       : !o.gitKey
         ? { blocked: `secret ${FLUX_NAMESPACE}/${secret} does not exist: pass --git-key <file>, the private half of a deploy key with read access to ${m.gitops.url}` }
         : {}),

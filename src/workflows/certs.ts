@@ -111,11 +111,29 @@ export function evaluateCertificate(t: TlsTarget, served: ServedCertificate | Er
     findings.push({ rule: "certs/not-yet-valid", severity: "error", message: `the certificate is not valid before ${served.notBefore}`, fix: "check the clocks of the node and of this host", ...where });
   }
   if (msLeft <= 0) {
-    findings.push({ rule: "certs/expired", severity: "error", message: `the certificate expired on ${served.notAfter}`, fix: `\`bk certs renew ${c.name}\`; then find out why cert-manager did not renew it (\`kubectl describe certificate -n ${c.namespace} ${c.name}\`)`, ...where });
+    findings.push({
+      rule: "certs/expired",
+      severity: "error",
+      message: `the certificate expired on ${served.notAfter}`,
+      fix: `\`bk certs renew ${c.name}\`; then find out why cert-manager did not renew it (\`kubectl describe certificate -n ${c.namespace} ${c.name}\`)`,
+      ...where,
+    });
   } else if (daysLeft < FAIL_DAYS) {
-    findings.push({ rule: "certs/expiring", severity: "error", message: `the certificate expires in ${daysLeft} day(s) (${served.notAfter}), less than ${FAIL_DAYS}`, fix: `\`bk certs renew ${c.name}\`; cert-manager should have renewed it already: check its logs`, ...where });
+    findings.push({
+      rule: "certs/expiring",
+      severity: "error",
+      message: `the certificate expires in ${daysLeft} day(s) (${served.notAfter}), less than ${FAIL_DAYS}`,
+      fix: `\`bk certs renew ${c.name}\`; cert-manager should have renewed it already: check its logs`,
+      ...where,
+    });
   } else if (daysLeft < WARN_DAYS) {
-    findings.push({ rule: "certs/expiring", severity: "warning", message: `the certificate expires in ${daysLeft} day(s) (${served.notAfter})`, fix: `cert-manager renews ${c.name} before expiry; if it has not within a few days, \`bk certs renew ${c.name}\``, ...where });
+    findings.push({
+      rule: "certs/expiring",
+      severity: "warning",
+      message: `the certificate expires in ${daysLeft} day(s) (${served.notAfter})`,
+      fix: `cert-manager renews ${c.name} before expiry; if it has not within a few days, \`bk certs renew ${c.name}\``,
+      ...where,
+    });
   }
   if (served.trust && !served.trust.ok) {
     findings.push({

@@ -43,13 +43,7 @@ const sameCert = (a: string, b: string) => a.replace(/\s+/g, "") === b.replace(/
 
 export async function runDoctor(m: Model, o: DoctorOptions): Promise<DoctorCheck[]> {
   const ca = o.ca && existsSync(o.ca) ? readFileSync(o.ca, "utf8") : undefined;
-  return [
-    await registryCertificateCheck(m, o),
-    buildHostTrustCheck(m, o, ca),
-    await nodePullCheck(m, o),
-    ...(await sealedSecretsChecks(m, o)),
-    cniCheck(m),
-  ];
+  return [await registryCertificateCheck(m, o), buildHostTrustCheck(m, o, ca), await nodePullCheck(m, o), ...(await sealedSecretsChecks(m, o)), cniCheck(m)];
 }
 
 /** Incident 3: the registry certificate must cover the address it is reached at. */
@@ -69,7 +63,14 @@ async function registryCertificateCheck(m: Model, o: DoctorOptions): Promise<Doc
 /** Incident 4: the build host must trust the CA, for every builder. */
 function buildHostTrustCheck(m: Model, o: DoctorOptions, ca: string | undefined): DoctorCheck {
   const registry = m.registry;
-  if (!ca) return { id: "build-host-trust", title: "the build host trusts the cluster CA", status: o.ca ? "fail" : "skipped", detail: o.ca ? `${o.ca} does not exist` : "no --ca given", fix: "fetch the CA (`bk trust --print` shows how) and pass --ca" };
+  if (!ca)
+    return {
+      id: "build-host-trust",
+      title: "the build host trusts the cluster CA",
+      status: o.ca ? "fail" : "skipped",
+      detail: o.ca ? `${o.ca} does not exist` : "no --ca given",
+      fix: "fetch the CA (`bk trust --print` shows how) and pass --ca",
+    };
   const places = [`etc/docker/certs.d/${registry}/ca.crt`, `etc/containers/certs.d/${registry}/ca.crt`];
   const missing = places.filter((p) => {
     const f = path.join(o.hostRoot, p);
@@ -103,7 +104,13 @@ async function nodePullCheck(m: Model, o: DoctorOptions): Promise<DoctorCheck> {
 async function sealedSecretsChecks(m: Model, o: DoctorOptions): Promise<DoctorCheck[]> {
   if (!o.keyBackup) {
     return [
-      { id: "sealed-secrets-decrypt", title: "every SealedSecret decrypts with the backed-up key", status: "fail", detail: "no --key-backup given", fix: "run `bk secrets backup --kubeconfig <file> --out <file>` and keep the file safe; pass it as --key-backup" },
+      {
+        id: "sealed-secrets-decrypt",
+        title: "every SealedSecret decrypts with the backed-up key",
+        status: "fail",
+        detail: "no --key-backup given",
+        fix: "run `bk secrets backup --kubeconfig <file> --out <file>` and keep the file safe; pass it as --key-backup",
+      },
       { id: "key-backup-recent", title: "a Sealed Secrets key backup exists and is recent", status: "fail", detail: "no --key-backup given", fix: "run `bk secrets backup`" },
     ];
   }

@@ -66,7 +66,13 @@ export function compareLive(m: Model, services: LiveService[]): { rows: LiveRow[
     const object = `Service/${e.namespace}/${e.service}`;
     if (!svc) {
       rows.push({ ...base, actual: [], status: "missing" });
-      findings.push({ rule: "ips/service-missing", severity: "error", object, message: `no LoadBalancer Service ${e.namespace}/${e.service} (${e.title}) in the cluster`, fix: "check the Flux Kustomizations (`flux get kustomizations`) and that the tree is applied" });
+      findings.push({
+        rule: "ips/service-missing",
+        severity: "error",
+        object,
+        message: `no LoadBalancer Service ${e.namespace}/${e.service} (${e.title}) in the cluster`,
+        fix: "check the Flux Kustomizations (`flux get kustomizations`) and that the tree is applied",
+      });
       continue;
     }
     if (!svc.ips.length) {
@@ -106,7 +112,13 @@ export function compareLive(m: Model, services: LiveService[]): { rows: LiveRow[
           fix: `remove the address from ${s.namespace}/${s.name} (or delete it); MetalLB then gives ${ip} to ${owner.title}`,
         });
       } else if (inPool(m, ip)) {
-        findings.push({ rule: "ips/unplanned", severity: "warning", object: `Service/${s.namespace}/${s.name}`, message: `holds ${ip} from the pool, and the definition does not know it`, fix: "declare it in the definition, or stop exposing it as a LoadBalancer" });
+        findings.push({
+          rule: "ips/unplanned",
+          severity: "warning",
+          object: `Service/${s.namespace}/${s.name}`,
+          message: `holds ${ip} from the pool, and the definition does not know it`,
+          fix: "declare it in the definition, or stop exposing it as a LoadBalancer",
+        });
       }
     }
   }
@@ -384,7 +396,11 @@ export function planDefinitionRewrite(root: string, from: string, to: string): F
       for (const r of rewrites) writeFileSync(path.join(tmp, path.relative(root, r.file)), r.after);
       loadDefinition(tmp);
     } catch (err) {
-      if (err instanceof FindingsError) throw new FindingsError(err.findings.map((f) => ({ ...f, message: `after ${from} -> ${to}: ${f.message}` })), 2);
+      if (err instanceof FindingsError)
+        throw new FindingsError(
+          err.findings.map((f) => ({ ...f, message: `after ${from} -> ${to}: ${f.message}` })),
+          2,
+        );
       throw err;
     } finally {
       rmSync(tmp, { recursive: true, force: true });
@@ -406,7 +422,14 @@ export function appRepositories(m: Model, root: string): RepoRef[] {
 export function planRepoRewrites(repos: RepoRef[], from: string, to: string): { rewrites: FileRewrite[]; missing: RepoRef[] } {
   const present = repos.filter((r) => existsSync(r.dir) && statSync(r.dir).isDirectory());
   const missing = repos.filter((r) => !present.includes(r));
-  return { rewrites: rewritesUnder(present.map((r) => ({ dir: r.dir, label: r.app })), from, to), missing };
+  return {
+    rewrites: rewritesUnder(
+      present.map((r) => ({ dir: r.dir, label: r.app })),
+      from,
+      to,
+    ),
+    missing,
+  };
 }
 
 export function unifiedDiff(r: FileRewrite): string {

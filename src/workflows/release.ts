@@ -90,7 +90,12 @@ export function buildCommands(builder: Builder, contextDir: string, image: strin
   const multi = platforms.length > 1;
   const platformArgs = platforms.length ? ["--platform", platforms.join(",")] : [];
   if (builder === "docker") {
-    return multi ? [["docker", ["buildx", "build", ...platformArgs, "--tag", image, "--push", contextDir]]] : [["docker", ["build", ...platformArgs, "--tag", image, contextDir]], ["docker", ["push", image]]];
+    return multi
+      ? [["docker", ["buildx", "build", ...platformArgs, "--tag", image, "--push", contextDir]]]
+      : [
+          ["docker", ["build", ...platformArgs, "--tag", image, contextDir]],
+          ["docker", ["push", image]],
+        ];
   }
   // buildah and podman share the manifest-list workflow for multi-arch images.
   const bud = builder === "buildah" ? "bud" : "build";
@@ -223,7 +228,12 @@ async function checkTagsInRegistry(c: Ctx, out: Out): Promise<void> {
 async function bumpAndRegenerate(c: Ctx, out: Out): Promise<void> {
   const { req, report } = c;
   const text = readFileSync(path.join(req.root, c.appFile), "utf8");
-  const bumped = bumpTags(text, c.comps.map((x) => x.name), req.version, c.appFile);
+  const bumped = bumpTags(
+    text,
+    c.comps.map((x) => x.name),
+    req.version,
+    c.appFile,
+  );
   c.bumps = bumped.bumps;
   c.newText = bumped.text;
   c.next = generate(req.root, new Map([[c.appFile, bumped.text]]));
@@ -265,11 +275,7 @@ async function requestFluxReconcile(c: Ctx, out: Out): Promise<void> {
   const { req, report } = c;
   c.kube = connect(req.kube!.kubeconfig, req.kube!.context);
   const m = c.next!.model;
-  report.reconcileRequestedAt = await requestReconcile(c.kube, [
-    gitRepositoryRef(m.gitops.repository),
-    kustomizationRef("apps"),
-    ...c.comps.map((x) => helmReleaseRef(x.namespace, x.fullname)),
-  ]);
+  report.reconcileRequestedAt = await requestReconcile(c.kube, [gitRepositoryRef(m.gitops.repository), kustomizationRef("apps"), ...c.comps.map((x) => helmReleaseRef(x.namespace, x.fullname))]);
   out(`requested at ${report.reconcileRequestedAt}`);
 }
 

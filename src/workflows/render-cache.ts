@@ -25,7 +25,9 @@ const FORMAT = 1;
 const defaultDir = () => path.join(process.env["XDG_CACHE_HOME"] ?? path.join(homedir(), ".cache"), "beckerkube", "renders");
 
 function entryFile(inputs: RenderInputs, dir: string | undefined): string {
-  const key = createHash("sha256").update(JSON.stringify({ FORMAT, ...inputs })).digest("hex");
+  const key = createHash("sha256")
+    .update(JSON.stringify({ FORMAT, ...inputs }))
+    .digest("hex");
   return path.join(dir ?? defaultDir(), key.slice(0, 2), `${key}.json`);
 }
 

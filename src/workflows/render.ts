@@ -145,7 +145,10 @@ function renderFinding(release: PlacedObject, err: unknown, chart: ChartRef | "a
     rule: "render/helm-template",
     severity: "error",
     message: err instanceof HelmError ? err.stderr.trim() || err.message : err instanceof Error ? err.message : String(err),
-    fix: chart === "app" ? "fix the component in the definition (or the chart) so that its values pass charts/app/values.schema.json" : `fix the release's values in the definition so that chart ${chart.chart} ${chart.version} renders`,
+    fix:
+      chart === "app"
+        ? "fix the component in the definition (or the chart) so that its values pass charts/app/values.schema.json"
+        : `fix the release's values in the definition so that chart ${chart.chart} ${chart.version} renders`,
     file: release.file,
     object: objectRef(release.object),
     field: "spec.values",
@@ -176,7 +179,11 @@ export async function renderReleases(root: string, objects: readonly PlacedObjec
     });
   await pass([], jobs);
   const apiVersions = crdApiVersions([...results.values()].flat());
-  if (apiVersions.length) await pass(apiVersions, jobs.filter((j) => j.chart !== "app" && asksForApis(j.dir)));
+  if (apiVersions.length)
+    await pass(
+      apiVersions,
+      jobs.filter((j) => j.chart !== "app" && asksForApis(j.dir)),
+    );
   const rendered = jobs.flatMap((job) => {
     const objs = results.get(job);
     return objs ? [{ release: job.release, chart: job.chart, chartDir: job.dir, objects: objs }] : [];

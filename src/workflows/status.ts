@@ -100,7 +100,7 @@ export async function collectFlux(kube: Kube): Promise<FluxItem[]> {
         ready: (ready?.status as FluxItem["ready"]) ?? "Unknown",
         ...(ready?.reason ? { reason: ready.reason } : {}),
         ...(ready?.message ? { message: ready.message } : {}),
-        ...(o.status?.artifact?.revision ?? o.status?.lastAppliedRevision ?? o.status?.lastAttemptedRevision
+        ...((o.status?.artifact?.revision ?? o.status?.lastAppliedRevision ?? o.status?.lastAttemptedRevision)
           ? { revision: o.status?.artifact?.revision ?? o.status?.lastAppliedRevision ?? o.status?.lastAttemptedRevision }
           : {}),
         ...(o.spec?.suspend ? { suspended: true } : {}),
@@ -111,11 +111,7 @@ export async function collectFlux(kube: Kube): Promise<FluxItem[]> {
 }
 
 export async function collectCluster(kube: Kube): Promise<Pick<Snapshot, "services" | "pods" | "images">> {
-  const [svcs, pods, deps] = await Promise.all([
-    kube.core.listServiceForAllNamespaces(),
-    kube.core.listPodForAllNamespaces(),
-    kube.objects.list("apps/v1", "Deployment"),
-  ]);
+  const [svcs, pods, deps] = await Promise.all([kube.core.listServiceForAllNamespaces(), kube.core.listPodForAllNamespaces(), kube.objects.list("apps/v1", "Deployment")]);
   const services = svcs.items
     .filter((s) => s.spec?.type === "LoadBalancer")
     .map((s) => ({ namespace: s.metadata!.namespace!, name: s.metadata!.name!, ...(s.status?.loadBalancer?.ingress?.[0]?.ip ? { ip: s.status.loadBalancer.ingress[0].ip } : {}) }));
@@ -126,7 +122,12 @@ export async function collectCluster(kube: Kube): Promise<Pick<Snapshot, "servic
     const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
     const notReady = p.status?.containerStatuses?.some((c) => !c.ready);
     if (phase === "Running" && !notReady) continue;
-    problems.push({ namespace: p.metadata!.namespace!, name: p.metadata!.name!, phase, reason: waiting ? `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}` : notReady ? "containers not ready" : (p.status?.reason ?? phase) });
+    problems.push({
+      namespace: p.metadata!.namespace!,
+      name: p.metadata!.name!,
+      phase,
+      reason: waiting ? `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}` : notReady ? "containers not ready" : (p.status?.reason ?? phase),
+    });
   }
   const images = (deps.items as Array<KubernetesObject & { spec?: { template?: { spec?: { containers?: Array<{ image?: string }> } } } }>).map((d) => ({
     namespace: d.metadata!.namespace!,
@@ -225,11 +226,17 @@ export function evaluateStatus(m: Model, s: Snapshot, opts: { backupMaxAgeHours?
   }
   for (const r of s.reachability) add("reachability", r.name, r.ok ? "ok" : "fail", r.ok ? `${r.address} answers` : `${r.address}: ${r.error}`);
   for (const c of s.certificates)
-    add("certificates", `${c.certificate} (${c.target})`, c.status === "ok" ? "ok" : c.status === "warning" ? "warn" : "fail", c.findings.length ? c.findings.map((f) => f.message).join("; ") : `valid until ${c.served?.notAfter ?? "?"} (${c.daysLeft} days)`);
+    add(
+      "certificates",
+      `${c.certificate} (${c.target})`,
+      c.status === "ok" ? "ok" : c.status === "warning" ? "warn" : "fail",
+      c.findings.length ? c.findings.map((f) => f.message).join("; ") : `valid until ${c.served?.notAfter ?? "?"} (${c.daysLeft} days)`,
+    );
   if (s.backup) {
     const max = opts.backupMaxAgeHours ?? 26;
     if (!s.backup.newest) add("backups", s.backup.dir, "fail", "no backup yet: run `bk backup`");
-    else add("backups", s.backup.newest, (s.backup.ageHours ?? Infinity) > max ? "fail" : "ok", `${s.backup.ageHours} h old${(s.backup.ageHours ?? 0) > max ? ` (older than ${max} h: the nightly backup did not run)` : ""}`);
+    else
+      add("backups", s.backup.newest, (s.backup.ageHours ?? Infinity) > max ? "fail" : "ok", `${s.backup.ageHours} h old${(s.backup.ageHours ?? 0) > max ? ` (older than ${max} h: the nightly backup did not run)` : ""}`);
   }
   return { healthy: checks.every((c) => c.health !== "fail"), checks };
 }

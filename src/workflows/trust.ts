@@ -19,8 +19,7 @@ const NODE_TMP = `/tmp/${CA_NAME}`;
 
 export type TrustAction =
   /** Copy the CA to `dest` on the build host. */
-  | { kind: "install"; target: "host"; dest: string; why: string }
-  | { kind: "run"; target: "host" | "node"; cmd: string; args: string[]; why: string; sudo: boolean };
+  { kind: "install"; target: "host"; dest: string; why: string } | { kind: "run"; target: "host" | "node"; cmd: string; args: string[]; why: string; sudo: boolean };
 
 export interface TrustPlanOptions {
   /** Local path of the CA file the actions copy. */

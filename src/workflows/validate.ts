@@ -42,7 +42,12 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
   if (opts.render) {
     const { renderReleases, placeRendered } = await import("./render.js");
     const { root, scope = "app", charts } = opts.render;
-    const { rendered, findings: renderFindings } = await renderReleases(root, tree.objects, { scope, ...(charts ? { charts } : {}), kubeVersion: m.cluster.profile.kubernetesVersion, ...(scope === "app" ? { cacheDir: null } : {}) });
+    const { rendered, findings: renderFindings } = await renderReleases(root, tree.objects, {
+      scope,
+      ...(charts ? { charts } : {}),
+      kubeVersion: m.cluster.profile.kubernetesVersion,
+      ...(scope === "app" ? { cacheDir: null } : {}),
+    });
     const renderedChecks = await checkObjects(m, placeRendered(rendered));
     findings.push(...renderFindings, ...renderedChecks.findings);
     excepted.push(...renderedChecks.excepted);

@@ -118,23 +118,17 @@ describe("local control plane with Flux", () => {
     const restricted = "e2e-psa-restricted";
     const open = "e2e-psa-open";
     await c().applyManifest(
-      yamlDocs(
-        { apiVersion: "v1", kind: "Namespace", metadata: { name: restricted, labels: { "pod-security.kubernetes.io/enforce": "restricted" } } },
-        { apiVersion: "v1", kind: "Namespace", metadata: { name: open } },
-      ),
+      yamlDocs({ apiVersion: "v1", kind: "Namespace", metadata: { name: restricted, labels: { "pod-security.kubernetes.io/enforce": "restricted" } } }, { apiVersion: "v1", kind: "Namespace", metadata: { name: open } }),
     );
     await waitServiceAccount(restricted);
     await waitServiceAccount(open);
 
-    await assert.rejects(
-      c().kubectl.run(["create", "-f", "-"], yamlDocs(pod(restricted, "priv", "privileged"))),
-      (err: unknown) => {
-        assert.ok(err instanceof CommandError, String(err));
-        assert.match(err.stderr, /violates PodSecurity "restricted:latest"/);
-        assert.match(err.stderr, /privileged/);
-        return true;
-      },
-    );
+    await assert.rejects(c().kubectl.run(["create", "-f", "-"], yamlDocs(pod(restricted, "priv", "privileged"))), (err: unknown) => {
+      assert.ok(err instanceof CommandError, String(err));
+      assert.match(err.stderr, /violates PodSecurity "restricted:latest"/);
+      assert.match(err.stderr, /privileged/);
+      return true;
+    });
     // The same pod is accepted where no profile is enforced: the refusal above came from Pod Security, not
     // from the apiserver's --allow-privileged check.
     await c().kubectl.run(["create", "-f", "-"], yamlDocs(pod(open, "priv", "privileged")));

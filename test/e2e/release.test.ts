@@ -42,11 +42,14 @@ describe("bk release on the local control plane", { timeout: 900_000 }, () => {
     cluster = await up({ chartRepo: true });
     await cluster.charts!.pushChart(path.join(REPO_ROOT, "charts/app"));
     // The bot gets an HTTP port and a health URL in this test's definition, so the health step runs.
-    ({ root, remote } = makeRepo((d) => {
-      d.apps.ccbot!.setIn(["components", "bot", "port"], 8080);
-      d.apps.ccbot!.setIn(["components", "bot", "route"], "/ccbot");
-      d.apps.ccbot!.setIn(["components", "bot", "health"], "/ccbot/health");
-    }, path.join(cluster.git!.root, "fleet.git")));
+    ({ root, remote } = makeRepo(
+      (d) => {
+        d.apps.ccbot!.setIn(["components", "bot", "port"], 8080);
+        d.apps.ccbot!.setIn(["components", "bot", "route"], "/ccbot");
+        d.apps.ccbot!.setIn(["components", "bot", "health"], "/ccbot/health");
+      },
+      path.join(cluster.git!.root, "fleet.git"),
+    ));
 
     // What bootstrap would set up for the apps layer: the source bk release asks to reconcile, the
     // chart repository, and a Kustomization named "apps" (scoped to one application to keep this quick).
@@ -71,7 +74,9 @@ describe("bk release on the local control plane", { timeout: 900_000 }, () => {
     runBkAsync(["release", "ccbot", "bot", version, "--root", root, "--registry", registry.host, "--ca", registry.ca.caCert, "--kubeconfig", cluster.kubeconfig, "--health-url", healthUrl, "--timeout", "5m", "--json"]);
 
   const runningImages = async () => {
-    const pods = JSON.parse(await cluster.kubectl.run(["get", "pods", "-n", "ccbot", "-l", "app.kubernetes.io/instance=ccbot-bot", "-o", "json"])) as { items: Array<{ spec: { containers: Array<{ image: string }>; nodeName?: string }; metadata: { deletionTimestamp?: string } }> };
+    const pods = JSON.parse(await cluster.kubectl.run(["get", "pods", "-n", "ccbot", "-l", "app.kubernetes.io/instance=ccbot-bot", "-o", "json"])) as {
+      items: Array<{ spec: { containers: Array<{ image: string }>; nodeName?: string }; metadata: { deletionTimestamp?: string } }>;
+    };
     return pods.items.filter((p) => !p.metadata.deletionTimestamp).map((p) => `${p.spec.nodeName}:${p.spec.containers[0]!.image}`);
   };
 
@@ -81,7 +86,10 @@ describe("bk release on the local control plane", { timeout: 900_000 }, () => {
     assert.equal(r.status, 0, r.stderr + r.stdout);
     const report = JSON.parse(r.stdout);
     assert.ok(report.reconcileRequestedAt);
-    assert.deepEqual(report.health.map((h: { status: number }) => h.status), [200]);
+    assert.deepEqual(
+      report.health.map((h: { status: number }) => h.status),
+      [200],
+    );
     assert.equal(git(remote, "log", "-1", "--format=%s", "main"), "release(ccbot): bot 2.0.3 -> 2.1.0");
     assert.deepEqual(await runningImages(), ["beckerbox:192.168.7.21:5000/ccbot/bot:2.1.0"]);
   });

@@ -122,7 +122,10 @@ describe("bk secrets against a real API server", () => {
     const again = path.join(await tempDir("bk-keys-"), "again.yaml");
     const o = io();
     assert.equal(await secretsBackupCommand(root, { kubeconfig: c().kubeconfig, out: again, json: true }, o), 0, o.err());
-    const fps = (t: string) => parseKeyBackup(t).privateKeys.map((k) => publicKeyFingerprint(createPublicKey(k))).sort();
+    const fps = (t: string) =>
+      parseKeyBackup(t)
+        .privateKeys.map((k) => publicKeyFingerprint(createPublicKey(k)))
+        .sort();
     assert.deepEqual(fps(await readFile(again, "utf8")), fps(await readFile(backupFile, "utf8")));
     // Restored Secrets all get a new creationTimestamp; the sealing key must still be the same one.
     const o2 = io();

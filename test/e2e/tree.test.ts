@@ -85,8 +85,6 @@ const note = (line: string) => {
   console.log(`# ${line}`);
 };
 
-
-
 /** kubectl's line per object of an apply: "<kind>.<group>/<name> serverside-applied (server dry run)". */
 function countDryRunApplied(stdout: string): number {
   return stdout.split("\n").filter((l) => /serverside-applied \(server dry run\)$/.test(l.trim())).length;
@@ -117,9 +115,7 @@ function podsOf(o: KubeObject): KubeObject[] {
 }
 
 function renderedObjects(): KubeObject[] {
-  return rendered.flatMap((r) =>
-    r.objects.map((o) => (o.metadata.namespace ? o : { ...o, metadata: { ...o.metadata, namespace: r.release.object.metadata.namespace } })),
-  );
+  return rendered.flatMap((r) => r.objects.map((o) => (o.metadata.namespace ? o : { ...o, metadata: { ...o.metadata, namespace: r.release.object.metadata.namespace } })));
 }
 
 /** One line per application HelmRelease that is not Ready, for failure messages. */
@@ -310,8 +306,7 @@ describe("the generated tree on a real control plane with Flux", () => {
             const src = srcName ? out.get(`HelmRepository ${chart[1]}/${srcName}`) : undefined;
             if (cond(hc)?.status === "False" && (NETWORK_ERROR.test(hcMsg) || src)) {
               out.set(`HelmRelease ${id}`, `${msg} (${src ? `HelmRepository ${srcName}: ${src}` : `HelmChart: ${hcMsg}`})`);
-            }
-            else pending.push(`HelmRelease ${id}: ${describeCond(hr)}; HelmChart: ${describeCond(hc)}`);
+            } else pending.push(`HelmRelease ${id}: ${describeCond(hr)}; HelmChart: ${describeCond(hc)}`);
           } else pending.push(`HelmRelease ${id}: ${describeCond(hr)}`);
         }
         return { value: pending.length ? undefined : out, detail: pending.join("; ") };
@@ -493,7 +488,11 @@ describe("the generated tree on a real control plane with Flux", () => {
     // Helm refused before storing anything, so there is nothing to roll back: helm-controller counts such
     // failures in status.failures only (not upgradeFailures) and keeps retrying with back-off.
     const feAfter = await helmHistory(c().kubectl, fe.namespace, fe.fullname);
-    assert.deepEqual(feAfter.map((h) => [h.version, h.info?.status]), feBefore.map((h) => [h.version, h.info?.status]), "no Helm release record was written");
+    assert.deepEqual(
+      feAfter.map((h) => [h.version, h.info?.status]),
+      feBefore.map((h) => [h.version, h.info?.status]),
+      "no Helm release record was written",
+    );
     await assertRunning(fe.namespace, fe.fullname, feImage, fe.replicas);
     note(`broken (schema): ${fe.fullname}: ${describeCond(feHr).replace(/\s+/g, " ")}; failures=${String(feHr.status?.["failures"])}, Helm history unchanged at v${feAfter.at(-1)?.version}, still running ${feImage}`);
 
@@ -503,7 +502,10 @@ describe("the generated tree on a real control plane with Flux", () => {
       async () => {
         const h = await getHr(bot.namespace, bot.fullname);
         const stalled = cond(h, "Stalled");
-        return { value: stalled?.status === "True" && stalled.observedGeneration === h.metadata.generation ? h : undefined, detail: `${describeCond(h)}; upgradeFailures=${String(h.status?.["upgradeFailures"])}; ${describeCond(h, "Remediated")}` };
+        return {
+          value: stalled?.status === "True" && stalled.observedGeneration === h.metadata.generation ? h : undefined,
+          detail: `${describeCond(h)}; upgradeFailures=${String(h.status?.["upgradeFailures"])}; ${describeCond(h, "Remediated")}`,
+        };
       },
       () => c().assertAlive(),
       2000,
@@ -514,7 +516,10 @@ describe("the generated tree on a real control plane with Flux", () => {
     assert.equal(cond(botHr, "Remediated")?.reason, "RollbackSucceeded");
     const botAfter = await helmHistory(c().kubectl, bot.namespace, bot.fullname);
     const added = botAfter.filter((h) => h.version > (botBefore.at(-1)?.version ?? 0));
-    assert.ok(added.some((h) => h.info?.status === "failed"), `failed upgrades are recorded: ${added.map((h) => `${h.version}=${h.info?.status}`).join(", ")}`);
+    assert.ok(
+      added.some((h) => h.info?.status === "failed"),
+      `failed upgrades are recorded: ${added.map((h) => `${h.version}=${h.info?.status}`).join(", ")}`,
+    );
     assert.equal(botAfter.at(-1)?.info?.status, "deployed");
     assert.match(botAfter.at(-1)?.info?.description ?? "", /^Rollback to \d+/);
     await assertRunning(bot.namespace, bot.fullname, bot.image.ref, bot.replicas);

@@ -28,7 +28,10 @@ export async function startFakeChartMuseum(opts: { username?: string; password?:
   const port = await freePort();
   const host = opts.host ?? "127.0.0.1";
   const url = `http://${host}:${port}`;
-  const index = () => (existsSync(path.join(dir, "index.yaml")) ? (parse(readFileSync(path.join(dir, "index.yaml"), "utf8")) as { entries?: Record<string, Array<{ name: string; version: string; digest: string; created: string }>> }) : { entries: {} });
+  const index = () =>
+    existsSync(path.join(dir, "index.yaml"))
+      ? (parse(readFileSync(path.join(dir, "index.yaml"), "utf8")) as { entries?: Record<string, Array<{ name: string; version: string; digest: string; created: string }>> })
+      : { entries: {} };
   const json = (res: http.ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { "content-type": "application/json" });
     res.end(JSON.stringify(body));

@@ -20,16 +20,9 @@ export function generateTestKeyPair(opts: { bits?: number; days?: number; cn?: s
   try {
     const keyPath = join(dir, "key.pem");
     const certPath = join(dir, "cert.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req", "-x509", "-newkey", `rsa:${opts.bits ?? 2048}`, "-nodes",
-        "-keyout", keyPath, "-out", certPath,
-        "-days", String(opts.days ?? 3650),
-        "-subj", `/CN=${opts.cn ?? "sealed-secret"}`,
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
+    execFileSync("openssl", ["req", "-x509", "-newkey", `rsa:${opts.bits ?? 2048}`, "-nodes", "-keyout", keyPath, "-out", certPath, "-days", String(opts.days ?? 3650), "-subj", `/CN=${opts.cn ?? "sealed-secret"}`], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     const privateKey = createPrivateKey(readFileSync(keyPath, "utf8"));
     return {
       privateKeyPem: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),

@@ -86,9 +86,7 @@ class TempServer {
 
   /** table -> "rows:md5 of every row in id order": equal snapshots mean equal contents. */
   snapshot(db: string): Record<string, string> {
-    const tables = this.psql(db, "SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1")
-      .split("\n")
-      .filter(Boolean);
+    const tables = this.psql(db, "SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1").split("\n").filter(Boolean);
     const out: Record<string, string> = {};
     for (const t of tables) {
       const [schema, name] = t.split(".");
@@ -205,7 +203,10 @@ describe("bk backup / bk restore against a real PostgreSQL 15", () => {
     const m = JSON.parse(readFileSync(path.join(folder, "manifest.json"), "utf8"));
     assert.equal(m.server.major, 15);
     assert.deepEqual(m.sealedSecretsKeys.included, true);
-    assert.deepEqual(m.databases.map((d: { name: string }) => d.name), DATABASES);
+    assert.deepEqual(
+      m.databases.map((d: { name: string }) => d.name),
+      DATABASES,
+    );
     const ffl = m.databases.find((d: { name: string }) => d.name === "ffl");
     assert.deepEqual(ffl.tables, { "public.matches": 2000, "public.teams": 500 });
     const triager = m.databases.find((d: { name: string }) => d.name === "triager");
@@ -226,7 +227,10 @@ describe("bk backup / bk restore against a real PostgreSQL 15", () => {
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const res = parseJson(r.stdout, "restore");
     assert.equal(res.ok, true);
-    assert.deepEqual(res.databases.map((d: { name: string }) => d.name), DATABASES);
+    assert.deepEqual(
+      res.databases.map((d: { name: string }) => d.name),
+      DATABASES,
+    );
     for (const d of res.databases) for (const t of d.tables) assert.equal(t.actual, t.expected, `${d.name} ${t.table}`);
     assert.deepEqual(snapshotAll(), before_);
   });
@@ -294,7 +298,9 @@ describe("bk backup / bk restore against a real PostgreSQL 15", () => {
       made.push(out.folder);
       assert.ok(!("sealedSecretsKeys" in out.manifest) || out.manifest.sealedSecretsKeys.included === false);
     }
-    const left = readdirSync(backups).filter((n) => n !== "not-a-backup").sort();
+    const left = readdirSync(backups)
+      .filter((n) => n !== "not-a-backup")
+      .sort();
     assert.deepEqual(left.map((n) => path.join(backups, n)).sort(), made.slice(-2).sort());
     assert.ok(existsSync(stray), "folders that are not backups are never deleted");
     // Restoring from the folder that holds the backups takes the newest one.
@@ -339,7 +345,10 @@ describe("backup folder naming and retention (pure: a RecordingRunner stands in 
       const now = new Date("2026-08-12T03:15:00.456Z");
       const made: string[] = [];
       for (let i = 0; i < 5; i++) made.push((await runBackup({ pg: fakePg(), dir, databases: ["ffl"], keep: 2, definition: null, now })).folder);
-      assert.deepEqual(made.map((f) => path.basename(f)), ["20260812T031500Z", "20260812T031500Z-2", "20260812T031500Z-3", "20260812T031500Z-4", "20260812T031500Z-5"]);
+      assert.deepEqual(
+        made.map((f) => path.basename(f)),
+        ["20260812T031500Z", "20260812T031500Z-2", "20260812T031500Z-3", "20260812T031500Z-4", "20260812T031500Z-5"],
+      );
       assert.deepEqual(listBackups(dir), ["20260812T031500Z-5", "20260812T031500Z-4"]);
       const later = await runBackup({ pg: fakePg(), dir, databases: ["ffl"], keep: 2, definition: null, now: new Date("2026-08-12T03:15:01Z") });
       assert.equal(path.basename(later.folder), "20260812T031501Z");

@@ -157,7 +157,10 @@ describe("bk certs against a real TLS server", () => {
     const r = await bk(["certs", ...all, "--json", "--timeout", "3000"]);
     assert.equal(r.code, 3, r.stdout + r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(out.certificates.map((c: CertificateReport) => c.certificate), ["registry-tls", "ingress-tls", "gateway-tls"]);
+    assert.deepEqual(
+      out.certificates.map((c: CertificateReport) => c.certificate),
+      ["registry-tls", "ingress-tls", "gateway-tls"],
+    );
     assert.ok(out.certificates.every((c: CertificateReport) => c.findings[0]?.rule === "certs/unreachable"));
   });
 
@@ -186,13 +189,28 @@ describe("bk certs renew decision logic (pure, fake cert-manager)", () => {
 
   it("refuses a Certificate that does not exist, waits when already issuing, triggers otherwise", () => {
     assert.equal(renewDecision(undefined, registryCert).action, "refuse");
-    assert.equal(renewDecision(cert([{ type: "Ready", status: "True" }, { type: "Issuing", status: "True", reason: "Renewing" }]), registryCert).action, "wait");
+    assert.equal(
+      renewDecision(
+        cert([
+          { type: "Ready", status: "True" },
+          { type: "Issuing", status: "True", reason: "Renewing" },
+        ]),
+        registryCert,
+      ).action,
+      "wait",
+    );
     assert.equal(renewDecision(cert([{ type: "Ready", status: "True" }]), registryCert).action, "trigger");
     assert.match(renewDecision(cert([{ type: "Ready", status: "False", reason: "DoesNotExist", message: "secret missing" }]), registryCert).reason, /not Ready \(DoesNotExist\)/);
   });
 
   it("sets Issuing=True/ManuallyTriggered and keeps the other conditions", () => {
-    const out = withIssuingCondition(cert([{ type: "Ready", status: "True" }, { type: "Issuing", status: "False", reason: "Failed" }]), new Date("2026-08-01T00:00:00.000Z"));
+    const out = withIssuingCondition(
+      cert([
+        { type: "Ready", status: "True" },
+        { type: "Issuing", status: "False", reason: "Failed" },
+      ]),
+      new Date("2026-08-01T00:00:00.000Z"),
+    );
     assert.deepEqual(out.status?.conditions, [
       { type: "Ready", status: "True" },
       { type: "Issuing", status: "True", reason: "ManuallyTriggered", message: "Certificate re-issuance manually triggered by bk certs renew", lastTransitionTime: "2026-08-01T00:00:00Z", observedGeneration: 3 },
@@ -241,10 +259,16 @@ describe("bk certs renew decision logic (pure, fake cert-manager)", () => {
         calls.push(`restart ${ns}/${name}`);
       },
     };
-    return { api, calls, issue: () => (current = { ...current, status: { conditions: [{ type: "Ready", status: "True" }], revision: (current.status?.revision ?? 0) + 1 } }), set: (c: CertManagerCertificate) => (current = c) };
+    return {
+      api,
+      calls,
+      issue: () => (current = { ...current, status: { conditions: [{ type: "Ready", status: "True" }], revision: (current.status?.revision ?? 0) + 1 } }),
+      set: (c: CertManagerCertificate) => (current = c),
+    };
   }
 
-  const okReport = (): Promise<CertificateReport> => Promise.resolve({ certificate: "registry-tls", endpoint: "registry", target: "", expected: { dnsNames: [], ipAddresses: [] }, missing: [], extra: [], status: "ok", findings: [] });
+  const okReport = (): Promise<CertificateReport> =>
+    Promise.resolve({ certificate: "registry-tls", endpoint: "registry", target: "", expected: { dnsNames: [], ipAddresses: [] }, missing: [], extra: [], status: "ok", findings: [] });
 
   it("triggers, restarts the registry once the new revision exists, and succeeds when the served serial changes", async () => {
     const f = fakeApi(cert([{ type: "Ready", status: "True" }], 4));
@@ -296,7 +320,19 @@ describe("bk certs renew decision logic (pure, fake cert-manager)", () => {
 
     let clock = 0;
     const g = fakeApi(cert([{ type: "Ready", status: "True" }]));
-    const stuck = await renewCertificate(target, { api: g.api, servedSerial: async () => "OLD", check: okReport, sleep: async (ms) => { clock += ms; }, now: () => clock }, { timeoutMs: 9_000, pollMs: 3_000 });
+    const stuck = await renewCertificate(
+      target,
+      {
+        api: g.api,
+        servedSerial: async () => "OLD",
+        check: okReport,
+        sleep: async (ms) => {
+          clock += ms;
+        },
+        now: () => clock,
+      },
+      { timeoutMs: 9_000, pollMs: 3_000 },
+    );
     assert.equal(stuck.ok, false);
     assert.match(stuck.message, /still serves serial OLD after 9 s/);
   });
@@ -325,14 +361,24 @@ describe("Kubernetes adapters (certs renew, ips, trust) against a fake API serve
             apiVersion: "v1",
             metadata: {},
             items: [
-              { metadata: { name: "registry", namespace: "registry", annotations: { "metallb.io/loadBalancerIPs": "192.168.7.21" } }, spec: { type: "LoadBalancer" }, status: { loadBalancer: { ingress: [{ ip: "192.168.7.19" }] } } },
+              {
+                metadata: { name: "registry", namespace: "registry", annotations: { "metallb.io/loadBalancerIPs": "192.168.7.21" } },
+                spec: { type: "LoadBalancer" },
+                status: { loadBalancer: { ingress: [{ ip: "192.168.7.19" }] } },
+              },
               { metadata: { name: "web", namespace: "default" }, spec: { type: "ClusterIP" }, status: {} },
             ],
           });
         }
-        if (url === "/api/v1/namespaces/cert-manager/secrets/beckerkube-ca") return json(res, 200, { kind: "Secret", apiVersion: "v1", metadata: { name: "beckerkube-ca" }, data: { "tls.crt": Buffer.from("CA PEM").toString("base64") } });
+        if (url === "/api/v1/namespaces/cert-manager/secrets/beckerkube-ca")
+          return json(res, 200, { kind: "Secret", apiVersion: "v1", metadata: { name: "beckerkube-ca" }, data: { "tls.crt": Buffer.from("CA PEM").toString("base64") } });
         if (url === "/apis/cert-manager.io/v1/namespaces/registry/certificates/registry-tls") {
-          return json(res, 200, { apiVersion: "cert-manager.io/v1", kind: "Certificate", metadata: { name: "registry-tls", namespace: "registry", generation: 2 }, status: { revision: 3, conditions: [{ type: "Ready", status: "True" }] } });
+          return json(res, 200, {
+            apiVersion: "cert-manager.io/v1",
+            kind: "Certificate",
+            metadata: { name: "registry-tls", namespace: "registry", generation: 2 },
+            status: { revision: 3, conditions: [{ type: "Ready", status: "True" }] },
+          });
         }
         if (url.endsWith("/status") || url.startsWith("/apis/apps/v1/")) return json(res, 200, JSON.parse(body || "{}"));
         return json(res, 404, { kind: "Status", apiVersion: "v1", status: "Failure", code: 404 });

@@ -38,7 +38,10 @@ describe("bk chart push against ChartMuseum's HTTP API (fake server, real helm)"
     assert.equal(r.status, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).pushed, true);
     const versions = await new ChartMuseum({ url, username: auth.BK_CHARTMUSEUM_USER, password: auth.BK_CHARTMUSEUM_PASSWORD }).versions("bk-app");
-    assert.deepEqual(versions.map((v) => v.version), [CHART_VERSION]);
+    assert.deepEqual(
+      versions.map((v) => v.version),
+      [CHART_VERSION],
+    );
     const index = await (await fetch(`${url}/index.yaml`, { headers: { authorization: "Basic " + Buffer.from("bk:test-only-password").toString("base64") } })).text();
     assert.match(index, /bk-app:/);
     assert.ok(index.includes(`/charts/bk-app-${CHART_VERSION}.tgz`), index);

@@ -44,10 +44,7 @@ const HELM = resolveHelm();
 
 function helm(): string {
   if (!HELM) {
-    assert.fail(
-      "helm binary not found: tried toolPath('helm') (src/adapters/tools.ts), $BK_HELM and /tmp/bk-tool-helm. " +
-        "Build it with `npm run tools` or set BK_HELM=/path/to/helm.",
-    );
+    assert.fail("helm binary not found: tried toolPath('helm') (src/adapters/tools.ts), $BK_HELM and /tmp/bk-tool-helm. " + "Build it with `npm run tools` or set BK_HELM=/path/to/helm.");
   }
   return HELM;
 }
@@ -294,9 +291,7 @@ test("frontend with an HTTPRoute on the shared gateway", async () => {
 
   const route = find(objs, "HTTPRoute", "midwestmtg-frontend");
   assert.equal(route.apiVersion, "gateway.networking.k8s.io/v1");
-  assert.deepEqual(route.spec.parentRefs, [
-    { group: "gateway.networking.k8s.io", kind: "Gateway", name: "bk-gateway", namespace: "istio-ingress" },
-  ]);
+  assert.deepEqual(route.spec.parentRefs, [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "bk-gateway", namespace: "istio-ingress" }]);
   assert.deepEqual(route.spec.hostnames, ["mtg.beckerkube.lan"]);
   const rule = route.spec.rules[0];
   assert.deepEqual(rule.matches, [{ path: { type: "PathPrefix", value: "/midwestmtg" } }]);
@@ -396,9 +391,7 @@ test("component with migration, cron job, metrics and PDB", async () => {
     persistence: { enabled: true, size: "2Gi" },
   });
   const objs = await render(values, "ffl-backend", "ffl");
-  assert.deepEqual(kinds(objs), [
-    "CronJob", "Deployment", "Job", "PersistentVolumeClaim", "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceAccount", "ServiceMonitor",
-  ]);
+  assert.deepEqual(kinds(objs), ["CronJob", "Deployment", "Job", "PersistentVolumeClaim", "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceAccount", "ServiceMonitor"]);
   assertStandardLabels(objs, "ffl-backend", "ffl", "backend", "1.4.2");
   assertRestrictedPods(objs);
   assert.deepEqual(validateModels(objs), []);
@@ -428,10 +421,7 @@ test("component with migration, cron job, metrics and PDB", async () => {
   // Its ServiceAccount has to exist before the Job, during pre-install too.
   const hookSa = find(objs, "ServiceAccount", jobPod.serviceAccountName);
   assert.equal(hookSa.metadata.annotations?.["helm.sh/hook"], "pre-install,pre-upgrade");
-  assert.ok(
-    Number(hookSa.metadata.annotations["helm.sh/hook-weight"]) < Number(ann["helm.sh/hook-weight"]),
-    "hook ServiceAccount must be created before the migration Job",
-  );
+  assert.ok(Number(hookSa.metadata.annotations["helm.sh/hook-weight"]) < Number(ann["helm.sh/hook-weight"]), "hook ServiceAccount must be created before the migration Job");
   assert.equal(hookSa.automountServiceAccountToken, false);
   const appSa = find(objs, "ServiceAccount", "ffl-backend");
   assert.equal(appSa.metadata.annotations?.["helm.sh/hook"], undefined, "the app's ServiceAccount is a normal release object");
@@ -453,7 +443,10 @@ test("component with migration, cron job, metrics and PDB", async () => {
   assert.ok((main.ports as Obj[]).some((p) => p.name === metricsPort.targetPort && p.containerPort === 9090));
   const sm = find(objs, "ServiceMonitor", "ffl-backend");
   assert.deepEqual(sm.spec.endpoints, [{ port: metricsPort.name, path: "/metrics", interval: "30s" }]);
-  assert.ok(Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => svc.metadata.labels[k] === v), "ServiceMonitor selects the Service");
+  assert.ok(
+    Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => svc.metadata.labels[k] === v),
+    "ServiceMonitor selects the Service",
+  );
 
   const pdb = find(objs, "PodDisruptionBudget", "ffl-backend");
   assert.equal(pdb.spec.minAvailable, 1);
@@ -481,18 +474,17 @@ test("metrics served on the HTTP port reuse it, and the ServiceMonitor carries t
   assert.deepEqual(c.ports, [{ name: "http", containerPort: 8080, protocol: "TCP" }], "no duplicate container port");
   const svc = find(objs, "Service");
   // One Service port: a second with the same number is refused by the API server (duplicate key).
-  assert.deepEqual((svc.spec.ports as Obj[]).map((p) => p.name), ["http"]);
+  assert.deepEqual(
+    (svc.spec.ports as Obj[]).map((p) => p.name),
+    ["http"],
+  );
   const sm = find(objs, "ServiceMonitor");
   assert.equal(sm.metadata.labels.release, "kube-prometheus-stack");
   assert.equal(sm.metadata.labels["app.kubernetes.io/part-of"], "mtg-dev-agents");
   assert.equal(sm.spec.endpoints[0].port, "http");
 
   // As BeckerKube's synthesis renders it: the Service listens on the container's port.
-  const same = await render(
-    baseValues("ffl", "backend", { port: 8000, service: { port: 8000 }, metrics: { enabled: true, port: 8000 } }),
-    "ffl-backend",
-    "ffl",
-  );
+  const same = await render(baseValues("ffl", "backend", { port: 8000, service: { port: 8000 }, metrics: { enabled: true, port: 8000 } }), "ffl-backend", "ffl");
   const ports = (find(same, "Service").spec.ports as Obj[]).map((p) => p.port);
   assert.deepEqual(ports, [...new Set(ports)], "duplicate Service port numbers");
   assert.equal(find(same, "ServiceMonitor").spec.endpoints[0].port, "http");
@@ -521,12 +513,15 @@ test("jobs can set their own resources; the pod identity can change but never to
 test("cross-field mistakes fail with a message naming the value", async () => {
   const base = baseValues("ffl", "backend");
   assert.match(await renderError({ ...base, pdb: { enabled: true, minAvailable: 1 } }), /pdb\.minAvailable.*replicas/);
+  assert.match(await renderError({ ...base, env: { TOKEN: "x" }, secretEnv: [{ name: "TOKEN", secret: "s", key: "k" }] }), /secretEnv\[0\].*TOKEN/);
   assert.match(
-    await renderError({ ...base, env: { TOKEN: "x" }, secretEnv: [{ name: "TOKEN", secret: "s", key: "k" }] }),
-    /secretEnv\[0\].*TOKEN/,
-  );
-  assert.match(
-    await renderError({ ...base, cronJobs: [{ name: "a", schedule: "@daily", command: ["x"] }, { name: "a", schedule: "@daily", command: ["y"] }] }),
+    await renderError({
+      ...base,
+      cronJobs: [
+        { name: "a", schedule: "@daily", command: ["x"] },
+        { name: "a", schedule: "@daily", command: ["y"] },
+      ],
+    }),
     /cronJobs\[1\]/,
   );
   assert.match(await renderError({ ...base, secretFiles: [{ secret: "s", mountPath: "/tmp" }] }), /secretFiles\[0\]\.mountPath/);

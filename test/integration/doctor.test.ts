@@ -76,7 +76,7 @@ describe("bk doctor", () => {
 
   it("tells an x509 pull failure on the node to install the CA there", async () => {
     const { model } = loadDefinition(root);
-    const runner = new RecordingRunner(() => ({ code: 1, stdout: "", stderr: 'pulling image: failed to do request: x509: certificate signed by unknown authority' }));
+    const runner = new RecordingRunner(() => ({ code: 1, stdout: "", stderr: "pulling image: failed to do request: x509: certificate signed by unknown authority" }));
     const c = byId(await runDoctor(model, { root, keyBackup, maxKeyBackupAgeDays: 7, hostRoot: "/", runner, overrides: { registry: registry.host } }), "node-pull");
     assert.equal(c.status, "fail");
     assert.match(c.fix!, /bk trust --no-host/);
@@ -87,7 +87,10 @@ describe("bk doctor", () => {
     const r = await runBkAsync(["doctor", "--root", root, "--key-backup", keyBackup, "--target", `registry=${registry.host}`, "--ca", registry.ca.caCert, "--json"]);
     assert.equal(r.status, 1, r.stderr);
     const out = JSON.parse(r.stdout) as { checks: DoctorCheck[] };
-    assert.deepEqual(out.checks.map((c) => c.id), ["registry-certificate", "build-host-trust", "node-pull", "sealed-secrets-decrypt", "key-backup-recent", "cni-enforces-networkpolicy"]);
+    assert.deepEqual(
+      out.checks.map((c) => c.id),
+      ["registry-certificate", "build-host-trust", "node-pull", "sealed-secrets-decrypt", "key-backup-recent", "cni-enforces-networkpolicy"],
+    );
     assert.equal(byId(out.checks, "cni-enforces-networkpolicy").status, "ok");
   });
 });

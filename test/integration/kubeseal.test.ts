@@ -81,10 +81,7 @@ describe("kubeseal opens what sealSecret produces", () => {
         labels: { "app.kubernetes.io/name": "app" },
         data: { password: "pa$$wörd", blob: binary, empty: "" },
       });
-      const out = kubeseal(
-        ["--recovery-unseal", "--recovery-private-key", fixture("TEST-ONLY-current-key.pem"), "-o", "yaml"],
-        stringify(sealed),
-      );
+      const out = kubeseal(["--recovery-unseal", "--recovery-private-key", fixture("TEST-ONLY-current-key.pem"), "-o", "yaml"], stringify(sealed));
       const secret = parse(out) as KubeObject & { type?: string };
       assert.equal(secret.metadata.name, "app-secret");
       assert.equal(secret.metadata.namespace, "infra");
@@ -101,18 +98,12 @@ describe("kubeseal opens what sealSecret produces", () => {
   it("kubeseal refuses a strict secret of ours under another name (same label rule)", () => {
     const sealed = sealSecret({ certPem: currentCert, namespace: "infra", name: "a", data: { k: "v" } });
     sealed.metadata.name = "b";
-    assert.throws(
-      () => kubeseal(["--recovery-unseal", "--recovery-private-key", fixture("TEST-ONLY-current-key.pem"), "-o", "yaml"], stringify(sealed)),
-      /no key could decrypt secret/,
-    );
+    assert.throws(() => kubeseal(["--recovery-unseal", "--recovery-private-key", fixture("TEST-ONLY-current-key.pem"), "-o", "yaml"], stringify(sealed)), /no key could decrypt secret/);
   });
 
   it("kubeseal reads our TEST key backup List and uses the rotated-out key", () => {
     const sealed = sealSecret({ certPem: previousCert, namespace: "infra", name: "old", data: { token: "t0k3n" } });
-    const out = kubeseal(
-      ["--recovery-unseal", "--recovery-private-key", fixture("TEST-ONLY-key-backup.yaml"), "-o", "yaml"],
-      stringify(sealed),
-    );
+    const out = kubeseal(["--recovery-unseal", "--recovery-private-key", fixture("TEST-ONLY-key-backup.yaml"), "-o", "yaml"], stringify(sealed));
     assert.equal(secretData(out).token?.toString(), "t0k3n");
   });
 });

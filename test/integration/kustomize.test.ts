@@ -101,7 +101,10 @@ describe("bk validate", () => {
     const r = runBk(["validate", "--root", root, "--json", "--no-kustomize"]);
     assert.equal(r.status, 1);
     const out = JSON.parse(r.stdout);
-    assert.ok(out.findings.some((f: { rule: string; file: string }) => f.rule === "secrets/undeclared" && f.file === "apps/ffl/secrets/old-token.sealed.yaml"), r.stdout);
+    assert.ok(
+      out.findings.some((f: { rule: string; file: string }) => f.rule === "secrets/undeclared" && f.file === "apps/ffl/secrets/old-token.sealed.yaml"),
+      r.stdout,
+    );
     void readFileSync;
   });
 });

@@ -43,10 +43,7 @@ const PROMTOOL = resolvePromtool();
 
 function promtool(args: string[], cwd: string): { status: number | null; out: string } {
   if (!PROMTOOL) {
-    assert.fail(
-      "promtool not found: tried toolPath('promtool') (src/adapters/tools.ts), $BK_PROMTOOL and /tmp/bk-tool-promtool. " +
-        "Build it with `npm run tools` or set BK_PROMTOOL=/path/to/promtool.",
-    );
+    assert.fail("promtool not found: tried toolPath('promtool') (src/adapters/tools.ts), $BK_PROMTOOL and /tmp/bk-tool-promtool. " + "Build it with `npm run tools` or set BK_PROMTOOL=/path/to/promtool.");
   }
   const r = spawnSync(PROMTOOL, args, { cwd, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   if (r.error) throw r.error;
@@ -87,10 +84,7 @@ function firesAndNot(firing: Series[], quiet: Series[], labels: Labels[], evalTi
 
 function serviceDown(job: string, target: Labels): Scenario[] {
   const up = (v: string) => [s("up", { job, ...target }, v)];
-  return [
-    ...firesAndNot(up("0x30"), up("1x30"), [{ job, severity: "critical" }]),
-    { name: "no target at all", series: [s("up", { job: "something-else" }, "1x30")], expect: [{ job, severity: "critical" }] },
-  ];
+  return [...firesAndNot(up("0x30"), up("1x30"), [{ job, severity: "critical" }]), { name: "no target at all", series: [s("up", { job: "something-else" }, "1x30")], expect: [{ job, severity: "critical" }] }];
 }
 
 function deploymentDown(m: Model, optional: boolean): Scenario[] {
@@ -141,17 +135,17 @@ const TABLE: Record<string, (m: Model) => Scenario[]> = {
   PostgreSQLDown: (m) => {
     const cluster = m.postgres.clusterName;
     const up = (v: string) => [s("cnpg_collector_up", { cluster, job: "postgres", namespace: m.postgres.namespace, pod: `${cluster}-1` }, v)];
-    return [
-      ...firesAndNot(up("0x30"), up("1x30"), [{ cluster, severity: "critical" }]),
-      { name: "not scraped", series: [s("up", { job: "postgres" }, "0x30")], expect: [{ cluster, severity: "critical" }] },
-    ];
+    return [...firesAndNot(up("0x30"), up("1x30"), [{ cluster, severity: "critical" }]), { name: "not scraped", series: [s("up", { job: "postgres" }, "0x30")], expect: [{ cluster, severity: "critical" }] }];
   },
   ApplicationComponentDown: (m) => deploymentDown(m, false),
   ApplicationOptionalComponentDown: (m) => deploymentDown(m, true),
   NodeMemoryPressure: () =>
     firesAndNot(
       [s("kube_node_status_condition", { node: "beckerbox", condition: "MemoryPressure", status: "true" }, "1x30")],
-      [s("kube_node_status_condition", { node: "beckerbox", condition: "MemoryPressure", status: "true" }, "0x30"), s("kube_node_status_condition", { node: "beckerbox", condition: "DiskPressure", status: "true" }, "1x30")],
+      [
+        s("kube_node_status_condition", { node: "beckerbox", condition: "MemoryPressure", status: "true" }, "0x30"),
+        s("kube_node_status_condition", { node: "beckerbox", condition: "DiskPressure", status: "true" }, "1x30"),
+      ],
       [{ node: "beckerbox", severity: "high" }],
     ),
   NodeDiskPressure: () =>
@@ -161,7 +155,10 @@ const TABLE: Record<string, (m: Model) => Scenario[]> = {
       [{ node: "beckerbox", severity: "high" }],
     ),
   NodeMemoryAlmostFull: () => {
-    const mem = (avail: string) => [s("node_memory_MemAvailable_bytes", { instance: "192.168.49.2:9100", job: "node-exporter" }, avail), s("node_memory_MemTotal_bytes", { instance: "192.168.49.2:9100", job: "node-exporter" }, "100x30")];
+    const mem = (avail: string) => [
+      s("node_memory_MemAvailable_bytes", { instance: "192.168.49.2:9100", job: "node-exporter" }, avail),
+      s("node_memory_MemTotal_bytes", { instance: "192.168.49.2:9100", job: "node-exporter" }, "100x30"),
+    ];
     return firesAndNot(mem("5x30"), mem("50x30"), [{ instance: "192.168.49.2:9100", severity: "high" }]);
   },
   NodeFilesystemAlmostFull: () => {
@@ -216,7 +213,11 @@ const TABLE: Record<string, (m: Model) => Scenario[]> = {
     ];
   },
   FluxKustomizationNotReady: () => [
-    ...firesAndNot([gotk("Kustomization", "flux-system", "apps", "False", "false")], [gotk("Kustomization", "flux-system", "apps", "True", "false")], [{ exported_namespace: "flux-system", name: "apps", severity: "high" }]),
+    ...firesAndNot(
+      [gotk("Kustomization", "flux-system", "apps", "False", "false")],
+      [gotk("Kustomization", "flux-system", "apps", "True", "false")],
+      [{ exported_namespace: "flux-system", name: "apps", severity: "high" }],
+    ),
     { name: "suspended", series: [gotk("Kustomization", "flux-system", "apps", "False", "true")], expect: [] },
     { name: "a HelmRelease", series: [gotk("HelmRelease", "ffl", "ffl-backend", "False", "false")], expect: [] },
   ],
@@ -231,20 +232,25 @@ const TABLE: Record<string, (m: Model) => Scenario[]> = {
       [{ customresource_kind: "HelmRepository", exported_namespace: "flux-system", name: "bk-charts", severity: "high" }],
     ),
   FluxStateMetricsMissing: () =>
-    firesAndNot(
-      [s("up", { job: "kube-state-metrics" }, "1x60")],
-      [gotk("Kustomization", "flux-system", "apps", "True", "false", "1x60")],
-      [{ customresource_kind: "Kustomization", severity: "medium" }],
-      "40m",
-    ),
+    firesAndNot([s("up", { job: "kube-state-metrics" }, "1x60")], [gotk("Kustomization", "flux-system", "apps", "True", "false", "1x60")], [{ customresource_kind: "Kustomization", severity: "medium" }], "40m"),
   FluxReconciliationSlow: () => {
     const l = { kind: "HelmRelease", name: "ffl-backend", namespace: "ffl", job: "helm-controller" };
     const slow = { "10": "0x60", "60": "0x60", "300": "0x60", "600": "0+1x60", "+Inf": "0+1x60" };
     const fast = { "10": "0+1x60", "60": "0+1x60", "300": "0+1x60", "600": "0+1x60", "+Inf": "0+1x60" };
-    return firesAndNot(buckets("gotk_reconcile_duration_seconds_bucket", l, slow), buckets("gotk_reconcile_duration_seconds_bucket", l, fast), [{ kind: "HelmRelease", name: "ffl-backend", namespace: "ffl", severity: "medium" }], "50m");
+    return firesAndNot(
+      buckets("gotk_reconcile_duration_seconds_bucket", l, slow),
+      buckets("gotk_reconcile_duration_seconds_bucket", l, fast),
+      [{ kind: "HelmRelease", name: "ffl-backend", namespace: "ffl", severity: "medium" }],
+      "50m",
+    );
   },
   FluxResourceSuspended: () =>
-    firesAndNot([gotk("HelmRelease", "ffl", "ffl-backend", "True", "true", "1x100")], [gotk("HelmRelease", "ffl", "ffl-backend", "True", "false", "1x100")], [{ customresource_kind: "HelmRelease", exported_namespace: "ffl", name: "ffl-backend", severity: "low" }], "90m"),
+    firesAndNot(
+      [gotk("HelmRelease", "ffl", "ffl-backend", "True", "true", "1x100")],
+      [gotk("HelmRelease", "ffl", "ffl-backend", "True", "false", "1x100")],
+      [{ customresource_kind: "HelmRelease", exported_namespace: "ffl", name: "ffl-backend", severity: "low" }],
+      "90m",
+    ),
   SealedSecretUnsealFailed: () => {
     const e = (v: string) => [s("sealed_secrets_controller_unseal_errors_total", { namespace: "ffl", reason: "unseal", job: "sealed-secrets" }, v)];
     return firesAndNot(e("0+1x30"), e("3x30"), [{ namespace: "ffl", reason: "unseal", severity: "high" }]);
@@ -256,7 +262,11 @@ const TABLE: Record<string, (m: Model) => Scenario[]> = {
   CertificateExpiringSoon: () => {
     const l = { namespace: "registry", name: "registry-tls", issuer_name: "beckerkube-ca", issuer_kind: "ClusterIssuer", issuer_group: "cert-manager.io", job: "cert-manager" };
     // evaluated at t=20m (time() = 1200): expiring in 10 days fires, in 20 days does not
-    return firesAndNot([s("certmanager_certificate_expiration_timestamp_seconds", l, `${1200 + 10 * 86400}x30`)], [s("certmanager_certificate_expiration_timestamp_seconds", l, `${1200 + 20 * 86400}x30`)], [{ namespace: "registry", name: "registry-tls", severity: "high" }]);
+    return firesAndNot(
+      [s("certmanager_certificate_expiration_timestamp_seconds", l, `${1200 + 10 * 86400}x30`)],
+      [s("certmanager_certificate_expiration_timestamp_seconds", l, `${1200 + 20 * 86400}x30`)],
+      [{ namespace: "registry", name: "registry-tls", severity: "high" }],
+    );
   },
   CertificateNotReady: () => {
     const c = (condition: string, v: string) => s("certmanager_certificate_ready_status", { namespace: "registry", name: "registry-tls", condition, job: "cert-manager" }, v);
@@ -286,7 +296,10 @@ const TABLE: Record<string, (m: Model) => Scenario[]> = {
     const ns = m.sealedSecrets.namespace;
     const key = (secret: string, v: string) => [s("kube_secret_created", { namespace: ns, secret, job: "kube-state-metrics" }, v)];
     // evaluated at t=20m (time() = 1200): created at t=10m fires; created days before does not
-    return [...firesAndNot(key("sealed-secrets-keyabcde", "600x30"), key("sealed-secrets-keyabcde", "-200000x30"), [{ namespace: ns, secret: "sealed-secrets-keyabcde", severity: "low" }]), { name: "another secret", series: key("grafana-admin", "600x30"), expect: [] }];
+    return [
+      ...firesAndNot(key("sealed-secrets-keyabcde", "600x30"), key("sealed-secrets-keyabcde", "-200000x30"), [{ namespace: ns, secret: "sealed-secrets-keyabcde", severity: "low" }]),
+      { name: "another secret", series: key("grafana-admin", "600x30"), expect: [] },
+    ];
   },
 };
 

@@ -61,7 +61,10 @@ describe("bk release against a real registry and a bare remote", () => {
     const r = runBk(["release", "ffl", "backend", "frontend", "1.4.3", "--root", repo.root, "--json", ...flags()]);
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout);
-    assert.deepEqual(report.components.map((c: { name: string; from: string }) => `${c.name}:${c.from}`), ["backend:1.4.2", "frontend:1.4.2"]);
+    assert.deepEqual(
+      report.components.map((c: { name: string; from: string }) => `${c.name}:${c.from}`),
+      ["backend:1.4.2", "frontend:1.4.2"],
+    );
     const after = readFileSync(path.join(repo.root, "definition/apps/ffl.yaml"), "utf8");
     assert.equal(after, before.replaceAll("tag: 1.4.2", "tag: 1.4.3"), "anything but the tags changed in the definition");
     assert.match(readFileSync(path.join(repo.root, "apps/ffl/backend.yaml"), "utf8"), /tag: 1\.4\.3/);
@@ -131,7 +134,9 @@ describe("release building blocks", () => {
   });
 
   it("builds multi-arch with each builder's own manifest workflow", () => {
-    assert.deepEqual(buildCommands("docker", "/src", "r:5000/a/b:1", ["linux/amd64", "linux/arm64"]), [["docker", ["buildx", "build", "--platform", "linux/amd64,linux/arm64", "--tag", "r:5000/a/b:1", "--push", "/src"]]]);
+    assert.deepEqual(buildCommands("docker", "/src", "r:5000/a/b:1", ["linux/amd64", "linux/arm64"]), [
+      ["docker", ["buildx", "build", "--platform", "linux/amd64,linux/arm64", "--tag", "r:5000/a/b:1", "--push", "/src"]],
+    ]);
     assert.deepEqual(buildCommands("buildah", "/src", "r:5000/a/b:1", []), [
       ["buildah", ["bud", "--tag", "r:5000/a/b:1", "/src"]],
       ["buildah", ["push", "r:5000/a/b:1", "docker://r:5000/a/b:1"]],

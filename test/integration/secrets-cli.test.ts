@@ -12,15 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import path from "node:path";
 import { before, describe, it } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
-import {
-  secretsBackupCommand,
-  secretsListCommand,
-  secretsResealCommand,
-  secretsSealCommand,
-  secretsSetCommand,
-  secretsVerifyCommand,
-  type SecretsDeps,
-} from "../../src/cli/commands/secrets.js";
+import { secretsBackupCommand, secretsListCommand, secretsResealCommand, secretsSealCommand, secretsSetCommand, secretsVerifyCommand, type SecretsDeps } from "../../src/cli/commands/secrets.js";
 import type { KubeObject } from "../../src/core/object.js";
 import { loadDefinition } from "../../src/model/load.js";
 import type { DeclaredSecret, Model } from "../../src/model/model.js";
@@ -79,7 +71,9 @@ function sealedFiles(root: string): string[] {
 }
 
 function sealedObject(root: string, file: string): KubeObject {
-  const docs = parseAllDocuments(readFileSync(path.join(root, file), "utf8")).map((d) => d.toJS() as KubeObject | null).filter((x): x is KubeObject => x !== null);
+  const docs = parseAllDocuments(readFileSync(path.join(root, file), "utf8"))
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((x): x is KubeObject => x !== null);
   assert.equal(docs.length, 1, `${file} holds one SealedSecret`);
   return docs[0]!;
 }
@@ -309,8 +303,8 @@ describe("bk secrets on a copy of the real definition", () => {
     const c = io();
     assert.equal(await secretsResealCommand(root, { values, cert: PREVIOUS.cert, allowTestKey: true }, c), 0, c.err());
     assert.match(c.out(), new RegExp(`${model.secrets.length} SealedSecrets written`));
-    assert.equal((await secretsVerifyCommand(root, { keyBackup: PREVIOUS.key }, io())), 0);
-    assert.equal((await secretsVerifyCommand(root, { keyBackup: CURRENT.key }, io())), 1);
+    assert.equal(await secretsVerifyCommand(root, { keyBackup: PREVIOUS.key }, io()), 0);
+    assert.equal(await secretsVerifyCommand(root, { keyBackup: CURRENT.key }, io()), 1);
     assert.ok(isClean(diffTrees(treeSnapshot(root), generate(root).tree.files)));
   });
 
@@ -536,7 +530,10 @@ describe("bk secrets with the controller's keys from the API (fake API)", () => 
     const r = c.json() as { ok: boolean; written: string; keys: Array<{ name: string }>; verify: { secrets: Array<{ opens: boolean }> } };
     assert.equal(r.ok, true);
     assert.equal(r.written, out);
-    assert.deepEqual(r.keys.map((k) => k.name), ["sealed-secrets-keyold", "sealed-secrets-keynew"]);
+    assert.deepEqual(
+      r.keys.map((k) => k.name),
+      ["sealed-secrets-keyold", "sealed-secrets-keynew"],
+    );
     assert.ok(r.verify.secrets.every((e) => e.opens));
     assert.equal(statSync(out).mode & 0o777, 0o600);
     const list = parse(readFileSync(out, "utf8")) as { apiVersion: string; kind: string; items: KubeObject[] };

@@ -79,10 +79,7 @@ describe("base tool set", () => {
 describe("tools cache location", () => {
   it("scripts/tools.sh finds the set built and prints toolsBinDir()", () => {
     const bin = toolsBinDir();
-    assert.ok(
-      existsSync(join(bin, "..", "complete")),
-      `tool set "base" is not completely built (no ${join(bin, "..", "complete")}); run \`npm run tools\``,
-    );
+    assert.ok(existsSync(join(bin, "..", "complete")), `tool set "base" is not completely built (no ${join(bin, "..", "complete")}); run \`npm run tools\``);
     // Set is complete, so this must only check the stamp and print (seconds, not a build).
     const printed = run("bash", [join(repoRoot, "scripts", "tools.sh"), "base"]).trim();
     assert.equal(printed, bin);

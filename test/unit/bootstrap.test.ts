@@ -30,13 +30,20 @@ const tmp = () => {
   return d;
 };
 
-
 const ORDER = ["tools", "minikube", "sealed-secrets-key", "flux-install", "git-secret", "flux-sync", "source", "infra-controllers", "infra-configs", "trust-node", "canary", "apps"];
 const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
 /** The plan `bk bootstrap` builds for the temporary root `root` (same options as opts() below). */
 function planFor(root: string, extra: Partial<Parameters<typeof bootstrapPlan>[1]> = {}): BootstrapStep[] {
-  return bootstrapPlan(model, { root, canary: defaultCanary(model).id, sealedSecretsKey: KEY, sealedSecretsKeyNames: checkKeyBackup(KEY), gitKey: "/keys/deploy", caFile: path.join(root, ".bk/beckerkube-ca.crt"), ...extra });
+  return bootstrapPlan(model, {
+    root,
+    canary: defaultCanary(model).id,
+    sealedSecretsKey: KEY,
+    sealedSecretsKeyNames: checkKeyBackup(KEY),
+    gitKey: "/keys/deploy",
+    caFile: path.join(root, ".bk/beckerkube-ca.crt"),
+    ...extra,
+  });
 }
 
 /**
@@ -66,16 +73,15 @@ function callsOf(s: BootstrapStep): string[] {
 
 const opts = (dir: string, more: BootstrapCliOptions = {}): BootstrapCliOptions => ({ sealedSecretsKey: KEY, gitKey: "/keys/deploy", state: path.join(dir, "state.json"), json: true, ...more });
 
-
 describe("bootstrap plan", () => {
   it("is ordered: Minikube, the Sealed Secrets key before Flux, Flux, Git, sync, infrastructure in order, node trust, canary, apps", () => {
     const steps = planFor(tmp());
-    assert.deepEqual(steps.map((s) => s.id), ORDER);
-    const start = steps[1]!.commands[0]!;
-    assert.equal(
-      formatCommand(start.cmd, start.args),
-      "minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd",
+    assert.deepEqual(
+      steps.map((s) => s.id),
+      ORDER,
     );
+    const start = steps[1]!.commands[0]!;
+    assert.equal(formatCommand(start.cmd, start.args), "minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd");
     assert.equal(formatCommand(steps[2]!.commands[0]!.cmd, steps[2]!.commands[0]!.args), `kubectl --context beckerkube apply -n kube-system -f ${KEY}`);
     // Done only when the backup's own keys exist, not any key the controller may have made.
     assert.equal(renderCommand(steps[2]!.check!.command), "kubectl --context beckerkube -n kube-system get secret sealed-secrets-key-test-only-current sealed-secrets-key-test-only-previous -o name");
@@ -106,10 +112,11 @@ describe("bootstrap plan", () => {
     assert.equal(r.code, 0);
     assert.equal(runner.calls.length, 0);
     const plan = JSON.parse(r.stdout);
-    assert.deepEqual(plan.steps.map((s: { id: string }) => s.id), ORDER);
-    assert.deepEqual(plan.steps[1].commands, [
-      "minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd",
-    ]);
+    assert.deepEqual(
+      plan.steps.map((s: { id: string }) => s.id),
+      ORDER,
+    );
+    assert.deepEqual(plan.steps[1].commands, ["minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd"]);
     assert.equal(plan.steps[9].commands[0], `kubectl --context beckerkube -n cert-manager get secret beckerkube-ca -o 'jsonpath={.data.ca\\.crt}' | base64 -d > ${path.join(dir, ".bk/beckerkube-ca.crt")}`);
     const human = await capture(() => bootstrapCommand(dir, { ...opts(dir), json: false, dryRun: true }, { runner }));
     assert.match(human.stdout, / 3\. sealed-secrets-key: Restore the Sealed Secrets key into kube-system/);
@@ -154,9 +161,15 @@ describe("bootstrap run", () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(runner.lines(), steps.flatMap(callsOf));
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(out.steps.map((s: { id: string; outcome: string }) => `${s.id}:${s.outcome}`), ORDER.map((id) => `${id}:ran`));
+    assert.deepEqual(
+      out.steps.map((s: { id: string; outcome: string }) => `${s.id}:${s.outcome}`),
+      ORDER.map((id) => `${id}:ran`),
+    );
     const state = JSON.parse(readFileSync(path.join(dir, "state.json"), "utf8"));
-    assert.deepEqual(Object.keys(state.completed), ORDER.filter((id) => id !== "tools"));
+    assert.deepEqual(
+      Object.keys(state.completed),
+      ORDER.filter((id) => id !== "tools"),
+    );
 
     const again = new RecordingRunner();
     const r2 = await capture(() => bootstrapCommand(dir, opts(dir), { runner: again }));
@@ -209,7 +222,10 @@ describe("bootstrap run", () => {
       const later = steps.slice(k).filter((s) => s.id !== "tools");
       assert.deepEqual(rerun.lines(), [...callsOf(steps[0]!), ...later.flatMap(callsOf)]);
       const outcomes = JSON.parse(r2.stdout).steps.map((s: { id: string; outcome: string }) => s.outcome);
-      assert.deepEqual(outcomes, ORDER.map((x, i) => (x === "tools" || i >= k ? "ran" : "done-before")));
+      assert.deepEqual(
+        outcomes,
+        ORDER.map((x, i) => (x === "tools" || i >= k ? "ran" : "done-before")),
+      );
     });
   }
 

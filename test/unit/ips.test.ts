@@ -32,29 +32,28 @@ function workspace(): { ws: string; root: string } {
   return { ws, root };
 }
 
-
-const live = (over: Partial<Record<string, string[]>> = {}): LiveService[] =>
-  model.endpoints.map((e) => ({ namespace: e.namespace, name: e.service, ips: over[e.id] ?? [e.ip], requested: e.ip }));
+const live = (over: Partial<Record<string, string[]>> = {}): LiveService[] => model.endpoints.map((e) => ({ namespace: e.namespace, name: e.service, ips: over[e.id] ?? [e.ip], requested: e.ip }));
 
 describe("bk ips (live) comparison", () => {
   it("is clean when every Service holds its definition address", () => {
     const { rows, findings } = compareLive(model, live());
     assert.deepEqual(findings, []);
-    assert.deepEqual(rows.map((r) => `${r.endpoint} ${r.status}`), ["registry ok", "chartmuseum ok", "postgres ok", "ingress ok", "gateway ok"]);
+    assert.deepEqual(
+      rows.map((r) => `${r.endpoint} ${r.status}`),
+      ["registry ok", "chartmuseum ok", "postgres ok", "ingress ok", "gateway ok"],
+    );
   });
 
   it("reports drift, pending and missing Services, and an address held by a stranger", () => {
     const services = live({ registry: ["192.168.7.30"], gateway: [] }).filter((s) => s.name !== "chartmuseum");
     services.push({ namespace: "default", name: "rogue", ips: ["192.168.7.18"] });
     const { rows, findings } = compareLive(model, services);
-    assert.deepEqual(rows.map((r) => `${r.endpoint} ${r.status}`), ["registry drift", "chartmuseum missing", "postgres ok", "ingress ok", "gateway pending"]);
+    assert.deepEqual(
+      rows.map((r) => `${r.endpoint} ${r.status}`),
+      ["registry drift", "chartmuseum missing", "postgres ok", "ingress ok", "gateway pending"],
+    );
     const rules = findings.map((f) => `${f.rule} ${f.object}`);
-    assert.deepEqual(rules, [
-      "ips/drift Service/registry/registry",
-      "ips/service-missing Service/infra/chartmuseum",
-      "ips/pending Service/istio-ingress/bk-gateway",
-      "ips/taken Service/default/rogue",
-    ]);
+    assert.deepEqual(rules, ["ips/drift Service/registry/registry", "ips/service-missing Service/infra/chartmuseum", "ips/pending Service/istio-ingress/bk-gateway", "ips/taken Service/default/rogue"]);
     assert.match(findings[0]!.message, /Registry is at 192\.168\.7\.30, the definition says 192\.168\.7\.21/);
     assert.match(findings[0]!.fix, /bk ips sync --from 192\.168\.7\.21 --to 192\.168\.7\.30/);
   });
@@ -102,7 +101,9 @@ describe("address scanning", () => {
     writeFileSync(path.join(ws, "ffl", ".git", "config"), "url = 192.168.1.18\n");
     const r = await capture(() => ipsScanCommand(REPO_ROOT, [path.join(ws, "ffl"), path.join(ws, "midwestmtg")], { json: true }));
     assert.equal(r.code, 1, r.stderr);
-    const occ = JSON.parse(r.stdout).occurrences.map((o: { file: string; line: number; address: string; port?: number; status: string }) => `${path.relative(ws, o.file)}:${o.line} ${o.address}:${o.port ?? ""} ${o.status}`);
+    const occ = JSON.parse(r.stdout).occurrences.map(
+      (o: { file: string; line: number; address: string; port?: number; status: string }) => `${path.relative(ws, o.file)}:${o.line} ${o.address}:${o.port ?? ""} ${o.status}`,
+    );
     assert.deepEqual(occ, [
       "ffl/.env.build:2 192.168.1.18:5000 stale",
       "ffl/README.md:3 192.168.1.18:5000 stale",
@@ -142,10 +143,7 @@ describe("bk ips sync", () => {
     ].join("\n");
     const r = rewriteYamlText(src, "192.168.7.21", "192.168.7.22");
     assert.equal(r.count, 3);
-    assert.equal(
-      r.text,
-      src.replace("lives at 192.168.7.21", "lives at 192.168.7.22").replace('ip: "192.168.7.21"', 'ip: "192.168.7.22"').replace("push to 192.168.7.21", "push to 192.168.7.22"),
-    );
+    assert.equal(r.text, src.replace("lives at 192.168.7.21", "lives at 192.168.7.22").replace('ip: "192.168.7.21"', 'ip: "192.168.7.22"').replace("push to 192.168.7.21", "push to 192.168.7.22"));
     assert.equal(verifyYamlRewrite(src, r.text, "192.168.7.21", "192.168.7.22", "x.yaml"), undefined);
   });
 
@@ -154,7 +152,10 @@ describe("bk ips sync", () => {
     const before = readFileSync(path.join(ws, "ffl/.env.build"), "utf8");
     const r = await capture(() => ipsSyncCommand(root, { from: "192.168.1.18", to: "192.168.7.21", dryRun: true }));
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /--- a\/ffl\/\.env\.build\n\+\+\+ b\/ffl\/\.env\.build\n@@ -1,3 \+1,3 @@\n # Build settings for \.\/scripts\/build\.sh\n-REGISTRY_URL=192\.168\.1\.18:5000\n\+REGISTRY_URL=192\.168\.7\.21:5000\n/);
+    assert.match(
+      r.stdout,
+      /--- a\/ffl\/\.env\.build\n\+\+\+ b\/ffl\/\.env\.build\n@@ -1,3 \+1,3 @@\n # Build settings for \.\/scripts\/build\.sh\n-REGISTRY_URL=192\.168\.1\.18:5000\n\+REGISTRY_URL=192\.168\.7\.21:5000\n/,
+    );
     assert.match(r.stdout, /4 file\(s\), 4 replacement\(s\) of 192\.168\.1\.18 by 192\.168\.7\.21/);
     assert.match(r.stderr, /ccbot: repository .*ccbot not found/);
     assert.equal(readFileSync(path.join(ws, "ffl/.env.build"), "utf8"), before);
@@ -191,7 +192,9 @@ describe("bk ips sync", () => {
     assert.equal(readFileSync(path.join(root, "definition/infrastructure.yaml"), "utf8"), readFileSync(path.join(REPO_ROOT, "definition/infrastructure.yaml"), "utf8"));
     // The stale 192.168.7.19:5000 is a different address: scan still flags it.
     const scan = await capture(() => ipsScanCommand(root, [path.join(ws, "ffl")], { json: true }));
-    const stale = JSON.parse(scan.stdout).occurrences.filter((o: { status: string }) => o.status !== "current").map((o: { address: string }) => o.address);
+    const stale = JSON.parse(scan.stdout)
+      .occurrences.filter((o: { status: string }) => o.status !== "current")
+      .map((o: { address: string }) => o.address);
     assert.deepEqual(stale, ["192.168.7.19"]);
   });
 

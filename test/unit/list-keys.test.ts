@@ -8,7 +8,17 @@ const at = (object: KubeObject) => [{ object, file: "apps/ffl/backend.yaml" }];
 
 describe("list-map keys", () => {
   it("rejects a Service with one port number twice (the chart bug the control plane found)", () => {
-    const svc = { apiVersion: "v1", kind: "Service", metadata: { name: "ffl-backend", namespace: "ffl" }, spec: { ports: [{ name: "http", port: 8000 }, { name: "metrics", port: 8000, protocol: "TCP" }] } };
+    const svc = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "ffl-backend", namespace: "ffl" },
+      spec: {
+        ports: [
+          { name: "http", port: 8000 },
+          { name: "metrics", port: 8000, protocol: "TCP" },
+        ],
+      },
+    };
     const [f, ...rest] = checkListKeys(at(svc));
     assert.equal(rest.length, 0);
     assert.equal(f!.rule, "schema/duplicate-key");
@@ -24,11 +34,9 @@ describe("list-map keys", () => {
   it("rejects duplicate container names and container ports in any pod template", () => {
     const c = (name: string, port: number) => ({ name, image: "x", ports: [{ containerPort: port }, { containerPort: port }] });
     const cron = { apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "j" }, spec: { jobTemplate: { spec: { template: { spec: { containers: [c("a", 80), c("a", 81)] } } } } } };
-    const fields = checkListKeys(at(cron)).map((f) => f.field).sort();
-    assert.deepEqual(fields, [
-      "spec.jobTemplate.spec.template.spec.containers[0].ports[1]",
-      "spec.jobTemplate.spec.template.spec.containers[1]",
-      "spec.jobTemplate.spec.template.spec.containers[1].ports[1]",
-    ]);
+    const fields = checkListKeys(at(cron))
+      .map((f) => f.field)
+      .sort();
+    assert.deepEqual(fields, ["spec.jobTemplate.spec.template.spec.containers[0].ports[1]", "spec.jobTemplate.spec.template.spec.containers[1]", "spec.jobTemplate.spec.template.spec.containers[1].ports[1]"]);
   });
 });

@@ -144,7 +144,10 @@ describe("peers", () => {
   });
 
   it("ipBlock matches addresses in the block, minus the excepts, pods included", () => {
-    const objs = [denyAll("a"), np("a", "internet", { podSelector: {}, policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "192.168.0.0/16"] } }], ports: [{ port: 443 }] }] })];
+    const objs = [
+      denyAll("a"),
+      np("a", "internet", { podSelector: {}, policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "192.168.0.0/16"] } }], ports: [{ port: 443 }] }] }),
+    ];
     assert.equal(allowed(objs, A_WEB, outside("8.8.8.8"), 443), true);
     assert.equal(allowed(objs, A_WEB, outside("192.168.7.21"), 443), false, "excepted range");
     assert.equal(allowed(objs, A_WEB, B_WEB, 443), false, "pod address 10.244.0.3 is excepted");
@@ -197,10 +200,7 @@ describe("ports", () => {
 
 describe("reading objects", () => {
   it("ignores other kinds and reports peers it cannot evaluate", () => {
-    const objs: KubeObject[] = [
-      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "a" } },
-      np("a", "odd", { podSelector: {}, ingress: [{ from: [{}, { ipBlock: { cidr: "::/0" } }] }] }),
-    ];
+    const objs: KubeObject[] = [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "a" } }, np("a", "odd", { podSelector: {}, ingress: [{ from: [{}, { ipBlock: { cidr: "::/0" } }] }] })];
     const { policies, problems } = parsePolicies(objs);
     assert.equal(policies.length, 1);
     assert.equal(problems.length, 2);

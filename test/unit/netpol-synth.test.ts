@@ -44,7 +44,10 @@ describe("synthesized NetworkPolicies (real definition)", () => {
       const deny = netpols.find((p) => p.object.metadata.namespace === ns.name && p.object.metadata.name === "default-deny");
       assert.ok(deny, `no default-deny in ${ns.name}`);
       assert.deepEqual(deny.object.spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
-      assert.ok(netpols.some((p) => p.object.metadata.namespace === ns.name && p.object.metadata.name === "allow-dns"), `no allow-dns in ${ns.name}`);
+      assert.ok(
+        netpols.some((p) => p.object.metadata.namespace === ns.name && p.object.metadata.name === "allow-dns"),
+        `no allow-dns in ${ns.name}`,
+      );
     }
     for (const id of inv.endpoints.filter((e) => e.endpoint.kind === "pod" && e.endpoint.id !== "kube-system/kube-dns").map((e) => e.endpoint.id)) {
       assert.ok(can(id, "kube-system/kube-dns", 53, "UDP") && can(id, "kube-system/kube-dns", 53, "TCP"), `${id} cannot resolve names`);

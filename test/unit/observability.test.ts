@@ -73,7 +73,11 @@ describe("alert rules", () => {
 
   it("use the four severities of the seed, each at least once", () => {
     for (const r of rules) assert.ok((SEVERITIES as readonly string[]).includes(r.labels.severity!), `${r.alert}: severity ${r.labels.severity}`);
-    for (const s of SEVERITIES) assert.ok(rules.some((r) => r.labels.severity === s), `no ${s} alert`);
+    for (const s of SEVERITIES)
+      assert.ok(
+        rules.some((r) => r.labels.severity === s),
+        `no ${s} alert`,
+      );
   });
 
   it("cover what the task and the incidents require, at the right severity", () => {
@@ -124,8 +128,24 @@ describe("alert rules", () => {
 
   it("runbooks name only bk commands that exist", () => {
     const known = new Set([
-      "bk plan", "bk synth", "bk validate", "bk docs", "bk status", "bk doctor", "bk release", "bk secrets verify", "bk secrets backup",
-      "bk secrets reseal", "bk certs", "bk certs renew", "bk ips", "bk trust", "bk backup", "bk restore", "bk bootstrap", "bk netpol",
+      "bk plan",
+      "bk synth",
+      "bk validate",
+      "bk docs",
+      "bk status",
+      "bk doctor",
+      "bk release",
+      "bk secrets verify",
+      "bk secrets backup",
+      "bk secrets reseal",
+      "bk certs",
+      "bk certs renew",
+      "bk ips",
+      "bk trust",
+      "bk backup",
+      "bk restore",
+      "bk bootstrap",
+      "bk netpol",
     ]);
     for (const name of new Set(rules.map((r) => r.annotations.runbook!))) {
       const text = readFileSync(path.join(REPO_ROOT, name), "utf8");
@@ -188,12 +208,20 @@ describe("scrape targets", () => {
 
   it("one monitor per target, each in the monitoring namespace selecting a declared namespace", () => {
     const declared = new Set(model.namespaces.map((n) => n.name));
-    assert.deepEqual(monitors.map((p) => p.object.metadata.name).sort(), scrapeTargets(model).map((t) => t.id).sort());
+    assert.deepEqual(
+      monitors.map((p) => p.object.metadata.name).sort(),
+      scrapeTargets(model)
+        .map((t) => t.id)
+        .sort(),
+    );
     for (const p of monitors) {
       for (const ns of spec(p.object).namespaceSelector.matchNames as string[]) assert.ok(declared.has(ns), `${p.object.metadata.name}: namespace ${ns}`);
       const eps = (spec(p.object).endpoints ?? spec(p.object).podMetricsEndpoints) as Any[];
       assert.equal(eps.length, 1);
-      assert.ok(eps[0]!.relabelings.some((r: Any) => r.targetLabel === "job"), `${p.object.metadata.name}: no explicit job label`);
+      assert.ok(
+        eps[0]!.relabelings.some((r: Any) => r.targetLabel === "job"),
+        `${p.object.metadata.name}: no explicit job label`,
+      );
     }
   });
 
@@ -243,7 +271,9 @@ describe("scrape targets", () => {
       (peer.namespaceSelector === undefined ? false : selects(peer.namespaceSelector, { "kubernetes.io/metadata.name": MON })) && (peer.podSelector === undefined || selects(peer.podSelector, prometheusPod));
     const blocked: string[] = [];
     for (const t of scrapeTargets(model)) {
-      const policies = ofKind(objects, "NetworkPolicy").map((p) => p.object).filter((o) => o.metadata.namespace === t.namespace && (spec(o).policyTypes ?? ["Ingress"]).includes("Ingress"));
+      const policies = ofKind(objects, "NetworkPolicy")
+        .map((p) => p.object)
+        .filter((o) => o.metadata.namespace === t.namespace && (spec(o).policyTypes ?? ["Ingress"]).includes("Ingress"));
       for (const pod of t.podLabels) {
         const isolating = policies.filter((o) => selects(spec(o).podSelector, pod));
         if (!isolating.length) continue; // no policy selects the pod: nothing isolates it
@@ -311,7 +341,10 @@ describe("dashboards", () => {
       assert.equal(d.uid, `bk-app-${app.name}`);
       assert.deepEqual(d.tags, ["beckerkube", "applications"]);
       const rows = (d.panels as Any[]).filter((p) => p.type === "row").map((p) => p.title);
-      assert.deepEqual(rows, app.components.map((c) => c.name));
+      assert.deepEqual(
+        rows,
+        app.components.map((c) => c.name),
+      );
     }
     for (const c of model.components) {
       const panels = dashboards.get(`beckerkube-app-${c.app}.json`)!.panels as Any[];
@@ -474,5 +507,4 @@ describe("runbook links", () => {
     assert.equal(repoBrowseUrl("not a url", "main", "a.md"), undefined);
     assert.equal(runbookPath("registry-down"), "docs/runbooks/registry-down.md");
   });
-
 });

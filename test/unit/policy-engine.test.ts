@@ -4,20 +4,7 @@ import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import type { KubeObject } from "../../src/core/object.js";
 import { allRules, objectMatches, ruleMatches, runPolicy, unusedExceptionFindings } from "../../src/policy/engine.js";
 import type { PolicyException } from "../../src/policy/rule.js";
-import {
-  APP_LABELS,
-  C0,
-  REGISTRY,
-  binding,
-  configMap,
-  ctx,
-  deployment,
-  deploymentWith,
-  helmRelease,
-  placed,
-  role,
-  serviceAccount,
-} from "./policy-fixtures.js";
+import { APP_LABELS, C0, REGISTRY, binding, configMap, ctx, deployment, deploymentWith, helmRelease, placed, role, serviceAccount } from "./policy-fixtures.js";
 
 const sealedSecret: KubeObject = {
   apiVersion: "bitnami.com/v1alpha1",
@@ -56,7 +43,16 @@ describe("a compliant app", () => {
 
 describe("findings", () => {
   it("carry rule, file and object", () => {
-    const { findings } = runPolicy([placed(deploymentWith((s) => (s.hostIPC = true)), "apps/ffl/x.yaml")], ctx, []);
+    const { findings } = runPolicy(
+      [
+        placed(
+          deploymentWith((s) => (s.hostIPC = true)),
+          "apps/ffl/x.yaml",
+        ),
+      ],
+      ctx,
+      [],
+    );
     assert.equal(findings.length, 1);
     const f = findings[0]!;
     assert.equal(f.rule, "psa-baseline/host-namespaces");
@@ -75,7 +71,10 @@ describe("findings", () => {
       placed(configMap({ password: "hunter2" }, "z-config"), "b.yaml"),
       placed(many, "b.yaml"),
       placed(configMap({ password: "hunter2" }, "a-config"), "b.yaml"),
-      placed(deploymentWith((s) => (s.hostNetwork = true)), "a.yaml"),
+      placed(
+        deploymentWith((s) => (s.hostNetwork = true)),
+        "a.yaml",
+      ),
     ];
     const order = (list: typeof objects) => runPolicy(list, ctx, []).findings.map((f) => [f.file, f.object, f.rule, f.field]);
     const expected = [
@@ -103,7 +102,10 @@ describe("exceptions", () => {
   it("an exact rule id and object except the finding and record which exception did", () => {
     const e: PolicyException = { rule: "image/registry", object: "Deployment/ingress-nginx/ingress-nginx-controller", reason: "upstream chart image, mirrored later" };
     const r = runPolicy([placed(ingress())], ctx, [e]);
-    assert.deepEqual(r.findings.map((f) => f.rule), ["psa-baseline/capabilities"]);
+    assert.deepEqual(
+      r.findings.map((f) => f.rule),
+      ["psa-baseline/capabilities"],
+    );
     assert.equal(r.excepted.length, 1);
     assert.equal(r.excepted[0]!.finding.rule, "image/registry");
     assert.equal(r.excepted[0]!.exception, e);
@@ -112,8 +114,14 @@ describe("exceptions", () => {
 
   it("a family prefix excepts the whole family and nothing else", () => {
     const r = runPolicy([placed(ingress())], ctx, [{ rule: "psa-baseline/*", object: "Deployment/ingress-nginx/*", reason: "the controller needs NET_RAW for its probes" }]);
-    assert.deepEqual(r.findings.map((f) => f.rule), ["image/registry"]);
-    assert.deepEqual(r.excepted.map((x) => x.finding.rule), ["psa-baseline/capabilities"]);
+    assert.deepEqual(
+      r.findings.map((f) => f.rule),
+      ["image/registry"],
+    );
+    assert.deepEqual(
+      r.excepted.map((x) => x.finding.rule),
+      ["psa-baseline/capabilities"],
+    );
   });
 
   it("reports exceptions that match nothing, including ones in the wrong family or for another object", () => {
@@ -125,10 +133,13 @@ describe("exceptions", () => {
     const r = runPolicy([placed(ingress())], ctx, stale);
     assert.deepEqual(r.unusedExceptions, stale.slice(0, 2));
     const warnings = unusedExceptionFindings(r.unusedExceptions, "definition/policy-exceptions.yaml");
-    assert.deepEqual(warnings.map((w) => [w.rule, w.severity, w.file]), [
-      ["policy/unused-exception", "warning", "definition/policy-exceptions.yaml"],
-      ["policy/unused-exception", "warning", "definition/policy-exceptions.yaml"],
-    ]);
+    assert.deepEqual(
+      warnings.map((w) => [w.rule, w.severity, w.file]),
+      [
+        ["policy/unused-exception", "warning", "definition/policy-exceptions.yaml"],
+        ["policy/unused-exception", "warning", "definition/policy-exceptions.yaml"],
+      ],
+    );
     assert.match(warnings[0]!.message, /"psa-restricted\/\*" on "Deployment\/ingress-nginx\/\*" matches no finding/);
   });
 
@@ -165,7 +176,10 @@ describe("allRules", () => {
 
   it("is what runPolicy runs by default", () => {
     const violatesOne = deploymentWith((_, c) => (c.image = `${REGISTRY}/ffl/backend:latest`));
-    assert.deepEqual(runPolicy([placed(violatesOne)], ctx, []).findings.map((f) => [f.rule, f.field]), [["image/pinned-tag", `${C0}.image`]]);
+    assert.deepEqual(
+      runPolicy([placed(violatesOne)], ctx, []).findings.map((f) => [f.rule, f.field]),
+      [["image/pinned-tag", `${C0}.image`]],
+    );
     assert.deepEqual(runPolicy([placed(violatesOne)], ctx, [], []).findings, []);
   });
 });

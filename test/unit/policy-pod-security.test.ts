@@ -94,7 +94,10 @@ describe("every pod template and every container", () => {
 describe("baseline details", () => {
   it("host namespaces: each of hostNetwork, hostPID, hostIPC is its own finding", () => {
     const got = psaOnly(deploymentWith((s) => Object.assign(s, { hostNetwork: true, hostPID: true, hostIPC: true })));
-    assert.deepEqual(got.map(([, f]) => f), [`${POD}.hostIPC`, `${POD}.hostNetwork`, `${POD}.hostPID`]);
+    assert.deepEqual(
+      got.map(([, f]) => f),
+      [`${POD}.hostIPC`, `${POD}.hostNetwork`, `${POD}.hostPID`],
+    );
   });
 
   it("capabilities: the default set may be added at baseline, anything else not", () => {
@@ -129,19 +132,14 @@ describe("baseline details", () => {
   });
 
   it("AppArmor: legacy annotations must be runtime/default or localhost/*", () => {
-    const obj = (value: string): KubeObject =>
-      deployment((d) => (d.spec.template.metadata.annotations = { "container.apparmor.security.beta.kubernetes.io/backend": value }));
-    assert.deepEqual(psaOnly(obj("unconfined")), [
-      ["psa-baseline/apparmor", 'spec.template.metadata.annotations["container.apparmor.security.beta.kubernetes.io/backend"]'],
-    ]);
+    const obj = (value: string): KubeObject => deployment((d) => (d.spec.template.metadata.annotations = { "container.apparmor.security.beta.kubernetes.io/backend": value }));
+    assert.deepEqual(psaOnly(obj("unconfined")), [["psa-baseline/apparmor", 'spec.template.metadata.annotations["container.apparmor.security.beta.kubernetes.io/backend"]']]);
     assert.deepEqual(psaOnly(obj("runtime/default")), []);
     assert.deepEqual(psaOnly(obj("localhost/backend")), []);
   });
 
   it("AppArmor: a profile without a type is not allowed (as upstream)", () => {
-    assert.deepEqual(psaOnly(deploymentWith((s) => (s.securityContext.appArmorProfile = {}))), [
-      ["psa-baseline/apparmor", `${POD}.securityContext.appArmorProfile.type`],
-    ]);
+    assert.deepEqual(psaOnly(deploymentWith((s) => (s.securityContext.appArmorProfile = {}))), [["psa-baseline/apparmor", `${POD}.securityContext.appArmorProfile.type`]]);
   });
 
   it("SELinux: user and role are never allowed; container_engine_t from v1.31", () => {
@@ -167,9 +165,7 @@ describe("baseline details", () => {
 
   it("sysctls: the safe set grows with the version", () => {
     const obj = (name: string): KubeObject => deploymentWith((s) => (s.securityContext.sysctls = [{ name, value: "1" }]));
-    assert.deepEqual(psaOnly(obj("net.ipv4.tcp_keepalive_time"), withCtx({ podSecurityVersion: "v1.28" })), [
-      ["psa-baseline/sysctls", `${POD}.securityContext.sysctls[0].name`],
-    ]);
+    assert.deepEqual(psaOnly(obj("net.ipv4.tcp_keepalive_time"), withCtx({ podSecurityVersion: "v1.28" })), [["psa-baseline/sysctls", `${POD}.securityContext.sysctls[0].name`]]);
     assert.deepEqual(psaOnly(obj("net.ipv4.tcp_keepalive_time"), withCtx({ podSecurityVersion: "v1.29" })), []);
     assert.equal(psaOnly(obj("net.ipv4.tcp_rmem"), withCtx({ podSecurityVersion: "v1.31" })).length, 1);
     assert.deepEqual(psaOnly(obj("net.ipv4.tcp_rmem"), withCtx({ podSecurityVersion: "v1.32" })), []);
@@ -201,13 +197,16 @@ describe("restricted details", () => {
   });
 
   it("runAsNonRoot: explicit false on a container fails even when the pod sets true; pod false fails at the pod", () => {
-    assert.deepEqual(psaOnly(deploymentWith((_, c) => (c.securityContext.runAsNonRoot = false))), [
-      ["psa-restricted/run-as-non-root", `${C0}.securityContext.runAsNonRoot`],
-    ]);
-    assert.deepEqual(psaOnly(deploymentWith((s, c) => {
-      s.securityContext.runAsNonRoot = false;
-      c.securityContext.runAsNonRoot = true;
-    })), [["psa-restricted/run-as-non-root", `${POD}.securityContext.runAsNonRoot`]]);
+    assert.deepEqual(psaOnly(deploymentWith((_, c) => (c.securityContext.runAsNonRoot = false))), [["psa-restricted/run-as-non-root", `${C0}.securityContext.runAsNonRoot`]]);
+    assert.deepEqual(
+      psaOnly(
+        deploymentWith((s, c) => {
+          s.securityContext.runAsNonRoot = false;
+          c.securityContext.runAsNonRoot = true;
+        }),
+      ),
+      [["psa-restricted/run-as-non-root", `${POD}.securityContext.runAsNonRoot`]],
+    );
   });
 
   it("runAsNonRoot: every container must be covered when the pod does not set it", () => {

@@ -8,20 +8,7 @@ import { describe, it } from "node:test";
 import type { KubeObject } from "../../src/core/object.js";
 import { allRules } from "../../src/policy/engine.js";
 import type { PolicyContext } from "../../src/policy/rule.js";
-import {
-  C0,
-  POD,
-  REGISTRY,
-  binding,
-  check,
-  configMap,
-  ctx,
-  deployment,
-  deploymentWith,
-  role,
-  serviceAccount,
-  withCtx,
-} from "./policy-fixtures.js";
+import { C0, POD, REGISTRY, binding, check, configMap, ctx, deployment, deploymentWith, role, serviceAccount, withCtx } from "./policy-fixtures.js";
 
 interface Case {
   violating: () => KubeObject;

@@ -30,7 +30,10 @@ describe("secrets/plaintext-secret", () => {
   it("a Secret is reported once, whatever its fields hold", () => {
     const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "x", namespace: "ffl" }, stringData: { password: "hunter2", token: TOKENS["a GitHub token"] } };
     const got = findings(secret as KubeObject);
-    assert.deepEqual(got.map((f) => f.rule), ["secrets/plaintext-secret"]);
+    assert.deepEqual(
+      got.map((f) => f.rule),
+      ["secrets/plaintext-secret"],
+    );
     assert.match(got[0]!.fix, /bk secrets seal/);
   });
 });
@@ -117,7 +120,13 @@ describe("secrets/credential-literal: credential keys", () => {
   });
 
   it("finds credential keys spelled with separators in embedded text, which the quick pre-check must not skip", () => {
-    for (const [key, line] of [["DB_PASS_WORD", 1], ["api-key", 2], ["Tok.En", 2], ["x.passwd", 1], ["client_SECRET", 2]] as const) {
+    for (const [key, line] of [
+      ["DB_PASS_WORD", 1],
+      ["api-key", 2],
+      ["Tok.En", 2],
+      ["x.passwd", 1],
+      ["client_SECRET", 2],
+    ] as const) {
       const text = line === 1 ? `${key}=Zx9vQ2mL7pR4\nother=1\n` : `other: 1\n${key}: Zx9vQ2mL7pR4\n`;
       const [f] = findings(configMap({ "app.conf": text }));
       assert.ok(f, key);

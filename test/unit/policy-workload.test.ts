@@ -68,7 +68,13 @@ describe("image references", () => {
   });
 
   it("a missing tag behind a registry port is still a missing tag", () => {
-    assert.deepEqual(only("image/", deploymentWith((_, c) => (c.image = `${REGISTRY}/ffl/backend`))), [["image/pinned-tag", `${C0}.image`]]);
+    assert.deepEqual(
+      only(
+        "image/",
+        deploymentWith((_, c) => (c.image = `${REGISTRY}/ffl/backend`)),
+      ),
+      [["image/pinned-tag", `${C0}.image`]],
+    );
   });
 
   it("init and ephemeral container images must come from the registry too", () => {
@@ -79,7 +85,10 @@ describe("image references", () => {
   });
 
   it("an image from another registry is one finding (registry), not also a naming finding", () => {
-    const got = only("image/", deploymentWith((_, c) => (c.image = "ghcr.io/ffl/backend:1.0.0")));
+    const got = only(
+      "image/",
+      deploymentWith((_, c) => (c.image = "ghcr.io/ffl/backend:1.0.0")),
+    );
     assert.deepEqual(got, [["image/registry", `${C0}.image`]]);
   });
 
@@ -112,12 +121,8 @@ describe("image references", () => {
 describe("images in HelmRelease values", () => {
   it("our app's chart: registry and naming apply to image.repository", () => {
     assert.deepEqual(only("image/", helmRelease({ image: { repository: `${REGISTRY}/ffl/backend`, tag: "0.1.12" } }, APP_LABELS)), []);
-    assert.deepEqual(only("image/", helmRelease({ image: { repository: `${REGISTRY}/ffl-backend`, tag: "0.1.12" } }, APP_LABELS)), [
-      ["image/naming", "spec.values.image.repository"],
-    ]);
-    assert.deepEqual(only("image/", helmRelease({ image: { repository: "docker.io/ffl/backend", tag: "0.1.12" } }, APP_LABELS)), [
-      ["image/registry", "spec.values.image.repository"],
-    ]);
+    assert.deepEqual(only("image/", helmRelease({ image: { repository: `${REGISTRY}/ffl-backend`, tag: "0.1.12" } }, APP_LABELS)), [["image/naming", "spec.values.image.repository"]]);
+    assert.deepEqual(only("image/", helmRelease({ image: { repository: "docker.io/ffl/backend", tag: "0.1.12" } }, APP_LABELS)), [["image/registry", "spec.values.image.repository"]]);
   });
 
   it("registry + repository split (Bitnami style) and numeric tags are understood", () => {
@@ -127,9 +132,7 @@ describe("images in HelmRelease values", () => {
 
   it("a third-party chart may pull from its vendor, but not an unpinned tag", () => {
     assert.deepEqual(only("image/", helmRelease({ controller: { image: { repository: "registry.k8s.io/ingress-nginx/controller", tag: "v1.13.3" } } })), []);
-    assert.deepEqual(only("image/", helmRelease({ controller: { image: { repository: "quay.io/x/y", tag: "latest" } } })), [
-      ["image/pinned-tag", "spec.values.controller.image.tag"],
-    ]);
+    assert.deepEqual(only("image/", helmRelease({ controller: { image: { repository: "quay.io/x/y", tag: "latest" } } })), [["image/pinned-tag", "spec.values.controller.image.tag"]]);
     assert.deepEqual(only("image/", helmRelease({ sidecars: [{ image: "busybox" }] })), [["image/pinned-tag", "spec.values.sidecars[0].image"]]);
   });
 
@@ -138,8 +141,6 @@ describe("images in HelmRelease values", () => {
   });
 
   it("an empty tag is unpinned", () => {
-    assert.deepEqual(only("image/", helmRelease({ image: { repository: `${REGISTRY}/ffl/backend`, tag: "" } }, APP_LABELS)), [
-      ["image/pinned-tag", "spec.values.image.tag"],
-    ]);
+    assert.deepEqual(only("image/", helmRelease({ image: { repository: `${REGISTRY}/ffl/backend`, tag: "" } }, APP_LABELS)), [["image/pinned-tag", "spec.values.image.tag"]]);
   });
 });

@@ -39,7 +39,7 @@ export function problemWith(line: string, complete = true): string | undefined {
     if (t.startsWith("--")) {
       const name = t.split("=")[0]!;
       const scope = [cmd, program];
-      const opt = scope.flatMap((c) => c.options).find((o) => o.long === name || o.negate && o.long === name);
+      const opt = scope.flatMap((c) => c.options).find((o) => o.long === name || (o.negate && o.long === name));
       if (!opt && name !== "--help") return `unknown option ${name} for 'bk ${cmd.name() === "bk" ? "" : commandPath(cmd)}'`;
       if (opt && (opt.required || opt.optional) && !t.includes("=")) {
         if (opt.variadic) while (tokens[i + 1] && !tokens[i + 1]!.startsWith("--")) i++;

@@ -29,7 +29,11 @@ describe("ProcessRunner", () => {
   });
 
   it("passes input, cwd and added environment", async () => {
-    const r = await runner.run(process.execPath, ["-e", "process.stdin.pipe(process.stdout); process.stderr.write(process.cwd() + ' ' + process.env.BK_RUNNER_TEST)"], { input: "in", cwd: "/", env: { BK_RUNNER_TEST: "yes" } });
+    const r = await runner.run(process.execPath, ["-e", "process.stdin.pipe(process.stdout); process.stderr.write(process.cwd() + ' ' + process.env.BK_RUNNER_TEST)"], {
+      input: "in",
+      cwd: "/",
+      env: { BK_RUNNER_TEST: "yes" },
+    });
     assert.deepEqual(r, { code: 0, stdout: "in", stderr: "/ yes" });
   });
 });

@@ -125,7 +125,11 @@ describe("bundled kubernetes-models validators", () => {
     });
     assert.equal(ok, true, JSON.stringify(deployment.validate.errors));
     assert.equal(deployment.validate({ apiVersion: "apps/v1", kind: "Deployment", spec: { replicas: 2 ** 40 } }), false, "int32 is applied");
-    assert.equal(deployment.validate({ apiVersion: "apps/v1", kind: "Deployment", spec: { selector: {}, template: { spec: { containers: [{ name: "c", resources: { limits: { memory: "lots" } } }] } } } }), false, "quantity is applied");
+    assert.equal(
+      deployment.validate({ apiVersion: "apps/v1", kind: "Deployment", spec: { selector: {}, template: { spec: { containers: [{ name: "c", resources: { limits: { memory: "lots" } } }] } } } }),
+      false,
+      "quantity is applied",
+    );
     assert.equal(deployment.access.loadedReal(), false);
 
     const configMap = bundle(join("v1", "ConfigMap.js"));
@@ -175,12 +179,18 @@ process.stdout.write(JSON.stringify(findings));
   it("on a miss and on a hit, for built-in and custom kinds", () => {
     const dir = join(temp, "process");
     const without = run("none");
-    assert.ok(without.some((f) => f.rule === "schema/Deployment" && f.field?.includes("runAsNonRot")), JSON.stringify(without, null, 1));
+    assert.ok(
+      without.some((f) => f.rule === "schema/Deployment" && f.field?.includes("runAsNonRot")),
+      JSON.stringify(without, null, 1),
+    );
     assert.ok(without.some((f) => f.rule === "schema/HelmRelease"));
     assert.deepEqual(run(dir), without, "cache miss");
     const files = readdirSync(dir);
     for (const prefix of ["core_apps_v1_Deployment-", "core_ObjectMeta-", "fields_V1Deployment-", "helm.toolkit.fluxcd.io_HelmRelease_v2-"]) {
-      assert.ok(files.some((f) => f.startsWith(prefix)), `${prefix}* in ${files.join(", ")}`);
+      assert.ok(
+        files.some((f) => f.startsWith(prefix)),
+        `${prefix}* in ${files.join(", ")}`,
+      );
     }
     assert.deepEqual(run(dir), without, "cache hit");
   });

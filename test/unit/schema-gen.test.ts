@@ -56,10 +56,7 @@ describe("gen:schemas", () => {
     const cluster = JSON.parse(readFileSync(join(committed, "postgresql.cnpg.io", "Cluster_v1.json"), "utf8"));
     assert.equal(cluster.description, undefined);
     assert.equal(cluster.properties.spec.properties.description.type, "string");
-    assert.deepEqual(
-      stripDocs({ description: "doc", type: "object", properties: { description: { type: "string", description: "doc" } } }),
-      { type: "object", properties: { description: { type: "string" } } },
-    );
+    assert.deepEqual(stripDocs({ description: "doc", type: "object", properties: { description: { type: "string", description: "doc" } } }), { type: "object", properties: { description: { type: "string" } } });
   });
 
   it("reads the CRD folder from BK_CRDS_DIR", () => {

@@ -184,7 +184,12 @@ describe("schema validation: valid objects pass", () => {
 
 describe("schema validation: custom resources", () => {
   it("rejects a misspelt field that Kubernetes would prune, suggesting the right one", async () => {
-    const f = await expectOne(variant("HelmRelease", (o) => (o.spec.intervall = "5m")), "spec.intervall", "unknown field", "spec.interval?");
+    const f = await expectOne(
+      variant("HelmRelease", (o) => (o.spec.intervall = "5m")),
+      "spec.intervall",
+      "unknown field",
+      "spec.interval?",
+    );
     assert.match(f.fix, /rename it to spec\.interval/);
   });
 
@@ -197,12 +202,25 @@ describe("schema validation: custom resources", () => {
   });
 
   it("reports a wrong type with the expected and the actual type", async () => {
-    await expectOne(variant("HelmRelease", (o) => (o.spec.interval = 5)), "spec.interval", "must be a string", "number 5");
+    await expectOne(
+      variant("HelmRelease", (o) => (o.spec.interval = 5)),
+      "spec.interval",
+      "must be a string",
+      "number 5",
+    );
   });
 
   it("reports a missing required field", async () => {
-    await expectOne(variant("Kustomization", (o) => delete o.spec.sourceRef), "spec.sourceRef", "required");
-    await expectOne(variant("GitRepository", (o) => delete o.spec.url), "spec.url", "required");
+    await expectOne(
+      variant("Kustomization", (o) => delete o.spec.sourceRef),
+      "spec.sourceRef",
+      "required",
+    );
+    await expectOne(
+      variant("GitRepository", (o) => delete o.spec.url),
+      "spec.url",
+      "required",
+    );
   });
 
   it("reports a value outside the enum with the allowed values", async () => {
@@ -216,25 +234,54 @@ describe("schema validation: custom resources", () => {
   });
 
   it("reports a pattern mismatch (Flux durations)", async () => {
-    await expectOne(variant("GitRepository", (o) => (o.spec.interval = "5 minutes")), "spec.interval", "pattern");
+    await expectOne(
+      variant("GitRepository", (o) => (o.spec.interval = "5 minutes")),
+      "spec.interval",
+      "pattern",
+    );
   });
 
   it("reports wrong types in lists with the index", async () => {
-    await expectOne(variant("IPAddressPool", (o) => (o.spec.addresses = ["192.168.7.10/32", 7])), "spec.addresses[1]", "must be a string");
-    await expectOne(variant("HTTPRoute", (o) => (o.spec.rules[0].backendRefs[0].port = "http")), "spec.rules[0].backendRefs[0].port", "integer");
+    await expectOne(
+      variant("IPAddressPool", (o) => (o.spec.addresses = ["192.168.7.10/32", 7])),
+      "spec.addresses[1]",
+      "must be a string",
+    );
+    await expectOne(
+      variant("HTTPRoute", (o) => (o.spec.rules[0].backendRefs[0].port = "http")),
+      "spec.rules[0].backendRefs[0].port",
+      "integer",
+    );
   });
 
   it("rejects a namespace on a cluster-scoped kind", async () => {
-    await expectOne(variant("ClusterIssuer", (o) => (o.metadata.namespace = "cert-manager")), "metadata.namespace", "cluster-scoped");
+    await expectOne(
+      variant("ClusterIssuer", (o) => (o.metadata.namespace = "cert-manager")),
+      "metadata.namespace",
+      "cluster-scoped",
+    );
   });
 
   it("requires a namespace on a namespaced kind", async () => {
-    await expectOne(variant("Database", (o) => delete o.metadata.namespace), "metadata.namespace", "namespaced");
+    await expectOne(
+      variant("Database", (o) => delete o.metadata.namespace),
+      "metadata.namespace",
+      "namespaced",
+    );
   });
 
   it("checks metadata of custom resources against ObjectMeta", async () => {
-    await expectOne(variant("Certificate", (o) => (o.metadata.lables = { a: "b" })), "metadata.lables", "unknown field", "metadata.labels?");
-    await expectOne(variant("Certificate", (o) => (o.metadata.labels = { version: 1 })), "metadata.labels.version", "must be a string");
+    await expectOne(
+      variant("Certificate", (o) => (o.metadata.lables = { a: "b" })),
+      "metadata.lables",
+      "unknown field",
+      "metadata.labels?",
+    );
+    await expectOne(
+      variant("Certificate", (o) => (o.metadata.labels = { version: 1 })),
+      "metadata.labels.version",
+      "must be a string",
+    );
   });
 
   it("accepts int-or-string fields as either", async () => {
@@ -252,12 +299,24 @@ describe("schema validation: custom resources", () => {
   it("accepts an embedded resource's apiVersion/kind/metadata but closes its other fields", async () => {
     const ok = variant("SealedSecret", (o) => (o.spec.template.metadata.labels = { a: "b" }));
     assert.equal(render(await validateObject(ok)), "");
-    await expectOne(variant("SealedSecret", (o) => (o.spec.template.typo = "x")), "spec.template.typo", "unknown field");
+    await expectOne(
+      variant("SealedSecret", (o) => (o.spec.template.typo = "x")),
+      "spec.template.typo",
+      "unknown field",
+    );
   });
 
   it("reports format violations (int32 range)", async () => {
-    await expectOne(variant("Cluster", (o) => (o.spec.failoverDelay = 2 ** 33)), "spec.failoverDelay", "int32");
-    await expectOne(variant("Cluster", (o) => (o.spec.instances = 0)), "spec.instances", ">= 1");
+    await expectOne(
+      variant("Cluster", (o) => (o.spec.failoverDelay = 2 ** 33)),
+      "spec.failoverDelay",
+      "int32",
+    );
+    await expectOne(
+      variant("Cluster", (o) => (o.spec.instances = 0)),
+      "spec.instances",
+      ">= 1",
+    );
   });
 });
 
@@ -272,15 +331,29 @@ describe("schema validation: built-in kinds", () => {
   });
 
   it("reports a Service port that is not a number", async () => {
-    await expectOne(variant("Service", (o) => (o.spec.ports[0].port = "abc")), "spec.ports[0].port", "must be an integer", '"abc"');
+    await expectOne(
+      variant("Service", (o) => (o.spec.ports[0].port = "abc")),
+      "spec.ports[0].port",
+      "must be an integer",
+      '"abc"',
+    );
   });
 
   it("reports a bad enum value with the allowed values", async () => {
-    await expectOne(variant("Service", (o) => (o.spec.type = "LoadBalancr")), "spec.type", '"LoadBalancer"', '"ClusterIP"');
+    await expectOne(
+      variant("Service", (o) => (o.spec.type = "LoadBalancr")),
+      "spec.type",
+      '"LoadBalancer"',
+      '"ClusterIP"',
+    );
   });
 
   it("reports a missing required field", async () => {
-    await expectOne(variant("Deployment", (o) => delete o.spec.template.spec.containers[0].name), "spec.template.spec.containers[0].name", "required");
+    await expectOne(
+      variant("Deployment", (o) => delete o.spec.template.spec.containers[0].name),
+      "spec.template.spec.containers[0].name",
+      "required",
+    );
   });
 
   it("rejects unknown fields in built-in kinds too", async () => {
@@ -295,26 +368,58 @@ describe("schema validation: built-in kinds", () => {
   it("checks resource quantities", async () => {
     await expectOne(
       variant("Deployment", (o) => (o.spec.template.spec.containers[0].resources.limits.memory = "128 MB")),
-      'spec.template.spec.containers[0].resources.limits.memory',
+      "spec.template.spec.containers[0].resources.limits.memory",
       "quantity",
     );
   });
 
   it("checks names per kind", async () => {
-    await expectOne(variant("Deployment", (o) => (o.metadata.name = "Web_App")), "metadata.name", "DNS-1123 subdomain");
-    await expectOne(variant("Service", (o) => (o.metadata.name = "1web")), "metadata.name", "DNS-1035");
-    await expectOne(variant("Namespace", (o) => (o.metadata.name = "apps.home")), "metadata.name", "DNS-1123 label");
+    await expectOne(
+      variant("Deployment", (o) => (o.metadata.name = "Web_App")),
+      "metadata.name",
+      "DNS-1123 subdomain",
+    );
+    await expectOne(
+      variant("Service", (o) => (o.metadata.name = "1web")),
+      "metadata.name",
+      "DNS-1035",
+    );
+    await expectOne(
+      variant("Namespace", (o) => (o.metadata.name = "apps.home")),
+      "metadata.name",
+      "DNS-1123 label",
+    );
   });
 
   it("checks label keys and values", async () => {
-    await expectOne(variant("Deployment", (o) => (o.metadata.labels = { "bad key!": "x" })), 'metadata.labels["bad key!"]', "label key");
-    await expectOne(variant("Deployment", (o) => (o.metadata.labels = { app: "a b" })), "metadata.labels.app", "label value");
+    await expectOne(
+      variant("Deployment", (o) => (o.metadata.labels = { "bad key!": "x" })),
+      'metadata.labels["bad key!"]',
+      "label key",
+    );
+    await expectOne(
+      variant("Deployment", (o) => (o.metadata.labels = { app: "a b" })),
+      "metadata.labels.app",
+      "label value",
+    );
   });
 
   it("rejects a namespace on cluster-scoped built-in kinds and requires it on namespaced ones", async () => {
-    await expectOne(variant("Namespace", (o) => (o.metadata.namespace = "default")), "metadata.namespace", "cluster-scoped");
-    await expectOne(variant("ClusterRole", (o) => (o.metadata.namespace = "default")), "metadata.namespace", "cluster-scoped");
-    await expectOne(variant("Service", (o) => delete o.metadata.namespace), "metadata.namespace", "namespaced");
+    await expectOne(
+      variant("Namespace", (o) => (o.metadata.namespace = "default")),
+      "metadata.namespace",
+      "cluster-scoped",
+    );
+    await expectOne(
+      variant("ClusterRole", (o) => (o.metadata.namespace = "default")),
+      "metadata.namespace",
+      "cluster-scoped",
+    );
+    await expectOne(
+      variant("Service", (o) => delete o.metadata.namespace),
+      "metadata.namespace",
+      "namespaced",
+    );
   });
 });
 
@@ -327,7 +432,11 @@ describe("schema validation: fields holding undefined", () => {
   });
 
   it("treats a required field holding undefined as missing", async () => {
-    await expectOne(variant("Certificate", (o) => (o.spec.secretName = undefined)), "spec.secretName", "required");
+    await expectOne(
+      variant("Certificate", (o) => (o.spec.secretName = undefined)),
+      "spec.secretName",
+      "required",
+    );
   });
 });
 
@@ -341,7 +450,10 @@ describe("schema validation: unknown kinds and placement", () => {
 
   it("fails a known kind under a version that is not served", async () => {
     const findings = await validateObject(variant("HelmRelease", (o) => (o.apiVersion = "helm.toolkit.fluxcd.io/v2beta1")));
-    assert.deepEqual(findings.map((f) => f.rule), ["schema/unknown-kind"]);
+    assert.deepEqual(
+      findings.map((f) => f.rule),
+      ["schema/unknown-kind"],
+    );
   });
 
   it("carries file and object reference into every finding", async () => {

@@ -12,7 +12,9 @@ const FIXTURES = "test/fixtures/sealed-secrets";
 
 /** Every public key among the fixture files, named after the first file holding it (certificates first). */
 function fixtureFingerprints(): Map<string, string> {
-  const names = readdirSync(path.join(REPO_ROOT, FIXTURES)).filter((n) => /^TEST-ONLY-.*\.(pem|ya?ml)$/.test(n)).sort();
+  const names = readdirSync(path.join(REPO_ROOT, FIXTURES))
+    .filter((n) => /^TEST-ONLY-.*\.(pem|ya?ml)$/.test(n))
+    .sort();
   const ordered = [...names.filter((n) => n.endsWith("-cert.pem")), ...names.filter((n) => !n.endsWith("-cert.pem"))];
   const out = new Map<string, string>();
   for (const name of ordered) {

@@ -35,8 +35,7 @@ describe("sealSecret / unsealSecret", () => {
       assert.equal(sealed.kind, "SealedSecret");
       assert.equal(sealed.metadata.name, "db-credentials");
       assert.equal(sealed.metadata.namespace, "infra");
-      const expectedAnno =
-        scope === "strict" ? undefined : { [`sealedsecrets.bitnami.com/${scope}`]: "true" };
+      const expectedAnno = scope === "strict" ? undefined : { [`sealedsecrets.bitnami.com/${scope}`]: "true" };
       assert.deepEqual(sealed.metadata.annotations, expectedAnno);
       assert.deepEqual(specOf(sealed).template.metadata.annotations, expectedAnno);
       assert.equal(specOf(sealed).template.type, "Opaque");
@@ -119,14 +118,9 @@ describe("sealSecret / unsealSecret", () => {
     const b = make();
     assert.deepEqual(Object.keys(specOf(a).encryptedData), ["alpha", "mid", "zeta"]);
     assert.deepEqual(Object.keys(specOf(a).template.metadata.labels as object), ["a.example/a", "z.example/b"]);
-    assert.deepEqual(Object.keys(specOf(a).template.metadata.annotations as object), [
-      "aa",
-      "sealedsecrets.bitnami.com/namespace-wide",
-      "zz",
-    ]);
+    assert.deepEqual(Object.keys(specOf(a).template.metadata.annotations as object), ["aa", "sealedsecrets.bitnami.com/namespace-wide", "zz"]);
     // Same structure apart from the random ciphertext.
-    const blank = (o: KubeObject): string =>
-      stringify({ ...o, spec: { ...specOf(o), encryptedData: Object.keys(specOf(o).encryptedData) } });
+    const blank = (o: KubeObject): string => stringify({ ...o, spec: { ...specOf(o), encryptedData: Object.keys(specOf(o).encryptedData) } });
     assert.equal(blank(a), blank(b));
     assert.notEqual(specOf(a).encryptedData.alpha, specOf(b).encryptedData.alpha);
   });
@@ -139,7 +133,7 @@ describe("sealSecret / unsealSecret", () => {
       type: "kubernetes.io/tls",
       data: { "tls.crt": "c", "tls.key": "k" },
       labels: { app: "x" },
-      annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"tls.key\":\"k\"}}", keep: "me" },
+      annotations: { "kubectl.kubernetes.io/last-applied-configuration": '{"data":{"tls.key":"k"}}', keep: "me" },
     });
     assert.deepEqual(specOf(sealed).template.metadata, {
       name: "tls",
@@ -199,10 +193,7 @@ describe("sealValue / unsealValue", () => {
     const rsaLen = raw.readUInt16BE(0);
     assert.equal(rsaLen, 256, "2048-bit RSA gives 256 bytes");
     assert.equal(raw.length, 2 + rsaLen + plaintext.length + 16, "GCM adds a 16-byte tag and no nonce");
-    const sessionKey = privateDecrypt(
-      { key: current.key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256", oaepLabel: Buffer.from(label) },
-      raw.subarray(2, 2 + rsaLen),
-    );
+    const sessionKey = privateDecrypt({ key: current.key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256", oaepLabel: Buffer.from(label) }, raw.subarray(2, 2 + rsaLen));
     assert.equal(sessionKey.length, 32);
   });
 
@@ -228,10 +219,10 @@ describe("keys", () => {
     const backup = parseKeyBackup(read("TEST-ONLY-key-backup.yaml"));
     assert.equal(backup.privateKeys.length, 2);
     assert.equal(backup.certificates.length, 2);
-    assert.deepEqual(backup.keys.map((k) => k.source), [
-      "Secret kube-system/sealed-secrets-key-test-only-current",
-      "Secret kube-system/sealed-secrets-key-test-only-previous",
-    ]);
+    assert.deepEqual(
+      backup.keys.map((k) => k.source),
+      ["Secret kube-system/sealed-secrets-key-test-only-current", "Secret kube-system/sealed-secrets-key-test-only-previous"],
+    );
     const sealed = sealSecret({ certPem: backup.certificates[1]!, namespace: "a", name: "b", data: { k: "v" } });
     assert.equal(unsealSecret(sealed, backup.privateKeys).data.k!.toString(), "v");
   });
@@ -250,10 +241,7 @@ describe("keys", () => {
   });
 
   it("explains what is wrong with a bad backup", () => {
-    assert.throws(
-      () => parseKeyBackup(stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "s", namespace: "kube-system" }, data: {} })),
-      /Secret kube-system\/s: has no data\["tls.key"\]/,
-    );
+    assert.throws(() => parseKeyBackup(stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "s", namespace: "kube-system" }, data: {} })), /Secret kube-system\/s: has no data\["tls.key"\]/);
     assert.throws(() => parseKeyBackup(stringify({ apiVersion: "v1", kind: "ConfigMap" })), /got kind ConfigMap/);
     assert.throws(() => parseKeyBackup(stringify({ apiVersion: "v1", kind: "List", items: [] })), /holds no key Secrets/);
     assert.throws(() => parseKeyBackup(current.cert), /no PRIVATE KEY block/);

@@ -90,7 +90,10 @@ describe("value store file", () => {
     assert.equal(again.existed, true);
     assert.equal(again.get("ns/x", "k"), "v1");
     assert.equal(again.get("a/y", "z"), "multi\nline\n");
-    assert.deepEqual(again.keys(), [{ ref: "a/y", keys: ["z"] }, { ref: "ns/x", keys: ["k"] }]);
+    assert.deepEqual(again.keys(), [
+      { ref: "a/y", keys: ["z"] },
+      { ref: "ns/x", keys: ["k"] },
+    ]);
     assert.match(readFileSync(file, "utf8"), /^# Plaintext values .*cluster bk/);
   });
 
@@ -118,7 +121,10 @@ describe("value store file", () => {
   it("rejects a malformed store naming the file and the entry", () => {
     const file = path.join(tmp("bk-store-"), "v.yaml");
     writeFileSync(file, "ns/x:\n  port: 5432\n");
-    assert.throws(() => SecretValueStore.load(file, "bk"), (e: Error) => e instanceof ValueStoreError && e.message.includes(file) && /ns\/x key port: value must be a string/.test(e.message));
+    assert.throws(
+      () => SecretValueStore.load(file, "bk"),
+      (e: Error) => e instanceof ValueStoreError && e.message.includes(file) && /ns\/x key port: value must be a string/.test(e.message),
+    );
     writeFileSync(file, "not-a-ref:\n  k: v\n");
     assert.throws(() => SecretValueStore.load(file, "bk"), /"not-a-ref" is not "<namespace>\/<name>"/);
     writeFileSync(file, "- a\n- b\n");
@@ -202,10 +208,7 @@ describe("resolveSecretValues", () => {
   });
 
   it("a missing operator value is a problem with the exact set command, on the copy as on the origin", () => {
-    const opSecrets: DeclaredSecret[] = [
-      byRef("app/api"),
-      { namespace: "x", name: "api-copy", keys: { t: { from: "same-as", namespace: "app", name: "api", key: "token" } }, owner: "t" },
-    ];
+    const opSecrets: DeclaredSecret[] = [byRef("app/api"), { namespace: "x", name: "api-copy", keys: { t: { from: "same-as", namespace: "app", name: "api", key: "token" } }, owner: "t" }];
     const res = resolveSecretValues(opSecrets, opSecrets, { store: memStore(), sealedOrigins: new Set() });
     assert.equal(res.values.size, 0);
     const [p] = res.problems.get("app/api")!;
@@ -265,7 +268,10 @@ describe("controller key Secrets", () => {
       key("sealed-secrets-keya", "TEST-ONLY-previous", "2026-01-01T00:00:00Z"),
       key("sealed-secrets-keyc", "TEST-ONLY-current", "2026-06-01T00:00:00Z", "compromised"),
     ];
-    assert.deepEqual(sortKeys(keys).map((k) => k.name), ["sealed-secrets-keya", "sealed-secrets-keyfresh", "sealed-secrets-keyb", "sealed-secrets-keyc"]);
+    assert.deepEqual(
+      sortKeys(keys).map((k) => k.name),
+      ["sealed-secrets-keya", "sealed-secrets-keyfresh", "sealed-secrets-keyb", "sealed-secrets-keyc"],
+    );
     assert.equal(currentSealingKey(keys)?.name, "sealed-secrets-keyfresh", "the latest certificate wins over the latest Secret");
     assert.equal(currentSealingKey([keys[0]!, keys[2]!])?.name, "sealed-secrets-keya", "same NotBefore: the key loaded first stays");
     assert.equal(currentSealingKey([keys[3]!]), undefined, "a compromised key never seals");
@@ -276,7 +282,10 @@ describe("controller key Secrets", () => {
     const text = keyBackupYaml(keys, "# header\n");
     assert.match(text, /^# header\napiVersion: v1\nkind: List\n/);
     const parsed = parseKeyBackup(text);
-    assert.deepEqual(parsed.keys.map((k) => k.source), ["Secret kube-system/k1", "Secret kube-system/k2"]);
+    assert.deepEqual(
+      parsed.keys.map((k) => k.source),
+      ["Secret kube-system/k1", "Secret kube-system/k2"],
+    );
     assert.equal(parsed.certificates.length, 2);
   });
 });

@@ -120,7 +120,10 @@ describe("applications", () => {
     assert.equal(be.values.migration.activeDeadlineSeconds, 1800);
     assert.equal(be.timeout, "35m");
     assert.equal(be.values.env.DATABASE_HOST, "postgres-rw.infra.svc.cluster.local");
-    assert.deepEqual(be.values.secretEnv.find((e: { name: string }) => e.name === "DATABASE_PASSWORD"), { name: "DATABASE_PASSWORD", secret: "ffl-db", key: "password" });
+    assert.deepEqual(
+      be.values.secretEnv.find((e: { name: string }) => e.name === "DATABASE_PASSWORD"),
+      { name: "DATABASE_PASSWORD", secret: "ffl-db", key: "password" },
+    );
     assert.equal(fe.values.env.BACKEND_HOST, "ffl-backend.ffl.svc.cluster.local");
   });
 
@@ -191,7 +194,10 @@ describe("writing the tree", () => {
     const root = mkdtempSync(path.join(os.tmpdir(), "bk-tree-"));
     mkdirSync(path.join(root, "apps/x"), { recursive: true });
     writeFileSync(path.join(root, "apps/x/old.yaml"), "old\n");
-    const files = new Map([["apps/x/new.yaml", "new\n"], ["elsewhere/y.yaml", "y\n"]]);
+    const files = new Map([
+      ["apps/x/new.yaml", "new\n"],
+      ["elsewhere/y.yaml", "y\n"],
+    ]);
     assert.throws(() => writeTreeAtomically(root, files, ["apps"], []), /refusing to write elsewhere\/y\.yaml/);
     assert.deepEqual(readdirSync(path.join(root, "apps/x")), ["old.yaml"]);
     writeTreeAtomically(root, new Map([["apps/x/new.yaml", "new\n"]]), ["apps"], []);

@@ -20,14 +20,31 @@ const dir = mkdtempSync(path.join(os.tmpdir(), "bk-trust-"));
 const caFile = path.join(dir, "ca.pem");
 const leafFile = path.join(dir, "leaf.pem");
 
-
 before(() => {
   const ssl = (args: string[]) => {
     const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
     assert.equal(r.error, undefined, "openssl is needed to make a test CA (apt-get install openssl)");
     assert.equal(r.status, 0, r.stderr);
   };
-  ssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=BeckerKube CA", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE"]);
+  ssl([
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-subj",
+    "/CN=BeckerKube CA",
+    "-days",
+    "30",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+  ]);
   ssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "leaf.key", "-out", "leaf.pem", "-subj", "/CN=leaf", "-days", "30", "-addext", "basicConstraints=critical,CA:FALSE"]);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,7 +65,10 @@ describe("bk trust plan", () => {
   it("--print gives the exact commands for 192.168.7.21:5000, host first, then the Minikube node", async () => {
     const r = await capture(() => trustCommand(REPO_ROOT, { print: true, ca: caFile }));
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split("\n").map((l) => l.replace(/ {4}# .*$/, ""));
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.replace(/ {4}# .*$/, ""));
     assert.deepEqual(lines, [
       `sudo install -D -m 0644 ${caFile} /etc/docker/certs.d/192.168.7.21:5000/ca.crt`,
       `sudo install -D -m 0644 ${caFile} /etc/containers/certs.d/192.168.7.21:5000/ca.crt`,

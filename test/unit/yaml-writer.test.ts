@@ -40,18 +40,7 @@ const AWKWARD_VALUES: unknown[] = [
 /** Every awkward value in every position the tree uses: map value, sequence item, nested, as a key. */
 function placements(v: unknown): unknown[] {
   const keyed = typeof v === "string" && v !== "" ? [{ [v]: 1 }, { outer: { [v]: "x" } }, [{ [v]: [1, 2] }]] : [];
-  return [
-    { k: v },
-    { a: { b: { c: v } } },
-    [v],
-    [[v]],
-    [[[v, "after"]]],
-    [{ k: v, next: 1 }],
-    { list: [v, v] },
-    { list: [{ inner: v }] },
-    { a: [[v], { b: [v] }] },
-    ...keyed,
-  ];
+  return [{ k: v }, { a: { b: { c: v } } }, [v], [[v]], [[[v, "after"]]], [{ k: v, next: 1 }], { list: [v, v] }, { list: [{ inner: v }] }, { a: [[v], { b: [v] }] }, ...keyed];
 }
 
 /** A small deterministic PRNG (mulberry32) so a failure reproduces. */

@@ -1,6 +1,16 @@
 import { readFileSync } from "node:fs";
 import { loadDefinition } from "../../model/load.js";
-import { certificatesNeedingRenewal, checkCertificates, evaluateCertificate, kubeCertManagerApi, renewCertificate, tlsTargets, type CertificateReport, type CertManagerApi, type TlsTarget } from "../../workflows/certs.js";
+import {
+  certificatesNeedingRenewal,
+  checkCertificates,
+  evaluateCertificate,
+  kubeCertManagerApi,
+  renewCertificate,
+  tlsTargets,
+  type CertificateReport,
+  type CertManagerApi,
+  type TlsTarget,
+} from "../../workflows/certs.js";
 import { fetchServedCertificate } from "../../adapters/tls.js";
 import { EXIT } from "../../core/errors.js";
 import { bold, green, printFindings, printJson, red, yellow } from "../output.js";

@@ -1,7 +1,23 @@
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { loadDefinition } from "../../model/load.js";
-import { appRepositories, applyRewrites, compareLive, isIPv4, kubeServiceLister, planDefinitionRewrite, planRepoRewrites, scanContext, scanPaths, unifiedDiff, type FileRewrite, type LiveService, type Occurrence, type RepoRef, type ServiceLister } from "../../workflows/ips.js";
+import {
+  appRepositories,
+  applyRewrites,
+  compareLive,
+  isIPv4,
+  kubeServiceLister,
+  planDefinitionRewrite,
+  planRepoRewrites,
+  scanContext,
+  scanPaths,
+  unifiedDiff,
+  type FileRewrite,
+  type LiveService,
+  type Occurrence,
+  type RepoRef,
+  type ServiceLister,
+} from "../../workflows/ips.js";
 import { EXIT } from "../../core/errors.js";
 import { bold, green, printFindings, printJson, red, yellow } from "../output.js";
 

@@ -63,7 +63,13 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
   out.push(`  Flux: ${m.gitops.repository}@${m.gitops.branch} every ${m.gitops.interval} -> ${m.gitops.path}`);
   out.push(`  Routes: ${m.network.routes === "gateway-api" ? "Gateway API HTTPRoutes on the Istio gateway" : "Ingress objects on ingress-nginx"}`);
   out.push("", bold(`Services (MetalLB pool ${m.network.loadBalancerPool.start}-${m.network.loadBalancerPool.end})`));
-  out.push(docsTable(["Service", "IP", "Ports", "Namespace", "Purpose"], summary.services.map((s) => [s.name, s.ip, s.ports.join(","), s.namespace, s.purpose]), "  "));
+  out.push(
+    docsTable(
+      ["Service", "IP", "Ports", "Namespace", "Purpose"],
+      summary.services.map((s) => [s.name, s.ip, s.ports.join(","), s.namespace, s.purpose]),
+      "  ",
+    ),
+  );
   for (const s of summary.services.filter((x) => x.caveat)) out.push(yellow(`  ! ${s.name}: ${s.caveat}`));
   out.push("", bold("Namespaces"));
   const restricted = m.namespaces.filter((n) => n.podSecurity === "restricted").map((n) => n.name);
@@ -81,7 +87,11 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
   out.push("", bold("Databases"));
   for (const d of summary.databases) out.push(`  ${d.name.padEnd(14)} owner ${d.owner.padEnd(14)} used by ${d.usedBy.join(", ") || "-"}`);
   out.push("", bold("Objects"));
-  out.push(`  ${objects.total} objects in ${objects.files} files: ${Object.entries(objects.byKind).map(([k, n]) => `${n} ${k}`).join(", ")}`);
+  out.push(
+    `  ${objects.total} objects in ${objects.files} files: ${Object.entries(objects.byKind)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(", ")}`,
+  );
   out.push("", bold("Validation") + dim(` (${validation.checks.join(", ")}${kustomize ? "" : "; kustomize build skipped: kubectl not found"})`));
   const notSealed = validation.findings.filter((f) => f.rule === "secrets/not-sealed");
   if (errors === 0) out.push(green(`  ok: no errors`) + (warnings ? yellow(`, ${warnings} warning(s)`) : ""));

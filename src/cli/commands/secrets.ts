@@ -216,7 +216,11 @@ export async function secretsSealCommand(root: string, refs: readonly string[], 
     if (!r.ok) {
       if (opts.json) o.json({ ok: false, written: false, certificate: certificateSummary(r.cert), store: r.store, problems: problemsJson(r.problems) });
       o.err(`bk secrets seal: cannot seal ${plural(r.problems.size, "secret")}; nothing was written (no SealedSecret, no value store change):\n${problemLines(r.problems)}`);
-      o.err(`To fix, run:\n${fixCommands(r.problems).map((c) => `  ${c}\n`).join("")}then \`bk secrets seal ${opts.all ? "--all" : refs.join(" ")}\` again.\n`);
+      o.err(
+        `To fix, run:\n${fixCommands(r.problems)
+          .map((c) => `  ${c}\n`)
+          .join("")}then \`bk secrets seal ${opts.all ? "--all" : refs.join(" ")}\` again.\n`,
+      );
       return EXIT.failed;
     }
     report("seal", o, opts, { cert: r.cert, store: r.store, res: r.resolution, outcome: r.outcome, addedForSharing: r.addedForSharing });
@@ -254,8 +258,12 @@ function report(
   o.out(`bk secrets ${cmd}: ${verb} for key ${r.cert.info.publicKeyFingerprint} (${r.cert.info.subject}, expires ${r.cert.info.notAfter.toISOString().slice(0, 10)}; from ${r.cert.source})\n`);
   for (const s of r.outcome.sealed) o.out(`  ${s.ref.padEnd(40)} -> ${s.file}  [${s.keys.join(", ")}]${s.scope === "strict" ? "" : ` (${s.scope})`}\n`);
   if (r.addedForSharing?.length) o.out(`  also sealed, as they share a value with the ones named: ${r.addedForSharing.join(", ")}\n`);
-  if (r.res.generated.length) o.out(`  ${opts.dryRun ? "would generate" : "generated"} ${plural(r.res.generated.length, "new value")} (${opts.dryRun ? "not saved" : `saved to ${r.store}`}): ${originsJson(r.res.generated).join(", ")}\n`);
-  if (r.res.recovered.length) o.out(`  ${opts.dryRun ? "would recover" : "recovered"} ${plural(r.res.recovered.length, "value")} from the old keys (${opts.dryRun ? "not saved" : `saved to ${r.store}`}): ${originsJson(r.res.recovered).join(", ")}\n`);
+  if (r.res.generated.length)
+    o.out(`  ${opts.dryRun ? "would generate" : "generated"} ${plural(r.res.generated.length, "new value")} (${opts.dryRun ? "not saved" : `saved to ${r.store}`}): ${originsJson(r.res.generated).join(", ")}\n`);
+  if (r.res.recovered.length)
+    o.out(
+      `  ${opts.dryRun ? "would recover" : "recovered"} ${plural(r.res.recovered.length, "value")} from the old keys (${opts.dryRun ? "not saved" : `saved to ${r.store}`}): ${originsJson(r.res.recovered).join(", ")}\n`,
+    );
   if (r.changedLive?.length) o.out(`  NOTE the value store differs from what is sealed now for: ${r.changedLive.join(", ")}; the store's value wins, so the cluster's value changes\n`);
   if (r.outcome.moved.length) o.out(`  removed misplaced copies: ${r.outcome.moved.join(", ")}\n`);
   if (opts.dryRun) {
@@ -351,7 +359,11 @@ export async function secretsResealCommand(root: string, opts: SecretsResealOpti
       if (!opts.json) {
         o.err(`bk secrets reseal: ${plural(res.problems.size, "secret")} could not be resealed${r.outcome.sealed.length && !opts.dryRun ? " (the others were)" : ""}:\n${problemLines(res.problems)}`);
         if (r.unopenable.length) o.err(`  the old keys (--from-key-backup) did not open: ${r.unopenable.join(", ")}\n`);
-        o.err(`To fix, run:\n${fixCommands(res.problems).map((c) => `  ${c}\n`).join("")}then \`bk secrets reseal\` again.\n`);
+        o.err(
+          `To fix, run:\n${fixCommands(res.problems)
+            .map((c) => `  ${c}\n`)
+            .join("")}then \`bk secrets reseal\` again.\n`,
+        );
       }
       return EXIT.failed;
     }

@@ -32,6 +32,9 @@ export async function synthCommand(root: string, opts: SynthOptions): Promise<nu
   }
   if (!clean) writeTreeAtomically(root, tree.files, OWNED_DIRS, GENERATED_FILES);
   if (opts.json) printJson(summary);
-  else process.stdout.write(clean ? `bk synth: up to date (${tree.files.size} files)\n` : `bk synth: wrote ${tree.files.size} files: ${diff.added.length} added, ${diff.changed.length} changed, ${diff.removed.length} removed\n`);
+  else
+    process.stdout.write(
+      clean ? `bk synth: up to date (${tree.files.size} files)\n` : `bk synth: wrote ${tree.files.size} files: ${diff.added.length} added, ${diff.changed.length} changed, ${diff.removed.length} removed\n`,
+    );
   return EXIT.ok;
 }

@@ -94,11 +94,10 @@ function flux(m: Model): Json {
     .stat("HelmReleases not ready", { expr: notReady(`customresource_kind="HelmRelease"`) }, { w: 6 })
     .stat("Sources not ready", { expr: notReady(`customresource_kind=~${q(FLUX_SOURCE_KINDS)}`) }, { w: 6 })
     .stat("Suspended", { expr: `count(gotk_resource_info{suspended="true"}) or vector(0)` }, { w: 6 })
-    .timeseries(
-      "Resources not ready",
-      [{ expr: `max by (customresource_kind, exported_namespace, name) (gotk_resource_info{ready!="True"})`, legend: "{{customresource_kind}} {{exported_namespace}}/{{name}}" }],
-      { w: 24, description: "Each line is a Flux resource whose Ready condition is not True." },
-    )
+    .timeseries("Resources not ready", [{ expr: `max by (customresource_kind, exported_namespace, name) (gotk_resource_info{ready!="True"})`, legend: "{{customresource_kind}} {{exported_namespace}}/{{name}}" }], {
+      w: 24,
+      description: "Each line is a Flux resource whose Ready condition is not True.",
+    })
     .timeseries(
       "Application HelmReleases ready",
       [{ expr: `max by (exported_namespace, name) (gotk_resource_info{customresource_kind="HelmRelease", exported_namespace=~${q(appNamespaces)}, ready="True"})`, legend: "{{exported_namespace}}/{{name}}" }],
@@ -193,7 +192,9 @@ function postgres(m: Model): Json {
     .stat("Hours since last backup", { expr: `(time() - max(kube_cronjob_status_last_successful_time{namespace=${q(pg.namespace)}, cronjob=${q(POSTGRES_BACKUP_CRONJOB)}})) / 3600` }, { w: 6 })
     .stat(
       "Data volume used",
-      { expr: `max(kubelet_volume_stats_used_bytes{namespace=${q(pg.namespace)}, persistentvolumeclaim=~${q(`${pg.clusterName}-[0-9]+`)}} / kubelet_volume_stats_capacity_bytes{namespace=${q(pg.namespace)}, persistentvolumeclaim=~${q(`${pg.clusterName}-[0-9]+`)}})` },
+      {
+        expr: `max(kubelet_volume_stats_used_bytes{namespace=${q(pg.namespace)}, persistentvolumeclaim=~${q(`${pg.clusterName}-[0-9]+`)}} / kubelet_volume_stats_capacity_bytes{namespace=${q(pg.namespace)}, persistentvolumeclaim=~${q(`${pg.clusterName}-[0-9]+`)}})`,
+      },
       { w: 6, unit: "percentunit" },
     )
     .row("Databases")
@@ -201,11 +202,11 @@ function postgres(m: Model): Json {
     .timeseries("Database size", [{ expr: `max by (datname) (cnpg_pg_database_size_bytes{${dbs}})`, legend: "{{datname}}" }], { unit: "bytes" })
     .timeseries("Commits", [{ expr: rate("cnpg_pg_stat_database_xact_commit"), legend: "{{datname}}" }], { unit: "ops" })
     .timeseries("Rollbacks", [{ expr: rate("cnpg_pg_stat_database_xact_rollback"), legend: "{{datname}}" }], { unit: "ops" })
-    .timeseries(
-      "Cache hit ratio",
-      [{ expr: `${rate("cnpg_pg_stat_database_blks_hit")} / (${rate("cnpg_pg_stat_database_blks_hit")} + ${rate("cnpg_pg_stat_database_blks_read")})`, legend: "{{datname}}" }],
-      { unit: "percentunit", min: 0, max: 1 },
-    )
+    .timeseries("Cache hit ratio", [{ expr: `${rate("cnpg_pg_stat_database_blks_hit")} / (${rate("cnpg_pg_stat_database_blks_hit")} + ${rate("cnpg_pg_stat_database_blks_read")})`, legend: "{{datname}}" }], {
+      unit: "percentunit",
+      min: 0,
+      max: 1,
+    })
     .timeseries("Longest open transaction", [{ expr: `max by (datname) (cnpg_backends_max_tx_duration_seconds{${dbs}})`, legend: "{{datname}}" }], { unit: "s" })
     .timeseries("Deadlocks in the last hour", [{ expr: `sum by (datname) (increase(cnpg_pg_stat_database_deadlocks{${dbs}}[1h]))`, legend: "{{datname}}" }])
     .build();

@@ -131,9 +131,7 @@ function componentDown(app: string, namespace: string, components: ComponentMode
   const sel = `{namespace=${q(namespace)}, deployment=~${q(names)}}`;
   return {
     alert: optional ? "ApplicationOptionalComponentDown" : "ApplicationComponentDown",
-    expr:
-      `(max by (namespace, deployment) (kube_deployment_status_replicas_available${sel}) == 0)` +
-      ` and on (namespace, deployment) (max by (namespace, deployment) (kube_deployment_spec_replicas${sel}) > 0)`,
+    expr: `(max by (namespace, deployment) (kube_deployment_status_replicas_available${sel}) == 0)` + ` and on (namespace, deployment) (max by (namespace, deployment) (kube_deployment_spec_replicas${sel}) > 0)`,
     for: "5m",
     severity: optional ? "high" : "critical",
     labels: { app },
@@ -234,7 +232,8 @@ function workloads(m: Model): AlertGroup {
         for: "5m",
         severity: "high",
         summary: "{{ $labels.namespace }}/{{ $labels.pod }} cannot pull its image",
-        description: "Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has been waiting in ImagePullBackOff/ErrImagePull for 5 minutes: the image tag does not exist in the registry, was never pushed, or the node does not trust the registry.",
+        description:
+          "Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has been waiting in ImagePullBackOff/ErrImagePull for 5 minutes: the image tag does not exist in the registry, was never pushed, or the node does not trust the registry.",
         runbook: "image-pull-backoff",
       },
       {
@@ -293,7 +292,8 @@ function gitops(): AlertGroup {
         for: "15m",
         severity: "medium",
         summary: "Flux reconciles {{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }} slowly",
-        description: "The 95th percentile reconciliation time of {{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }} has been above 5 minutes over the last 30 minutes: a hook, a health check or a dependency is holding it up.",
+        description:
+          "The 95th percentile reconciliation time of {{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }} has been above 5 minutes over the last 30 minutes: a hook, a health check or a dependency is holding it up.",
         runbook: "flux-reconciliation-slow",
       },
       {
@@ -325,7 +325,8 @@ function secretsAndCertificates(): AlertGroup {
         expr: `sum by (namespace, reason) (increase(sealed_secrets_controller_unseal_errors_total[10m])) > 0`,
         severity: "high",
         summary: "SealedSecrets in {{ $labels.namespace }} cannot be decrypted",
-        description: "The Sealed Secrets controller failed to unseal SealedSecrets in namespace {{ $labels.namespace }} in the last 10 minutes (reason: {{ $labels.reason }}). If no key could decrypt them, they were sealed for a key the controller does not hold.",
+        description:
+          "The Sealed Secrets controller failed to unseal SealedSecrets in namespace {{ $labels.namespace }} in the last 10 minutes (reason: {{ $labels.reason }}). If no key could decrypt them, they were sealed for a key the controller does not hold.",
         runbook: "sealed-secret-unseal-failed",
       },
       {
@@ -352,7 +353,8 @@ function secretsAndCertificates(): AlertGroup {
         for: "15m",
         severity: "high",
         summary: "Certificate {{ $labels.namespace }}/{{ $labels.name }} is not ready",
-        description: "cert-manager reports Certificate {{ $labels.namespace }}/{{ $labels.name }} Ready=False for 15 minutes: it was not issued for its current spec (new SANs, for example), and the service may present an old or no certificate.",
+        description:
+          "cert-manager reports Certificate {{ $labels.namespace }}/{{ $labels.name }} Ready=False for 15 minutes: it was not issued for its current spec (new SANs, for example), and the service may present an old or no certificate.",
         runbook: "certificate-expiring",
       },
     ],
@@ -377,9 +379,7 @@ function performance(m: Model): AlertGroup {
       },
       {
         alert: "ApplicationHighErrorRate",
-        expr:
-          `sum by (namespace, job) (rate(http_requests_total{${sel}, code=~"5.."}[5m]))` +
-          ` / sum by (namespace, job) (rate(http_requests_total{${sel}}[5m])) > ${THRESHOLDS.errorRatio}`,
+        expr: `sum by (namespace, job) (rate(http_requests_total{${sel}, code=~"5.."}[5m]))` + ` / sum by (namespace, job) (rate(http_requests_total{${sel}}[5m])) > ${THRESHOLDS.errorRatio}`,
         for: "15m",
         severity: "medium",
         summary: "{{ $labels.namespace }}/{{ $labels.job }} answers with server errors",
@@ -421,7 +421,8 @@ function information(m: Model): AlertGroup {
         for: "1h",
         severity: "low",
         summary: "{{ $labels.customresource_kind }} {{ $labels.exported_namespace }}/{{ $labels.name }} is suspended",
-        description: "Flux reconciliation of {{ $labels.customresource_kind }} {{ $labels.exported_namespace }}/{{ $labels.name }} has been suspended for over an hour: changes in Git do not reach the cluster until it is resumed.",
+        description:
+          "Flux reconciliation of {{ $labels.customresource_kind }} {{ $labels.exported_namespace }}/{{ $labels.name }} has been suspended for over an hour: changes in Git do not reach the cluster until it is resumed.",
         runbook: "flux-suspended",
       },
       {
@@ -429,7 +430,8 @@ function information(m: Model): AlertGroup {
         expr: `time() - max by (namespace, secret) (kube_secret_created{namespace=${q(ss.namespace)}, secret=~"sealed-secrets-key.+"}) < ${THRESHOLDS.newKeyHours} * 3600`,
         severity: "low",
         summary: "A new Sealed Secrets key {{ $labels.secret }} was created",
-        description: "The Sealed Secrets controller created sealing key {{ $labels.namespace }}/{{ $labels.secret }} in the last 24 hours. Back it up now: secrets sealed with a key that was never backed up are lost with the cluster (incident 6).",
+        description:
+          "The Sealed Secrets controller created sealing key {{ $labels.namespace }}/{{ $labels.secret }} in the last 24 hours. Back it up now: secrets sealed with a key that was never backed up are lost with the cluster (incident 6).",
         runbook: "sealed-secrets-new-key",
       },
     ],

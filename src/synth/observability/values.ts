@@ -74,9 +74,7 @@ export function alertmanagerConfig(alerting: AlertingDef = {}): Record<string, u
       ],
     },
     // The critical one of a same-named pair silences its lower twin (kube-prometheus-stack ships warning/critical pairs).
-    inhibit_rules: [
-      { source_matchers: ['severity = "critical"'], target_matchers: ['severity =~ "high|medium|low|warning|info"'], equal: ["namespace", "alertname"] },
-    ],
+    inhibit_rules: [{ source_matchers: ['severity = "critical"'], target_matchers: ['severity =~ "high|medium|low|warning|info"'], equal: ["namespace", "alertname"] }],
     receivers,
     templates: ["/etc/alertmanager/config/*.tmpl"],
   };

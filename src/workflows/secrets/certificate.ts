@@ -62,9 +62,7 @@ async function certificatePem(opts: CertificateChoice, ctx: CertificateContext):
     return { pem: key.certPem, source: `Secret ${ns}/${key.name} via ${cluster.describe()}` };
   }
   if (fromEnv) return { pem: fromEnv.trimStart().startsWith("-----BEGIN") ? fromEnv : readCertFile(path.resolve(fromEnv), SEALING_CERT_ENV), source: SEALING_CERT_ENV };
-  throw new InputError(
-    `which controller key? pass --cert <file> (from \`kubeseal --fetch-cert\`), --kubeconfig <file> to read it from the cluster, or set ${SEALING_CERT_ENV}=<file>`,
-  );
+  throw new InputError(`which controller key? pass --cert <file> (from \`kubeseal --fetch-cert\`), --kubeconfig <file> to read it from the cluster, or set ${SEALING_CERT_ENV}=<file>`);
 }
 
 export async function sealingCertificate(opts: CertificateChoice, ctx: CertificateContext): Promise<SealingCert> {

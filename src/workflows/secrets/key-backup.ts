@@ -76,8 +76,7 @@ export async function backupSealingKeys(root: string, opts: KeyBackupOptions, ct
   const keys = await cluster.listKeySecrets(ns);
   if (keys.length === 0) {
     throw new UnavailableError(
-      `no Secrets labelled sealedsecrets.bitnami.com/sealed-secrets-key in namespace ${ns} at ${cluster.describe()}; ` +
-        "is the sealed-secrets controller installed there (it creates its first key when it starts)?",
+      `no Secrets labelled sealedsecrets.bitnami.com/sealed-secrets-key in namespace ${ns} at ${cluster.describe()}; ` + "is the sealed-secrets controller installed there (it creates its first key when it starts)?",
     );
   }
   const header =

@@ -198,11 +198,15 @@ export async function resealSecrets(root: string, opts: SealOptions & { fromKeyB
   let unopenable: string[] = [];
   if (opts.fromKeyBackup) ({ values: recovered, unopenable } = recoverValues(model, present, readKeyBackup(opts.fromKeyBackup, "--from-key-backup")));
   // Where the store and the current SealedSecret disagree the store wins; say so, since the live value changes.
-  const changedLive = recovered ? [...recovered].filter(([id, v]) => {
-    const [ref, key] = id.split("#") as [string, string];
-    const stored = store.get(ref, key);
-    return stored !== undefined && stored !== v;
-  }).map(([id]) => id.replace("#", " ")) : [];
+  const changedLive = recovered
+    ? [...recovered]
+        .filter(([id, v]) => {
+          const [ref, key] = id.split("#") as [string, string];
+          const stored = store.get(ref, key);
+          return stored !== undefined && stored !== v;
+        })
+        .map(([id]) => id.replace("#", " "))
+    : [];
 
   const resolution = resolveSecretValues(model.secrets, model.secrets, { store, sealedOrigins: sealedOrigins(model, present), ...(recovered ? { recovered } : {}) });
   const outcome = sealIntoTree(root, g, model.secrets, resolution.values, cert, opts.scope, onDisk, ctx.now);

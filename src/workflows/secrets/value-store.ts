@@ -84,10 +84,7 @@ export function assertOutsideRepository(file: string, root: string, what: string
   const r = realish(root);
   const rel = path.relative(r, f);
   if (rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel))) {
-    throw new ValueStoreError(
-      `${what} is inside the repository ${r}; a plaintext file there could be committed. ` +
-        `Use a path outside it (${hint}).`,
-    );
+    throw new ValueStoreError(`${what} is inside the repository ${r}; a plaintext file there could be committed. ` + `Use a path outside it (${hint}).`);
   }
 }
 
@@ -206,7 +203,11 @@ export class SecretValueStore {
     const sorted: StoredValues = {};
     for (const ref of Object.keys(this.values).sort()) {
       const entry = this.values[ref]!;
-      sorted[ref] = Object.fromEntries(Object.keys(entry).sort().map((k) => [k, entry[k]!]));
+      sorted[ref] = Object.fromEntries(
+        Object.keys(entry)
+          .sort()
+          .map((k) => [k, entry[k]!]),
+      );
     }
     return HEADER(this.clusterName) + stringify(sorted, { lineWidth: 0 });
   }

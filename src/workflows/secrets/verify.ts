@@ -74,9 +74,7 @@ export function verifySealedTree(model: Model, files: readonly SealedFile[], bac
     } catch (err) {
       entry.error = (err as Error).message;
       entry.problems.push(
-        err instanceof UnsealError
-          ? `cannot be opened: ${NO_KEY_COULD_DECRYPT} for key(s) ${err.failedKeys.join(", ")} (scope ${err.scope}, tried ${plural(err.triedKeys, "key")})`
-          : `cannot be opened: ${entry.error}`,
+        err instanceof UnsealError ? `cannot be opened: ${NO_KEY_COULD_DECRYPT} for key(s) ${err.failedKeys.join(", ")} (scope ${err.scope}, tried ${plural(err.triedKeys, "key")})` : `cannot be opened: ${entry.error}`,
       );
     }
     if (declared) {
@@ -106,7 +104,8 @@ function checkValues(model: Model, entries: readonly VerifyEntry[], opened: Read
       if (v === undefined) continue;
       const origin = keyOrigin(model.secrets, s, k);
       if (origin.source === "literal") {
-        if (v.toString("utf8") !== origin.literal) entry.problems.push(`key ${k} no longer matches the definition's literal${origin.ref === entry.secret ? "" : ` (of ${origin.ref} ${origin.key})`}; fix: bk secrets seal ${entry.secret}`);
+        if (v.toString("utf8") !== origin.literal)
+          entry.problems.push(`key ${k} no longer matches the definition's literal${origin.ref === entry.secret ? "" : ` (of ${origin.ref} ${origin.key})`}; fix: bk secrets seal ${entry.secret}`);
       } else if (origin.ref !== entry.secret) {
         const theirs = opened.get(origin.ref)?.[origin.key];
         if (theirs && !theirs.equals(v)) entry.problems.push(`key ${k} differs from ${origin.ref} ${origin.key}, which it must equal (same-as); fix: bk secrets seal ${origin.ref}`);
