@@ -52,6 +52,7 @@ program
   .option("--no-render", "skip rendering HelmReleases with helm")
   .option("--no-upstream", "render only our application chart, not the upstream charts")
   .option("--charts <dir>", "a mirror of unpacked upstream charts (default: $BK_CHARTS, else the chart cache, else pulled from each HelmRepository)")
+  .option("--sources <dir>", "a mirror of the upstream Git releases the tree applies, e.g. the Gateway API CRDs (default: $BK_CRDS, else the cache, else a shallow clone of the pinned tag)")
   .option("--rules", "list the policy rules and exit")
   .action((opts) => run(async (root) => (await import("./commands/validate.js")).validateCommand(root, opts)));
 

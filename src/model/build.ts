@@ -62,6 +62,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     storageClass: c.storage.className,
     namespaces: namespacesOf(parsed),
     charts: infra.charts,
+    gatewayApi: infra.gatewayApi,
     ...upstream,
     endpoints,
     certificates: certificatesOf(endpoints),
@@ -392,13 +393,6 @@ function declaredSecrets(parsed: ParsedDefinition, databases: DatabaseModel[], b
       password: { from: "same-as", namespace: infra.chartmuseum.namespace, name: "chartmuseum-auth", key: "BASIC_AUTH_PASS" },
     },
     owner: "infra:chartmuseum",
-  });
-  out.push({
-    namespace: infra.monitoring.namespace,
-    name: "grafana-admin",
-    description: "Grafana administrator login",
-    keys: { "admin-user": { from: "literal", value: "admin" }, "admin-password": { from: "generate" } },
-    owner: "infra:monitoring",
   });
   for (const { def } of parsed.apps) {
     for (const s of def.secrets) {

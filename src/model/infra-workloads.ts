@@ -68,8 +68,9 @@ function clusterServiceWorkloads(m: WorkloadsInput) {
       namespace: m.metallb.namespace,
       labels: { "app.kubernetes.io/name": "metallb", "app.kubernetes.io/instance": "metallb", "app.kubernetes.io/component": "controller" },
       selector: { "app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "controller" },
-      ports: [tcp("webhook-server", 9443), tcp("monitoring", 7472)],
-      metricsPorts: [7472],
+      // MetalLB 0.16 serves metrics over HTTPS on 9120 (kube-rbac-proxy is gone); 7472 is no longer opened.
+      ports: [tcp("webhook-server", 9443), tcp("metricshttps", 9120)],
+      metricsPorts: [9120],
     }),
     certManager: workload({
       id: "cert-manager",

@@ -206,6 +206,13 @@ export interface ChartPinModel {
   version: string;
 }
 
+/** Manifests Flux applies from another Git repository at a pinned tag. */
+export interface GitSourcePinModel {
+  repository: string;
+  tag: string;
+  path: string;
+}
+
 /** An upstream controller installed into its namespace from a pinned chart (the definition's chart key resolved). */
 export interface ChartInstallModel {
   namespace: string;
@@ -344,6 +351,8 @@ export interface Model {
   storageClass: string;
   namespaces: NamespaceModel[];
   charts: Record<string, ChartPinModel>;
+  /** The Gateway API CRDs, from their upstream release (Istio's charts ship only Istio's CRDs). */
+  gatewayApi: GitSourcePinModel;
   metallb: ChartInstallModel;
   certManager: CertManagerModel;
   sealedSecrets: SealedSecretsModel;

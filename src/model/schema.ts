@@ -40,6 +40,15 @@ export const ChartPin = z
   })
   .strict();
 
+/** Kubernetes manifests Flux applies from another Git repository, pinned to a release tag. */
+export const GitSourcePin = z
+  .object({
+    repository: z.string().regex(/^https:\/\/[^\s]+$/, "must be an https:// Git repository URL"),
+    tag: z.string().regex(/^v?\d+\.\d+\.\d+$/, "pin an exact release tag such as v1.2.3"),
+    path: z.string().regex(/^[^/.][^\s]*$/, "a path inside the repository, such as config/crd/standard"),
+  })
+  .strict();
+
 export const LoadBalancer = z
   .object({
     ip: ipv4,
@@ -128,6 +137,7 @@ const Postgres = z
 const InfraFile = z
   .object({
     charts: z.record(z.string(), ChartPin),
+    gatewayApi: GitSourcePin,
     metallb: z.object({ namespace: dnsLabel("namespace"), chart: z.string() }).strict(),
     certManager: z
       .object({

@@ -4,12 +4,13 @@
  * Types come from @kubernetes-models as type-only imports: checked at compile time, free at run time.
  */
 import type { IHelmRelease } from "@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2/HelmRelease";
+import type { IGitRepository } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/GitRepository";
 import type { IHelmRepository } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/HelmRepository";
 import type { IKustomization } from "@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization";
 import type { INamespace } from "kubernetes-models/v1/Namespace";
 import type { IService } from "kubernetes-models/v1/Service";
 import type { KubeObject, PlacedObject } from "../core/object.js";
-import type { ChartPinModel, EndpointModel, Model, NamespaceModel } from "../model/model.js";
+import type { ChartPinModel, EndpointModel, GitSourcePinModel, Model, NamespaceModel } from "../model/model.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
 
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "beckerkube" } as const;
@@ -74,6 +75,47 @@ export function helmRepository(pin: ChartPinModel): KubeObject {
     },
   };
   return obj(o);
+}
+
+/** The GitRepository of an upstream release, named after the repository (github.com/kubernetes-sigs/gateway-api -> gateway-api). */
+export function gitSourceName(pin: GitSourcePinModel): string {
+  return pin.repository
+    .replace(/\.git$/, "")
+    .split("/")
+    .pop()!
+    .toLowerCase();
+}
+
+export function gitRepository(pin: GitSourcePinModel): KubeObject {
+  const o: IGitRepository = {
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind: "GitRepository",
+    metadata: { name: gitSourceName(pin), namespace: FLUX_NAMESPACE, labels: { ...MANAGED_BY } },
+    spec: { interval: "12h", url: pin.repository, ref: { tag: pin.tag } },
+  };
+  return obj(o);
+}
+
+/**
+ * The Flux Kustomization that applies a path of an upstream release. CRDs are never pruned: deleting one
+ * deletes every object of its kind.
+ */
+export function upstreamKustomization(name: string, pin: GitSourcePinModel): KubeObject {
+  const k: IKustomization = {
+    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+    kind: "Kustomization",
+    metadata: { name, namespace: FLUX_NAMESPACE, labels: { ...MANAGED_BY } },
+    spec: {
+      interval: "12h",
+      retryInterval: "1m",
+      timeout: "5m",
+      sourceRef: { kind: "GitRepository", name: gitSourceName(pin) },
+      path: `./${pin.path}`,
+      prune: false,
+      wait: true,
+    },
+  };
+  return obj(k);
 }
 
 export interface ReleaseOptions {

@@ -182,7 +182,7 @@ function synthChartmuseum(m: Model): PlacedObject[] {
       // the chart (3.10.4) still defaults to app v0.16.3; v0.16.5 carries the 2026 fixes
       image: { tag: "v0.16.5" },
       env: {
-        open: { STORAGE: "local", DISABLE_API: false, ALLOW_OVERWRITE: false, AUTH_ANONYMOUS_GET: false, DEPTH: 0, DISABLE_METRICS: false },
+        open: { STORAGE: "local", DISABLE_API: false, ALLOW_OVERWRITE: false, AUTH_ANONYMOUS_GET: false, DEPTH: 0, ENABLE_METRICS: true },
         existingSecret: "chartmuseum-auth",
         existingSecretMappings: { BASIC_AUTH_USER: "BASIC_AUTH_USER", BASIC_AUTH_PASS: "BASIC_AUTH_PASS" },
       },

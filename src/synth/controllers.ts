@@ -4,7 +4,7 @@
  */
 import type { PlacedObject } from "../core/object.js";
 import { endpointById, type Model } from "../model/model.js";
-import { helmRelease, helmRepository, helmRepositoryName, lbAnnotations, namespace, place } from "./builders.js";
+import { gitRepository, gitSourceName, helmRelease, helmRepository, helmRepositoryName, lbAnnotations, namespace, place, upstreamKustomization } from "./builders.js";
 import { CONTROLLERS } from "../model/layout.js";
 import { mergeValues, monitoringValuesPatch } from "./observability/index.js";
 import { LOKI_PORT } from "../core/well-known.js";
@@ -25,7 +25,13 @@ export function synthControllers(m: Model): PlacedObject[] {
     ...releaseFile("istio", ...istioReleases(m)),
     ...releaseFile("cloudnative-pg", cloudnativePgRelease(m)),
     ...releaseFile("kube-prometheus-stack", monitoringRelease(m)),
+    ...gatewayApiCrds(m),
   ];
+}
+
+/** The Gateway API CRDs from their release: infra-configs' Gateway needs them, and no chart ships them. */
+function gatewayApiCrds(m: Model): PlacedObject[] {
+  return [...place(`${CONTROLLERS}/sources/${gitSourceName(m.gatewayApi)}.yaml`, gitRepository(m.gatewayApi)), ...place(`${CONTROLLERS}/gateway-api/crds.yaml`, upstreamKustomization("gateway-api-crds", m.gatewayApi))];
 }
 
 /** Namespaces of the infrastructure (application namespaces live with their apps). */
@@ -201,7 +207,8 @@ function monitoringValues(m: Model): Record<string, unknown> {
     },
     alertmanager: { alertmanagerSpec: { storage: pvc(mon.alertmanagerStorage) } },
     grafana: {
-      admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" },
+      // The chart creates the admin login (a random password, kept across upgrades by its lookup). A declared
+      // SealedSecret could only arrive with infra-configs, after this layer that waits for Grafana (upstream/secret-source).
       persistence: { enabled: true, size: mon.grafanaStorage, storageClassName: m.storageClass },
       sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" } },
       additionalDataSources: [

@@ -21,7 +21,7 @@ export function checkReferences(m: Model, objects: readonly PlacedObject[], file
   const err: Report = (rule, message, fix, where, severity = "error") => out.push({ rule, severity, message, fix, ...where });
   checkDuplicateObjects(objects, err);
   checkKustomizationResources(files, err);
-  checkFluxReferences(objects, files, err);
+  checkFluxReferences(objects, files, err, m.gitops.repository);
   checkDeclaredSecrets(m, objects, err);
   return out;
 }
@@ -56,7 +56,7 @@ function checkKustomizationResources(files: ReadonlyMap<string, string>, err: Re
 }
 
 /** Flux references resolve inside the tree. */
-function checkFluxReferences(objects: readonly PlacedObject[], files: ReadonlyMap<string, string>, err: Report): void {
+function checkFluxReferences(objects: readonly PlacedObject[], files: ReadonlyMap<string, string>, err: Report, ownRepository: string): void {
   const key = (kind: string, ns: string, name: string) => `${kind}/${ns}/${name}`;
   const present = new Set(objects.map(({ object: o }) => key(o.kind, o.metadata.namespace ?? "", o.metadata.name)));
   const has = (kind: string, ns: string, name: string) => present.has(key(kind, ns, name));
@@ -78,7 +78,8 @@ function checkFluxReferences(objects: readonly PlacedObject[], files: ReadonlyMa
       if (src && !has(src.kind, src.namespace ?? o.metadata.namespace ?? "", src.name))
         err("refs/source-missing", `source ${src.kind} ${src.name} is not in the tree`, "check gitops.repository in cluster.yaml", { file, object: ref, field: "spec.sourceRef" });
       const p = String(s.path ?? "").replace(/^\.\//, "");
-      if (p && !files.has(path.posix.join(p, KUSTOMIZATION))) err("refs/path-missing", `path ./${p} has no kustomization.yaml`, "run `bk synth`", { file, object: ref, field: "spec.path" });
+      // A path in another repository (an upstream release such as the Gateway API's) is not in this tree.
+      if (p && src?.name === ownRepository && !files.has(path.posix.join(p, KUSTOMIZATION))) err("refs/path-missing", `path ./${p} has no kustomization.yaml`, "run `bk synth`", { file, object: ref, field: "spec.path" });
     }
     if (o.kind === "HelmRelease" || (o.kind === "Kustomization" && o.apiVersion.startsWith("kustomize.toolkit"))) {
       ((s.dependsOn as Array<{ name: string; namespace?: string }> | undefined) ?? []).forEach((d, i) => {

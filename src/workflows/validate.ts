@@ -4,6 +4,7 @@
  * real kubectl on a scratch copy.
  */
 import type { ChartSourceOptions } from "../adapters/charts.js";
+import type { GitSourceOptions } from "../adapters/sources.js";
 import type { Finding } from "../core/finding.js";
 import type { Model } from "../model/model.js";
 import type { PolicyException } from "../policy/rule.js";
@@ -20,7 +21,7 @@ export interface ValidateOptions {
    * Render HelmReleases with helm and check what they render; needs the repository root. `scope: "all"`
    * renders the upstream charts too (from `charts`: a mirror, the cache, or their repositories).
    */
-  render?: { root: string; scope?: "app" | "all"; charts?: ChartSourceOptions };
+  render?: { root: string; scope?: "app" | "all"; charts?: ChartSourceOptions; sources?: GitSourceOptions };
 }
 
 export interface ValidationResult {
@@ -53,7 +54,13 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
     findings.push(...withoutSchemaRefusals(renderFindings, valuesFindings), ...renderedChecks.findings, ...valuesFindings);
     excepted.push(...renderedChecks.excepted);
     unused = unused.filter((e) => renderedChecks.unusedExceptions.includes(e));
-    checks.push(...(scope === "all" ? ["render", "upstream-charts"] : ["render"]), "values");
+    checks.push("render", "values");
+    if (scope === "all") {
+      // Only with every chart rendered are the assumptions about them checkable (upstream/*).
+      const [{ checkAssumptions }, { readSourceArtifacts }] = await Promise.all([import("../validate/assumptions.js"), import("./upstream-sources.js")]);
+      findings.push(...checkAssumptions(m, tree.objects, rendered, await readSourceArtifacts(m, tree.objects, opts.render.sources)));
+      checks.push("upstream");
+    }
   }
   // An exception is stale only if nothing it could name was checked: objects of upstream charts exist only once
   // they are rendered, so without them exceptions are not judged.

@@ -11,7 +11,7 @@ import { describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { kustomizeBuild, kustomizeCheck } from "../../src/adapters/kustomize.js";
 import { generate } from "../../src/pipeline.js";
-import { sharedCharts } from "../helpers/charts.js";
+import { sharedCharts, sharedCrds } from "../helpers/charts.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
 import { runBk } from "../helpers/cli.js";
 
@@ -65,23 +65,23 @@ describe("remembered kustomize builds", () => {
 
 describe("bk validate", () => {
   it("passes on the committed tree with every check, and reports unsealed secrets as warnings", () => {
-    const r = runBk(["validate", "--json"], { env: { BK_CHARTS: sharedCharts() } });
+    const r = runBk(["validate", "--json"], { env: { BK_CHARTS: sharedCharts(), BK_CRDS: sharedCrds() } });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(out.checks, ["schema", "policy", "references", "render", "upstream-charts", "values", "kustomize"]);
+    assert.deepEqual(out.checks, ["schema", "policy", "references", "render", "values", "upstream", "kustomize"]);
     assert.equal(out.errors, 0);
     assert.ok(out.findings.every((f: { severity: string }) => f.severity === "warning"));
   });
 
   it("--strict turns the pending secrets into errors (pre-flight for a rebuild)", () => {
-    const r = runBk(["validate", "--strict", "--no-kustomize"], { env: { BK_CHARTS: sharedCharts() } });
+    const r = runBk(["validate", "--strict", "--no-kustomize"], { env: { BK_CHARTS: sharedCharts(), BK_CRDS: sharedCrds() } });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /secrets\/not-sealed/);
   });
 
   it("fails with the object and field when a policy exception is removed", () => {
     const root = tempDefinition((d) => d.exceptions.set("exceptions", []));
-    const r = runBk(["validate", "--root", root, "--json", "--no-kustomize"], { env: { BK_CHARTS: sharedCharts() } });
+    const r = runBk(["validate", "--root", root, "--json", "--no-kustomize"], { env: { BK_CHARTS: sharedCharts(), BK_CRDS: sharedCrds() } });
     assert.equal(r.status, 1);
     const out = JSON.parse(r.stdout);
     const f = out.findings.find((x: { rule: string; object: string }) => x.rule === "image/registry" && x.object === "Deployment/registry/registry");
@@ -99,7 +99,7 @@ describe("bk validate", () => {
       path.join(stray, "old-token.sealed.yaml"),
       "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: old-token\n  namespace: ffl\nspec:\n  encryptedData:\n    token: AgA=\n  template:\n    metadata:\n      name: old-token\n      namespace: ffl\n",
     );
-    const r = runBk(["validate", "--root", root, "--json", "--no-kustomize"], { env: { BK_CHARTS: sharedCharts() } });
+    const r = runBk(["validate", "--root", root, "--json", "--no-kustomize"], { env: { BK_CHARTS: sharedCharts(), BK_CRDS: sharedCrds() } });
     assert.equal(r.status, 1);
     const out = JSON.parse(r.stdout);
     assert.ok(

@@ -15,7 +15,7 @@ import { freePorts } from "../../src/devcluster/net.js";
 import { generate } from "../../src/pipeline.js";
 import { renderReleases } from "../../src/workflows/render.js";
 import { validateTree } from "../../src/workflows/validate.js";
-import { sharedCharts } from "../helpers/charts.js";
+import { sharedCharts, sharedCrds } from "../helpers/charts.js";
 import { runBk } from "../helpers/cli.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
@@ -80,6 +80,7 @@ describe("chart source", () => {
 describe("every HelmRelease rendered through its real chart", () => {
   const { model, tree } = generate(REPO_ROOT);
   const charts = { mirror: sharedCharts(), pull: false };
+  const sources = { mirror: sharedCrds(), fetch: false };
   const kubeVersion = model.cluster.profile.kubernetesVersion;
 
   it("renders all twelve upstream releases and our application releases, and caches what it rendered", async () => {
@@ -137,12 +138,12 @@ describe("every HelmRelease rendered through its real chart", () => {
   });
 
   it("passes on the committed tree: no errors from any rendered chart", async () => {
-    const v = await validateTree(model, tree, { kustomize: false, render: { root: REPO_ROOT, scope: "all", charts } });
+    const v = await validateTree(model, tree, { kustomize: false, render: { root: REPO_ROOT, scope: "all", charts, sources } });
     assert.deepEqual(
       v.findings.filter((f) => f.severity === "error"),
       [],
     );
-    assert.ok(v.checks.includes("upstream-charts"));
+    assert.ok(v.checks.includes("upstream"));
     // The upstream resource gaps are reported (issue: the definition does not size upstream workloads yet), as warnings.
     assert.ok(v.findings.some((f) => f.rule === "workload/resources" && f.severity === "warning" && f.object === "DaemonSet/logging/fluent-bit"));
   });
@@ -154,7 +155,7 @@ describe("every HelmRelease rendered through its real chart", () => {
       delete spec.values["seccompProfile"];
       return { ...p, object: { ...p.object, spec } };
     });
-    const v = await validateTree(model, { ...tree, objects }, { kustomize: false, render: { root: REPO_ROOT, scope: "all", charts } });
+    const v = await validateTree(model, { ...tree, objects }, { kustomize: false, render: { root: REPO_ROOT, scope: "all", charts, sources } });
     const f = v.findings.find((x) => x.rule === "psa-restricted/seccomp");
     assert.ok(f, JSON.stringify(v.findings.filter((x) => x.severity === "error")));
     assert.equal(f.object, `Deployment/${model.istio.namespace}/istiod`);
@@ -163,11 +164,11 @@ describe("every HelmRelease rendered through its real chart", () => {
   });
 
   it("bk validate renders the upstream charts from --charts, and exits 3 naming the chart when it cannot be had", () => {
-    const ok = runBk(["validate", "--json", "--no-kustomize", "--charts", sharedCharts()]);
+    const ok = runBk(["validate", "--json", "--no-kustomize", "--charts", sharedCharts()], { env: { BK_CRDS: sharedCrds() } });
     assert.equal(ok.status, 0, ok.stderr);
-    assert.deepEqual(JSON.parse(ok.stdout).checks, ["schema", "policy", "references", "render", "upstream-charts", "values"]);
+    assert.deepEqual(JSON.parse(ok.stdout).checks, ["schema", "policy", "references", "render", "values", "upstream"]);
     const empty = tmp("bk-mirror-");
-    const missing = runBk(["validate", "--no-kustomize", "--charts", empty], { env: { XDG_CACHE_HOME: tmp("bk-cache-"), HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9" } });
+    const missing = runBk(["validate", "--no-kustomize", "--charts", empty], { env: { BK_CRDS: sharedCrds(), XDG_CACHE_HOME: tmp("bk-cache-"), HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9" } });
     assert.equal(missing.status, 3, missing.stderr);
     assert.match(missing.stderr, /chart \S+ \S+ from \S+ could not be pulled/);
   });

@@ -16,7 +16,7 @@ import { renderReleases } from "../../src/workflows/render.js";
 import { validateTree } from "../../src/workflows/validate.js";
 import { lintRenderedValues } from "../../src/workflows/values-lint.js";
 import { repoRoot } from "../../src/adapters/tools.js";
-import { sharedCharts } from "../helpers/charts.js";
+import { sharedCharts, sharedCrds } from "../helpers/charts.js";
 
 let releases: PlacedObject[];
 let mirror: string;
@@ -173,8 +173,8 @@ describe("values lint on the real charts", () => {
       const spec = p.object.spec as { values: Values };
       return { ...p, object: { ...p.object, spec: { ...spec, values: { ...spec.values, speaker: { ...obj(spec.values.speaker), tolerationz: [], logLevel: "loud" } } } } };
     });
-    const result = await validateTree(model, { ...tree, objects }, { kustomize: false, render: { root: repoRoot, scope: "all", charts: { mirror, pull: false } } });
-    assert.deepEqual(result.checks, ["schema", "policy", "references", "render", "upstream-charts", "values"]);
+    const result = await validateTree(model, { ...tree, objects }, { kustomize: false, render: { root: repoRoot, scope: "all", charts: { mirror, pull: false }, sources: { mirror: sharedCrds(), fetch: false } } });
+    assert.deepEqual(result.checks, ["schema", "policy", "references", "render", "values", "upstream"]);
     const release = ["infrastructure/controllers/metallb/helmrelease.yaml", "HelmRelease/metallb-system/metallb"];
     assert.deepEqual(
       result.findings.filter((f) => f.file === release[0] && f.object === release[1]).map((f) => [f.rule, f.field, f.fix]),

@@ -245,7 +245,9 @@ describe("scrape targets", () => {
   it("ChartMuseum, ingress-nginx, cert-manager, Sealed Secrets: match what their releases render", () => {
     const cm = spec(find("HelmRelease", "chartmuseum", model.chartmuseum.namespace)).values;
     assert.equal(cm.fullnameOverride, "chartmuseum");
-    assert.equal(cm.env.open.DISABLE_METRICS, false);
+    // ChartMuseum 0.16 reads ENABLE_METRICS (default false) and ignores DISABLE_METRICS
+    assert.equal(cm.env.open.ENABLE_METRICS, true);
+    assert.equal(cm.env.open.DISABLE_METRICS, undefined);
     assert.equal(spec(monitor("chartmuseum")!).endpoints[0].path, "/metrics");
 
     const ing = spec(find("HelmRelease", "ingress-nginx", model.ingressNginx.namespace)).values;

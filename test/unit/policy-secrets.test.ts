@@ -90,6 +90,7 @@ describe("secrets/credential-literal: credential keys", () => {
     ["secret naming a Secret", "secret", "ffl-backend-tls"],
     ["secret naming a short Secret", "imagePullSecret", "regcred"],
     ["the name of an existing Secret", "existingSecret", "pg-ffl"],
+    ["a checksum/secret annotation (a hash that rolls pods)", "checksum/secret", "3f2a9c0d5e7b1a4c6d8e0f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9c1d3e5f7a9b1c"],
     ["a <namespace>/<name> Secret reference (cert-manager's CA injection)", "cert-manager.io/inject-ca-from-secret", "cert-manager/cert-manager-webhook-ca"],
   ];
   it("still flags a random value with a slash under a secret key", () => {

@@ -12,6 +12,7 @@ export interface ValidateCliOptions {
   render?: boolean;
   upstream?: boolean;
   charts?: string;
+  sources?: string;
   rules?: boolean;
 }
 
@@ -36,7 +37,8 @@ export async function validateCommand(root: string, opts: ValidateCliOptions): P
   }
   const scope = opts.upstream === false ? ("app" as const) : ("all" as const);
   const charts = opts.charts ? { mirror: opts.charts } : undefined;
-  const result = await validateTree(model, tree, { kustomize, ...(render ? { render: { root, scope, ...(charts ? { charts } : {}) } } : {}) });
+  const sources = opts.sources ? { mirror: opts.sources } : undefined;
+  const result = await validateTree(model, tree, { kustomize, ...(render ? { render: { root, scope, ...(charts ? { charts } : {}), ...(sources ? { sources } : {}) } } : {}) });
   // --strict: warnings count too (pre-flight before a rebuild or a release).
   const findings = opts.strict ? result.findings.map((f) => ({ ...f, severity: "error" as const })) : result.findings;
   const { errors, warnings } = summarize(findings);

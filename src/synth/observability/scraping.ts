@@ -85,7 +85,7 @@ function serviceMonitorTargets(m: Model): ScrapeTarget[] {
       kind: "ServiceMonitor",
       job: JOBS.chartmuseum,
       namespace: m.chartmuseum.namespace,
-      // ChartMuseum serves /metrics on its HTTP port, outside basic auth (DISABLE_METRICS=false).
+      // ChartMuseum serves /metrics on its HTTP port, outside basic auth, once ENABLE_METRICS is set (configs.ts).
       selector: { matchLabels: { "app.kubernetes.io/name": "chartmuseum", "app.kubernetes.io/instance": "chartmuseum" } },
       port: "http",
       containerPort: 8080, // the chart's container port; the LoadBalancer port may differ
@@ -117,7 +117,7 @@ function serviceMonitorTargets(m: Model): ScrapeTarget[] {
       selector: {
         matchLabels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" },
       },
-      port: "tcp-prometheus-servicemonitor",
+      port: "http-metrics",
       containerPort: portOf(m.workloads.certManager, "http-metrics"),
       podLabels: [{ "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" }],
       path: "/metrics",
