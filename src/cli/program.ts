@@ -129,7 +129,7 @@ program
   .option("--kubeconfig <file>", "cluster access for reconcile/wait (default: $KUBECONFIG)")
   .option("--context <name>", "kubeconfig context")
   .option("--no-wait", "stop after the push (and the reconcile request)")
-  .option("--timeout <duration>", "how long to wait for Ready, e.g. 15m", "15m")
+  .option("--timeout <duration>", "how long to wait for Ready, e.g. 40m; at least the slowest component's HelmRelease timeout (default: that plus 2m)")
   .option("--no-health", "skip the health check through the ingress")
   .option("--health-url <base>", "base URL for health checks (default: https://<ingress IP>)")
   .option("--dry-run", "run every check and show the diff; write, commit and push nothing")

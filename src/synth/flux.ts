@@ -2,6 +2,8 @@
  * clusters/<profile>/: the entry point Flux reconciles. The GitRepository and three layered
  * Kustomizations (infra-controllers -> infra-configs -> apps), each waiting for the one before.
  */
+import { durationMs, formatDuration } from "../core/duration.js";
+import { releaseTimeout } from "./apps.js";
 import type { IGitRepository } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/GitRepository";
 import type { PlacedObject } from "../core/object.js";
 import type { Model } from "../model/model.js";
@@ -35,6 +37,15 @@ export function synthFlux(m: Model): PlacedObject[] {
       fluxKustomization(m, { name: controllers.name, path: `./${controllers.dir}`, timeout: "15m" }),
       fluxKustomization(m, { name: configs.name, path: `./${configs.dir}`, dependsOn: [controllers.name], timeout: "15m" }),
     ),
-    ...place(`${dir}/apps.yaml`, fluxKustomization(m, { name: apps.name, path: `./${apps.dir}`, dependsOn: [configs.name], timeout: "20m" })),
+    ...place(`${dir}/apps.yaml`, fluxKustomization(m, { name: apps.name, path: `./${apps.dir}`, dependsOn: [configs.name], timeout: appsTimeout(m) })),
   ];
+}
+
+/**
+ * The apps layer waits for every application release, so it must outlast the slowest one (a release with a
+ * long migration), with room for fetching the chart (incident 5; checked by timeouts/kustomization-shorter).
+ */
+function appsTimeout(m: Model): string {
+  const slowest = Math.max(0, ...m.components.map((c) => durationMs(releaseTimeout(c)) ?? 0));
+  return formatDuration(Math.max(20 * 60_000, slowest + 5 * 60_000));
 }

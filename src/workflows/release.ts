@@ -3,6 +3,8 @@
  * verified before the next. Nothing is written or committed until every check before the
  * commit passed; a failure after the push is rolled back by a revert commit, never a force push.
  */
+import { durationMs, formatDuration } from "../core/duration.js";
+import { releaseTimeout } from "../synth/apps.js";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
@@ -36,7 +38,8 @@ export interface ReleaseRequest {
   push: boolean;
   kube?: { kubeconfig?: string; context?: string };
   wait: boolean;
-  timeoutMs: number;
+  /** How long to wait for Ready; at least the slowest component's HelmRelease timeout. Default: that plus 2 minutes. */
+  timeoutMs?: number;
   health: { baseUrl?: string; caFile?: string; skip?: boolean };
   dryRun: boolean;
   /** Runs and reports the steps; the CLI passes its task list. */
@@ -73,6 +76,8 @@ interface Ctx {
   pushed: boolean;
   report: ReleaseReport;
   events: string[];
+  /** How long the waits may take (resolved from the request and the components' release timeouts). */
+  waitMs: number;
 }
 
 /** Each step knows whether the request was wrong (2) or a check failed (1), so it passes the code. */
@@ -133,7 +138,7 @@ type Out = (line: string) => void;
 
 export async function release(req: ReleaseRequest): Promise<ReleaseReport> {
   const report: ReleaseReport = { app: req.app, version: req.version, dryRun: req.dryRun, components: [], health: [], steps: [] };
-  const ctx: Ctx = { req, comps: [], bumps: [], appFile: "", newText: "", git: new Git(req.root), pushed: false, report, events: [] };
+  const ctx: Ctx = { req, comps: [], bumps: [], appFile: "", newText: "", git: new Git(req.root), pushed: false, report, events: [], waitMs: 0 };
   const runner = req.runner ?? new ProcessRunner();
   try {
     await req.runSteps(releaseSteps(req, runner), ctx, report.steps);
@@ -179,6 +184,27 @@ function releaseSteps(req: ReleaseRequest, runner: Runner): Step<Ctx>[] {
 }
 
 /** The app and components to release; refuses a dirty tree where the release writes. */
+/** Room for Flux to fetch and start the upgrade, on top of the upgrade's own timeout. */
+const FETCH_MARGIN_MS = 2 * 60_000;
+
+/**
+ * A release must not be judged failed (and reverted) while its upgrade, migrations included, may still be
+ * running (incident 5): the wait covers the slowest component's HelmRelease timeout, and a shorter --timeout
+ * is refused rather than silently stretched.
+ */
+function waitBudget(req: ReleaseRequest, comps: readonly ComponentModel[]): number {
+  const slowest = comps.map((x) => ({ x, ms: durationMs(releaseTimeout(x)) ?? 0 })).sort((a, b) => b.ms - a.ms)[0];
+  const need = slowest?.ms ?? 0;
+  if (req.timeoutMs === undefined) return need + FETCH_MARGIN_MS;
+  if (req.wait && slowest && req.timeoutMs < need) {
+    throw new ReleaseError(
+      `--timeout ${formatDuration(req.timeoutMs)} is shorter than the HelmRelease timeout of ${slowest.x.id} (${formatDuration(need)}): the release could be reverted while its upgrade still runs; pass at least ${formatDuration(need)}, or leave --timeout out`,
+      2,
+    );
+  }
+  return req.timeoutMs;
+}
+
 async function resolveRelease(c: Ctx): Promise<void> {
   const { req, report } = c;
   const { model } = generate(req.root);
@@ -192,6 +218,7 @@ async function resolveRelease(c: Ctx): Promise<void> {
     c.comps.push(comp);
   }
   c.appFile = app.file;
+  c.waitMs = waitBudget(req, c.comps);
   const touched = [app.file, ...OWNED_DIRS, ...GENERATED_FILES];
   const dirty = (await c.git.dirty()).filter((f) => touched.some((t) => f === t || f.startsWith(t + "/")));
   if (dirty.length && !req.dryRun) throw new ReleaseError(`uncommitted changes where the release writes: ${dirty.join(", ")}. Commit or stash them first, so the release commit holds only the release`, 2);
@@ -280,10 +307,10 @@ async function requestFluxReconcile(c: Ctx, out: Out): Promise<void> {
 }
 
 async function waitForRollout(c: Ctx, out: Out): Promise<void> {
-  const { req, report } = c;
+  const { report } = c;
   for (const comp of c.comps) {
     const image = report.components.find((x) => x.name === comp.name)!.image;
-    const r = await waitForRelease(c.kube!, { namespace: comp.namespace, release: comp.fullname, image, timeoutMs: req.timeoutMs, onEvent: out });
+    const r = await waitForRelease(c.kube!, { namespace: comp.namespace, release: comp.fullname, image, timeoutMs: c.waitMs, onEvent: out });
     c.events.push(...r.events);
     if (!r.ok) throw new ReleaseError(r.reason, 1);
     out(r.reason);
@@ -324,7 +351,7 @@ async function rollback(ctx: Ctx, report: ReleaseReport): Promise<void> {
       previousReady = true;
       for (const comp of ctx.comps) {
         const prev = model.components.find((x) => x.id === comp.id)!;
-        const r = await waitForRelease(ctx.kube, { namespace: prev.namespace, release: prev.fullname, image: prev.image.ref, timeoutMs: req.timeoutMs });
+        const r = await waitForRelease(ctx.kube, { namespace: prev.namespace, release: prev.fullname, image: prev.image.ref, timeoutMs: ctx.waitMs });
         if (!r.ok) {
           previousReady = false;
           detail = `reverted and pushed, but ${r.reason}`;

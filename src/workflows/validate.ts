@@ -11,6 +11,7 @@ import type { PolicyException } from "../policy/rule.js";
 import type { GeneratedTree } from "../tree/tree.js";
 import { checkObjects } from "../validate/checks.js";
 import { checkReferences } from "../validate/references.js";
+import { checkTimeouts } from "../validate/timeouts.js";
 
 export { policyContext } from "../validate/checks.js";
 
@@ -40,6 +41,8 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
   let unused = own.unusedExceptions;
   const excepted = [...own.excepted];
   findings.push(...checkReferences(m, tree.objects, tree.files));
+  // Cross-object, like the references: timeouts that agree between a layer and its releases.
+  findings.push(...checkTimeouts(tree.objects));
   if (opts.render) {
     const { renderReleases, placeRendered } = await import("./render.js");
     const { root, scope = "app", charts } = opts.render;

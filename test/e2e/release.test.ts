@@ -71,7 +71,7 @@ describe("bk release on the local control plane", { timeout: 900_000 }, () => {
   });
 
   const release = (version: string) =>
-    runBkAsync(["release", "ccbot", "bot", version, "--root", root, "--registry", registry.host, "--ca", registry.ca.caCert, "--kubeconfig", cluster.kubeconfig, "--health-url", healthUrl, "--timeout", "5m", "--json"]);
+    runBkAsync(["release", "ccbot", "bot", version, "--root", root, "--registry", registry.host, "--ca", registry.ca.caCert, "--kubeconfig", cluster.kubeconfig, "--health-url", healthUrl, "--timeout", "10m", "--json"]);
 
   const runningImages = async () => {
     const pods = JSON.parse(await cluster.kubectl.run(["get", "pods", "-n", "ccbot", "-l", "app.kubernetes.io/instance=ccbot-bot", "-o", "json"])) as {

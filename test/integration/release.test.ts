@@ -118,6 +118,14 @@ describe("bk release against a real registry and a bare remote", () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /application ffl has no component 'bakend' \(components: backend, frontend, redis\)/);
   });
+
+  it("refuses a --timeout shorter than the release may take: ffl/backend's migration gives its HelmRelease 35m (incident 5)", () => {
+    const repo = makeRepo();
+    const r = runBk(["release", "ffl", "backend", "1.4.3", "--root", repo.root, "--timeout", "15m", ...flags()]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--timeout 15m is shorter than the HelmRelease timeout of ffl\/backend \(35m\): the release could be reverted while its upgrade still runs; pass at least 35m, or leave --timeout out/);
+    assert.equal(git(repo.remote, "log", "-1", "--format=%s", "main"), "initial");
+  });
 });
 
 describe("release building blocks", () => {

@@ -31,8 +31,8 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
     return EXIT.badInput;
   }
   const components = rest.slice(0, -1);
-  const timeout = /^(\d+)(s|m)$/.exec(opts.timeout ?? "15m");
-  if (!timeout) {
+  const timeout = opts.timeout === undefined ? undefined : /^(\d+)(s|m)$/.exec(opts.timeout);
+  if (opts.timeout !== undefined && !timeout) {
     process.stderr.write(`bk release: --timeout '${opts.timeout}' is not like 90s or 15m\n`);
     return EXIT.badInput;
   }
@@ -49,7 +49,7 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
       push: opts.push !== false,
       ...(opts.kubeconfig || process.env.KUBECONFIG ? { kube: { ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) } } : {}),
       wait: opts.wait !== false,
-      timeoutMs: Number(timeout[1]) * (timeout[2] === "m" ? 60_000 : 1000),
+      ...(timeout ? { timeoutMs: Number(timeout[1]) * (timeout[2] === "m" ? 60_000 : 1000) } : {}),
       health: { ...(opts.healthUrl ? { baseUrl: opts.healthUrl } : {}), ...(opts.ca ? { caFile: opts.ca } : {}), skip: opts.health === false },
       dryRun: Boolean(opts.dryRun),
       runSteps: stepRunner({ live: !opts.json }),
