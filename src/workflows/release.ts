@@ -184,6 +184,20 @@ function releaseSteps(req: ReleaseRequest, runner: Runner): Step<Ctx>[] {
 }
 
 /** The app and components to release; refuses a dirty tree where the release writes. */
+/** Docker's tag grammar: what the registry would accept as the tag of the image. */
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** The version argument is checked before anything touches the network, so a typo is exit 2, not a registry error. */
+function checkVersionArgument(version: string, app: { name: string; components: readonly { name: string }[] }): void {
+  if (app.components.some((x) => x.name === version)) {
+    throw new ReleaseError(`'${version}' is a component of ${app.name}, not a version: give the version last, e.g. \`bk release ${app.name} ${version} 1.4.3\``, 2);
+  }
+  if (!IMAGE_TAG.test(version)) {
+    throw new ReleaseError(`'${version}' is not an image tag: use letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-' (e.g. 1.4.3)`, 2);
+  }
+  if (version === "latest") throw new ReleaseError("'latest' is a moving tag: what runs would change without a change in Git; give the exact version", 2);
+}
+
 /** Room for Flux to fetch and start the upgrade, on top of the upgrade's own timeout. */
 const FETCH_MARGIN_MS = 2 * 60_000;
 
@@ -211,11 +225,15 @@ async function resolveRelease(c: Ctx): Promise<void> {
   c.model = model;
   const app = model.apps.find((a) => a.name === req.app);
   if (!app) throw new ReleaseError(`no application '${req.app}' in the definition (known: ${model.apps.map((a) => a.name).join(", ")})`, 2);
+  checkVersionArgument(req.version, app);
   const names = req.components.length ? req.components : app.components.filter((x) => x.role !== "cache").map((x) => x.name);
   for (const n of names) {
     const comp = app.components.find((x) => x.name === n);
     if (!comp) throw new ReleaseError(`application ${app.name} has no component '${n}' (components: ${app.components.map((x) => x.name).join(", ")})`, 2);
     c.comps.push(comp);
+  }
+  if (c.comps.every((x) => x.image.tag === req.version)) {
+    throw new ReleaseError(`${app.name} already runs ${req.version} for ${c.comps.map((x) => x.name).join(", ")}: nothing to release`, 2);
   }
   c.appFile = app.file;
   c.waitMs = waitBudget(req, c.comps);

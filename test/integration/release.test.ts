@@ -119,6 +119,23 @@ describe("bk release against a real registry and a bare remote", () => {
     assert.match(r.stderr, /application ffl has no component 'bakend' \(components: backend, frontend, redis\)/);
   });
 
+  it("checks the version argument before any network call: exit 2 even with an unreachable registry", () => {
+    const repo = makeRepo();
+    const unreachable = ["--registry", "127.0.0.1:9", "--ca", registry.ca.caCert];
+    const cases: Array<[string[], RegExp]> = [
+      [["ffl", "backend"], /'backend' is a component of ffl, not a version: give the version last, e\.g\. `bk release ffl backend 1\.4\.3`/],
+      [["ffl", "backend", "not a version"], /'not a version' is not an image tag: use letters, digits/],
+      [["ffl", "backend", "latest"], /'latest' is a moving tag/],
+      [["ffl", "backend", "1.4.2"], /ffl already runs 1\.4\.2 for backend: nothing to release/],
+    ];
+    for (const [args, message] of cases) {
+      const r = runBk(["release", ...args, "--root", repo.root, ...unreachable]);
+      assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+    assert.equal(git(repo.remote, "log", "-1", "--format=%s", "main"), "initial");
+  });
+
   it("refuses a --timeout shorter than the release may take: ffl/backend's migration gives its HelmRelease 35m (incident 5)", () => {
     const repo = makeRepo();
     const r = runBk(["release", "ffl", "backend", "1.4.3", "--root", repo.root, "--timeout", "15m", ...flags()]);
