@@ -17,6 +17,7 @@
  * pushes the tree. Polling samples start at spread-out delays so that the push lands at different points of
  * the 1-minute polling cycle.
  */
+import { durationMs } from "../src/core/duration.js";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
@@ -123,9 +124,9 @@ function summarize(samples: readonly ReconcileSample[]): ModeSummary {
 }
 
 function intervalMs(interval: string): number {
-  const m = /^(\d+)(s|m|h)$/.exec(interval);
-  if (!m) throw new Error(`GitRepository interval "${interval}" is not of the form <n>s|m|h`);
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "s" | "m" | "h"];
+  const ms = durationMs(interval);
+  if (ms === undefined) throw new Error(`GitRepository interval "${interval}" is not a duration such as 1m or 1h30m`);
+  return ms;
 }
 
 interface Watch {

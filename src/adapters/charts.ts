@@ -4,10 +4,11 @@
  * pulled once with the real helm into a cache keyed by the archive's digest. A chart that cannot be found is
  * unavailable (exit 3), named with its version and repository.
  */
+import { userCacheDir } from "../core/cache-dir.js";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
 import { UnavailableError } from "../core/errors.js";
@@ -115,7 +116,7 @@ function fromMirror(ref: ChartRef, mirror: string): string | undefined {
   return index.get(`${ref.chart}@${ref.version.replace(/^v/, "")}`);
 }
 
-const defaultCacheDir = () => path.join(process.env["XDG_CACHE_HOME"] ?? path.join(homedir(), ".cache"), "beckerkube", "charts");
+const defaultCacheDir = () => userCacheDir("charts");
 
 /** The cache's folder for a ref: one per repository URL, chart and version. */
 function cacheSlot(cacheDir: string, ref: ChartRef): string {

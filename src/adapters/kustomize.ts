@@ -2,6 +2,7 @@
  * Real kustomize: `kubectl kustomize` on every Kustomization root of a tree written to a
  * scratch folder, so the tree is proven to build before it is committed.
  */
+import { userCacheDir } from "../core/cache-dir.js";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -74,7 +75,7 @@ export function kubectlIdentity(): string | undefined {
 export async function kustomizeCheck(
   files: ReadonlyMap<string, string>,
   roots: readonly string[],
-  cacheDir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "beckerkube", "kustomize"),
+  cacheDir = userCacheDir("kustomize"),
   runner: Runner = new ProcessRunner(),
 ): Promise<{ findings: Finding[]; cached: boolean }> {
   const id = kubectlIdentity();

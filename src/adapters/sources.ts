@@ -3,9 +3,10 @@
  * charts are: from a local mirror (`<mirror>/<repository name>/` holding the files of the applied path, as
  * ../shared/crds does), else the cache, else a shallow clone of the pinned tag. Missing: exit 3, named.
  */
+import { userCacheDir } from "../core/cache-dir.js";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { UnavailableError } from "../core/errors.js";
@@ -41,7 +42,7 @@ export const repositoryName = (url: string) =>
     .split("/")
     .pop() ?? url;
 
-const defaultCacheDir = () => path.join(process.env["XDG_CACHE_HOME"] ?? path.join(homedir(), ".cache"), "beckerkube", "sources");
+const defaultCacheDir = () => userCacheDir("sources");
 
 function describe(s: GitSourceRef): string {
   return `${s.url} at ${s.ref} (path ${s.path})`;

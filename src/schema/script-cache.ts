@@ -15,14 +15,13 @@
  * (an entry still in use is then simply generated again).
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { userCacheDir } from "../core/cache-dir.js";
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
 
 /** ${XDG_CACHE_HOME:-~/.cache}/beckerkube/validators */
 export function defaultValidatorCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), ".cache");
-  return join(base, "beckerkube", "validators");
+  return userCacheDir("validators");
 }
 
 export interface CachedScriptOptions<T> {

@@ -23,7 +23,7 @@ export interface DiffOptions {
   /** The Git ref to compare with. Default HEAD. */
   base?: string;
   charts?: ChartSourceOptions;
-  /** The render cache (see render-cache.ts); null turns it off. Default: the user cache. */
+  /** The render cache (see RENDER_FORMAT in render.ts); null turns it off. Default: the user cache. */
   cacheDir?: string | null;
   runner?: Runner;
 }

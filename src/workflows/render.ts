@@ -4,7 +4,7 @@
  * repository; upstream charts from the mirror, the chart cache or their HelmRepository (adapters/charts.ts).
  * Pod Security is only ever enforced on pods, so this is where the namespaces' levels are proven.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Finding } from "../core/finding.js";
 import { objectRef, type KubeObject, type PlacedObject } from "../core/object.js";
@@ -13,7 +13,9 @@ import { ChartNotFoundError, chartDigest, resolveChart, type ChartSourceOptions,
 import { HelmError, helmTemplate } from "../adapters/helm.js";
 import { UnavailableError } from "../core/errors.js";
 import { schemaScope } from "../schema/validate.js";
-import { readRenderCache, writeRenderCache } from "./render-cache.js";
+import { chartFacts } from "./chart-facts.js";
+import { ResultCache } from "./result-cache.js";
+import type { ChartFacts } from "../validate/values-lint.js";
 
 export const APP_CHART_DIR = "charts/app";
 
@@ -80,6 +82,13 @@ function upstreamRef(o: KubeObject, all: readonly PlacedObject[]): ChartRef {
   return { repository: url, chart: chart?.chart ?? "", version: chart?.version ?? "" };
 }
 
+/**
+ * Rendered charts are kept by everything that decides the output: chart digest, values, release name and
+ * namespace, Kubernetes version, API versions and CRD inclusion; a warm `bk validate` renders nothing.
+ * Bump when the cached shape or what helm is asked changes.
+ */
+const RENDER_FORMAT = 1;
+
 interface Job {
   release: PlacedObject;
   chart: ChartRef | "app";
@@ -107,10 +116,11 @@ async function renderJob(job: Job, opts: RenderOptions, apiVersions: readonly st
     includeCrds: job.chart !== "app" && specOf(o).install?.crds !== "Skip",
   };
   const useCache = opts.cacheDir !== null && job.digest !== "absent";
-  let objects = useCache ? readRenderCache(inputs, opts.cacheDir ?? undefined) : undefined;
+  const cache = new ResultCache<KubeObject[]>("renders", RENDER_FORMAT, useCache ? opts.cacheDir : null);
+  let objects = cache.read(inputs);
   if (!objects) {
     objects = await helmTemplate(job.dir, inputs.values, { ...target, ...(inputs.kubeVersion ? { kubeVersion: inputs.kubeVersion } : {}), apiVersions, includeCrds: inputs.includeCrds });
-    if (useCache) writeRenderCache(inputs, objects, opts.cacheDir ?? undefined);
+    cache.write(inputs, objects);
   }
   return withNamespace(installedObjects(objects, specOf(o).test?.enable === true), target.namespace);
 }
@@ -200,7 +210,7 @@ export async function renderReleases(root: string, objects: readonly PlacedObjec
   if (apiVersions.length)
     await pass(
       apiVersions,
-      jobs.filter((j) => j.chart !== "app" && asksForApis(j.dir)),
+      jobs.filter((j) => j.chart !== "app" && asksForApis(j)),
     );
   const rendered = jobs.flatMap((job) => {
     const objs = results.get(job);
@@ -216,25 +226,10 @@ export function renderAppReleases(root: string, objects: readonly PlacedObject[]
   return renderReleases(root, objects, { scope: "app", cacheDir: null });
 }
 
-const apiAsking = new Map<string, boolean>();
-/** Whether any template of the chart (subcharts included) reads .Capabilities.APIVersions. */
-function asksForApis(dir: string): boolean {
-  let v = apiAsking.get(dir);
-  if (v === undefined) {
-    v = templatesMention(dir, ".Capabilities.APIVersions");
-    apiAsking.set(dir, v);
-  }
-  return v;
-}
-
-function templatesMention(dir: string, needle: string): boolean {
-  for (const entry of readdirSync(dir)) {
-    const p = path.join(dir, entry);
-    if (statSync(p).isDirectory()) {
-      if (templatesMention(p, needle)) return true;
-    } else if (/\.(tpl|ya?ml|txt)$/.test(entry) && readFileSync(p, "utf8").includes(needle)) return true;
-  }
-  return false;
+/** Whether any template of the chart, subcharts included, reads .Capabilities.APIVersions (chart-facts reads them once). */
+function asksForApis(job: Job): boolean {
+  const mentions = (f: ChartFacts): boolean => f.templates.some((t) => t.includes(".Capabilities.APIVersions")) || f.subcharts.some((s) => mentions(s.chart));
+  return mentions(chartFacts(job.dir, job.digest));
 }
 
 /** Rendered objects, placed at their HelmRelease's file so findings point where the fix goes. */

@@ -4,43 +4,15 @@
  * scanning a large chart's templates take seconds, so results are kept like renders: by chart digest and
  * the release's values, and a warm `bk validate` lints nothing.
  */
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import path from "node:path";
 import type { Finding } from "../core/finding.js";
 import { objectRef } from "../core/object.js";
 import { lintValues, type ReleaseValues } from "../validate/values-lint.js";
 import { chartFacts } from "./chart-facts.js";
 import type { ChartedRelease } from "./render.js";
+import { ResultCache } from "./result-cache.js";
 
 /** Bump when what the lint finds for the same chart and values changes, so old results are never read. */
 const FORMAT = 1;
-
-const defaultDir = () => path.join(process.env["XDG_CACHE_HOME"] ?? path.join(homedir(), ".cache"), "beckerkube", "values-lint");
-
-function entryFile(release: ReleaseValues, digest: string, dir: string): string {
-  const key = createHash("sha256")
-    .update(JSON.stringify({ FORMAT, digest, ...release }))
-    .digest("hex");
-  return path.join(dir, key.slice(0, 2), `${key}.json`);
-}
-
-function readCached(file: string): Finding[] | undefined {
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as Finding[];
-  } catch {
-    return undefined; // a damaged entry is linted again
-  }
-}
-
-function writeCached(file: string, findings: readonly Finding[]): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(findings));
-  renameSync(tmp, file);
-}
 
 export interface ValuesLintOptions {
   /** Where results are kept by chart digest + values; null turns the cache off. Default: the user cache. */
@@ -49,15 +21,15 @@ export interface ValuesLintOptions {
 
 /** Every release's values against its chart, rendered or not (a schema violation is why helm refused to render it). */
 export function lintRenderedValues(rendered: readonly ChartedRelease[], opts: ValuesLintOptions = {}): Finding[] {
-  const dir = opts.cacheDir === null ? null : (opts.cacheDir ?? defaultDir());
+  const cache = new ResultCache<Finding[]>("values-lint", FORMAT, opts.cacheDir);
   return rendered.flatMap((r) => {
     const values = (r.release.object.spec as { values?: Record<string, unknown> } | undefined)?.values ?? {};
     const release: ReleaseValues = { file: r.release.file, object: objectRef(r.release.object), values };
-    const file = dir === null ? null : entryFile(release, r.digest, dir);
-    const cached = file ? readCached(file) : undefined;
+    const key = { digest: r.digest, ...release };
+    const cached = cache.read(key);
     if (cached) return cached;
     const findings = lintValues(release, chartFacts(r.chartDir, r.digest));
-    if (file) writeCached(file, findings);
+    cache.write(key, findings);
     return findings;
   });
 }

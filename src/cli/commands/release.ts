@@ -1,3 +1,4 @@
+import { durationMs } from "../../core/duration.js";
 import { BkError, EXIT } from "../../core/errors.js";
 import { FindingsError } from "../../core/finding.js";
 import { release, type Builder, type ReleaseReport } from "../../workflows/release.js";
@@ -31,8 +32,8 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
     return EXIT.badInput;
   }
   const components = rest.slice(0, -1);
-  const timeout = opts.timeout === undefined ? undefined : /^(\d+)(s|m)$/.exec(opts.timeout);
-  if (opts.timeout !== undefined && !timeout) {
+  const timeoutMs = opts.timeout === undefined ? undefined : durationMs(opts.timeout);
+  if (opts.timeout !== undefined && timeoutMs === undefined) {
     process.stderr.write(`bk release: --timeout '${opts.timeout}' is not like 90s or 15m\n`);
     return EXIT.badInput;
   }
@@ -49,7 +50,7 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
       push: opts.push !== false,
       ...(opts.kubeconfig || process.env.KUBECONFIG ? { kube: { ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) } } : {}),
       wait: opts.wait !== false,
-      ...(timeout ? { timeoutMs: Number(timeout[1]) * (timeout[2] === "m" ? 60_000 : 1000) } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       health: { ...(opts.healthUrl ? { baseUrl: opts.healthUrl } : {}), ...(opts.ca ? { caFile: opts.ca } : {}), skip: opts.health === false },
       dryRun: Boolean(opts.dryRun),
       runSteps: stepRunner({ live: !opts.json }),
