@@ -1,5 +1,6 @@
 /**
- * Regenerates schemas/crds from the CRDs in ../shared/crds (relative to the repository root).
+ * Regenerates schemas/crds from the CRDs in the upstream mirror: $BK_SHARED/crds, else ../shared/crds (relative to
+ * the repository root), the folder the tests read (README.md, Requirements).
  *
  *   tsx scripts/gen-crd-schemas.ts [--crds DIR] [--out DIR]
  *
@@ -22,7 +23,7 @@ function option(args: string[], name: string): string | undefined {
 }
 
 function main(args: string[]): void {
-  const crdsDir = resolve(option(args, "--crds") ?? process.env.BK_CRDS_DIR ?? join(repoRoot, "..", "shared", "crds"));
+  const crdsDir = resolve(option(args, "--crds") ?? process.env.BK_CRDS_DIR ?? join(process.env.BK_SHARED ? resolve(process.env.BK_SHARED) : join(repoRoot, "..", "shared"), "crds"));
   const outDir = resolve(option(args, "--out") ?? join(repoRoot, "schemas", "crds"));
   const files = extractCrdSchemas(crdsDir);
   rmSync(outDir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { REPO_ROOT, tempDefinition, type DefinitionDocs } from "./definition.js";
 import { runBk } from "./cli.js";
+import { requireProgram } from "./programs.js";
 
 export const git = (cwd: string, ...args: string[]) =>
   execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "test", GIT_AUTHOR_EMAIL: "t@test", GIT_COMMITTER_NAME: "test", GIT_COMMITTER_EMAIL: "t@test" } }).trim();
@@ -19,6 +20,7 @@ export interface TestRepo {
 
 /** `remote`: where the bare repository goes (default: a temp folder), e.g. one a Git server serves. */
 export function makeRepo(edit?: (d: DefinitionDocs) => void, remote = path.join(mkdtempSync(path.join(os.tmpdir(), "bk-remote-")), "beckerkube.git")): TestRepo {
+  requireProgram("git", "the test repository and its remote");
   const root = tempDefinition(edit);
   cpSync(path.join(REPO_ROOT, "charts"), path.join(root, "charts"), { recursive: true });
   const synth = runBk(["synth", "--root", root]);

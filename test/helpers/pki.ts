@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { requireProgram } from "./programs.js";
 
 export interface TestCa {
   dir: string;
@@ -11,6 +12,7 @@ export interface TestCa {
 }
 
 export function makeCa(cn = "BeckerKube TEST CA"): TestCa {
+  requireProgram("openssl", "the test PKI");
   const dir = mkdtempSync(path.join(os.tmpdir(), "bk-pki-"));
   const caKey = path.join(dir, "ca.key");
   const caCert = path.join(dir, "ca.crt");
@@ -20,6 +22,7 @@ export function makeCa(cn = "BeckerKube TEST CA"): TestCa {
 
 /** A server certificate for the given SANs ("IP:127.0.0.1", "DNS:localhost"), valid for `days`. */
 export function makeServerCert(ca: TestCa, name: string, sans: string[], days = 2): { cert: string; key: string } {
+  requireProgram("openssl", "the test PKI");
   const key = path.join(ca.dir, `${name}.key`);
   const csr = path.join(ca.dir, `${name}.csr`);
   const cert = path.join(ca.dir, `${name}.crt`);

@@ -12,6 +12,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { makeCa, makeServerCert, type TestCa } from "./pki.js";
 import { freePort, waitFor } from "./net.js";
+import { requireProgram } from "./programs.js";
 
 export interface TestRegistry {
   host: string;
@@ -21,6 +22,8 @@ export interface TestRegistry {
 }
 
 export async function startRegistry(): Promise<TestRegistry> {
+  const registry = requireProgram("docker-registry", "the release and doctor tests' image registry");
+  const skopeo = requireProgram("skopeo", "pushing test images to the registry");
   const ca = makeCa();
   const { cert, key } = makeServerCert(ca, "registry", ["IP:127.0.0.1", "DNS:localhost"]);
   const port = await freePort();
@@ -36,11 +39,23 @@ export async function startRegistry(): Promise<TestRegistry> {
       "",
     ].join("\n"),
   );
-  const proc: ChildProcess = spawn("docker-registry", ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
+  const proc: ChildProcess = spawn(registry, ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   proc.stderr!.on("data", (d) => (stderr += d));
   const host = `127.0.0.1:${port}`;
-  await waitFor(`docker-registry on ${host} (${stderr})`, () => probe(host, ca.caCert));
+  // A server that cannot start (bad config, port taken) fails the wait at once instead of at its timeout.
+  const ended = new Promise<never>((_, reject) => {
+    proc.once("error", (err) => reject(new Error(`docker-registry did not start: ${err.message}`)));
+    proc.once("exit", (code, signal) => reject(new Error(`docker-registry exited (${signal ?? code}) before serving on ${host}: ${stderr}`)));
+  });
+  ended.catch(() => {});
+  try {
+    await Promise.race([waitFor(`docker-registry on ${host}`, () => probe(host, ca.caCert)), ended]);
+  } catch (err) {
+    proc.kill();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const certDir = path.join(dir, "certs");
   mkdirSync(certDir);
   copyFileSync(ca.caCert, path.join(certDir, "ca.crt"));
@@ -49,7 +64,7 @@ export async function startRegistry(): Promise<TestRegistry> {
     ca,
     push(repository, tag) {
       const layout = ociLayout(path.join(dir, `oci-${repository.replace(/\//g, "-")}-${tag}`), `${repository}:${tag}`, tag);
-      execFileSync("skopeo", ["copy", "--quiet", "--dest-cert-dir", certDir, `oci:${layout}:${tag}`, `docker://${host}/${repository}:${tag}`], { stdio: "pipe" });
+      execFileSync(skopeo, ["copy", "--quiet", "--dest-cert-dir", certDir, `oci:${layout}:${tag}`, `docker://${host}/${repository}:${tag}`], { stdio: "pipe" });
     },
     stop() {
       proc.kill();

@@ -7,6 +7,7 @@ import { createPrivateKey, type KeyObject } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { requireProgram } from "./programs.js";
 
 export interface TestKeyPair {
   privateKeyPem: string;
@@ -16,6 +17,7 @@ export interface TestKeyPair {
 
 /** A self-signed RSA key pair like the controller's (CN "sealed-secret", 10-year validity). */
 export function generateTestKeyPair(opts: { bits?: number; days?: number; cn?: string } = {}): TestKeyPair {
+  requireProgram("openssl", "test sealing key pairs");
   const dir = mkdtempSync(join(tmpdir(), "bk-sealing-testkey-"));
   try {
     const keyPath = join(dir, "key.pem");

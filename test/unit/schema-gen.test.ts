@@ -8,9 +8,9 @@ import { fileURLToPath } from "node:url";
 import { CrdSchemas } from "../../src/schema/crd.js";
 import type { CrdIndex } from "../../src/schema/crd-extract.js";
 import { stripDocs } from "../../src/schema/crd-extract.js";
+import { sharedCrds } from "../helpers/charts.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const sharedCrds = join(repoRoot, "..", "shared", "crds");
 const committed = join(repoRoot, "schemas", "crds");
 const script = join(repoRoot, "scripts", "gen-crd-schemas.ts");
 const temp = mkdtempSync(join(tmpdir(), "bk-schema-gen-"));
@@ -30,11 +30,10 @@ function runGen(args: string[], env: NodeJS.ProcessEnv = process.env) {
 }
 
 describe("gen:schemas", () => {
-  it("schemas/crds is up to date with ../shared/crds", () => {
-    assert.ok(existsSync(sharedCrds), `CRD folder ${sharedCrds} is missing; it is expected beside the repository`);
+  it("schemas/crds is up to date with the mirror's crds/ ($BK_SHARED, else ../shared)", () => {
     assert.ok(existsSync(committed), `${committed} is missing; run "npm run gen:schemas"`);
     const out = join(temp, "fresh");
-    execFileSync(process.execPath, ["--import", "tsx", script, "--crds", sharedCrds, "--out", out], { cwd: repoRoot, stdio: "pipe" });
+    execFileSync(process.execPath, ["--import", "tsx", script, "--crds", sharedCrds(), "--out", out], { cwd: repoRoot, stdio: "pipe" });
     const fresh = listFiles(out);
     assert.deepEqual(listFiles(committed), fresh, 'schemas/crds lists different files than the CRDs produce; run "npm run gen:schemas"');
     for (const rel of fresh) {
@@ -62,7 +61,7 @@ describe("gen:schemas", () => {
   it("reads the CRD folder from BK_CRDS_DIR", () => {
     const crds = join(temp, "one-crd");
     mkdirSync(crds, { recursive: true });
-    cpSync(join(sharedCrds, "sealed-secrets"), join(crds, "sealed-secrets"), { recursive: true });
+    cpSync(join(sharedCrds(), "sealed-secrets"), join(crds, "sealed-secrets"), { recursive: true });
     const out = join(temp, "one-out");
     const r = runGen(["--out", out], { ...process.env, BK_CRDS_DIR: crds });
     assert.equal(r.status, 0, r.stderr);
@@ -72,8 +71,8 @@ describe("gen:schemas", () => {
   it("fails on a kind defined twice, naming both files", () => {
     const crds = join(temp, "twice");
     mkdirSync(join(crds, "b"), { recursive: true });
-    cpSync(join(sharedCrds, "sealed-secrets"), join(crds, "a"), { recursive: true });
-    cpSync(join(sharedCrds, "sealed-secrets", "bitnami.com_sealedsecrets.yaml"), join(crds, "b", "copy.yaml"));
+    cpSync(join(sharedCrds(), "sealed-secrets"), join(crds, "a"), { recursive: true });
+    cpSync(join(sharedCrds(), "sealed-secrets", "bitnami.com_sealedsecrets.yaml"), join(crds, "b", "copy.yaml"));
     const r = runGen(["--crds", crds, "--out", join(temp, "twice-out")]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /bitnami\.com\/v1alpha1\/SealedSecret is defined twice: in a\/bitnami\.com_sealedsecrets\.yaml and in b\/copy\.yaml/);
