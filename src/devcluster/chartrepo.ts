@@ -13,10 +13,14 @@ import { run } from "./exec.js";
 export interface ChartRepo {
   url: string;
   dir: string;
-  /** `helm package` the chart in `chartDir` into the repo and re-index it; returns the .tgz path. */
-  pushChart(chartDir: string): Promise<string>;
+  /** `helm package` the chart in `chartDir` into the repo (or the named one) and re-index it; returns the .tgz path. */
+  pushChart(chartDir: string, repo?: string): Promise<string>;
+  /** The URL of a named repository beside the default one (`<url>/<name>`), one per upstream HelmRepository. */
+  repoUrl(name: string): string;
   close(): Promise<void>;
 }
+
+const REPO_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 export async function startChartRepo(dir: string, port: number, helm: string): Promise<ChartRepo> {
   await mkdir(dir, { recursive: true });
@@ -24,17 +28,18 @@ export async function startChartRepo(dir: string, port: number, helm: string): P
   const server = http.createServer((req, res) => {
     void (async () => {
       const name = decodeURIComponent(new URL(req.url ?? "/", url).pathname).replace(/^\/+/, "");
-      // Flat repo: only index.yaml and top-level chart archives exist; refuse anything with a path.
+      // Flat repos: index.yaml and chart archives at the top or one named repository down; nothing else.
       if (req.method !== "GET" && req.method !== "HEAD") {
         res.writeHead(405).end();
         return;
       }
-      if (!/^[A-Za-z0-9._+-]+$/.test(name) || !(name === "index.yaml" || name.endsWith(".tgz"))) {
+      const file = /^(?:[a-z0-9][a-z0-9-]*\/)?([A-Za-z0-9._+-]+)$/.exec(name)?.[1];
+      if (!file || file.startsWith(".") || !(file === "index.yaml" || file.endsWith(".tgz"))) {
         res.writeHead(404).end(`not found: /${name}`);
         return;
       }
-      const file = path.join(dir, name);
-      const st = await stat(file).catch(() => undefined);
+      const filePath = path.join(dir, name);
+      const st = await stat(filePath).catch(() => undefined);
       if (!st?.isFile()) {
         res.writeHead(404).end(`not found: /${name}`);
         return;
@@ -44,7 +49,7 @@ export async function startChartRepo(dir: string, port: number, helm: string): P
         "content-length": st.size,
       });
       if (req.method === "HEAD") res.end();
-      else createReadStream(file).pipe(res);
+      else createReadStream(filePath).pipe(res);
     })().catch((err: Error) => {
       if (!res.headersSent) res.writeHead(500);
       res.end(err.message);
@@ -58,13 +63,17 @@ export async function startChartRepo(dir: string, port: number, helm: string): P
   return {
     url,
     dir,
-    async pushChart(chartDir) {
-      const out = (await run(helm, ["package", chartDir, "--destination", dir])).stdout;
+    async pushChart(chartDir, repo) {
+      if (repo !== undefined && !REPO_NAME.test(repo)) throw new Error(`chart repo: bad repository name "${repo}" (lowercase letters, digits, -)`);
+      const target = repo ? path.join(dir, repo) : dir;
+      await mkdir(target, { recursive: true });
+      const out = (await run(helm, ["package", chartDir, "--destination", target])).stdout;
       const tgz = /saved it to: (.+\.tgz)/.exec(out)?.[1]?.trim();
       if (!tgz) throw new Error(`helm package ${chartDir}: could not find the archive path in its output: ${out}`);
-      await run(helm, ["repo", "index", dir, "--url", url]);
+      await run(helm, ["repo", "index", target, "--url", repo ? `${url}/${repo}` : url]);
       return tgz;
     },
+    repoUrl: (name) => `${url}/${name}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

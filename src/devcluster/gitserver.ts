@@ -28,6 +28,8 @@ export interface PushOptions {
   repo?: string;
   branch?: string;
   message?: string;
+  /** Also point this lightweight tag at the new commit (a release a Flux GitRepository pins by `ref.tag`). */
+  tag?: string;
 }
 
 // Git must not read the user's or system config (signing, hooks, templates) when run by the harness.
@@ -145,7 +147,7 @@ export async function startGitServer(root: string, port: number): Promise<GitSer
 }
 
 /** Commit `dir` as the next commit of `branch` in a bare repository without touching a work tree. */
-async function pushTree(root: string, env: Record<string, string>, gitDir: string, dir: string, opts: { branch?: string; message?: string }): Promise<string> {
+async function pushTree(root: string, env: Record<string, string>, gitDir: string, dir: string, opts: Omit<PushOptions, "repo">): Promise<string> {
   const branch = opts.branch ?? "main";
   // A private index keeps the bare repo untouched until update-ref moves the branch in one step.
   const tmp = await mkdtemp(path.join(root, ".index-"));
@@ -161,6 +163,7 @@ async function pushTree(root: string, env: Record<string, string>, gitDir: strin
     if (parent) args.push("-p", parent);
     const commit = (await run("git", args, { env: e })).stdout.trim();
     await run("git", ["update-ref", `refs/heads/${branch}`, commit, ...(parent ? [parent] : [])], { env: e });
+    if (opts.tag) await run("git", ["update-ref", `refs/tags/${opts.tag}`, commit], { env: e });
     return commit;
   } finally {
     await rm(tmp, { recursive: true, force: true });

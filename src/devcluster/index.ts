@@ -101,9 +101,10 @@ export interface DevCluster {
   down(opts?: { keep?: boolean }): Promise<void>;
 }
 
-/** shared/crds beside the repository checkout. */
+/** The upstream mirror's CRDs: $BK_SHARED/crds (the tests' one mirror setting), else shared/crds beside the checkout. */
 export function defaultCrdsDir(): string {
-  return path.resolve(repoRoot, "..", "shared", "crds");
+  const shared = process.env["BK_SHARED"];
+  return shared ? path.resolve(shared, "crds") : path.resolve(repoRoot, "..", "shared", "crds");
 }
 
 function yamlFiles(dir: string): string[] {

@@ -20,6 +20,8 @@ export interface FluxItem {
   message?: string;
   revision?: string;
   suspended?: boolean;
+  /** An OCI HelmRepository: source-controller does not reconcile it, so it never carries a Ready condition. */
+  static?: boolean;
 }
 
 export interface ServiceIp {
@@ -83,7 +85,7 @@ const FLUX_KINDS: Array<[string, string]> = [
 ];
 
 interface StatusObject extends KubernetesObject {
-  spec?: { suspend?: boolean };
+  spec?: { suspend?: boolean; type?: string };
   status?: { conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>; artifact?: { revision?: string }; lastAppliedRevision?: string; lastAttemptedRevision?: string };
 }
 
@@ -104,6 +106,7 @@ export async function collectFlux(kube: Kube): Promise<FluxItem[]> {
           ? { revision: o.status?.artifact?.revision ?? o.status?.lastAppliedRevision ?? o.status?.lastAttemptedRevision }
           : {}),
         ...(o.spec?.suspend ? { suspended: true } : {}),
+        ...(kind === "HelmRepository" && o.spec?.type === "oci" ? { static: true } : {}),
       });
     }
   }
@@ -203,6 +206,10 @@ export function evaluateStatus(m: Model, s: Snapshot, opts: { backupMaxAgeHours?
   if (s.apiError) add("api", "Kubernetes API", "fail", `cannot read the cluster: ${s.apiError}`);
   else {
     for (const f of s.flux) {
+      if (f.static && !f.suspended) {
+        add("flux", `${f.kind} ${f.namespace}/${f.name}`, "ok", "OCI repository: Flux keeps no status for it; its charts show in their HelmReleases");
+        continue;
+      }
       // Unknown is a reconciliation in progress: worth a look, not yet a failure.
       const health: Health = f.suspended ? "warn" : f.ready === "True" ? "ok" : f.ready === "Unknown" ? "warn" : "fail";
       add("flux", `${f.kind} ${f.namespace}/${f.name}`, health, f.suspended ? "suspended" : f.ready === "True" ? `Ready${f.revision ? ` at ${f.revision}` : ""}` : `${f.reason ?? "not Ready"}: ${f.message ?? ""}`.trim());

@@ -119,6 +119,14 @@ describe("chart repository", () => {
       assert.equal(entry?.urls[0], `${repo.url}/tiny-0.2.0.tgz`);
       assert.equal((await httpGet(entry.urls[0]!)).status, 200);
       assert.equal((await httpGet(`${repo.url}/../etc/passwd`)).status, 404);
+
+      // A named repository beside the default one, as one upstream HelmRepository each: its own index.
+      await repo.pushChart(chart, "jetstack");
+      const named = parse((await httpGet(`${repo.repoUrl("jetstack")}/index.yaml`)).body) as { entries: Record<string, { urls: string[] }[]> };
+      assert.equal(named.entries["tiny"]?.[0]?.urls[0], `${repo.url}/jetstack/tiny-0.2.0.tgz`);
+      assert.equal((await httpGet(`${repo.url}/jetstack/tiny-0.2.0.tgz`)).status, 200);
+      assert.equal((await httpGet(`${repo.url}/jetstack/sub/tiny-0.2.0.tgz`)).status, 404);
+      await assert.rejects(repo.pushChart(chart, "../up"), /bad repository name/);
     } finally {
       await repo.close();
     }

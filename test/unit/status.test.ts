@@ -56,6 +56,16 @@ describe("bk status evaluation", () => {
     assert.equal(r.checks.find((c) => c.subject === "HelmRelease triager/triager-redis")!.health, "warn");
   });
 
+  it("counts an OCI HelmRepository, which source-controller never gives a Ready condition, as ok", () => {
+    const s = healthySnapshot();
+    s.flux.push({ kind: "HelmRepository", namespace: "flux-system", name: "jetstack", ready: "Unknown", static: true });
+    s.flux.push({ kind: "HelmRepository", namespace: "flux-system", name: "kubernetes", ready: "Unknown" });
+    const r = evaluateStatus(m, s);
+    const oci = r.checks.find((c) => c.subject === "HelmRepository flux-system/jetstack")!;
+    assert.deepEqual([oci.health, oci.detail], ["ok", "OCI repository: Flux keeps no status for it; its charts show in their HelmReleases"]);
+    assert.equal(r.checks.find((c) => c.subject === "HelmRepository flux-system/kubernetes")!.health, "warn", "a classic repository without Ready is still in progress");
+  });
+
   it("fails when the newest backup is too old, or there is none", () => {
     const s = healthySnapshot();
     s.backup = { dir: "/b", newest: "20261120T031500Z", ageHours: 150 };
