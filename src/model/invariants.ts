@@ -246,7 +246,8 @@ function checkApplications(c: Check, requireNs: RequireNamespace, dbs: ReadonlyS
       if (secretNames.indexOf(name) !== i) at(s, ["secrets", i, "name"], "definition/secret-duplicate", `secret ${name} is declared twice`, "declare each secret once, with all its keys");
     });
     const declared = new Map<string, Set<string>>();
-    for (const sec of secretsByNamespace.get(app.namespace) ?? []) declared.set(sec.name, new Set(Object.keys(sec.keys)));
+    // The first declaration counts; a second is reported as a duplicate, not read as the secret's keys.
+    for (const sec of secretsByNamespace.get(app.namespace) ?? []) if (!declared.has(sec.name)) declared.set(sec.name, new Set(Object.keys(sec.keys)));
     for (const comp of app.components) {
       const d = appDefs.get(app.name)!.components[comp.name]!;
       checkComponent(c, { s, app, comp, base: ["components", comp.name], d, dbs, declared, routes });

@@ -88,7 +88,7 @@ const cronSchedule = z
       return problem && `schedule '${v}': ${problem}`;
     }, "write five fields, minute hour day-of-month month day-of-week, such as '15 3 * * *', or a macro such as @daily"),
   )
-  .min(9);
+  .min(1);
 
 /** A DNS name the LAN resolves (a DNS-1123 subdomain): no scheme, no port, no IP address. */
 const hostname = z
@@ -406,7 +406,12 @@ export type PodSecurity = z.infer<typeof PodSecurityLevel>;
 
 /** Certificates renew before they expire, live at least as long as cert-manager allows, and not beyond their CA. */
 function checkCertificateDurations(c: { ca: { duration: string }; certificateDuration: string; renewBefore: string }, ctx: z.core.$RefinementCtx): void {
-  const ms = (d: string) => durationMs(d) ?? 0;
+  const renewBefore = durationMs(c.renewBefore);
+  const certificate = durationMs(c.certificateDuration);
+  const ca = durationMs(c.ca.duration);
+  // A value that is no duration has its own issue already.
+  if (renewBefore === undefined || certificate === undefined || ca === undefined) return;
+  const ms = (d: string) => durationMs(d)!;
   const issue = (path: string[], message: string, fix: string) => ctx.addIssue({ code: "custom", path, message, params: { fix }, input: c });
   if (ms(c.renewBefore) >= ms(c.certificateDuration))
     issue(
