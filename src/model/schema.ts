@@ -385,8 +385,8 @@ export const AppFile = z
 
 const Exception = z
   .object({
-    rule: z.string().min(1),
-    object: z.string().min(1),
+    rule: z.string().regex(/^[a-z][a-z0-9-]*\/([a-z][a-z0-9-]*|\*)$/, "must be a policy rule id such as image/registry, or a family such as rbac/* (`bk validate --rules` lists them)"),
+    object: z.string().regex(/^[A-Z][A-Za-z0-9]*\/[^\s/]+(\/[^\s/]+)?$/, "must name an object as Kind/name or Kind/namespace/name, such as Deployment/registry/registry (a trailing * matches a prefix)"),
     reason: z.string().min(20, "say why in a sentence: an exception without a reason is silence"),
   })
   .strict();

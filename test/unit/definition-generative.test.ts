@@ -21,6 +21,7 @@ import { BkError, EXIT } from "../../src/core/errors.js";
 import { FindingsError } from "../../src/core/finding.js";
 import { renderPath, type Path } from "../../src/model/source.js";
 import { generate } from "../../src/pipeline.js";
+import { allRules } from "../../src/policy/engine.js";
 import { validateTree } from "../../src/workflows/validate.js";
 import { capture } from "../helpers/capture.js";
 import { REPO_ROOT } from "../helpers/definition.js";
@@ -81,7 +82,7 @@ function describeMutation(m: Mutation): string {
 }
 
 /** A temporary root holding the real definition with the mutation applied, through the same YAML library operators' edits go through. */
-function mutatedRoot(m: Mutation): string {
+function mutatedRoot(m: Mutation): string | undefined {
   const root = mkdtempSync(path.join(os.tmpdir(), "bk-gen-"));
   cpSync(path.join(REPO_ROOT, "definition"), path.join(root, "definition"), { recursive: true });
   const abs = path.join(root, m.target.file);
@@ -117,21 +118,29 @@ function mutatedRoot(m: Mutation): string {
       break;
     }
   }
-  writeFileSync(abs, doc.toString());
+  try {
+    writeFileSync(abs, doc.toString());
+  } catch {
+    // The Document will not write an alias whose anchor the mutation replaced (triager's shared probes);
+    // the loader's answer to such a file is held by definition-fields.test.ts.
+    rmSync(root, { recursive: true, force: true });
+    return undefined;
+  }
   return root;
 }
 
 /** The run's outcome against the rule in the module comment; an AssertionError names the mutation. */
 async function holds(m: Mutation): Promise<void> {
   const root = mutatedRoot(m);
+  fc.pre(root !== undefined);
   try {
-    await check(root, describeMutation(m));
+    await check(root, describeMutation(m), m.target.file === "definition/policy-exceptions.yaml");
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
 
-async function check(root: string, what: string): Promise<void> {
+async function check(root: string, what: string, exceptionsMutated: boolean): Promise<void> {
   let outcome: { code: number } | { error: unknown };
   try {
     outcome = await capture(() => synthCommand(root, {}));
@@ -150,7 +159,10 @@ async function check(root: string, what: string): Promise<void> {
   } else {
     assert.equal(outcome.code, EXIT.ok, `${what}: bk synth returned ${outcome.code}`);
     const { model, tree } = generate(root);
-    const errors = (await validateTree(model, tree, { kustomize: false })).findings.filter((f) => f.severity === "error");
+    // An exception that no longer matches lets its policy finding through: `bk validate` reports it at the object,
+    // as designed (exceptions are matched against the tree), so only there are policy errors a valid outcome.
+    const policyIds = new Set(allRules.map((r) => r.id));
+    const errors = (await validateTree(model, tree, { kustomize: false })).findings.filter((f) => f.severity === "error" && !(exceptionsMutated && policyIds.has(f.rule)));
     assert.deepEqual(errors, [], `${what}: accepted at load, but the tree it wrote is invalid`);
   }
 }
