@@ -63,7 +63,45 @@ function targets(): { all: Target[]; strings: Target[]; listEntries: Target[]; k
   return { all, strings, listEntries, keys };
 }
 
-const ODD_VALUES: unknown[] = [42, -1, 0, 1e12, 2 ** 53, 1.5, 1e308, true, null, "", [], {}, "https://x.example", "192.168.7.99", "UPPER_Case", "latest", "a".repeat(300), "0s", "* * * *", "-50m", { nested: [1] }];
+const ODD_VALUES: unknown[] = [
+  42,
+  -1,
+  0,
+  1e12,
+  2 ** 53,
+  1.5,
+  1e308,
+  true,
+  null,
+  "",
+  [],
+  {},
+  "https://x.example",
+  "192.168.7.99",
+  "UPPER_Case",
+  "latest",
+  "a".repeat(300),
+  "0s",
+  "* * * *",
+  "-50m",
+  { nested: [1] },
+  "a b",
+  "../etc",
+  "{{ .Release.Name }}",
+  "x\ny",
+  "*",
+  "-",
+  "null",
+  "0",
+  "1e3",
+  65536,
+  0.5,
+  Number.NaN,
+  "é",
+  "a:b",
+  "/",
+  "x".repeat(64),
+];
 
 function mutations(t: ReturnType<typeof targets>): fc.Arbitrary<Mutation> {
   const target = (list: Target[]) => fc.constantFrom(...list);
