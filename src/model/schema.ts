@@ -104,6 +104,15 @@ const hostname = z
   )
   .regex(DNS1123_SUBDOMAIN);
 
+/** A URL path as an ingress or probe takes it: absolute, and only the characters a path may hold unescaped. */
+const urlPath = z.string().regex(/^\/[A-Za-z0-9/._~%!$&'()*+,;=:@-]*$/, "must be an absolute URL path such as /api/health, without spaces");
+/** Where a volume is mounted: absolute, no spaces, no ':' (Kubernetes refuses both). */
+const mountPath = z.string().regex(/^\/[^\s:]*$/, "must be an absolute path such as /data, without spaces or ':'");
+/** An environment variable name. */
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, "must be an environment variable name such as DATABASE_URL");
+/** A DNS name (DNS-1123 subdomain). */
+const dnsSubdomain = (what: string) => z.string().regex(DNS1123_SUBDOMAIN, `${what} must be a DNS-1123 subdomain such as cluster.local`);
+
 export const PodSecurityLevel = z.enum(["privileged", "baseline", "restricted"]);
 
 const Resources = z
@@ -130,8 +139,8 @@ const Resources = z
 /** A pinned upstream Helm chart. Exact versions only: a range would let an upgrade land without a commit. */
 export const ChartPin = z
   .object({
-    repository: z.string().regex(/^(https?|oci):\/\//, "must be an https:// or oci:// chart repository URL"),
-    chart: z.string().min(1),
+    repository: z.string().regex(/^(https?|oci):\/\/\S+$/, "must be an https:// or oci:// chart repository URL"),
+    chart: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a chart name such as cert-manager"),
     version: z.string().regex(EXACT_SEMVER, "pin an exact chart version such as 1.2.3 (no ranges for upstream charts)"),
   })
   .strict();
@@ -184,8 +193,8 @@ const ClusterFile = z
     gitops: z
       .object({
         repository: dnsLabel("repository name"),
-        url: z.string().regex(/^(https?|ssh):\/\//, "must be an https:// or ssh:// Git URL"),
-        branch: z.string().min(1),
+        url: z.string().regex(/^(https?|ssh):\/\/\S+$/, "must be an https:// or ssh:// Git URL"),
+        branch: z.string().regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![./])$/, "must be a Git branch name such as main"),
         interval: duration,
         path: z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/, "a relative path such as clusters/minikube"),
         secretRef: z.string().optional(),
@@ -194,7 +203,7 @@ const ClusterFile = z
     network: z
       .object({
         loadBalancerPool: z.object({ name: dnsLabel("pool name"), start: ipv4, end: ipv4 }).strict(),
-        clusterDomain: z.string().min(1),
+        clusterDomain: dnsSubdomain("the cluster domain"),
         /** Ingress for routes: the seed's ingress-nginx, or Gateway API HTTPRoutes on the Istio gateway. */
         routes: z.enum(["ingress-nginx", "gateway-api"]),
         /** DNS names the LAN uses for the cluster's entry points; they become certificate SANs. */
@@ -221,7 +230,7 @@ const Postgres = z
         .object({
           name: z.string().regex(PG_IDENT, "a database name: lower case letters, digits, '_'"),
           owner: z.string(),
-          extensions: z.array(z.string()).default([]),
+          extensions: z.array(z.string().regex(/^[a-z][a-z0-9_-]*$/, "an extension name such as vector or uuid-ossp")).default([]),
           purpose: z.string().optional(),
         })
         .strict(),
@@ -239,7 +248,7 @@ const InfraFile = z
       .object({
         namespace: dnsLabel("namespace"),
         chart: z.string(),
-        ca: z.object({ commonName: z.string().min(1), duration: duration }).strict(),
+        ca: z.object({ commonName: z.string().min(1).max(64, "a certificate's common name is at most 64 characters"), duration: duration }).strict(),
         certificateDuration: duration,
         renewBefore: duration,
       })
@@ -318,10 +327,24 @@ const InfraFile = z
   })
   .strict();
 
-const Probe = z.union([z.object({ path: z.string().startsWith("/") }).strict(), z.object({ exec: z.array(z.string()).min(1) }).strict()]);
+const Probe = z.union([z.object({ path: urlPath }).strict(), z.object({ exec: z.array(z.string()).min(1) }).strict()]);
 
 /** What a component talks to. Short strings keep the definition readable; the loader resolves each. */
-const Edge = z.union([z.string().min(1), z.object({ external: z.string().regex(/^[a-z0-9.-]+:\d+$/, "an external host with port, such as discord.com:443") }).strict()]);
+const Edge = z.union([
+  z.string().min(1),
+  z
+    .object({
+      external: z.string().superRefine(
+        rule((v) => {
+          const [host = "", portText, ...rest] = v.split(":");
+          const p = Number(portText);
+          if (rest.length || !DNS1123_SUBDOMAIN.test(host) || !/^\d+$/.test(portText ?? "")) return `'${v}' is not a host with port`;
+          return p >= 1 && p <= 65535 ? undefined : `port ${portText} of '${v}' is not 1..65535`;
+        }, "write a lower-case host name and port, such as discord.com:443"),
+      ),
+    })
+    .strict(),
+]);
 
 const Component = z
   .object({
@@ -333,30 +356,24 @@ const Component = z
     port: port.nullable().default(null),
     command: z.array(z.string()).optional(),
     args: z.array(z.string()).optional(),
-    env: z.record(z.string(), z.string()).default({}),
+    env: z.record(envName, z.string()).default({}),
     /** Environment variable -> "secret-name/key". */
-    secretEnv: z.record(z.string(), z.string()).default({}),
-    secretFiles: z.array(z.object({ secret: z.string(), mountPath: z.string().startsWith("/") }).strict()).default([]),
+    secretEnv: z.record(envName, z.string()).default({}),
+    secretFiles: z.array(z.object({ secret: z.string(), mountPath }).strict()).default([]),
     probes: z.object({ liveness: Probe, readiness: Probe }).strict().optional(),
     resources: Resources.optional(),
-    metrics: z
-      .object({ port, path: z.string().startsWith("/") })
-      .strict()
-      .optional(),
+    metrics: z.object({ port, path: urlPath }).strict().optional(),
     /** Path prefix under which the component is reachable through the ingress / gateway. */
-    route: z.string().startsWith("/").optional(),
+    route: urlPath.optional(),
     /** Health URL path as checked through the ingress, e.g. /ffl/api/health. */
-    health: z.string().startsWith("/").optional(),
+    health: urlPath.optional(),
     database: z.string().optional(),
     migration: z
       .object({ command: z.array(z.string()).min(1), deadlineSeconds: int32(60).default(1800) })
       .strict()
       .optional(),
     cronJobs: z.array(z.object({ name: dnsLabel("cron job name"), schedule: cronSchedule, command: z.array(z.string()).min(1) }).strict()).default([]),
-    persistence: z
-      .object({ size: quantity, mountPath: z.string().startsWith("/") })
-      .strict()
-      .optional(),
+    persistence: z.object({ size: quantity, mountPath }).strict().optional(),
     talksTo: z.array(Edge).default([]),
     pdb: z.boolean().default(false),
   })
@@ -367,7 +384,7 @@ const Secret = z
     name: dnsLabel("secret name"),
     description: z.string().optional(),
     /** key -> how its value comes to be: supplied by the operator, or generated by `bk secrets`. */
-    keys: z.record(z.string(), z.enum(["operator", "generate"])),
+    keys: z.record(z.string().regex(/^[-._a-zA-Z0-9]+$/, "a secret key is letters, digits, '-', '_' and '.'"), z.enum(["operator", "generate"])),
   })
   .strict();
 

@@ -118,7 +118,7 @@ function aliasLine({ doc, lines }: Located): number {
 export function parseWith<S extends z.ZodType>(src: SourceFile, schema: S): { value?: z.infer<S>; findings: Finding[] } {
   const result = schema.safeParse(src.value());
   if (result.success) return { value: result.data, findings: [] };
-  const findings = result.error.issues.flatMap((issue): Finding[] => {
+  const findings = result.error.issues.map(innermost).flatMap((issue): Finding[] => {
     const p = issue.path.filter((s): s is string | number => typeof s !== "symbol");
     // One finding per unknown key, at the key itself: the line to edit and the field to rename.
     if (issue.code === "unrecognized_keys")
@@ -137,9 +137,23 @@ export function parseWith<S extends z.ZodType>(src: SourceFile, schema: S): { va
   return { findings };
 }
 
+/**
+ * The issue an operator can act on. A union that matched no form (a talksTo entry, a probe) says only
+ * "Invalid input"; the form whose shape the value has says what is wrong inside it. A record key's
+ * issue carries the key rule's own message.
+ */
+function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code === "invalid_key" && issue.issues[0]) return { ...issue.issues[0], path: issue.path };
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
+  const shapeMatched = issue.errors.find((branch) => branch.length > 0 && !branch.some((i) => i.code === "invalid_type" && i.path.length === 0));
+  const inner = shapeMatched?.[0];
+  return inner ? innermost({ ...inner, path: [...issue.path, ...inner.path] }) : issue;
+}
+
 function issueMessage(issue: z.core.$ZodIssue, data: unknown): string {
   if (issue.code === "invalid_type" && issue.path.length === 0) return `the file holds ${describe(data)}, not the mapping of fields a definition file is`;
   if (issue.code === "invalid_type" && issue.input === undefined) return `required field is missing (expected ${issue.expected})`;
+  if (issue.code === "invalid_union") return "is none of the forms this field takes";
   return issue.message;
 }
 
@@ -154,6 +168,7 @@ function issueFix(issue: z.core.$ZodIssue, field: string): string {
   if (issue.code === "unrecognized_keys") return "remove the field or correct its spelling (see docs/definition.md for the fields each entry takes)";
   if (issue.code === "invalid_type" && issue.input === undefined) return `add '${field.split(".").pop()}' here`;
   if (issue.code === "custom" && typeof issue.params?.fix === "string") return issue.params.fix;
+  if (issue.code === "invalid_union") return `write ${field} in one of its forms (definition/.schema/ has them for editors)`;
   if (issue.code === "invalid_value") return `use one of: ${issue.values.map(String).join(", ")}`;
   return `change the value of ${field || "this entry"} as the message says`;
 }

@@ -311,3 +311,79 @@ describe("where a finding points", () => {
     for (const dir of ["clusters", "infrastructure", "apps", "docs"]) assert.equal(existsSync(path.join(root, dir)), false, `${dir} was written`);
   });
 });
+
+describe("strings that end up in objects", () => {
+  const cases: Array<{ name: string; edit: (d: DefinitionDocs) => void; file: string; field: string; needle: string; message: string | RegExp }> = [
+    {
+      name: "an external edge with a port past 65535",
+      edit: (d) => d.apps.ccbot!.setIn(["components", "bot", "talksTo"], [{ external: "discord.com:99999" }]),
+      file: "definition/apps/ccbot.yaml",
+      field: "components.bot.talksTo[0].external",
+      needle: "discord.com:99999",
+      message: "port 99999 of 'discord.com:99999' is not 1..65535",
+    },
+    {
+      name: "a secret key with a space",
+      edit: (d) => d.apps.ffl!.setIn(["secrets", 0, "keys"], { "secret key": "generate" }),
+      file: "definition/apps/ffl.yaml",
+      field: "secrets[0].keys.secret key",
+      needle: "secret key:",
+      message: "a secret key is letters, digits, '-', '_' and '.'",
+    },
+    {
+      name: "a route with a space",
+      edit: (d) => d.apps.ffl!.setIn(["components", "frontend", "route"], "/ffl app"),
+      file: "definition/apps/ffl.yaml",
+      field: "components.frontend.route",
+      needle: "route: /ffl app",
+      message: "must be an absolute URL path such as /api/health, without spaces",
+    },
+    {
+      name: "a branch that is no Git branch",
+      edit: (d) => d.cluster.setIn(["gitops", "branch"], "main branch"),
+      file: CLUSTER,
+      field: "gitops.branch",
+      needle: "branch: main branch",
+      message: "must be a Git branch name such as main",
+    },
+    {
+      name: "a cluster domain that is a URL",
+      edit: (d) => d.cluster.setIn(["network", "clusterDomain"], "https://cluster.local"),
+      file: CLUSTER,
+      field: "network.clusterDomain",
+      needle: "clusterDomain:",
+      message: "the cluster domain must be a DNS-1123 subdomain such as cluster.local",
+    },
+    {
+      name: "a database extension that is not a name",
+      edit: (d) => d.infra.setIn(["postgres", "databases", 0, "extensions"], ["vector; drop"]),
+      file: INFRA,
+      field: "postgres.databases[0].extensions[0]",
+      needle: "vector; drop",
+      message: "an extension name such as vector or uuid-ossp",
+    },
+  ];
+  for (const c of cases)
+    it(`refuses ${c.name}`, () => {
+      const f = refused(c.edit, { file: c.file, field: c.field, needle: c.needle });
+      if (typeof c.message === "string") assert.equal(f.message, c.message);
+      else assert.match(f.message, c.message);
+    });
+});
+
+describe("fields that take one of several forms", () => {
+  it("says what is wrong inside the form the value has", () => {
+    const f = refused((d) => d.apps.ffl!.setIn(["components", "backend", "probes", "liveness"], { path: "health" }), {
+      file: "definition/apps/ffl.yaml",
+      field: "components.backend.probes.liveness.path",
+      needle: "liveness: { path: health }",
+    });
+    assert.equal(f.message, "must be an absolute URL path such as /api/health, without spaces");
+  });
+
+  it("says a value of no form is none of them", () => {
+    const f = refused((d) => d.apps.ffl!.setIn(["components", "frontend", "talksTo", 0], 42), { file: "definition/apps/ffl.yaml", field: "components.frontend.talksTo[0]", needle: "42" });
+    assert.equal(f.message, "is none of the forms this field takes");
+    assert.equal(f.fix, "write components.frontend.talksTo[0] in one of its forms (definition/.schema/ has them for editors)");
+  });
+});
