@@ -196,7 +196,8 @@ const ClusterFile = z
         url: z.string().regex(/^(https?|ssh):\/\/\S+$/, "must be an https:// or ssh:// Git URL"),
         branch: z.string().regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![./])$/, "must be a Git branch name such as main"),
         interval: duration,
-        path: z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/, "a relative path such as clusters/minikube"),
+        // bk synth owns clusters/ (tree/tree.ts OWNED_DIRS): anywhere else it would refuse to write the Flux entry point.
+        path: z.string().regex(/^clusters(\/[a-z0-9][a-z0-9_-]*)+$/, "a folder under clusters/, such as clusters/minikube"),
         secretRef: z.string().optional(),
       })
       .strict(),

@@ -387,3 +387,13 @@ describe("fields that take one of several forms", () => {
     assert.equal(f.fix, "write components.frontend.talksTo[0] in one of its forms (definition/.schema/ has them for editors)");
   });
 });
+
+describe("found by the generative test", () => {
+  // Seed 202: gitops.path "1e3" loaded, then the tree writer threw a plain Error (an internal error, exit 70).
+  it("refuses a Flux path outside clusters/, which bk synth owns", () => {
+    for (const value of ["1e3", "clusters", "clusters/minikube/", "clusters/../apps"]) {
+      const f = refused((d) => d.cluster.setIn(["gitops", "path"], value), { file: CLUSTER, field: "gitops.path", needle: "path: " });
+      assert.equal(f.message, "a folder under clusters/, such as clusters/minikube");
+    }
+  });
+});
