@@ -17,6 +17,8 @@ export interface Sources {
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** Kubernetes caps CronJob names at 52 characters: the Jobs it creates append 11. */
+const CRONJOB_NAME_MAX = 52;
 
 export function ipToInt(ip: string): number {
   return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
@@ -55,7 +57,8 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
 }
 
 /** LoadBalancer addresses inside the pool, each pinned once (incident 1: one place holds every IP). */
-function checkAddresses({ model, src, at }: Check): void {
+function checkAddresses(c: Check): void {
+  const { model, src, at } = c;
   const pool = model.network.loadBalancerPool;
   const lo = ipToInt(pool.start);
   const hi = ipToInt(pool.end);
@@ -83,14 +86,35 @@ function checkAddresses({ model, src, at }: Check): void {
     if (prev) at(src.infra, [...p, "ip"], "definition/ip-duplicate", `${ep.title} IP ${ep.ip} is already pinned to ${prev}`, "give each LoadBalancer service its own address from the pool");
     else ipOwner.set(ep.ip, ep.title);
     const ports = new Set<number>();
+    const names = new Set<string>();
     ep.ports.forEach((pt, i) => {
       if (ports.has(pt.port)) at(src.infra, [...p, "ports", i, "port"], "definition/port-duplicate", `${ep.title} lists port ${pt.port} twice`, "remove the duplicate port");
       ports.add(pt.port);
+      if (names.has(pt.name)) at(src.infra, [...p, "ports", i, "name"], "definition/port-name-duplicate", `${ep.title} names two ports '${pt.name}'`, "give each port of a service its own name");
+      names.add(pt.name);
     });
   }
-  for (const key of Object.keys(model.network.hostnames)) {
+  checkHostnames(c);
+}
+
+/** Each LAN name belongs to one existing endpoint, once: a name on two certificates answers for only one IP. */
+function checkHostnames({ model, src, at }: Check): void {
+  const owner = new Map<string, string>();
+  for (const [key, names] of Object.entries(model.network.hostnames)) {
     if (!model.endpoints.some((e) => e.id === key))
       at(src.cluster, ["network", "hostnames", key], "definition/unknown-endpoint", `hostnames for '${key}', which is not an endpoint`, `use one of: ${model.endpoints.map((e) => e.id).join(", ")}`);
+    names.forEach((name, i) => {
+      const prev = owner.get(name);
+      if (prev !== undefined)
+        at(
+          src.cluster,
+          ["network", "hostnames", key, i],
+          "definition/hostname-duplicate",
+          prev === key ? `${key} lists hostname ${name} twice` : `hostname ${name} is already a name of ${prev}`,
+          "list each host name once, under the endpoint that serves it",
+        );
+      else owner.set(name, key);
+    });
   }
 }
 
@@ -217,8 +241,13 @@ function checkApplications(c: Check, requireNs: RequireNamespace, dbs: ReadonlyS
         `application namespace ${app.namespace} enforces '${nsDef.podSecurity}'`,
         "application namespaces are restricted: fix the chart values instead of lowering the level",
       );
+    const secretNames = appDefs.get(app.name)!.secrets.map((x) => x.name);
+    secretNames.forEach((name, i) => {
+      if (secretNames.indexOf(name) !== i) at(s, ["secrets", i, "name"], "definition/secret-duplicate", `secret ${name} is declared twice`, "declare each secret once, with all its keys");
+    });
     const declared = new Map<string, Set<string>>();
-    for (const sec of secretsByNamespace.get(app.namespace) ?? []) declared.set(sec.name, new Set(Object.keys(sec.keys)));
+    // The first declaration counts; a second is reported as a duplicate, not read as the secret's keys.
+    for (const sec of secretsByNamespace.get(app.namespace) ?? []) if (!declared.has(sec.name)) declared.set(sec.name, new Set(Object.keys(sec.keys)));
     for (const comp of app.components) {
       const d = appDefs.get(app.name)!.components[comp.name]!;
       checkComponent(c, { s, app, comp, base: ["components", comp.name], d, dbs, declared, routes });
@@ -255,6 +284,7 @@ function checkComponent(c: Check, k: ComponentCheck): void {
   if (!TAG.test(d.tag) || d.tag === "latest")
     at(s, [...base, "tag"], "definition/image-tag", `image tag '${d.tag}' of ${comp.id} is not a pinned tag`, "use the exact version the build pushed, such as 1.4.2 (never 'latest'); `bk release` sets it for you");
   checkComponentEdges(c, k);
+  checkComponentNames(c, k);
   if (d.database) {
     if (!dbs.has(d.database))
       at(
@@ -280,6 +310,28 @@ function checkComponent(c: Check, k: ComponentCheck): void {
     at(s, base, "definition/probes-missing", `${comp.id} declares no liveness/readiness probes`, "add probes: { liveness: { path: /health }, readiness: { path: /health } } (or exec probes for components without HTTP)");
   else if (!d.port && ("path" in d.probes.liveness || "path" in d.probes.readiness))
     at(s, [...base, "probes"], "definition/http-probe-without-port", `${comp.id} has HTTP probes but no port`, "set 'port:' or use exec probes");
+}
+
+/** CronJob names and mount paths, each once per component: Kubernetes refuses a pod or a CronJob otherwise. */
+function checkComponentNames({ at }: Check, { s, comp, base, d }: ComponentCheck): void {
+  const jobs = new Set<string>();
+  d.cronJobs.forEach((j, i) => {
+    const p = [...base, "cronJobs", i, "name"];
+    if (jobs.has(j.name)) at(s, p, "definition/cronjob-duplicate", `${comp.id} declares cron job '${j.name}' twice`, "give each cron job its own name");
+    jobs.add(j.name);
+    const objectName = `${comp.fullname}-${j.name}`;
+    if (objectName.length > CRONJOB_NAME_MAX)
+      at(s, p, "definition/cronjob-name", `the CronJob name '${objectName}' is longer than ${CRONJOB_NAME_MAX} characters, which Kubernetes refuses`, "shorten the cron job's name");
+  });
+  const mounts = new Map<string, Path>();
+  const mount = (path: string, p: Path): void => {
+    if (mounts.has(path)) at(s, p, "definition/mount-duplicate", `${comp.id} mounts two volumes at ${path}`, "give each secret file and the persistent volume its own mountPath");
+    else mounts.set(path, p);
+  };
+  d.secretFiles.forEach((f, i) => {
+    mount(f.mountPath, [...base, "secretFiles", i, "mountPath"]);
+  });
+  if (d.persistence) mount(d.persistence.mountPath, [...base, "persistence", "mountPath"]);
 }
 
 /** talksTo resolves to other components that listen; a frontend talks to a backend. */

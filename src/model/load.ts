@@ -9,7 +9,7 @@ import { buildModel, type ParsedDefinition } from "./build.js";
 import { checkInvariants, type Sources } from "./invariants.js";
 import type { Model } from "./model.js";
 import { AppFile, ClusterFile, ExceptionsFile, InfraFile } from "./schema.js";
-import { listAppFiles, parseWith, readSource, type Overrides, type SourceFile } from "./source.js";
+import { lineOf, listAppFiles, parseWith, readSource, type Overrides, type SourceFile } from "./source.js";
 
 export const DEFINITION_DIR = "definition";
 
@@ -54,7 +54,7 @@ export function loadDefinition(root: string, dir = DEFINITION_DIR, overrides?: O
         message: `application ${def.name} is defined in ${appSources.get(def.name)!.file} and again here`,
         fix: "rename one of them or remove the duplicate file",
         file: s.file,
-        line: 1,
+        line: lineOf(s, ["name"]),
         field: "name",
       });
       continue;

@@ -4,12 +4,23 @@
  * references that must resolve) live in invariants.ts, because zod sees one value at a time.
  */
 import { z } from "zod";
+import { durationMs } from "../core/duration.js";
+import { imageRefProblem, parseImage, unpinnedReason } from "../core/image-ref.js";
+import { compareQuantities, parseQuantity } from "../core/quantity.js";
+import { cronProblem } from "./cron.js";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const DURATION = /^(\d+(ms|s|m|h))+$/;
-const QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-const CPU = /^\d+(\.\d+)?m?$/;
+const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** The quantity grammar without a sign, for the editor's JSON schema; quantity.ts reads the value. */
+const UNSIGNED_QUANTITY = /^(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\d+)?$/;
+const IPV4_LIKE = /^\d+(\.\d+){3}$/;
+/** The longest sealing key the controller makes is valid for ten years (its --key-ttl); renewing later is never. */
+const SEALING_KEY_TTL = "87600h";
+/** cert-manager refuses certificates valid for less than an hour and renewBefore under five minutes. */
+const CERT_MIN_DURATION = "1h";
+const CERT_MIN_RENEW_BEFORE = "5m";
 const EXACT_SEMVER = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 /** A Postgres identifier we are willing to manage: lower case, starts with a letter. */
 const PG_IDENT = /^[a-z][a-z0-9_]{0,62}$/;
@@ -19,23 +30,117 @@ export const dnsLabel = (what: string) =>
 
 export const ipv4 = z.string().regex(IPV4, "must be an IPv4 address such as 192.168.7.21");
 export const port = z.number().int("a port is a whole number").min(1, "a port is 1..65535").max(65535, "a port is 1..65535");
-export const duration = z.string().regex(DURATION, "must be a duration such as 30s, 1m, 10m or 1h30m");
-export const quantity = z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 512Mi or 10Gi");
+/**
+ * A rule zod checks on one value, with the fix the operator reads next to the message (source.ts
+ * shows `params.fix`). `problem` returns what is wrong, or undefined when the value is fine.
+ */
+function rule<T>(problem: (v: T) => string | undefined, fix: string) {
+  return (v: T, ctx: z.core.$RefinementCtx<T>) => {
+    const message = problem(v);
+    // continue: false keeps the regex after a rule (there for the editor's JSON schema) from repeating the message.
+    if (message) ctx.addIssue({ code: "custom", message, params: { fix }, input: v, continue: false });
+  };
+}
+
+/** A whole number that fits the int32 fields Kubernetes stores it in. */
+export const int32 = (min: number) => z.number().int("must be a whole number").min(min, `must be at least ${min}`).max(2_147_483_647, "must be at most 2147483647");
+
+export const duration = z
+  .string()
+  .regex(DURATION, "must be a duration such as 30s, 1m, 10m or 1h30m")
+  .superRefine(rule((v) => (durationMs(v) === 0 ? "a zero duration never elapses" : undefined), "use a duration above zero, such as 1m"));
+
+/** A Kubernetes quantity (512Mi, 10Gi, 250m, 1.5, 1e3), not negative; `positive` also refuses zero. */
+const quantityOf = (example: string, positive = false) =>
+  z
+    .string()
+    .superRefine(
+      rule((v) => {
+        const q = parseQuantity(v);
+        if (!q) return `'${v}' is not a Kubernetes quantity such as ${example}`;
+        if (q.num < 0n) return `'${v}' is negative`;
+        if (positive && q.num === 0n) return `'${v}' is zero`;
+        return undefined;
+      }, `write a number with an optional suffix (m, k, M, G, Ki, Mi, Gi, ...), such as ${example}`),
+    )
+    .regex(UNSIGNED_QUANTITY);
+export const quantity = quantityOf("512Mi or 10Gi", true);
+
+/** An image the cluster pulls: valid reference syntax, pinned to a version. */
+const image = z
+  .string()
+  .superRefine(
+    rule((v) => {
+      const problem = imageRefProblem(v);
+      if (problem) return `image '${v}': ${problem}`;
+      const unpinned = unpinnedReason(parseImage(v));
+      return unpinned ? `image '${v}' ${unpinned}` : undefined;
+    }, "write registry/repository:version with a lower-case repository, such as docker.io/library/registry:3.0.0"),
+  )
+  .min(1);
+
+/** A CronJob schedule Kubernetes accepts. */
+const cronSchedule = z
+  .string()
+  .superRefine(
+    rule((v) => {
+      const problem = cronProblem(v);
+      return problem && `schedule '${v}': ${problem}`;
+    }, "write five fields, minute hour day-of-month month day-of-week, such as '15 3 * * *', or a macro such as @daily"),
+  )
+  .min(1);
+
+/** A DNS name the LAN resolves (a DNS-1123 subdomain): no scheme, no port, no IP address. */
+const hostname = z
+  .string()
+  .superRefine(
+    rule((v) => {
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return `'${v}' is a URL, not a host name`;
+      if (IPV4_LIKE.test(v) || v.includes(":")) return `'${v}' is an address or has a port, not a host name; the endpoint's IP is in its certificate already`;
+      if (v.length > 253) return `'${v}' is longer than 253 characters`;
+      if (!v.split(".").every((label) => label.length <= 63 && DNS1123_LABEL.test(label))) return `'${v}' is not a DNS-1123 subdomain: lower-case labels of letters, digits and '-', joined by '.'`;
+      return undefined;
+    }, "write only the host name, in lower case, such as registry.beckerkube.lan"),
+  )
+  .regex(DNS1123_SUBDOMAIN);
+
+/** A URL path as an ingress or probe takes it: absolute, and only the characters a path may hold unescaped. */
+const urlPath = z.string().regex(/^\/[A-Za-z0-9/._~%!$&'()*+,;=:@-]*$/, "must be an absolute URL path such as /api/health, without spaces");
+/** Where a volume is mounted: absolute, no spaces, no ':' (Kubernetes refuses both). */
+const mountPath = z.string().regex(/^\/[^\s:]*$/, "must be an absolute path such as /data, without spaces or ':'");
+/** An environment variable name. */
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, "must be an environment variable name such as DATABASE_URL");
+/** A DNS name (DNS-1123 subdomain). */
+const dnsSubdomain = (what: string) => z.string().regex(DNS1123_SUBDOMAIN, `${what} must be a DNS-1123 subdomain such as cluster.local`);
 
 export const PodSecurityLevel = z.enum(["privileged", "baseline", "restricted"]);
 
 const Resources = z
   .object({
-    requests: z.object({ cpu: z.string().regex(CPU, "cpu like 50m or 1"), memory: quantity }).strict(),
-    limits: z.object({ cpu: z.string().regex(CPU, "cpu like 500m or 2"), memory: quantity }).strict(),
+    requests: z.object({ cpu: quantityOf("50m or 1"), memory: quantityOf("128Mi") }).strict(),
+    limits: z.object({ cpu: quantityOf("500m or 2"), memory: quantityOf("512Mi") }).strict(),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    for (const what of ["cpu", "memory"] as const) {
+      const request = parseQuantity(r.requests[what]);
+      const limit = parseQuantity(r.limits[what]);
+      if (request && limit && compareQuantities(limit, request) < 0)
+        ctx.addIssue({
+          code: "custom",
+          path: ["limits", what],
+          message: `the ${what} limit ${r.limits[what]} is below the request ${r.requests[what]}; Kubernetes refuses such a pod`,
+          params: { fix: `raise limits.${what} to at least ${r.requests[what]}, or lower requests.${what}` },
+          input: r.limits[what],
+        });
+    }
+  });
 
 /** A pinned upstream Helm chart. Exact versions only: a range would let an upgrade land without a commit. */
 export const ChartPin = z
   .object({
-    repository: z.string().regex(/^(https?|oci):\/\//, "must be an https:// or oci:// chart repository URL"),
-    chart: z.string().min(1),
+    repository: z.string().regex(/^(https?|oci):\/\/\S+$/, "must be an https:// or oci:// chart repository URL"),
+    chart: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a chart name such as cert-manager"),
     version: z.string().regex(EXACT_SEMVER, "pin an exact chart version such as 1.2.3 (no ranges for upstream charts)"),
   })
   .strict();
@@ -52,7 +157,7 @@ export const GitSourcePin = z
 export const LoadBalancer = z
   .object({
     ip: ipv4,
-    ports: z.array(z.object({ name: dnsLabel("port name"), port }).strict()).min(1, "a LoadBalancer needs at least one port"),
+    ports: z.array(z.object({ name: dnsLabel("port name").max(15, "port name must be at most 15 characters"), port }).strict()).min(1, "a LoadBalancer needs at least one port"),
   })
   .strict();
 
@@ -77,7 +182,7 @@ const ClusterFile = z
             node: dnsLabel("node name"),
             kubernetesVersion: z.string().regex(/^v\d+\.\d+\.\d+$/, "pin a Kubernetes version such as v1.34.1"),
             driver: z.enum(["docker", "podman", "kvm2", "qemu"]),
-            cpus: z.number().int().min(2),
+            cpus: int32(2),
             memory: z.string().regex(/^\d+[mg]$/, "memory like 12g"),
             disk: z.string().regex(/^\d+[mg]$/, "disk like 80g"),
             cni: z.enum(["calico", "cilium", "flannel", "bridge", "kindnet", "auto"]),
@@ -88,21 +193,22 @@ const ClusterFile = z
     gitops: z
       .object({
         repository: dnsLabel("repository name"),
-        url: z.string().regex(/^(https?|ssh):\/\//, "must be an https:// or ssh:// Git URL"),
-        branch: z.string().min(1),
+        url: z.string().regex(/^(https?|ssh):\/\/\S+$/, "must be an https:// or ssh:// Git URL"),
+        branch: z.string().regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![./])$/, "must be a Git branch name such as main"),
         interval: duration,
-        path: z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/, "a relative path such as clusters/minikube"),
+        // bk synth owns clusters/ (tree/tree.ts OWNED_DIRS): anywhere else it would refuse to write the Flux entry point.
+        path: z.string().regex(/^clusters(\/[a-z0-9][a-z0-9_-]*)+$/, "a folder under clusters/, such as clusters/minikube"),
         secretRef: z.string().optional(),
       })
       .strict(),
     network: z
       .object({
         loadBalancerPool: z.object({ name: dnsLabel("pool name"), start: ipv4, end: ipv4 }).strict(),
-        clusterDomain: z.string().min(1),
+        clusterDomain: dnsSubdomain("the cluster domain"),
         /** Ingress for routes: the seed's ingress-nginx, or Gateway API HTTPRoutes on the Istio gateway. */
         routes: z.enum(["ingress-nginx", "gateway-api"]),
         /** DNS names the LAN uses for the cluster's entry points; they become certificate SANs. */
-        hostnames: z.record(z.string(), z.array(z.string().min(1))).default({}),
+        hostnames: z.record(z.string(), z.array(hostname)).default({}),
       })
       .strict(),
     podSecurity: z.object({ version: z.string().regex(/^v\d+\.\d+$|^latest$/, "a version such as v1.34") }).strict(),
@@ -115,8 +221,8 @@ const Postgres = z
   .object({
     namespace: dnsLabel("namespace"),
     clusterName: dnsLabel("cluster name"),
-    image: z.string().min(1),
-    instances: z.number().int().min(1),
+    image,
+    instances: int32(1),
     storage: quantity,
     loadBalancer: LoadBalancer,
     roles: z.array(z.object({ name: z.string().regex(PG_IDENT, "a role name: lower case letters, digits, '_'") }).strict()),
@@ -125,12 +231,12 @@ const Postgres = z
         .object({
           name: z.string().regex(PG_IDENT, "a database name: lower case letters, digits, '_'"),
           owner: z.string(),
-          extensions: z.array(z.string()).default([]),
+          extensions: z.array(z.string().regex(/^[a-z][a-z0-9_-]*$/, "an extension name such as vector or uuid-ossp")).default([]),
           purpose: z.string().optional(),
         })
         .strict(),
     ),
-    backup: z.object({ schedule: z.string().min(9, "a cron schedule such as '15 3 * * *'"), keep: z.number().int().min(1), storage: quantity }).strict(),
+    backup: z.object({ schedule: cronSchedule, keep: int32(1), storage: quantity }).strict(),
   })
   .strict();
 
@@ -143,18 +249,19 @@ const InfraFile = z
       .object({
         namespace: dnsLabel("namespace"),
         chart: z.string(),
-        ca: z.object({ commonName: z.string().min(1), duration: duration }).strict(),
+        ca: z.object({ commonName: z.string().min(1).max(64, "a certificate's common name is at most 64 characters"), duration: duration }).strict(),
         certificateDuration: duration,
         renewBefore: duration,
       })
-      .strict(),
+      .strict()
+      .superRefine(checkCertificateDurations),
     sealedSecrets: z
       .object({
         namespace: dnsLabel("namespace"),
         chart: z.string(),
         controllerName: dnsLabel("controller name"),
         /** 0 disables automatic key rotation; rotation without a backup is how keys get lost (incident 6). */
-        keyRenewPeriod: z.string(),
+        keyRenewPeriod: z.string().superRefine(rule(keyRenewProblem, `write "0" (no rotation) or a duration below ${SEALING_KEY_TTL}, such as 720h`)),
       })
       .strict(),
     ingressNginx: z.object({ namespace: dnsLabel("namespace"), chart: z.string(), loadBalancer: LoadBalancer, className: dnsLabel("class name") }).strict(),
@@ -170,7 +277,7 @@ const InfraFile = z
     registry: z
       .object({
         namespace: dnsLabel("namespace"),
-        image: z.string().min(1),
+        image,
         storage: quantity,
         loadBalancer: LoadBalancer,
         resources: Resources,
@@ -221,10 +328,24 @@ const InfraFile = z
   })
   .strict();
 
-const Probe = z.union([z.object({ path: z.string().startsWith("/") }).strict(), z.object({ exec: z.array(z.string()).min(1) }).strict()]);
+const Probe = z.union([z.object({ path: urlPath }).strict(), z.object({ exec: z.array(z.string()).min(1) }).strict()]);
 
 /** What a component talks to. Short strings keep the definition readable; the loader resolves each. */
-const Edge = z.union([z.string().min(1), z.object({ external: z.string().regex(/^[a-z0-9.-]+:\d+$/, "an external host with port, such as discord.com:443") }).strict()]);
+const Edge = z.union([
+  z.string().min(1),
+  z
+    .object({
+      external: z.string().superRefine(
+        rule((v) => {
+          const [host = "", portText, ...rest] = v.split(":");
+          const p = Number(portText);
+          if (rest.length || !DNS1123_SUBDOMAIN.test(host) || !/^\d+$/.test(portText ?? "")) return `'${v}' is not a host with port`;
+          return p >= 1 && p <= 65535 ? undefined : `port ${portText} of '${v}' is not 1..65535`;
+        }, "write a lower-case host name and port, such as discord.com:443"),
+      ),
+    })
+    .strict(),
+]);
 
 const Component = z
   .object({
@@ -232,34 +353,28 @@ const Component = z
     description: z.string().optional(),
     tag: z.string().min(1, "every component pins an image tag"),
     optional: z.boolean().default(false),
-    replicas: z.number().int().min(0).default(1),
+    replicas: int32(0).default(1),
     port: port.nullable().default(null),
     command: z.array(z.string()).optional(),
     args: z.array(z.string()).optional(),
-    env: z.record(z.string(), z.string()).default({}),
+    env: z.record(envName, z.string()).default({}),
     /** Environment variable -> "secret-name/key". */
-    secretEnv: z.record(z.string(), z.string()).default({}),
-    secretFiles: z.array(z.object({ secret: z.string(), mountPath: z.string().startsWith("/") }).strict()).default([]),
+    secretEnv: z.record(envName, z.string()).default({}),
+    secretFiles: z.array(z.object({ secret: z.string(), mountPath }).strict()).default([]),
     probes: z.object({ liveness: Probe, readiness: Probe }).strict().optional(),
     resources: Resources.optional(),
-    metrics: z
-      .object({ port, path: z.string().startsWith("/") })
-      .strict()
-      .optional(),
+    metrics: z.object({ port, path: urlPath }).strict().optional(),
     /** Path prefix under which the component is reachable through the ingress / gateway. */
-    route: z.string().startsWith("/").optional(),
+    route: urlPath.optional(),
     /** Health URL path as checked through the ingress, e.g. /ffl/api/health. */
-    health: z.string().startsWith("/").optional(),
+    health: urlPath.optional(),
     database: z.string().optional(),
     migration: z
-      .object({ command: z.array(z.string()).min(1), deadlineSeconds: z.number().int().min(60).default(1800) })
+      .object({ command: z.array(z.string()).min(1), deadlineSeconds: int32(60).default(1800) })
       .strict()
       .optional(),
-    cronJobs: z.array(z.object({ name: dnsLabel("cron job name"), schedule: z.string(), command: z.array(z.string()).min(1) }).strict()).default([]),
-    persistence: z
-      .object({ size: quantity, mountPath: z.string().startsWith("/") })
-      .strict()
-      .optional(),
+    cronJobs: z.array(z.object({ name: dnsLabel("cron job name"), schedule: cronSchedule, command: z.array(z.string()).min(1) }).strict()).default([]),
+    persistence: z.object({ size: quantity, mountPath }).strict().optional(),
     talksTo: z.array(Edge).default([]),
     pdb: z.boolean().default(false),
   })
@@ -270,7 +385,7 @@ const Secret = z
     name: dnsLabel("secret name"),
     description: z.string().optional(),
     /** key -> how its value comes to be: supplied by the operator, or generated by `bk secrets`. */
-    keys: z.record(z.string(), z.enum(["operator", "generate"])),
+    keys: z.record(z.string().regex(/^[-._a-zA-Z0-9]+$/, "a secret key is letters, digits, '-', '_' and '.'"), z.enum(["operator", "generate"])),
   })
   .strict();
 
@@ -288,8 +403,8 @@ export const AppFile = z
 
 const Exception = z
   .object({
-    rule: z.string().min(1),
-    object: z.string().min(1),
+    rule: z.string().regex(/^[a-z][a-z0-9-]*\/([a-z][a-z0-9-]*|\*)$/, "must be a policy rule id such as image/registry, or a family such as rbac/* (`bk validate --rules` lists them)"),
+    object: z.string().regex(/^[A-Z][A-Za-z0-9]*\/[^\s/]+(\/[^\s/]+)?$/, "must name an object as Kind/name or Kind/namespace/name, such as Deployment/registry/registry (a trailing * matches a prefix)"),
     reason: z.string().min(20, "say why in a sentence: an exception without a reason is silence"),
   })
   .strict();
@@ -306,3 +421,39 @@ export type LoadBalancerDef = z.infer<typeof LoadBalancer>;
 export type ChartPinDef = z.infer<typeof ChartPin>;
 export type ExceptionDef = z.infer<typeof Exception>;
 export type PodSecurity = z.infer<typeof PodSecurityLevel>;
+
+/** Certificates renew before they expire, live at least as long as cert-manager allows, and not beyond their CA. */
+function checkCertificateDurations(c: { ca: { duration: string }; certificateDuration: string; renewBefore: string }, ctx: z.core.$RefinementCtx): void {
+  const renewBefore = durationMs(c.renewBefore);
+  const certificate = durationMs(c.certificateDuration);
+  const ca = durationMs(c.ca.duration);
+  // A value that is no duration has its own issue already.
+  if (renewBefore === undefined || certificate === undefined || ca === undefined) return;
+  const ms = (d: string) => durationMs(d)!;
+  const issue = (path: string[], message: string, fix: string) => ctx.addIssue({ code: "custom", path, message, params: { fix }, input: c });
+  if (ms(c.renewBefore) >= ms(c.certificateDuration))
+    issue(
+      ["renewBefore"],
+      `renewBefore ${c.renewBefore} is not shorter than certificateDuration ${c.certificateDuration}: certificates would renew at or after expiry`,
+      "make renewBefore shorter than certificateDuration, such as a third of it",
+    );
+  else if (ms(c.renewBefore) < ms(CERT_MIN_RENEW_BEFORE)) issue(["renewBefore"], `renewBefore ${c.renewBefore} is under ${CERT_MIN_RENEW_BEFORE}, which cert-manager refuses`, `use at least ${CERT_MIN_RENEW_BEFORE}`);
+  if (ms(c.certificateDuration) < ms(CERT_MIN_DURATION))
+    issue(["certificateDuration"], `certificateDuration ${c.certificateDuration} is under ${CERT_MIN_DURATION}, which cert-manager refuses`, `use at least ${CERT_MIN_DURATION}`);
+  if (ms(c.certificateDuration) > ms(c.ca.duration))
+    issue(
+      ["certificateDuration"],
+      `certificateDuration ${c.certificateDuration} outlives the CA (${c.ca.duration}): certificates would stop verifying when the CA expires`,
+      "make certificateDuration shorter than ca.duration",
+    );
+}
+
+function keyRenewProblem(v: string): string | undefined {
+  if (v === "0") return undefined;
+  const ms = durationMs(v);
+  if (ms === undefined || !DURATION.test(v)) return `'${v}' is not "0" or a duration such as 720h`;
+  if (ms === 0) return undefined;
+  if (ms < durationMs("1h")!) return `'${v}' would make a new sealing key more often than hourly, each one to back up`;
+  if (ms >= durationMs(SEALING_KEY_TTL)!) return `'${v}' renews the sealing key at or after its certificate expires (${SEALING_KEY_TTL})`;
+  return undefined;
+}

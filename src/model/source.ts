@@ -7,7 +7,7 @@
  */
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import path from "node:path";
-import { LineCounter, parseDocument, isNode, type Document } from "yaml";
+import { LineCounter, parseDocument, isMap, isNode, isScalar, visit, type Document } from "yaml";
 import type { z } from "zod";
 import type { Finding } from "../core/finding.js";
 import { fastRead } from "./fast-read.js";
@@ -33,14 +33,25 @@ function parseLocated(text: string): Located {
 
 export type Path = ReadonlyArray<string | number>;
 
-/** The 1-based line of the value at `p` (or of its closest existing parent). */
-export function lineOf(src: SourceFile, p: Path): number | undefined {
+/** The 1-based line of the value at `p` (or of its closest existing parent; line 1 for an empty file). */
+export function lineOf(src: SourceFile, p: Path): number {
   const { doc, lines } = src.located();
   for (let n = p.length; n >= 0; n--) {
     const node = doc.getIn(p.slice(0, n), true);
     if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
   }
-  return undefined;
+  return 1;
+}
+
+/** The line of the key `key` in the mapping at `p`, where a misspelt field is to be corrected. */
+function keyLineOf(src: SourceFile, p: Path, key: string): number {
+  const { doc, lines } = src.located();
+  const map = p.length ? doc.getIn(p, true) : doc.contents;
+  if (isMap(map)) {
+    const pair = map.items.find((it) => isScalar(it.key) && String(it.key.value) === key);
+    if (pair && isNode(pair.key) && pair.key.range) return lines.linePos(pair.key.range[0]).line;
+  }
+  return lineOf(src, p);
 }
 
 export function renderPath(p: Path): string {
@@ -78,39 +89,86 @@ export function readSource(root: string, rel: string, overrides?: Overrides): So
     return { file: rel, value: () => value, located: () => located };
   } catch (e) {
     // An alias to no anchor, or one expanded too often (a "billion laughs" document).
-    return { rule: "definition/yaml", severity: "error", message: `not valid YAML: ${(e as Error).message.split("\n")[0]}`, fix: "correct the anchors and aliases (&name, *name) in this file", file: rel, line: 1 };
+    return {
+      rule: "definition/yaml",
+      severity: "error",
+      message: `not valid YAML: ${(e as Error).message.split("\n")[0]}`,
+      fix: "correct the anchors and aliases (&name, *name) in this file",
+      file: rel,
+      line: aliasLine(located),
+    };
   }
+}
+
+/** The line of the first alias that resolves to no anchor, else of the first alias: where toJS gave up. */
+function aliasLine({ doc, lines }: Located): number {
+  let unresolved: number | undefined;
+  let first: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      const line = node.range ? lines.linePos(node.range[0]).line : undefined;
+      first ??= line;
+      if (unresolved === undefined && node.resolve(doc) === undefined) unresolved = line;
+    },
+  });
+  return unresolved ?? first ?? 1;
 }
 
 /** Parse a source with a zod schema; every issue becomes a Finding at its file and line. */
 export function parseWith<S extends z.ZodType>(src: SourceFile, schema: S): { value?: z.infer<S>; findings: Finding[] } {
   const result = schema.safeParse(src.value());
   if (result.success) return { value: result.data, findings: [] };
-  const findings = result.error.issues.map((issue): Finding => {
+  const findings = result.error.issues.map(innermost).flatMap((issue): Finding[] => {
     const p = issue.path.filter((s): s is string | number => typeof s !== "symbol");
+    // One finding per unknown key, at the key itself: the line to edit and the field to rename.
+    if (issue.code === "unrecognized_keys")
+      return issue.keys.map((key) => ({
+        rule: "definition/schema",
+        severity: "error",
+        message: `unknown field '${key}'`,
+        fix: issueFix(issue, renderPath([...p, key])),
+        file: src.file,
+        line: keyLineOf(src, p, key),
+        field: renderPath([...p, key]),
+      }));
     const field = renderPath(p);
-    return {
-      rule: "definition/schema",
-      severity: "error",
-      message: issueMessage(issue),
-      fix: issueFix(issue, field),
-      file: src.file,
-      line: lineOf(src, p),
-      field: field || undefined,
-    };
+    return [{ rule: "definition/schema", severity: "error", message: issueMessage(issue, src.value()), fix: issueFix(issue, field), file: src.file, line: lineOf(src, p), ...(field ? { field } : {}) }];
   });
   return { findings };
 }
 
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === "unrecognized_keys") return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+/**
+ * The issue an operator can act on. A union that matched no form (a talksTo entry, a probe) says only
+ * "Invalid input"; the form whose shape the value has says what is wrong inside it. A record key's
+ * issue carries the key rule's own message.
+ */
+function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code === "invalid_key" && issue.issues[0]) return { ...issue.issues[0], path: issue.path };
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
+  const shapeMatched = issue.errors.find((branch) => branch.length > 0 && !branch.some((i) => i.code === "invalid_type" && i.path.length === 0));
+  const inner = shapeMatched?.[0];
+  return inner ? innermost({ ...inner, path: [...issue.path, ...inner.path] }) : issue;
+}
+
+function issueMessage(issue: z.core.$ZodIssue, data: unknown): string {
+  if (issue.code === "invalid_type" && issue.path.length === 0) return `the file holds ${describe(data)}, not the mapping of fields a definition file is`;
   if (issue.code === "invalid_type" && issue.input === undefined) return `required field is missing (expected ${issue.expected})`;
+  if (issue.code === "invalid_union") return "is none of the forms this field takes";
   return issue.message;
 }
 
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return "nothing";
+  if (Array.isArray(value)) return "a list";
+  return `a ${typeof value}`;
+}
+
 function issueFix(issue: z.core.$ZodIssue, field: string): string {
+  if (issue.code === "invalid_type" && issue.path.length === 0) return "write the file's fields as `key: value` lines (see docs/definition.md and the other files in definition/)";
   if (issue.code === "unrecognized_keys") return "remove the field or correct its spelling (see docs/definition.md for the fields each entry takes)";
   if (issue.code === "invalid_type" && issue.input === undefined) return `add '${field.split(".").pop()}' here`;
+  if (issue.code === "custom" && typeof issue.params?.fix === "string") return issue.params.fix;
+  if (issue.code === "invalid_union") return `write ${field} in one of its forms (definition/.schema/ has them for editors)`;
   if (issue.code === "invalid_value") return `use one of: ${issue.values.map(String).join(", ")}`;
   return `change the value of ${field || "this entry"} as the message says`;
 }

@@ -5,7 +5,7 @@
  */
 import type { Finding } from "../core/finding.js";
 import type { KubeObject } from "../core/object.js";
-import { parseImage, unpinnedReason, type ImageRef } from "./image-ref.js";
+import { parseImage, unpinnedReason, type ImageRef } from "../core/image-ref.js";
 import { at, fieldPath, rec, str } from "../core/paths.js";
 import { apiGroup, containersOf, describeContainer, podTemplateOf } from "../core/pod-spec.js";
 import type { PolicyContext, PolicyRule } from "./rule.js";

@@ -91,9 +91,11 @@ describe("invariants", () => {
   });
 
   it("rejects an unknown field (a typo is never silently ignored)", () => {
-    const { findings } = failures((d) => d.cluster.setIn(["gitops", "intervall"], "1m"));
+    const { root, findings } = failures((d) => d.cluster.setIn(["gitops", "intervall"], "1m"));
     const f = expectOne(findings, "definition/schema");
-    assert.equal(f.field, "gitops");
+    // The field and line are the misspelt key's own, not its parent's.
+    assert.equal(f.field, "gitops.intervall");
+    assert.equal(f.line, lineOf(root, "definition/cluster.yaml", "intervall:"));
     assert.match(f.message, /unknown field 'intervall'/);
   });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { KubeObject } from "../../src/core/object.js";
-import { parseImage, unpinnedReason } from "../../src/policy/image-ref.js";
+import { parseImage, unpinnedReason } from "../../src/core/image-ref.js";
 import { APP_LABELS, C0, POD, REGISTRY, check, deployment, deploymentWith, findings, helmRelease, podSpec, type Obj } from "./policy-fixtures.js";
 
 const only = (prefix: string, obj: KubeObject): Array<[string, string | undefined]> => check(obj).filter(([r]) => r.startsWith(prefix));
