@@ -40,7 +40,9 @@ program
   .description("write the GitOps tree (clusters/, infrastructure/, apps/) and docs/architecture.md from the definition")
   .option("--check", "write nothing; exit 1 and print the diff when the committed tree differs")
   .option("--dry-run", "write nothing; print what would change")
+  .option("--no-kustomize", "skip the kustomize build check")
   .option("--json", "machine-readable output")
+  .addHelpText("after", "\nThe tree is checked as `bk plan` checks it (schema, policy, references, kustomize) before anything is written: on any error nothing is written and the exit code is 1.")
   .action((opts) => run(async (root) => (await import("./commands/synth.js")).synthCommand(root, opts)));
 
 program

@@ -1,0 +1,74 @@
+/**
+ * The CLI contract the README states, command by command, through the real `bk`: one gate before anything is
+ * written, exit codes by error type (in --json too), --dry-run where state changes, the default kubeconfig.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { isMap, type Document } from "yaml";
+import { runBk } from "../helpers/cli.js";
+import { tempDefinition } from "../helpers/definition.js";
+import { scratchDirs } from "../helpers/scratch.js";
+
+const { adopt } = scratchDirs();
+
+/** 1-based line of the first line of `file` under `root` matching `re`. */
+const lineOf = (root: string, file: string, re: RegExp) =>
+  readFileSync(path.join(root, file), "utf8")
+    .split("\n")
+    .findIndex((l) => re.test(l)) + 1;
+
+const backendEnv = (d: { apps: Record<string, Document> }, env: Record<string, string>) => {
+  const backend = d.apps.ffl!.getIn(["components", "backend"]);
+  assert.ok(isMap(backend));
+  backend.set("env", d.apps.ffl!.createNode(env));
+};
+
+describe("one gate: bk synth refuses what bk plan refuses", () => {
+  const root = adopt(tempDefinition((d) => backendEnv(d, { AWS_KEY: "AKIAIOSFODNN7EXAMPLE" })));
+  const at = `definition/apps/ffl.yaml:${lineOf(root, "definition/apps/ffl.yaml", /AWS_KEY/)}`;
+
+  it("a credential literal in an app's env: plan exits 1, synth exits 1 and writes nothing, both at the definition line", () => {
+    const plan = runBk(["--root", root, "plan", "--no-kustomize"]);
+    assert.equal(plan.status, 1);
+    const synth = runBk(["--root", root, "synth", "--no-kustomize"]);
+    assert.equal(synth.status, 1, synth.stdout + synth.stderr);
+    for (const out of [plan.stderr, synth.stderr]) {
+      assert.ok(
+        out.includes(
+          `error [secrets/credential-literal] ${at} components.backend.env.AWS_KEY: holds what looks like an AWS access key id, written in plaintext\n` +
+            "    fix: declare the value under this application's `secrets`, reference it from the component's `secretEnv` (NAME: <secret>/<key>) instead of `env`, then `bk secrets set` and `bk secrets seal` it\n" +
+            "    generated: apps/ffl/backend.yaml HelmRelease/ffl/ffl-backend spec.values.env.AWS_KEY\n",
+        ),
+        out,
+      );
+    }
+    assert.match(synth.stderr, /^bk synth: 1 error\(s\) in the generated tree \(the checks of `bk plan`\); nothing was written$/m);
+    assert.deepEqual(readdirSync(root), ["definition"]);
+  });
+
+  it("synth --check and --dry-run fail on it too; --json says ok false with the findings", () => {
+    assert.equal(runBk(["--root", root, "synth", "--check", "--no-kustomize"]).status, 1);
+    assert.equal(runBk(["--root", root, "synth", "--dry-run", "--no-kustomize"]).status, 1);
+    const r = runBk(["--root", root, "synth", "--json", "--no-kustomize"]);
+    assert.equal(r.status, 1);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.ok, false);
+    assert.equal(j.written, false);
+    assert.equal(j.errors, 1);
+    const f = j.findings.find((x: { severity: string }) => x.severity === "error");
+    assert.equal(f.file, "definition/apps/ffl.yaml");
+    assert.equal(f.field, "components.backend.env.AWS_KEY");
+    assert.deepEqual(f.generated, { file: "apps/ffl/backend.yaml", object: "HelmRelease/ffl/ffl-backend", field: "spec.values.env.AWS_KEY" });
+    assert.deepEqual(readdirSync(root), ["definition"]);
+  });
+
+  it("a harmless env value passes the gate and is written", () => {
+    const ok = adopt(tempDefinition((d) => backendEnv(d, { LOG_LEVEL: "debug" })));
+    const r = runBk(["--root", ok, "synth", "--no-kustomize"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(readFileSync(path.join(ok, "apps/ffl/backend.yaml"), "utf8"), /LOG_LEVEL: debug/);
+    assert.ok(existsSync(path.join(ok, "docs/architecture.md")));
+  });
+});
