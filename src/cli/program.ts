@@ -3,7 +3,8 @@
  * `bk --help` loads commander and nothing else. Importing this module runs nothing; src/cli/main.ts
  * is the entry point, and tests walk this tree to check documentation against the real CLI.
  */
-import { Command } from "commander";
+import { Command, type Option } from "commander";
+import type { Invocation } from "./report-error.js";
 import { findRoot } from "./root.js";
 
 type Action = (root: string) => Promise<number>;
@@ -17,9 +18,56 @@ program
   .exitOverride();
 
 let pending: Promise<number> | undefined;
+let invoked: Invocation | undefined;
+
+/** `plan`, `secrets seal`: the command's name under bk. */
+function commandName(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+// Known before the action runs, so an error it throws is reported under its name, and as JSON with --json.
+program.hook("preAction", (_root, action) => {
+  invoked = { name: commandName(action), json: Boolean(action.opts<{ json?: boolean }>().json) };
+});
+
+/** The command commander dispatched to, if any. */
+export function invocation(): Invocation | undefined {
+  return invoked;
+}
 const run = (action: Action) => {
   pending = action(findRoot(program.opts<{ root?: string }>().root));
 };
+
+/**
+ * Refuses an unknown subcommand before commander parses: commander answers `bk nosuch --help` (and
+ * `bk secrets nosuch --help`, `bk help nosuch`) with the parent's help and exit 0, as if the command existed.
+ * Walks the words the way commander dispatches them; an unknown option ends the walk (commander reports it).
+ */
+export function refuseUnknownCommand(args: readonly string[]): void {
+  let cmd: Command = program;
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]!;
+    if (word === "--") return;
+    if (word.startsWith("-")) {
+      if (word === "-h" || word === "--help") continue;
+      const [flag] = word.split("=");
+      const opt = cmd.options.find((o: Option) => o.long === flag || o.short === flag);
+      if (!opt) return;
+      if (opt.required && !word.includes("=")) i++;
+      continue;
+    }
+    if (!cmd.commands.length) return;
+    if (word === "help") continue;
+    const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) {
+      const known = cmd.commands.map((c) => c.name()).join(", ");
+      cmd.error(`error: unknown command '${word}'${cmd === program ? "" : ` for 'bk ${commandName(cmd)}'`} (commands: ${known})`, { code: "commander.unknownCommand", exitCode: 2 });
+    }
+    cmd = sub!;
+  }
+}
 
 /** The promise of the action commander dispatched to, if any. */
 export function takePending(): Promise<number> | undefined {

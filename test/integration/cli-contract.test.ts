@@ -72,3 +72,65 @@ describe("one gate: bk synth refuses what bk plan refuses", () => {
     assert.ok(existsSync(path.join(ok, "docs/architecture.md")));
   });
 });
+
+describe("unknown commands are bad input (exit 2), --help or not", () => {
+  const ROOT_COMMANDS = "plan, synth, validate, diff, docs, status, dev, netpol, chart, release, secrets, backup, restore, certs, ips, trust, bootstrap, doctor";
+  for (const [args, message] of [
+    [["nosuch"], `error: unknown command 'nosuch' (commands: ${ROOT_COMMANDS})`],
+    [["nosuch", "--help"], `error: unknown command 'nosuch' (commands: ${ROOT_COMMANDS})`],
+    [["help", "nosuch"], `error: unknown command 'nosuch' (commands: ${ROOT_COMMANDS})`],
+    [["--root", "/tmp", "nosuch", "--help"], `error: unknown command 'nosuch' (commands: ${ROOT_COMMANDS})`],
+    [["secrets", "nosuch", "--help"], "error: unknown command 'nosuch' for 'bk secrets' (commands: list, set, seal, verify, backup, reseal)"],
+    [["help", "secrets", "nosuch"], "error: unknown command 'nosuch' for 'bk secrets' (commands: list, set, seal, verify, backup, reseal)"],
+    [["ips", "nosuch"], "error: unknown command 'nosuch' for 'bk ips' (commands: scan, sync)"],
+  ] as const) {
+    it(`bk ${args.join(" ")}`, () => {
+      const r = runBk([...args]);
+      assert.equal(r.status, 2, r.stdout);
+      assert.equal(r.stderr.split("\n")[0], message);
+      assert.equal(r.stdout, "");
+    });
+  }
+
+  it("known commands still show their help with exit 0", () => {
+    for (const args of [
+      ["secrets", "seal", "--help"],
+      ["help", "plan"],
+      ["--root", "/tmp", "certs", "renew", "--help"],
+    ]) {
+      const r = runBk(args);
+      assert.equal(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stdout, /^Usage: bk /);
+    }
+  });
+});
+
+describe("--json prints errors as JSON too", () => {
+  const { tmp } = scratchDirs();
+
+  it("bk plan --json without a definition: the error, its kind and exit code, and the findings", () => {
+    const root = tmp("bk-nodef-");
+    const r = runBk(["--root", root, "plan", "--json"]);
+    assert.equal(r.status, 2);
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual({ ok: j.ok, error: j.error, kind: j.kind, exitCode: j.exitCode }, { ok: false, error: "2 problem(s) in the definition; nothing was written", kind: "bad-input", exitCode: 2 });
+    assert.deepEqual(
+      j.findings.map((f: { rule: string; file: string }) => `${f.rule} ${f.file}`),
+      ["definition/file-missing definition/cluster.yaml", "definition/file-missing definition/infrastructure.yaml"],
+    );
+    assert.match(r.stderr, /^bk plan: 2 problem\(s\) in the definition; nothing was written$/m);
+  });
+
+  it("a flag commander refuses, with --json", () => {
+    const r = runBk(["plan", "--json", "--frobnicate"]);
+    assert.equal(r.status, 2);
+    assert.deepEqual(JSON.parse(r.stdout), { ok: false, error: "unknown option '--frobnicate'", kind: "bad-input", exitCode: 2 });
+  });
+
+  it("a command's own refusal, with --json", () => {
+    const r = runBk(["status", "--watch", "0", "--json"]);
+    assert.equal(r.status, 2);
+    assert.deepEqual(JSON.parse(r.stdout), { ok: false, error: "--watch takes seconds, e.g. --watch 5", kind: "bad-input", exitCode: 2 });
+    assert.equal(r.stderr, "bk status: --watch takes seconds, e.g. --watch 5\n");
+  });
+});

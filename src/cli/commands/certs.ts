@@ -14,6 +14,7 @@ import {
 import { fetchServedCertificate } from "../../adapters/tls.js";
 import { EXIT } from "../../core/errors.js";
 import { bold, green, printFindings, printJson, red, yellow } from "../output.js";
+import { failWith } from "../report-error.js";
 
 export interface CertsCliOptions {
   ca?: string;
@@ -77,8 +78,7 @@ export async function certsCommand(root: string, opts: CertsCliOptions): Promise
     ca = readCa(opts.ca);
   } catch (err) {
     if (err && typeof err === "object" && "findings" in err) throw err;
-    process.stderr.write(`bk certs: ${(err as Error).message}\n`);
-    return EXIT.badInput;
+    return failWith("certs", (err as Error).message, EXIT.badInput, opts.json);
   }
   const reports = await checkCertificates(targets, { ...(ca ? { ca } : {}), timeoutMs: Number(opts.timeout ?? 10000) });
   if (opts.json) printJson({ ok: reports.every((r) => r.status !== "failed"), certificates: reports });
@@ -106,8 +106,7 @@ export async function certsRenewCommand(root: string, name: string | undefined, 
     }
   } catch (err) {
     if (err && typeof err === "object" && "findings" in err) throw err;
-    process.stderr.write(`bk certs renew: ${(err as Error).message}\n`);
-    return EXIT.badInput;
+    return failWith("certs renew", (err as Error).message, EXIT.badInput, opts.json);
   }
   const timeoutMs = Number(opts.timeout ?? 10000);
   const check = async (t: (typeof targets)[number]) => evaluateCertificate(t, await fetchServedCertificate(t, { ...(ca ? { ca } : {}), timeoutMs }).catch((e: Error) => e));
@@ -125,8 +124,7 @@ export async function certsRenewCommand(root: string, name: string | undefined, 
   try {
     cm = api ?? (await kubeCertManagerApi({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }));
   } catch (err) {
-    process.stderr.write(`bk certs renew: cannot use the cluster: ${(err as Error).message}\n`);
-    return EXIT.unavailable;
+    return failWith("certs renew", `cannot use the cluster: ${(err as Error).message}`, EXIT.unavailable, opts.json);
   }
   const outcomes = [];
   for (const t of chosen) {

@@ -2,6 +2,7 @@ import { loadDefinition } from "../../model/load.js";
 import { collect, evaluateStatus, type StatusReport } from "../../workflows/status.js";
 import { EXIT } from "../../core/errors.js";
 import { bold, green, printJson, red, yellow } from "../output.js";
+import { failWith } from "../report-error.js";
 
 export interface StatusOptions {
   kubeconfig?: string;
@@ -44,8 +45,7 @@ export async function statusCommand(root: string, opts: StatusOptions): Promise<
   if (opts.watch) {
     const seconds = Number(opts.watch);
     if (!(seconds > 0)) {
-      process.stderr.write("bk status: --watch takes seconds, e.g. --watch 5\n");
-      return EXIT.badInput;
+      return failWith("status", "--watch takes seconds, e.g. --watch 5", EXIT.badInput, opts.json);
     }
     for (;;) {
       const r = await once();

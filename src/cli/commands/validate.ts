@@ -4,6 +4,7 @@ import { generate } from "../../pipeline.js";
 import { checkGenerated } from "../../workflows/validate.js";
 import { EXIT } from "../../core/errors.js";
 import { printFindings, printJson, summarize } from "../output.js";
+import { failWith } from "../report-error.js";
 
 export interface ValidateCliOptions {
   json?: boolean;
@@ -27,13 +28,11 @@ export async function validateCommand(root: string, opts: ValidateCliOptions): P
   const g = generate(root);
   const kustomize = opts.kustomize !== false;
   if (kustomize && !kubectlAvailable()) {
-    process.stderr.write("bk validate: kubectl is not on PATH; it is needed for the kustomize build check (or pass --no-kustomize)\n");
-    return EXIT.unavailable;
+    return failWith("validate", "kubectl is not on PATH; it is needed for the kustomize build check (or pass --no-kustomize)", EXIT.unavailable, opts.json);
   }
   const render = opts.render !== false;
   if (render && !(await helmAvailable())) {
-    process.stderr.write("bk validate: helm is not available to render the HelmReleases; run `npm run tools` (or pass --no-render)\n");
-    return EXIT.unavailable;
+    return failWith("validate", "helm is not available to render the HelmReleases; run `npm run tools` (or pass --no-render)", EXIT.unavailable, opts.json);
   }
   const scope = opts.upstream === false ? ("app" as const) : ("all" as const);
   const charts = opts.charts ? { mirror: opts.charts } : undefined;
