@@ -125,7 +125,7 @@ program
 program
   .command("status")
   .description("the cluster at a glance: Flux, LoadBalancer IPs, reachability, certificates, pods, running images, backups; exit 0 only when healthy")
-  .option("--kubeconfig <file>", "cluster access (default: $KUBECONFIG)")
+  .option("--kubeconfig <file>", "cluster access (default: $KUBECONFIG or ~/.kube/config)")
   .option("--context <name>", "kubeconfig context")
   .option("--ca <file>", "the cluster CA, to verify served certificates")
   .option("--backups <dir>", "backup folder whose newest backup must be recent")
@@ -176,7 +176,7 @@ program
   .option("--registry-http", "talk plain HTTP to the registry (loopback test registries only)")
   .option("--remote <name>", "git remote to push to", "origin")
   .option("--no-push", "commit locally, do not push")
-  .option("--kubeconfig <file>", "cluster access for reconcile/wait (default: $KUBECONFIG)")
+  .option("--kubeconfig <file>", "cluster access for reconcile/wait (default: $KUBECONFIG or ~/.kube/config)")
   .option("--context <name>", "kubeconfig context")
   .option("--no-wait", "stop after the push (and the reconcile request)")
   .option("--timeout <duration>", "how long to wait for Ready, e.g. 40m; at least the slowest component's HelmRelease timeout (default: that plus 2m)")

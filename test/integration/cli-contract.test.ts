@@ -3,7 +3,7 @@
  * written, exit codes by error type (in --json too), --dry-run where state changes, the default kubeconfig.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { isMap, type Document } from "yaml";
@@ -132,5 +132,55 @@ describe("--json prints errors as JSON too", () => {
     assert.equal(r.status, 2);
     assert.deepEqual(JSON.parse(r.stdout), { ok: false, error: "--watch takes seconds, e.g. --watch 5", kind: "bad-input", exitCode: 2 });
     assert.equal(r.stderr, "bk status: --watch takes seconds, e.g. --watch 5\n");
+  });
+});
+
+describe("the default kubeconfig, everywhere: --kubeconfig, else $KUBECONFIG, else ~/.kube/config", () => {
+  const { tmp } = scratchDirs();
+  const home = tmp("bk-home-");
+  const noCluster = (env: NodeJS.ProcessEnv, args: string[]) => runBk(args, { env: { HOME: home, KUBECONFIG: "", ...env } });
+  const looked = `no cluster is configured: looked at --kubeconfig (not given), $KUBECONFIG (not set), ${home}/.kube/config (no such file)\n  fix: pass --kubeconfig <file> (and --context <name>), or set KUBECONFIG; \`minikube start\` writes ~/.kube/config`;
+
+  for (const [args, prefix] of [
+    [["status"], "bk status: "],
+    [["ips"], "bk ips: "],
+    [["certs", "renew", "--all"], "bk certs renew: cannot use the cluster: "],
+  ] as const) {
+    it(`bk ${args.join(" ")} with no kubeconfig anywhere: exit 3 naming the places looked at`, () => {
+      const r = noCluster({}, [...args]);
+      assert.equal(r.status, 3, r.stdout + r.stderr);
+      assert.equal(r.stderr, `${prefix}${looked}\n`);
+    });
+  }
+
+  it("bk ips --json: the same, as JSON; a $KUBECONFIG naming missing files says so", () => {
+    const r = noCluster({ KUBECONFIG: "/nope/a:/nope/b" }, ["ips", "--json"]);
+    assert.equal(r.status, 3);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.kind, "unavailable");
+    assert.equal(j.exitCode, 3);
+    assert.match(j.error, /^no cluster is configured: looked at --kubeconfig \(not given\), \$KUBECONFIG \(\/nope\/a:\/nope\/b: no such files\)\n/);
+  });
+
+  it("a --kubeconfig that does not exist is bad input (exit 2)", () => {
+    const r = noCluster({}, ["ips", "--kubeconfig", "/nope/config"]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, "bk ips: --kubeconfig /nope/config: no such file\n");
+  });
+
+  it("bk status reads ~/.kube/config when neither --kubeconfig nor $KUBECONFIG is given", () => {
+    const withConfig = tmp("bk-home-");
+    mkdirSync(path.join(withConfig, ".kube"));
+    // A cluster at a port nothing listens on: the API check must try it, and say so.
+    writeFileSync(
+      path.join(withConfig, ".kube/config"),
+      "apiVersion: v1\nkind: Config\nclusters: [{ name: c, cluster: { server: 'https://127.0.0.1:9' } }]\nusers: [{ name: u, user: { token: t } }]\ncontexts: [{ name: x, context: { cluster: c, user: u } }]\ncurrent-context: x\n",
+    );
+    const away = ["registry", "chartmuseum", "postgres", "registry-tls", "ingress-tls", "gateway-tls"].map((e) => `${e}=127.0.0.1:9`);
+    const r = runBk(["status", "--json", "--endpoint", ...away], { env: { HOME: withConfig, KUBECONFIG: "" } });
+    assert.equal(r.status, 1, r.stderr);
+    const api = JSON.parse(r.stdout).checks.find((c: { area: string }) => c.area === "api");
+    assert.equal(api.health, "fail");
+    assert.match(api.detail, /^cannot read the cluster: .*fetch failed/);
   });
 });

@@ -18,7 +18,8 @@ import {
   type RepoRef,
   type ServiceLister,
 } from "../../workflows/ips.js";
-import { EXIT } from "../../core/errors.js";
+import { EXIT, InputError } from "../../core/errors.js";
+import { NoClusterConfigured } from "../../adapters/kubeconfig.js";
 import { bold, green, printFindings, printJson, red, yellow } from "../output.js";
 import { failWith } from "../report-error.js";
 
@@ -36,6 +37,7 @@ export async function ipsCommand(root: string, opts: IpsCliOptions, lister?: Ser
     const l = lister ?? (await kubeServiceLister({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }));
     services = await l.listLoadBalancers();
   } catch (err) {
+    if (err instanceof NoClusterConfigured || err instanceof InputError) return failWith("ips", err.message, err.exitCode, opts.json);
     return failWith(
       "ips",
       `cannot list Services from the cluster: ${(err as Error).message}\n  fix: pass --kubeconfig/--context for the BeckerKube cluster (or use \`bk ips scan\`, which needs no cluster)`,

@@ -37,9 +37,10 @@ function render(r: StatusReport, all: boolean): string {
 /** `bk status`: one screen (or --json); exit 0 only when healthy. */
 export async function statusCommand(root: string, opts: StatusOptions): Promise<number> {
   const { model } = loadDefinition(root);
+  // The default kubeconfig as every command reads it; with none at all there is no cluster to report on (exit 3).
+  const kube = (await import("../../adapters/kube.js")).connect(opts.kubeconfig, opts.context);
   const once = async () => {
-    const kube = opts.kubeconfig || process.env.KUBECONFIG ? (await import("../../adapters/kube.js")).connect(opts.kubeconfig, opts.context) : undefined;
-    const snap = await collect(model, { ...(kube ? { kube } : {}), overrides: parseOverrides(opts.endpoint), ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.backups ? { backupsDir: opts.backups } : {}) });
+    const snap = await collect(model, { kube, overrides: parseOverrides(opts.endpoint), ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.backups ? { backupsDir: opts.backups } : {}) });
     return evaluateStatus(model, snap);
   };
   if (opts.watch) {
