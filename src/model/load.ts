@@ -9,7 +9,7 @@ import { buildModel, type ParsedDefinition } from "./build.js";
 import { checkInvariants, type Sources } from "./invariants.js";
 import type { Model } from "./model.js";
 import { AppFile, ClusterFile, ExceptionsFile, InfraFile } from "./schema.js";
-import { listAppFiles, parseWith, readSource, type Overrides, type SourceFile } from "./source.js";
+import { DEFINITION_DOC, listAppFiles, parseWith, readSource, type Overrides, type SourceFile } from "./source.js";
 
 export const DEFINITION_DIR = "definition";
 
@@ -23,7 +23,7 @@ export function loadDefinition(root: string, dir = DEFINITION_DIR, overrides?: O
   const findings: Finding[] = [];
   const need = (rel: string): SourceFile | undefined => {
     if (!overrides?.has(rel) && !existsSync(path.join(root, rel))) {
-      findings.push({ rule: "definition/file-missing", severity: "error", message: `${rel} does not exist`, fix: `create ${rel} (see docs/definition.md)`, file: rel });
+      findings.push({ rule: "definition/file-missing", severity: "error", message: `${rel} does not exist`, fix: `create ${rel} (see ${DEFINITION_DOC})`, file: rel });
       return undefined;
     }
     const s = readSource(root, rel, overrides);

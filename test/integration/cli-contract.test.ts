@@ -3,7 +3,7 @@
  * written, exit codes by error type (in --json too), --dry-run where state changes, the default kubeconfig.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { isMap, type Document } from "yaml";
@@ -182,5 +182,51 @@ describe("the default kubeconfig, everywhere: --kubeconfig, else $KUBECONFIG, el
     const api = JSON.parse(r.stdout).checks.find((c: { area: string }) => c.area === "api");
     assert.equal(api.health, "fail");
     assert.match(api.detail, /^cannot read the cluster: .*fetch failed/);
+  });
+});
+
+describe("a definition file that is no file of fields: a clear bad-input error naming the path", () => {
+  it("a folder, an empty file, plain text, a list, broken YAML: each reported at its file with what to do (exit 2)", () => {
+    const root = adopt(tempDefinition());
+    rmSync(path.join(root, "definition/cluster.yaml"));
+    mkdirSync(path.join(root, "definition/cluster.yaml"));
+    writeFileSync(path.join(root, "definition/apps/empty.yaml"), "# nothing yet\n");
+    writeFileSync(path.join(root, "definition/apps/text.yaml"), "just some text\n");
+    writeFileSync(path.join(root, "definition/apps/list.yaml"), "- a\n- b\n");
+    writeFileSync(path.join(root, "definition/apps/broken.yaml"), "name: x\ncomponents: [unclosed\n");
+    const r = runBk(["--root", root, "synth"]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      [
+        "error [definition/unreadable] definition/cluster.yaml: definition/cluster.yaml is a folder, not a YAML file",
+        `    fix: replace the folder ${root}/definition/cluster.yaml with the YAML file (see docs/definition.md)`,
+        "error [definition/yaml] definition/apps/broken.yaml:3: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]",
+        "    fix: correct the YAML syntax at that line",
+        "error [definition/not-a-mapping] definition/apps/empty.yaml:1: the file is empty",
+        "    fix: write the definition's fields here as `field: value` lines (see docs/definition.md), or delete the file",
+        "error [definition/not-a-mapping] definition/apps/list.yaml:1: the file holds a list, where a mapping of fields (`field: value` lines) belongs",
+        "    fix: write the definition's fields as `field: value` lines (see docs/definition.md)",
+        "error [definition/not-a-mapping] definition/apps/text.yaml:1: the file holds plain text, where a mapping of fields (`field: value` lines) belongs",
+        "    fix: write the definition's fields as `field: value` lines (see docs/definition.md)",
+        "bk synth: 5 problem(s) in the definition; nothing was written",
+        "",
+      ].join("\n"),
+    );
+    assert.deepEqual(readdirSync(root), ["definition"]);
+  });
+
+  it("a file where the apps folder belongs", () => {
+    const root = adopt(tempDefinition());
+    rmSync(path.join(root, "definition/apps"), { recursive: true });
+    writeFileSync(path.join(root, "definition/apps"), "");
+    const r = runBk(["--root", root, "plan", "--json"]);
+    assert.equal(r.status, 2);
+    assert.deepEqual(JSON.parse(r.stdout), {
+      ok: false,
+      error: "definition/apps is a file, where the folder of application files (one <app>.yaml each) belongs; see docs/definition.md",
+      kind: "bad-input",
+      exitCode: 2,
+    });
   });
 });
