@@ -4,6 +4,7 @@
  * This is where the pure layers meet; none of them calls another's entry point.
  */
 import { renderArchitecture } from "./docs/architecture.js";
+import { DEFINITION_REFERENCE, renderDefinitionReference } from "./docs/definition-reference.js";
 import { renderDefinitionSchemas } from "./docs/definition-schema.js";
 import type { Finding } from "./core/finding.js";
 import { parseFieldPath } from "./core/paths.js";
@@ -23,7 +24,7 @@ export interface Generated extends Loaded {
 export function generate(root: string, overrides?: Overrides): Generated {
   const loaded = loadDefinition(root, undefined, overrides);
   const sealed = readSealedFiles(root, OWNED_DIRS);
-  const docs = new Map([["docs/architecture.md", renderArchitecture(loaded.model)], ...renderDefinitionSchemas()]);
+  const docs = new Map([["docs/architecture.md", renderArchitecture(loaded.model)], [DEFINITION_REFERENCE, renderDefinitionReference()], ...renderDefinitionSchemas()]);
   return { ...loaded, tree: treeFrom(loaded.model, sealed, docs) };
 }
 

@@ -85,7 +85,7 @@ program
 
 program
   .command("synth")
-  .description("write the GitOps tree (clusters/, infrastructure/, apps/) and docs/architecture.md from the definition")
+  .description("write the GitOps tree (clusters/, infrastructure/, apps/) and the generated docs (docs/architecture.md, docs/definition.md) from the definition")
   .option("--check", "write nothing; exit 1 and print the diff when the committed tree differs")
   .option("--dry-run", "write nothing; print what would change")
   .option("--no-kustomize", "skip the kustomize build check")
@@ -118,8 +118,10 @@ program
 
 program
   .command("docs")
-  .description("regenerate docs/architecture.md from the definition")
-  .option("--check", "write nothing; exit 1 when the file is stale")
+  .description("regenerate the generated docs from the definition: docs/architecture.md, the field reference docs/definition.md and the editor schemas in definition/.schema/")
+  .option("--check", "write nothing; exit 1 with the diff when a file is stale")
+  .option("--dry-run", "write nothing; print the diff of what would be written")
+  .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/docs.js")).docsCommand(root, opts)));
 
 program

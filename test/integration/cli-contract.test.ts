@@ -8,7 +8,7 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { isMap, type Document } from "yaml";
 import { runBk } from "../helpers/cli.js";
-import { tempDefinition } from "../helpers/definition.js";
+import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
 import { scratchDirs } from "../helpers/scratch.js";
 
 const { adopt } = scratchDirs();
@@ -228,5 +228,37 @@ describe("a definition file that is no file of fields: a clear bad-input error n
       kind: "bad-input",
       exitCode: 2,
     });
+  });
+});
+
+describe("bk docs: --dry-run writes nothing; the field reference is generated and checked", () => {
+  it("--dry-run says what would be written and writes nothing; --check fails on it; bk docs writes it", () => {
+    const root = adopt(tempDefinition());
+    const dry = runBk(["--root", root, "docs", "--dry-run"]);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.equal(dry.stderr, "bk docs: would write docs/architecture.md, docs/definition.md; nothing was written (dry run)\n");
+    assert.match(dry.stdout, /^\+\+\+ b\/docs\/definition\.md/m);
+    assert.deepEqual(readdirSync(root), ["definition"]);
+    const json = JSON.parse(runBk(["--root", root, "docs", "--dry-run", "--json"]).stdout);
+    assert.deepEqual({ ok: json.ok, stale: json.stale, written: json.written }, { ok: true, stale: ["docs/architecture.md", "docs/definition.md"], written: [] });
+    const check = runBk(["--root", root, "docs", "--check"]);
+    assert.equal(check.status, 1);
+    assert.equal(check.stderr, "bk docs: stale: docs/architecture.md, docs/definition.md; run `bk docs` and commit them\n");
+    const write = runBk(["--root", root, "docs"]);
+    assert.equal(write.status, 0, write.stderr);
+    assert.equal(write.stdout, "bk docs: wrote docs/architecture.md, docs/definition.md\n");
+    assert.equal(runBk(["--root", root, "docs", "--check"]).status, 0);
+  });
+
+  it("docs/definition.md lists every field with its rule, from the schema the loader checks with", () => {
+    const doc = readFileSync(path.join(REPO_ROOT, "docs/definition.md"), "utf8");
+    for (const row of [
+      "| `components.<name>.env` | mapping of name to string |  | `{}` |  |",
+      "| `components.<name>.role` | string | yes |  | one of `backend`, `frontend`, `worker`, `bot`, `cache`, `agent` |",
+      "| `components.<name>.route` | string |  |  | starts with `/` |",
+      "| `network.loadBalancerPool.start` | string | yes |  | an IPv4 address such as 192.0.2.10 |",
+    ]) {
+      assert.ok(doc.includes(`${row}\n`), row);
+    }
   });
 });
