@@ -9,16 +9,23 @@ import { findRoot } from "./root.js";
 
 type Action = (root: string) => Promise<number>;
 
+const ROOT_FLAG = "--root <dir>";
+const ROOT_HELP = "repository root (default: the nearest folder with definition/cluster.yaml)";
+
 export const program = new Command();
 program
   .name("bk")
   .description("Operate BeckerKube: one definition, the Flux tree generated from it, and the operations around it.")
-  .option("--root <dir>", "repository root (default: the nearest folder with definition/cluster.yaml)")
+  .option(ROOT_FLAG, ROOT_HELP)
+  // A group's options end at its subcommand's name: `bk certs renew --json` is renew's --json, not the parent's
+  // (certs and ips have options of the same names as their subcommands'). Inherited by every command below.
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
 let pending: Promise<number> | undefined;
 let invoked: Invocation | undefined;
+let invokedCommand: Command | undefined;
 
 /** `plan`, `secrets seal`: the command's name under bk. */
 function commandName(cmd: Command): string {
@@ -29,6 +36,7 @@ function commandName(cmd: Command): string {
 
 // Known before the action runs, so an error it throws is reported under its name, and as JSON with --json.
 program.hook("preAction", (_root, action) => {
+  invokedCommand = action;
   invoked = { name: commandName(action), json: Boolean(action.opts<{ json?: boolean }>().json) };
 });
 
@@ -36,8 +44,17 @@ program.hook("preAction", (_root, action) => {
 export function invocation(): Invocation | undefined {
   return invoked;
 }
+/** --root wherever it was given: before the command (`bk --root x plan`) or after it (`bk plan --root x`). */
+function rootOption(): string | undefined {
+  for (let c: Command | null | undefined = invokedCommand; c; c = c.parent) {
+    const root = c.opts<{ root?: string }>().root;
+    if (root) return root;
+  }
+  return undefined;
+}
+
 const run = (action: Action) => {
-  pending = action(findRoot(program.opts<{ root?: string }>().root));
+  pending = action(findRoot(rootOption()));
 };
 
 /**
@@ -303,6 +320,7 @@ certs
   .option("--target <endpoint=host:port>", "read the served certificate at another address (repeatable)", repeatable, [])
   .option("--wait <seconds>", "how long to wait for the new certificate to be served", "300")
   .option("--timeout <ms>", "TLS handshake timeout per endpoint", "10000")
+  .option("--dry-run", "read the Certificates from the cluster and say what would be reissued; change nothing")
   .option("--json", "machine-readable output")
   .action((name, opts) => run(async (root) => (await import("./commands/certs.js")).certsRenewCommand(root, name, opts)));
 
@@ -375,3 +393,12 @@ program
   .option("--host-root <dir>", "where the build host's trust folders live (tests)", "/")
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/doctor.js")).doctorCommand(root, opts)));
+
+// With positional options, an option of bk itself is only read before the command; --root is accepted after it too.
+const withRoot = (cmd: Command): void => {
+  for (const sub of cmd.commands) {
+    sub.option(ROOT_FLAG, ROOT_HELP);
+    withRoot(sub);
+  }
+};
+withRoot(program);

@@ -5,9 +5,11 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { describe, it } from "node:test";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
 import { isMap, type Document } from "yaml";
-import { runBk } from "../helpers/cli.js";
+import { runBk, runBkAsync } from "../helpers/cli.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
 import { scratchDirs } from "../helpers/scratch.js";
 
@@ -259,6 +261,77 @@ describe("bk docs: --dry-run writes nothing; the field reference is generated an
       "| `network.loadBalancerPool.start` | string | yes |  | an IPv4 address such as 192.0.2.10 |",
     ]) {
       assert.ok(doc.includes(`${row}\n`), row);
+    }
+  });
+});
+
+describe("bk certs renew --dry-run reads the cluster and changes nothing", () => {
+  const { tmp } = scratchDirs();
+  const requests: string[] = [];
+  let server: http.Server;
+  let kubeconfig = "";
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      res.setHeader("content-type", "application/json");
+      if (req.method === "GET" && req.url === "/apis/cert-manager.io/v1/namespaces/registry/certificates/registry-tls") {
+        res.end(
+          JSON.stringify({ apiVersion: "cert-manager.io/v1", kind: "Certificate", metadata: { name: "registry-tls", namespace: "registry" }, status: { revision: 3, conditions: [{ type: "Ready", status: "True" }] } }),
+        );
+        return;
+      }
+      res.statusCode = 404;
+      res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: 404 }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    kubeconfig = path.join(tmp("bk-kube-"), "kubeconfig");
+    const { port } = server.address() as AddressInfo;
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\nclusters: [{ name: f, cluster: { server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]\nusers: [{ name: u, user: { token: t } }]\ncontexts: [{ name: f, context: { cluster: f, user: u } }]\ncurrent-context: f\n`,
+    );
+  });
+  after(() => server.close());
+
+  it("says what it would do, exit 0, and only ever GETs", async () => {
+    const r = await runBkAsync(["certs", "renew", "registry", "--dry-run", "--kubeconfig", kubeconfig]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "registry-tls: would have cert-manager reissue registry/registry-tls (Ready; forcing a reissue), then restart deployment registry/registry, and wait until 192.168.7.21:5000 serves it\n");
+    assert.equal(r.stderr, "bk certs renew: dry run: nothing was changed in the cluster\n");
+    assert.deepEqual(requests, ["GET /apis/cert-manager.io/v1/namespaces/registry/certificates/registry-tls"]);
+  });
+
+  it("a Certificate missing from the cluster is refused (exit 1), as JSON too", async () => {
+    requests.length = 0;
+    const r = await runBkAsync(["certs", "renew", "ingress-tls", "--dry-run", "--json", "--kubeconfig", kubeconfig]);
+    assert.equal(r.status, 1, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.ok, false);
+    assert.equal(j.dryRun, true);
+    assert.match(j.renewals[0].message, /^Certificate ingress-nginx\/ingress-tls does not exist in the cluster/);
+    assert.ok(requests.every((x) => x.startsWith("GET ")));
+  });
+});
+
+describe("a subcommand's options are its own", () => {
+  it("bk ips scan <path> --json is scan's --json (the parent bk ips has one too)", () => {
+    const r = runBk(["ips", "scan", "docs/design.md", "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).ok, true);
+  });
+
+  it("--root before or after the command", () => {
+    // Another cluster name, so the answer shows which definition was read (the working directory holds the real one).
+    const root = adopt(tempDefinition((d) => d.cluster.setIn(["cluster", "name"], "elsewhere")));
+    for (const args of [
+      ["--root", root, "secrets", "list", "--json"],
+      ["secrets", "list", "--root", root, "--json"],
+      ["secrets", "--root", root, "list", "--json"],
+    ]) {
+      const r = runBk(args, { env: { BK_SECRET_VALUES: "" } });
+      assert.equal(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(JSON.parse(r.stdout).store.path, /\/beckerkube\/elsewhere\/secret-values\.yaml$/, args.join(" "));
     }
   });
 });
