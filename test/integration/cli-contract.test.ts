@@ -3,9 +3,10 @@
  * written, exit codes by error type (in --json too), --dry-run where state changes, the default kubeconfig.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import http from "node:http";
+import os from "node:os";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { isMap, type Document } from "yaml";
@@ -63,6 +64,17 @@ describe("one gate: bk synth refuses what bk plan refuses", () => {
     assert.equal(f.file, "definition/apps/ffl.yaml");
     assert.equal(f.field, "components.backend.env.AWS_KEY");
     assert.deepEqual(f.generated, { file: "apps/ffl/backend.yaml", object: "HelmRelease/ffl/ffl-backend", field: "spec.values.env.AWS_KEY" });
+    assert.deepEqual(readdirSync(root), ["definition"]);
+  });
+
+  it("bk secrets seal, which regenerates the tree, refuses it too: exit 1, no value stored, nothing written", () => {
+    const values = path.join(adopt(mkdtempSync(path.join(os.tmpdir(), "bk-values-"))), "secret-values.yaml");
+    const cert = path.join(REPO_ROOT, "test/fixtures/sealed-secrets/TEST-ONLY-current-cert.pem");
+    const r = runBk(["--root", root, "secrets", "seal", "ffl/ffl-backend", "--cert", cert, "--allow-test-key", "--values", values]);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.ok(r.stderr.includes(`error [secrets/credential-literal] ${at} components.backend.env.AWS_KEY: holds what looks like an AWS access key id, written in plaintext\n`), r.stderr);
+    assert.match(r.stderr, /^bk secrets seal: 1 problem\(s\); nothing was written$/m);
+    assert.equal(existsSync(values), false);
     assert.deepEqual(readdirSync(root), ["definition"]);
   });
 
