@@ -20,6 +20,11 @@ export interface Loaded {
 
 /** Load `<root>/definition`. Throws FindingsError (exit code 2: bad input) on any problem. */
 export function loadDefinition(root: string, dir = DEFINITION_DIR, overrides?: Overrides): Loaded {
+  // Most often bk was run outside the repository: one finding that says so, not one per missing file.
+  if (!overrides?.size && !existsSync(path.join(root, dir))) {
+    const fix = `run bk inside the repository (or a folder below it), or pass --root <dir>; the files and their fields are in ${DEFINITION_DOC}`;
+    throw new FindingsError([{ rule: "definition/file-missing", severity: "error", message: `no ${dir}/ folder in ${root} (nor in a folder above it)`, fix, file: `${dir}/` }], 2);
+  }
   const findings: Finding[] = [];
   const need = (rel: string): SourceFile | undefined => {
     if (!overrides?.has(rel) && !existsSync(path.join(root, rel))) {

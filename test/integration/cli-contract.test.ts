@@ -127,12 +127,33 @@ describe("--json prints errors as JSON too", () => {
     const r = runBk(["--root", root, "plan", "--json"]);
     assert.equal(r.status, 2);
     const j = JSON.parse(r.stdout);
-    assert.deepEqual({ ok: j.ok, error: j.error, kind: j.kind, exitCode: j.exitCode }, { ok: false, error: "2 problem(s) in the definition; nothing was written", kind: "bad-input", exitCode: 2 });
+    assert.deepEqual({ ok: j.ok, error: j.error, kind: j.kind, exitCode: j.exitCode }, { ok: false, error: "1 problem(s) in the definition; nothing was written", kind: "bad-input", exitCode: 2 });
+    assert.deepEqual(j.findings, [
+      {
+        rule: "definition/file-missing",
+        severity: "error",
+        message: `no definition/ folder in ${root} (nor in a folder above it)`,
+        fix: "run bk inside the repository (or a folder below it), or pass --root <dir>; the files and their fields are in docs/definition.md",
+        file: "definition/",
+      },
+    ]);
+    assert.match(r.stderr, /^bk plan: 1 problem\(s\) in the definition; nothing was written$/m);
+  });
+
+  it("bk plan --json with a definition folder that lacks its files: one finding per file", () => {
+    const root = tmp("bk-nodef-");
+    mkdirSync(path.join(root, "definition"));
+    const r = runBk(["--root", root, "plan", "--json"]);
+    assert.equal(r.status, 2);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.error, "2 problem(s) in the definition; nothing was written");
     assert.deepEqual(
-      j.findings.map((f: { rule: string; file: string }) => `${f.rule} ${f.file}`),
-      ["definition/file-missing definition/cluster.yaml", "definition/file-missing definition/infrastructure.yaml"],
+      j.findings.map((f: { rule: string; file: string; fix: string }) => `${f.rule} ${f.file}: ${f.fix}`),
+      [
+        "definition/file-missing definition/cluster.yaml: create definition/cluster.yaml (see docs/definition.md)",
+        "definition/file-missing definition/infrastructure.yaml: create definition/infrastructure.yaml (see docs/definition.md)",
+      ],
     );
-    assert.match(r.stderr, /^bk plan: 2 problem\(s\) in the definition; nothing was written$/m);
   });
 
   it("a flag commander refuses, with --json", () => {
