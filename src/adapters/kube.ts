@@ -5,6 +5,7 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import { UnavailableError } from "../core/errors.js";
+import { chooseKubeconfig } from "./kubeconfig.js";
 
 export interface Kube {
   kc: k8s.KubeConfig;
@@ -17,10 +18,11 @@ export interface KubeOptions {
   context?: string;
 }
 
-/** --kubeconfig, else $KUBECONFIG / ~/.kube/config, as kubectl does. */
+/** --kubeconfig, else $KUBECONFIG / ~/.kube/config, as kubectl does; none of them is NoClusterConfigured (exit 3). */
 function readKubeConfig(kubeconfig?: string, context?: string): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig);
+  const choice = chooseKubeconfig(kubeconfig);
+  if (choice.kind === "file") kc.loadFromFile(choice.file);
   else kc.loadFromDefault();
   if (context) kc.setCurrentContext(context);
   return kc;
@@ -34,7 +36,7 @@ export function connect(kubeconfig?: string, context?: string): Kube {
 /** The kubeconfig as `connect` reads it, refusing one without a cluster; with the library, to make API clients from. */
 export function loadKubeConfig(o: KubeOptions): { k8s: typeof k8s; kc: k8s.KubeConfig } {
   const kc = readKubeConfig(o.kubeconfig, o.context);
-  if (!kc.getCurrentCluster()) throw new Error(`no cluster in the kubeconfig ${o.kubeconfig ?? "(default: $KUBECONFIG or ~/.kube/config)"}${o.context ? ` for context ${o.context}` : ""}`);
+  if (!kc.getCurrentCluster()) throw new UnavailableError(`no cluster in the kubeconfig ${o.kubeconfig ?? "(default: $KUBECONFIG or ~/.kube/config)"}${o.context ? ` for context ${o.context}` : ""}`);
   return { k8s, kc };
 }
 

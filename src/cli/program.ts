@@ -3,23 +3,88 @@
  * `bk --help` loads commander and nothing else. Importing this module runs nothing; src/cli/main.ts
  * is the entry point, and tests walk this tree to check documentation against the real CLI.
  */
-import { Command } from "commander";
+import { Command, type Option } from "commander";
+import type { Invocation } from "./report-error.js";
 import { findRoot } from "./root.js";
 
 type Action = (root: string) => Promise<number>;
+
+const ROOT_FLAG = "--root <dir>";
+const ROOT_HELP = "repository root (default: the nearest folder with definition/cluster.yaml)";
 
 export const program = new Command();
 program
   .name("bk")
   .description("Operate BeckerKube: one definition, the Flux tree generated from it, and the operations around it.")
-  .option("--root <dir>", "repository root (default: the nearest folder with definition/cluster.yaml)")
+  .option(ROOT_FLAG, ROOT_HELP)
+  // A group's options end at its subcommand's name: `bk certs renew --json` is renew's --json, not the parent's
+  // (certs and ips have options of the same names as their subcommands'). Inherited by every command below.
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
 let pending: Promise<number> | undefined;
+let invoked: Invocation | undefined;
+let invokedCommand: Command | undefined;
+
+/** `plan`, `secrets seal`: the command's name under bk. */
+function commandName(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+// Known before the action runs, so an error it throws is reported under its name, and as JSON with --json.
+program.hook("preAction", (_root, action) => {
+  invokedCommand = action;
+  invoked = { name: commandName(action), json: Boolean(action.opts<{ json?: boolean }>().json) };
+});
+
+/** The command commander dispatched to, if any. */
+export function invocation(): Invocation | undefined {
+  return invoked;
+}
+/** --root wherever it was given: before the command (`bk --root x plan`) or after it (`bk plan --root x`). */
+function rootOption(): string | undefined {
+  for (let c: Command | null | undefined = invokedCommand; c; c = c.parent) {
+    const root = c.opts<{ root?: string }>().root;
+    if (root) return root;
+  }
+  return undefined;
+}
+
 const run = (action: Action) => {
-  pending = action(findRoot(program.opts<{ root?: string }>().root));
+  pending = action(findRoot(rootOption()));
 };
+
+/**
+ * Refuses an unknown subcommand before commander parses: commander answers `bk nosuch --help` (and
+ * `bk secrets nosuch --help`, `bk help nosuch`) with the parent's help and exit 0, as if the command existed.
+ * Walks the words the way commander dispatches them; an unknown option ends the walk (commander reports it).
+ */
+export function refuseUnknownCommand(args: readonly string[]): void {
+  let cmd: Command = program;
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]!;
+    if (word === "--") return;
+    if (word.startsWith("-")) {
+      if (word === "-h" || word === "--help") continue;
+      const [flag] = word.split("=");
+      const opt = cmd.options.find((o: Option) => o.long === flag || o.short === flag);
+      if (!opt) return;
+      if (opt.required && !word.includes("=")) i++;
+      continue;
+    }
+    if (!cmd.commands.length) return;
+    if (word === "help") continue;
+    const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) {
+      const known = cmd.commands.map((c) => c.name()).join(", ");
+      cmd.error(`error: unknown command '${word}'${cmd === program ? "" : ` for 'bk ${commandName(cmd)}'`} (commands: ${known})`, { code: "commander.unknownCommand", exitCode: 2 });
+    }
+    cmd = sub!;
+  }
+}
 
 /** The promise of the action commander dispatched to, if any. */
 export function takePending(): Promise<number> | undefined {
@@ -37,10 +102,12 @@ program
 
 program
   .command("synth")
-  .description("write the GitOps tree (clusters/, infrastructure/, apps/) and docs/architecture.md from the definition")
+  .description("write the GitOps tree (clusters/, infrastructure/, apps/) and the generated docs (docs/architecture.md, docs/definition.md) from the definition")
   .option("--check", "write nothing; exit 1 and print the diff when the committed tree differs")
   .option("--dry-run", "write nothing; print what would change")
+  .option("--no-kustomize", "skip the kustomize build check")
   .option("--json", "machine-readable output")
+  .addHelpText("after", "\nThe tree is checked as `bk plan` checks it (schema, policy, references, kustomize) before anything is written: on any error nothing is written and the exit code is 1.")
   .action((opts) => run(async (root) => (await import("./commands/synth.js")).synthCommand(root, opts)));
 
 program
@@ -68,14 +135,16 @@ program
 
 program
   .command("docs")
-  .description("regenerate docs/architecture.md from the definition")
-  .option("--check", "write nothing; exit 1 when the file is stale")
+  .description("regenerate the generated docs from the definition: docs/architecture.md, the field reference docs/definition.md and the editor schemas in definition/.schema/")
+  .option("--check", "write nothing; exit 1 with the diff when a file is stale")
+  .option("--dry-run", "write nothing; print the diff of what would be written")
+  .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/docs.js")).docsCommand(root, opts)));
 
 program
   .command("status")
   .description("the cluster at a glance: Flux, LoadBalancer IPs, reachability, certificates, pods, running images, backups; exit 0 only when healthy")
-  .option("--kubeconfig <file>", "cluster access (default: $KUBECONFIG)")
+  .option("--kubeconfig <file>", "cluster access (default: $KUBECONFIG or ~/.kube/config)")
   .option("--context <name>", "kubeconfig context")
   .option("--ca <file>", "the cluster CA, to verify served certificates")
   .option("--backups <dir>", "backup folder whose newest backup must be recent")
@@ -126,7 +195,7 @@ program
   .option("--registry-http", "talk plain HTTP to the registry (loopback test registries only)")
   .option("--remote <name>", "git remote to push to", "origin")
   .option("--no-push", "commit locally, do not push")
-  .option("--kubeconfig <file>", "cluster access for reconcile/wait (default: $KUBECONFIG)")
+  .option("--kubeconfig <file>", "cluster access for reconcile/wait (default: $KUBECONFIG or ~/.kube/config)")
   .option("--context <name>", "kubeconfig context")
   .option("--no-wait", "stop after the push (and the reconcile request)")
   .option("--timeout <duration>", "how long to wait for Ready, e.g. 40m; at least the slowest component's HelmRelease timeout (default: that plus 2m)")
@@ -251,6 +320,7 @@ certs
   .option("--target <endpoint=host:port>", "read the served certificate at another address (repeatable)", repeatable, [])
   .option("--wait <seconds>", "how long to wait for the new certificate to be served", "300")
   .option("--timeout <ms>", "TLS handshake timeout per endpoint", "10000")
+  .option("--dry-run", "read the Certificates from the cluster and say what would be reissued; change nothing")
   .option("--json", "machine-readable output")
   .action((name, opts) => run(async (root) => (await import("./commands/certs.js")).certsRenewCommand(root, name, opts)));
 
@@ -323,3 +393,12 @@ program
   .option("--host-root <dir>", "where the build host's trust folders live (tests)", "/")
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/doctor.js")).doctorCommand(root, opts)));
+
+// With positional options, an option of bk itself is only read before the command; --root is accepted after it too.
+const withRoot = (cmd: Command): void => {
+  for (const sub of cmd.commands) {
+    sub.option(ROOT_FLAG, ROOT_HELP);
+    withRoot(sub);
+  }
+};
+withRoot(program);

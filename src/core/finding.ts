@@ -21,11 +21,18 @@ export interface Finding {
   object?: string;
   /** Dotted/bracketed path of the field inside the object or definition entry, e.g. spec.template.spec.containers[0].image. */
   field?: string;
+  /**
+   * The generated object a finding was first made on, when it has been traced back to the definition value
+   * it comes from (file, line and field then name that value): the context, not the place to edit.
+   */
+  generated?: { file?: string; object?: string; field?: string };
 }
 
 export function formatFinding(f: Finding): string {
   const where = [f.file && (f.line ? `${f.file}:${f.line}` : f.file), f.object, f.field].filter(Boolean).join(" ");
-  return `${f.severity === "error" ? "error" : "warning"} [${f.rule}] ${where ? where + ": " : ""}${f.message}\n    fix: ${f.fix}`;
+  const g = f.generated;
+  const from = g ? `\n    generated: ${[g.file, g.object, g.field].filter(Boolean).join(" ")}` : "";
+  return `${f.severity === "error" ? "error" : "warning"} [${f.rule}] ${where ? where + ": " : ""}${f.message}\n    fix: ${f.fix}${from}`;
 }
 
 export function hasErrors(findings: readonly Finding[]): boolean {

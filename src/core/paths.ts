@@ -39,6 +39,19 @@ export function fieldPath(base: string, ...segments: Array<string | number>): st
   return out;
 }
 
+/** The segments of a path fieldPath wrote: `a.b[0]["x.y"]` -> ["a", "b", 0, "x.y"]; undefined when it is not one. */
+export function parseFieldPath(field: string): Array<string | number> | undefined {
+  const out: Array<string | number> = [];
+  const token = /\.?([A-Za-z_$][A-Za-z0-9_$-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/y;
+  while (token.lastIndex < field.length) {
+    const at = token.lastIndex;
+    const m = token.exec(field);
+    if (!m || (at === 0 && field.startsWith("."))) return undefined;
+    out.push(m[1] ?? (m[2] !== undefined ? Number(m[2]) : (JSON.parse(m[3]!) as string)));
+  }
+  return out;
+}
+
 /** Compares strings with digit runs by value, so containers[2] sorts before containers[10]. */
 export function naturalCompare(a: string, b: string): number {
   const ta = a.match(/\d+|\D+/g) ?? [];

@@ -9,7 +9,7 @@ import { buildModel, type ParsedDefinition } from "./build.js";
 import { checkInvariants, type Sources } from "./invariants.js";
 import type { Model } from "./model.js";
 import { AppFile, ClusterFile, ExceptionsFile, InfraFile } from "./schema.js";
-import { lineOf, listAppFiles, parseWith, readSource, type Overrides, type SourceFile } from "./source.js";
+import { DEFINITION_DOC, lineOf, listAppFiles, parseWith, readSource, type Overrides, type SourceFile } from "./source.js";
 
 export const DEFINITION_DIR = "definition";
 
@@ -20,10 +20,15 @@ export interface Loaded {
 
 /** Load `<root>/definition`. Throws FindingsError (exit code 2: bad input) on any problem. */
 export function loadDefinition(root: string, dir = DEFINITION_DIR, overrides?: Overrides): Loaded {
+  // Most often bk was run outside the repository: one finding that says so, not one per missing file.
+  if (!overrides?.size && !existsSync(path.join(root, dir))) {
+    const fix = `run bk inside the repository (or a folder below it), or pass --root <dir>; the files and their fields are in ${DEFINITION_DOC}`;
+    throw new FindingsError([{ rule: "definition/file-missing", severity: "error", message: `no ${dir}/ folder in ${root} (nor in a folder above it)`, fix, file: `${dir}/` }], 2);
+  }
   const findings: Finding[] = [];
   const need = (rel: string): SourceFile | undefined => {
     if (!overrides?.has(rel) && !existsSync(path.join(root, rel))) {
-      findings.push({ rule: "definition/file-missing", severity: "error", message: `${rel} does not exist`, fix: `create ${rel} (see docs/definition.md)`, file: rel });
+      findings.push({ rule: "definition/file-missing", severity: "error", message: `${rel} does not exist`, fix: `create ${rel} (see ${DEFINITION_DOC})`, file: rel });
       return undefined;
     }
     const s = readSource(root, rel, overrides);

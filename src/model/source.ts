@@ -5,12 +5,16 @@
  * Two readers: js-yaml reads the values (fast-read.ts), and the `yaml` Document with its positions is
  * built only when a message needs a line, or when fast-read.ts leaves the file to `yaml`.
  */
-import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync, existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { LineCounter, parseDocument, isMap, isNode, isScalar, visit, type Document } from "yaml";
 import type { z } from "zod";
+import { InputError } from "../core/errors.js";
 import type { Finding } from "../core/finding.js";
 import { fastRead } from "./fast-read.js";
+
+/** Where the reference of every definition file and field is (generated from the schemas by `bk docs`). */
+export const DEFINITION_DOC = "docs/definition.md";
 
 export interface SourceFile {
   /** Path relative to the repository root, for messages. */
@@ -63,9 +67,23 @@ export function renderPath(p: Path): string {
 /** Definition texts that replace files on disk: how a release checks an edit before writing it. */
 export type Overrides = ReadonlyMap<string, string>;
 
-export function readSource(root: string, rel: string, overrides?: Overrides): SourceFile | Finding {
+/** The text of a definition file, or a finding naming the path when it is no readable file (a folder, no permission). */
+function readText(root: string, rel: string, overrides?: Overrides): string | Finding {
+  const given = overrides?.get(rel);
+  if (given !== undefined) return given;
   const abs = path.join(root, rel);
-  const text = overrides?.get(rel) ?? readFileSync(abs, "utf8");
+  const unreadable = (message: string, fix: string): Finding => ({ rule: "definition/unreadable", severity: "error", message, fix, file: rel });
+  if (statSync(abs, { throwIfNoEntry: false })?.isDirectory()) return unreadable(`${rel} is a folder, not a YAML file`, `replace the folder ${abs} with the YAML file (see ${DEFINITION_DOC})`);
+  try {
+    return readFileSync(abs, "utf8");
+  } catch (err) {
+    return unreadable(`${rel} cannot be read: ${(err as Error).message}`, `make ${abs} a readable file`);
+  }
+}
+
+export function readSource(root: string, rel: string, overrides?: Overrides): SourceFile | Finding {
+  const text = readText(root, rel, overrides);
+  if (typeof text !== "string") return text;
   const fast = fastRead(text);
   if (fast) {
     let located: Located | undefined;
@@ -114,8 +132,28 @@ function aliasLine({ doc, lines }: Located): number {
   return unresolved ?? first ?? 1;
 }
 
+/**
+ * A file whose top level is no mapping of fields: empty (or only comments), a plain text, a list. Reported
+ * as that, not as zod's first missing field at the root, whose fix would have nowhere to point.
+ */
+function notAMapping(src: SourceFile): Finding | undefined {
+  const value = src.value();
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) return undefined;
+  const base = { rule: "definition/not-a-mapping", severity: "error" as const, file: src.file };
+  if (value === null || value === undefined) return { ...base, message: "the file is empty", fix: `write the definition's fields here as \`field: value\` lines (see ${DEFINITION_DOC}), or delete the file`, line: 1 };
+  const what = Array.isArray(value) ? "a list" : typeof value === "string" ? "plain text" : `a single ${typeof value}`;
+  return {
+    ...base,
+    message: `the file holds ${what}, where a mapping of fields (\`field: value\` lines) belongs`,
+    fix: `write the definition's fields as \`field: value\` lines (see ${DEFINITION_DOC})`,
+    line: lineOf(src, []) ?? 1,
+  };
+}
+
 /** Parse a source with a zod schema; every issue becomes a Finding at its file and line. */
 export function parseWith<S extends z.ZodType>(src: SourceFile, schema: S): { value?: z.infer<S>; findings: Finding[] } {
+  const shape = notAMapping(src);
+  if (shape) return { findings: [shape] };
   const result = schema.safeParse(src.value());
   if (result.success) return { value: result.data, findings: [] };
   const findings = result.error.issues.map(innermost).flatMap((issue): Finding[] => {
@@ -164,8 +202,8 @@ function describe(value: unknown): string {
 }
 
 function issueFix(issue: z.core.$ZodIssue, field: string): string {
-  if (issue.code === "invalid_type" && issue.path.length === 0) return "write the file's fields as `key: value` lines (see docs/definition.md and the other files in definition/)";
-  if (issue.code === "unrecognized_keys") return "remove the field or correct its spelling (see docs/definition.md for the fields each entry takes)";
+  if (issue.code === "invalid_type" && issue.path.length === 0) return `write the file's fields as \`key: value\` lines (see ${DEFINITION_DOC} and the other files in definition/)`;
+  if (issue.code === "unrecognized_keys") return `remove the field or correct its spelling (see ${DEFINITION_DOC} for the fields each entry takes)`;
   if (issue.code === "invalid_type" && issue.input === undefined) return `add '${field.split(".").pop()}' here`;
   if (issue.code === "custom" && typeof issue.params?.fix === "string") return issue.params.fix;
   if (issue.code === "invalid_union") return `write ${field} in one of its forms (definition/.schema/ has them for editors)`;
@@ -177,6 +215,7 @@ function issueFix(issue: z.core.$ZodIssue, field: string): string {
 export function listAppFiles(root: string, dir: string): string[] {
   const abs = path.join(root, dir);
   if (!existsSync(abs)) return [];
+  if (!statSync(abs).isDirectory()) throw new InputError(`${dir} is a file, where the folder of application files (one <app>.yaml each) belongs; see ${DEFINITION_DOC}`);
   return readdirSync(abs)
     .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
     .sort()

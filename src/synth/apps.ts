@@ -77,6 +77,30 @@ export function componentValues(m: Model, c: ComponentModel): Record<string, unk
   return values;
 }
 
+type Segments = ReadonlyArray<string | number>;
+
+/** Values that are a definition field of the component under the same name (and the same shape below it). */
+const SAME_NAME = new Set(["replicas", "port", "command", "args", "secretFiles", "probes", "resources", "cronJobs"]);
+
+/**
+ * Where a value of componentValues() was written in the definition: its path under `components.<name>` of the
+ * application file, or undefined for a value synthesis derives (hosts, ports of dependencies, labels). This is
+ * the inverse of componentValues for what an operator edits, so a finding on a generated HelmRelease can name
+ * the line to change.
+ */
+export function componentValueOrigin(c: ComponentModel, p: Segments): Segments | undefined {
+  const [head, next] = p;
+  if (head === undefined) return undefined;
+  if (head === "image") return next === "tag" ? ["tag"] : undefined;
+  // Only the keys the operator wrote: the others (DATABASE_HOST, <DEP>_PORT) are derived.
+  if (head === "env") return typeof next === "string" && Object.hasOwn(c.env, next) ? ["env", next] : next === undefined ? ["env"] : undefined;
+  if (head === "migration" && c.migration) return next === "activeDeadlineSeconds" ? ["migration", "deadlineSeconds"] : next === "command" ? ["migration", ...p.slice(1)] : ["migration"];
+  if (head === "route" && c.route) return ["route"];
+  if ((head === "metrics" && c.metrics) || (head === "persistence" && c.persistence)) return next === "enabled" || next === "storageClass" ? [head] : p;
+  if (SAME_NAME.has(String(head))) return p;
+  return undefined;
+}
+
 function sortKeys(o: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -9,7 +9,14 @@ import { groupByFile, renderFile } from "./emit.js";
 import { deriveKustomizations } from "./kustomize.js";
 import type { SealedFile } from "./sealed.js";
 
-export const GENERATED_FILES = ["docs/architecture.md", "definition/.schema/cluster.json", "definition/.schema/infrastructure.json", "definition/.schema/app.json", "definition/.schema/policy-exceptions.json"] as const;
+export const GENERATED_FILES = [
+  "docs/architecture.md",
+  "docs/definition.md",
+  "definition/.schema/cluster.json",
+  "definition/.schema/infrastructure.json",
+  "definition/.schema/app.json",
+  "definition/.schema/policy-exceptions.json",
+] as const;
 
 export interface GeneratedTree {
   /** path -> content for everything `bk synth` owns. */

@@ -253,6 +253,16 @@ export interface RenewDeps {
   progress?: (line: string) => void;
 }
 
+/** What `renewCertificate` would do, read from the cluster without changing it: the dry run of `bk certs renew`. */
+export async function planRenewal(t: TlsTarget, api: Pick<CertManagerApi, "get">): Promise<RenewOutcome> {
+  const c = t.certificate;
+  const decision = renewDecision(await api.get(c.namespace, c.name), c);
+  const restart = RESTART_AFTER_RENEW[c.endpoint];
+  if (decision.action === "refuse") return { certificate: c.name, decision, ok: false, message: decision.reason };
+  const step = decision.action === "trigger" ? `would have cert-manager reissue ${c.namespace}/${c.name}` : `would wait for the reissue under way of ${c.namespace}/${c.name}`;
+  return { certificate: c.name, decision, ok: true, message: `${step} (${decision.reason})${restart ? `, then restart deployment ${c.namespace}/${restart}` : ""}, and wait until ${t.host}:${t.port} serves it` };
+}
+
 /** Trigger one reissue and wait until the endpoint serves a certificate with a new serial that passes the check. */
 export async function renewCertificate(t: TlsTarget, deps: RenewDeps, opts: { timeoutMs: number; pollMs: number }): Promise<RenewOutcome> {
   const c = t.certificate;

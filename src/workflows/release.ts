@@ -16,7 +16,7 @@ import type { Step, StepOutcome, StepRunner } from "./steps.js";
 import { diffTrees, isClean } from "../tree/diff.js";
 import { readTree, writeTreeAtomically } from "../tree/files.js";
 import { GENERATED_FILES, OWNED_DIRS } from "../tree/tree.js";
-import { validateTree } from "./validate.js";
+import { checkGenerated } from "./validate.js";
 import { bumpTags, type TagBump } from "./bump.js";
 import { gitRepositoryRef, helmReleaseRef, kustomizationRef, requestReconcile, waitForRelease } from "../adapters/flux.js";
 import { Git } from "../adapters/git.js";
@@ -291,7 +291,7 @@ async function bumpAndRegenerate(c: Ctx, out: Out): Promise<void> {
 
 async function validateNewTree(c: Ctx, out: Out): Promise<void> {
   const { req, report } = c;
-  const result = await validateTree(c.next!.model, c.next!.tree, { kustomize: true, render: { root: req.root } });
+  const result = await checkGenerated(c.next!, { kustomize: true, render: { root: req.root } });
   const errors = result.findings.filter((f) => f.severity === "error");
   if (errors.length) {
     report.failure = { step: "validate the new tree", message: `${errors.length} validation error(s)`, events: [], findings: errors };

@@ -8,6 +8,7 @@ import type { GitSourceOptions } from "../adapters/sources.js";
 import type { Finding } from "../core/finding.js";
 import type { Model } from "../model/model.js";
 import type { PolicyException } from "../policy/rule.js";
+import { locateFindings, type Generated } from "../pipeline.js";
 import type { GeneratedTree } from "../tree/tree.js";
 import { checkObjects } from "../validate/checks.js";
 import { checkReferences } from "../validate/references.js";
@@ -74,4 +75,13 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
     checks.push("kustomize");
   }
   return { findings, excepted, objects: tree.objects.length, files: tree.files.size, checks };
+}
+
+/**
+ * The one gate before a tree is shown as a plan or written (`bk plan`, `bk synth`, `bk validate`): the checks
+ * of validateTree, with every finding that comes from a definition value traced back to that value's line.
+ */
+export async function checkGenerated(g: Generated, opts: ValidateOptions): Promise<ValidationResult> {
+  const result = await validateTree(g.model, g.tree, opts);
+  return { ...result, findings: locateFindings(result.findings, g) };
 }

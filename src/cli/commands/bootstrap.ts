@@ -7,6 +7,7 @@ import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { CA_NAME } from "../../workflows/trust.js";
 import { EXIT } from "../../core/errors.js";
 import { bold, dim, green, isTTY, printJson, red, yellow } from "../output.js";
+import { failWith } from "../report-error.js";
 
 export interface BootstrapCliOptions {
   sealedSecretsKey?: string;
@@ -48,8 +49,7 @@ export async function bootstrapCommand(root: string, opts: BootstrapCliOptions, 
   try {
     steps = planSteps(model, root, opts);
   } catch (err) {
-    process.stderr.write(`bk bootstrap: ${(err as Error).message}\n`);
-    return EXIT.badInput;
+    return failWith("bootstrap", (err as Error).message, EXIT.badInput, opts.json);
   }
   const state: Completed = opts.fresh ? { completed: {} as Record<string, string> } : readState(stateFile, profile);
 

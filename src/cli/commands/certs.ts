@@ -5,15 +5,18 @@ import {
   checkCertificates,
   evaluateCertificate,
   kubeCertManagerApi,
+  planRenewal,
   renewCertificate,
   tlsTargets,
   type CertificateReport,
   type CertManagerApi,
+  type RenewOutcome,
   type TlsTarget,
 } from "../../workflows/certs.js";
 import { fetchServedCertificate } from "../../adapters/tls.js";
-import { EXIT } from "../../core/errors.js";
+import { BkError, EXIT } from "../../core/errors.js";
 import { bold, green, printFindings, printJson, red, yellow } from "../output.js";
+import { failWith } from "../report-error.js";
 
 export interface CertsCliOptions {
   ca?: string;
@@ -29,6 +32,7 @@ export interface CertsRenewCliOptions extends CertsCliOptions {
   kubeconfig?: string;
   context?: string;
   wait?: string;
+  dryRun?: boolean;
 }
 
 function overrides(list: string[] = []): Record<string, string> {
@@ -77,8 +81,7 @@ export async function certsCommand(root: string, opts: CertsCliOptions): Promise
     ca = readCa(opts.ca);
   } catch (err) {
     if (err && typeof err === "object" && "findings" in err) throw err;
-    process.stderr.write(`bk certs: ${(err as Error).message}\n`);
-    return EXIT.badInput;
+    return failWith("certs", (err as Error).message, EXIT.badInput, opts.json);
   }
   const reports = await checkCertificates(targets, { ...(ca ? { ca } : {}), timeoutMs: Number(opts.timeout ?? 10000) });
   if (opts.json) printJson({ ok: reports.every((r) => r.status !== "failed"), certificates: reports });
@@ -106,8 +109,7 @@ export async function certsRenewCommand(root: string, name: string | undefined, 
     }
   } catch (err) {
     if (err && typeof err === "object" && "findings" in err) throw err;
-    process.stderr.write(`bk certs renew: ${(err as Error).message}\n`);
-    return EXIT.badInput;
+    return failWith("certs renew", (err as Error).message, EXIT.badInput, opts.json);
   }
   const timeoutMs = Number(opts.timeout ?? 10000);
   const check = async (t: (typeof targets)[number]) => evaluateCertificate(t, await fetchServedCertificate(t, { ...(ca ? { ca } : {}), timeoutMs }).catch((e: Error) => e));
@@ -125,9 +127,9 @@ export async function certsRenewCommand(root: string, name: string | undefined, 
   try {
     cm = api ?? (await kubeCertManagerApi({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }));
   } catch (err) {
-    process.stderr.write(`bk certs renew: cannot use the cluster: ${(err as Error).message}\n`);
-    return EXIT.unavailable;
+    return failWith("certs renew", `cannot use the cluster: ${(err as Error).message}`, err instanceof BkError ? err.exitCode : EXIT.unavailable, opts.json);
   }
+  if (opts.dryRun) return renewDryRun(chosen, cm, Boolean(opts.json));
   const outcomes = [];
   for (const t of chosen) {
     try {
@@ -150,4 +152,21 @@ export async function certsRenewCommand(root: string, name: string | undefined, 
   if (opts.json) printJson({ ok: outcomes.every((o) => o.ok), renewals: outcomes });
   else for (const o of outcomes) process.stdout.write(`${o.ok ? green("ok  ") : red("FAIL")} ${o.certificate}: ${o.message}\n`);
   return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.failed;
+}
+
+/** `bk certs renew --dry-run`: each chosen certificate as the cluster has it, and what a renewal would do; nothing is written. */
+async function renewDryRun(chosen: readonly TlsTarget[], cm: CertManagerApi, json: boolean): Promise<number> {
+  let plans: RenewOutcome[];
+  try {
+    plans = await Promise.all(chosen.map((t) => planRenewal(t, cm)));
+  } catch (err) {
+    return failWith("certs renew", `cannot read the Certificates from the cluster: ${(err as Error).message}`, EXIT.unavailable, json);
+  }
+  const ok = plans.every((p) => p.ok);
+  if (json) printJson({ ok, dryRun: true, renewals: plans });
+  else {
+    for (const p of plans) process.stdout.write(`${p.ok ? "" : `${red("REFUSED")} `}${p.certificate}: ${p.message}\n`);
+    process.stderr.write("bk certs renew: dry run: nothing was changed in the cluster\n");
+  }
+  return ok ? EXIT.ok : EXIT.failed;
 }

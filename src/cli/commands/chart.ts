@@ -8,6 +8,7 @@ import { helmBinary } from "../../adapters/tools.js";
 import { ProcessRunner } from "../../adapters/runner.js";
 import { EXIT } from "../../core/errors.js";
 import { printJson } from "../output.js";
+import { errorJson, failWith } from "../report-error.js";
 
 export interface ChartPushOptions {
   chart?: string;
@@ -42,8 +43,7 @@ export async function chartPushCommand(root: string, opts: ChartPushOptions): Pr
     }
     const pkg = await runner.run(helmBinary(), ["package", chartDir, "--destination", tmp]);
     if (pkg.code !== 0) {
-      process.stderr.write(`bk chart push: helm package failed: ${pkg.stderr}\n`);
-      return EXIT.failed;
+      return failWith("chart push", `helm package failed: ${pkg.stderr}`, EXIT.failed, opts.json);
     }
     const tgz = readdirSync(tmp).find((f) => f.endsWith(".tgz"))!;
     if (opts.dryRun) {
@@ -59,7 +59,7 @@ export async function chartPushCommand(root: string, opts: ChartPushOptions): Pr
     return EXIT.ok;
   } catch (err) {
     if (err instanceof ChartMuseumError) {
-      if (opts.json) printJson({ ...result, error: err.message });
+      if (opts.json) printJson({ ...result, ...errorJson(err.message, err.exitCode) });
       process.stderr.write(`bk chart push: ${err.message}\n`);
       return err.exitCode;
     }

@@ -3,7 +3,7 @@ import { EXIT } from "../../core/errors.js";
 import type { Finding } from "../../core/finding.js";
 import { diffRendered, formatDiff } from "../../workflows/diff.js";
 import { printFindings, printJson } from "../output.js";
-import { reportError } from "../report-error.js";
+import { failWith, reportError } from "../report-error.js";
 
 export interface DiffCliOptions {
   base?: string;
@@ -18,8 +18,7 @@ export interface DiffCliOptions {
  */
 export async function diffCommand(root: string, opts: DiffCliOptions): Promise<number> {
   if (!(await helmAvailable())) {
-    process.stderr.write("bk diff: helm is not available to render the charts; run `npm run tools`\n");
-    return EXIT.unavailable;
+    return failWith("diff", "helm is not available to render the charts; run `npm run tools`", EXIT.unavailable, opts.json);
   }
   let d: Awaited<ReturnType<typeof diffRendered>>;
   try {

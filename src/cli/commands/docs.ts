@@ -5,23 +5,34 @@ import { diffTrees, isClean } from "../../tree/diff.js";
 import { writeTreeAtomically } from "../../tree/files.js";
 import { GENERATED_FILES } from "../../tree/tree.js";
 import { EXIT } from "../../core/errors.js";
+import { printJson } from "../output.js";
 
-/** `bk docs`: regenerate docs/architecture.md (with --check: fail when it is stale). */
-export async function docsCommand(root: string, opts: { check?: boolean }): Promise<number> {
+export interface DocsOptions {
+  check?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+/** `bk docs`: regenerate the generated docs (with --check: fail when one is stale; with --dry-run: say what would be written). */
+export async function docsCommand(root: string, opts: DocsOptions): Promise<number> {
   const { tree } = generate(root);
   const wanted = new Map(GENERATED_FILES.map((f) => [f, tree.files.get(f)!]));
   const current = new Map(GENERATED_FILES.filter((f) => existsSync(path.join(root, f))).map((f) => [f, readFileSync(path.join(root, f), "utf8")]));
   const diff = diffTrees(current, wanted);
-  if (opts.check) {
-    if (!isClean(diff)) {
+  const clean = isClean(diff);
+  const stale = [...diff.added, ...diff.changed];
+  if (opts.check || opts.dryRun) {
+    const failed = Boolean(opts.check) && !clean;
+    if (opts.json) printJson({ ok: !failed, files: GENERATED_FILES, stale, written: [], patch: diff.patch });
+    else if (clean) process.stdout.write(`bk docs: up to date: ${GENERATED_FILES.join(", ")}\n`);
+    else {
       process.stdout.write(diff.patch);
-      process.stderr.write("bk docs: docs/architecture.md is stale; run `bk docs` and commit it\n");
-      return EXIT.failed;
+      process.stderr.write(opts.check ? `bk docs: stale: ${stale.join(", ")}; run \`bk docs\` and commit them\n` : `bk docs: would write ${stale.join(", ")}; nothing was written (dry run)\n`);
     }
-    process.stdout.write("bk docs: docs/architecture.md matches the definition\n");
-    return EXIT.ok;
+    return failed ? EXIT.failed : EXIT.ok;
   }
-  if (!isClean(diff)) writeTreeAtomically(root, wanted, [], GENERATED_FILES);
-  process.stdout.write(`bk docs: ${isClean(diff) ? "up to date" : "wrote"} ${GENERATED_FILES.join(", ")}\n`);
+  if (!clean) writeTreeAtomically(root, wanted, [], GENERATED_FILES);
+  if (opts.json) printJson({ ok: true, files: GENERATED_FILES, stale: [], written: stale });
+  else process.stdout.write(clean ? `bk docs: up to date: ${GENERATED_FILES.join(", ")}\n` : `bk docs: wrote ${stale.join(", ")}\n`);
   return EXIT.ok;
 }

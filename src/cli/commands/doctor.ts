@@ -3,6 +3,7 @@ import { runDoctor, type DoctorCheck } from "../../workflows/doctor.js";
 import { ProcessRunner } from "../../adapters/runner.js";
 import { EXIT } from "../../core/errors.js";
 import { green, printJson, red, yellow } from "../output.js";
+import { failWith } from "../report-error.js";
 
 export interface DoctorCliOptions {
   ca?: string;
@@ -22,8 +23,7 @@ export async function doctorCommand(root: string, opts: DoctorCliOptions): Promi
   const { model } = loadDefinition(root);
   const days = Number(opts.maxKeyBackupAge ?? "7");
   if (!(days > 0)) {
-    process.stderr.write("bk doctor: --max-key-backup-age takes a number of days\n");
-    return EXIT.badInput;
+    return failWith("doctor", "--max-key-backup-age takes a number of days", EXIT.badInput, opts.json);
   }
   const checks = await runDoctor(model, {
     root,

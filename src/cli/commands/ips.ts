@@ -18,8 +18,10 @@ import {
   type RepoRef,
   type ServiceLister,
 } from "../../workflows/ips.js";
-import { EXIT } from "../../core/errors.js";
+import { EXIT, InputError } from "../../core/errors.js";
+import { NoClusterConfigured } from "../../adapters/kubeconfig.js";
 import { bold, green, printFindings, printJson, red, yellow } from "../output.js";
+import { failWith } from "../report-error.js";
 
 export interface IpsCliOptions {
   kubeconfig?: string;
@@ -35,8 +37,13 @@ export async function ipsCommand(root: string, opts: IpsCliOptions, lister?: Ser
     const l = lister ?? (await kubeServiceLister({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }));
     services = await l.listLoadBalancers();
   } catch (err) {
-    process.stderr.write(`bk ips: cannot list Services from the cluster: ${(err as Error).message}\n  fix: pass --kubeconfig/--context for the BeckerKube cluster (or use \`bk ips scan\`, which needs no cluster)\n`);
-    return EXIT.unavailable;
+    if (err instanceof NoClusterConfigured || err instanceof InputError) return failWith("ips", err.message, err.exitCode, opts.json);
+    return failWith(
+      "ips",
+      `cannot list Services from the cluster: ${(err as Error).message}\n  fix: pass --kubeconfig/--context for the BeckerKube cluster (or use \`bk ips scan\`, which needs no cluster)`,
+      EXIT.unavailable,
+      opts.json,
+    );
   }
   const { rows, findings } = compareLive(model, services);
   const failed = findings.some((f) => f.severity === "error");
@@ -65,16 +72,14 @@ const shown = (abs: string) => {
 export async function ipsScanCommand(root: string, paths: string[], opts: IpsScanCliOptions): Promise<number> {
   const bad = (opts.stale ?? []).filter((s) => !isIPv4(s));
   if (bad.length) {
-    process.stderr.write(`bk ips scan: --stale ${bad.join(", ")}: not an IPv4 address\n`);
-    return EXIT.badInput;
+    return failWith("ips scan", `--stale ${bad.join(", ")}: not an IPv4 address`, EXIT.badInput, opts.json);
   }
   const { model } = loadDefinition(root);
   let found: Occurrence[];
   try {
     found = scanPaths(paths, scanContext(model, opts.stale), shown);
   } catch (err) {
-    process.stderr.write(`bk ips scan: ${(err as Error).message}\n`);
-    return EXIT.badInput;
+    return failWith("ips scan", (err as Error).message, EXIT.badInput, opts.json);
   }
   const stale = found.filter((o) => o.status !== "current");
   if (opts.json) printJson({ ok: stale.length === 0, occurrences: found });
@@ -117,8 +122,7 @@ async function confirm(question: string): Promise<boolean> {
 export async function ipsSyncCommand(root: string, opts: IpsSyncCliOptions): Promise<number> {
   const { from, to } = opts;
   if (!from || !to || !isIPv4(from) || !isIPv4(to) || from === to) {
-    process.stderr.write("bk ips sync: give two different IPv4 addresses: --from <old> --to <new>\n");
-    return EXIT.badInput;
+    return failWith("ips sync", "give two different IPv4 addresses: --from <old> --to <new>", EXIT.badInput, opts.json);
   }
   const { model } = loadDefinition(root);
   let definition: FileRewrite[];
@@ -130,8 +134,7 @@ export async function ipsSyncCommand(root: string, opts: IpsSyncCliOptions): Pro
     plan = planRepoRewrites(repos, from, to);
   } catch (err) {
     if (err && typeof err === "object" && "findings" in err) throw err;
-    process.stderr.write(`bk ips sync: ${(err as Error).message}\n`);
-    return EXIT.badInput;
+    return failWith("ips sync", (err as Error).message, EXIT.badInput, opts.json);
   }
   const rewrites = [...definition, ...plan.rewrites];
   const summary = {
@@ -156,8 +159,7 @@ export async function ipsSyncCommand(root: string, opts: IpsSyncCliOptions): Pro
   }
   if (!opts.yes) {
     if (!process.stdin.isTTY) {
-      process.stderr.write("bk ips sync: not a terminal, so no confirmation possible: review the diff with --dry-run, then pass --yes\n");
-      return EXIT.badInput;
+      return failWith("ips sync", "not a terminal, so no confirmation possible: review the diff with --dry-run, then pass --yes", EXIT.badInput, opts.json);
     }
     if (!(await confirm(`Write these ${rewrites.length} file(s)? [y/N] `))) {
       process.stderr.write("bk ips sync: nothing written\n");
@@ -167,8 +169,7 @@ export async function ipsSyncCommand(root: string, opts: IpsSyncCliOptions): Pro
   try {
     applyRewrites(rewrites);
   } catch (err) {
-    process.stderr.write(`bk ips sync: ${(err as Error).message}\n`);
-    return EXIT.failed;
+    return failWith("ips sync", (err as Error).message, EXIT.failed, opts.json);
   }
   if (opts.json) printJson({ ...summary, written: true });
   else {

@@ -5,7 +5,7 @@ import { generate } from "../../pipeline.js";
 import { diffTrees } from "../../tree/diff.js";
 import { readTree } from "../../tree/files.js";
 import { GENERATED_FILES, OWNED_DIRS } from "../../tree/tree.js";
-import { validateTree } from "../../workflows/validate.js";
+import { checkGenerated } from "../../workflows/validate.js";
 import { EXIT } from "../../core/errors.js";
 import { bold, dim, green, printFindings, printJson, red, summarize, yellow } from "../output.js";
 
@@ -41,9 +41,10 @@ export function planSummary(m: Model) {
 }
 
 export async function planCommand(root: string, opts: PlanOptions): Promise<number> {
-  const { model: m, tree } = generate(root);
+  const g = generate(root);
+  const { model: m, tree } = g;
   const kustomize = opts.kustomize !== false && kubectlAvailable();
-  const validation = await validateTree(m, tree, { kustomize });
+  const validation = await checkGenerated(g, { kustomize });
   const diff = diffTrees(readTree(root, OWNED_DIRS, GENERATED_FILES), tree.files);
   const { errors, warnings } = summarize(validation.findings);
   const kinds = new Map<string, number>();

@@ -4,6 +4,7 @@ import { FindingsError } from "../../core/finding.js";
 import { release, type Builder, type ReleaseReport } from "../../workflows/release.js";
 import { printFindings, printJson } from "../output.js";
 import { stepRunner } from "../progress.js";
+import { errorJson, failWith } from "../report-error.js";
 
 export interface ReleaseCliOptions {
   build?: string;
@@ -28,14 +29,12 @@ export interface ReleaseCliOptions {
 export async function releaseCommand(root: string, app: string, rest: string[], opts: ReleaseCliOptions): Promise<number> {
   const version = rest[rest.length - 1];
   if (!version) {
-    process.stderr.write("bk release: give the version last, e.g. `bk release ffl backend 1.4.3`\n");
-    return EXIT.badInput;
+    return failWith("release", "give the version last, e.g. `bk release ffl backend 1.4.3`", EXIT.badInput, opts.json);
   }
   const components = rest.slice(0, -1);
   const timeoutMs = opts.timeout === undefined ? undefined : durationMs(opts.timeout);
   if (opts.timeout !== undefined && timeoutMs === undefined) {
-    process.stderr.write(`bk release: --timeout '${opts.timeout}' is not like 90s or 15m\n`);
-    return EXIT.badInput;
+    return failWith("release", `--timeout '${opts.timeout}' is not like 90s or 15m`, EXIT.badInput, opts.json);
   }
   let report: ReleaseReport;
   try {
@@ -58,6 +57,9 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
   } catch (err) {
     const r = (err as { report?: ReleaseReport }).report;
     if (opts.json && r) printJson(r);
+    // Internal errors go on to main, which prints them (as JSON too).
+    else if (opts.json && err instanceof BkError)
+      printJson(err instanceof FindingsError ? errorJson(`${err.findings.length} problem(s); nothing was released`, EXIT.failed, err.findings) : errorJson(err.message, err.exitCode));
     if (err instanceof FindingsError) printFindings(err.findings);
     else process.stderr.write(`bk release: ${(err as Error).message}\n`);
     if (r?.rolledBack) process.stderr.write(`bk release: rolled back: ${r.rolledBack.detail}\n`);

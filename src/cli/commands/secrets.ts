@@ -19,6 +19,7 @@ import { resealSecrets, sealSecrets, type SealContext, type SealOutcome } from "
 import { setSecretValue } from "../../workflows/secrets/set-value.js";
 import type { KeyOrigin, KeyProblem, Resolution } from "../../workflows/secrets/value-store.js";
 import { verifyWithKeyBackup, type VerifyReport } from "../../workflows/secrets/verify.js";
+import { errorJson } from "../report-error.js";
 
 // ---- options ----
 
@@ -113,7 +114,7 @@ function fail(cmd: string, err: unknown, json: boolean | undefined, o: Io): numb
   const message = err instanceof Error ? err.message : String(err);
   // Errors not yet typed (a plain Error from a file read) keep the code these commands always gave them.
   const code = err instanceof BkError ? err.exitCode : EXIT.failed;
-  if (json) o.json({ ok: false, error: message });
+  if (json) o.json(errorJson(message, code));
   o.err(`bk secrets ${cmd}: ${message}\n`);
   return code;
 }

@@ -2,6 +2,7 @@ import { loadDefinition } from "../../model/load.js";
 import { collect, evaluateStatus, type StatusReport } from "../../workflows/status.js";
 import { EXIT } from "../../core/errors.js";
 import { bold, green, printJson, red, yellow } from "../output.js";
+import { failWith } from "../report-error.js";
 
 export interface StatusOptions {
   kubeconfig?: string;
@@ -35,18 +36,16 @@ function render(r: StatusReport, all: boolean): string {
 
 /** `bk status`: one screen (or --json); exit 0 only when healthy. */
 export async function statusCommand(root: string, opts: StatusOptions): Promise<number> {
+  const seconds = opts.watch === undefined ? undefined : Number(opts.watch);
+  if (seconds !== undefined && !(seconds > 0)) return failWith("status", "--watch takes seconds, e.g. --watch 5", EXIT.badInput, opts.json);
   const { model } = loadDefinition(root);
+  // The default kubeconfig as every command reads it; with none at all there is no cluster to report on (exit 3).
+  const kube = (await import("../../adapters/kube.js")).connect(opts.kubeconfig, opts.context);
   const once = async () => {
-    const kube = opts.kubeconfig || process.env.KUBECONFIG ? (await import("../../adapters/kube.js")).connect(opts.kubeconfig, opts.context) : undefined;
-    const snap = await collect(model, { ...(kube ? { kube } : {}), overrides: parseOverrides(opts.endpoint), ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.backups ? { backupsDir: opts.backups } : {}) });
+    const snap = await collect(model, { kube, overrides: parseOverrides(opts.endpoint), ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.backups ? { backupsDir: opts.backups } : {}) });
     return evaluateStatus(model, snap);
   };
-  if (opts.watch) {
-    const seconds = Number(opts.watch);
-    if (!(seconds > 0)) {
-      process.stderr.write("bk status: --watch takes seconds, e.g. --watch 5\n");
-      return EXIT.badInput;
-    }
+  if (seconds !== undefined) {
     for (;;) {
       const r = await once();
       process.stdout.write("\x1b[2J\x1b[H" + `bk status (every ${seconds} s, ${new Date().toISOString()})\n` + render(r, Boolean(opts.all)));

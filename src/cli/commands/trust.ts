@@ -6,6 +6,7 @@ import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { applyTrust, CA_NAME, caFromCluster, checkCaPem, printFetchCa, printTrust, registryAddresses, trustPlan } from "../../workflows/trust.js";
 import { EXIT } from "../../core/errors.js";
 import { green, printJson, red, yellow } from "../output.js";
+import { failWith } from "../report-error.js";
 
 export interface TrustCliOptions {
   ca?: string;
@@ -34,8 +35,7 @@ export async function trustCommand(root: string, opts: TrustCliOptions, deps: Tr
   const host = opts.host !== false;
   const node = opts.node !== false;
   if (!host && !node) {
-    process.stderr.write("bk trust: --no-host and --no-node together leave nothing to do\n");
-    return EXIT.badInput;
+    return failWith("trust", "--no-host and --no-node together leave nothing to do", EXIT.badInput, opts.json);
   }
   const profile = opts.profile ?? model.cluster.profile.name;
   const registries = registryAddresses(model);

@@ -1,9 +1,10 @@
 import { helmAvailable } from "../../adapters/helm.js";
 import { kubectlAvailable } from "../../adapters/kustomize.js";
 import { generate } from "../../pipeline.js";
-import { validateTree } from "../../workflows/validate.js";
+import { checkGenerated } from "../../workflows/validate.js";
 import { EXIT } from "../../core/errors.js";
 import { printFindings, printJson, summarize } from "../output.js";
+import { failWith } from "../report-error.js";
 
 export interface ValidateCliOptions {
   json?: boolean;
@@ -24,21 +25,19 @@ export async function validateCommand(root: string, opts: ValidateCliOptions): P
     else for (const r of allRules) process.stdout.write(`${r.id.padEnd(44)} ${r.description}\n`);
     return EXIT.ok;
   }
-  const { model, tree } = generate(root);
+  const g = generate(root);
   const kustomize = opts.kustomize !== false;
   if (kustomize && !kubectlAvailable()) {
-    process.stderr.write("bk validate: kubectl is not on PATH; it is needed for the kustomize build check (or pass --no-kustomize)\n");
-    return EXIT.unavailable;
+    return failWith("validate", "kubectl is not on PATH; it is needed for the kustomize build check (or pass --no-kustomize)", EXIT.unavailable, opts.json);
   }
   const render = opts.render !== false;
   if (render && !(await helmAvailable())) {
-    process.stderr.write("bk validate: helm is not available to render the HelmReleases; run `npm run tools` (or pass --no-render)\n");
-    return EXIT.unavailable;
+    return failWith("validate", "helm is not available to render the HelmReleases; run `npm run tools` (or pass --no-render)", EXIT.unavailable, opts.json);
   }
   const scope = opts.upstream === false ? ("app" as const) : ("all" as const);
   const charts = opts.charts ? { mirror: opts.charts } : undefined;
   const sources = opts.sources ? { mirror: opts.sources } : undefined;
-  const result = await validateTree(model, tree, { kustomize, ...(render ? { render: { root, scope, ...(charts ? { charts } : {}), ...(sources ? { sources } : {}) } } : {}) });
+  const result = await checkGenerated(g, { kustomize, ...(render ? { render: { root, scope, ...(charts ? { charts } : {}), ...(sources ? { sources } : {}) } } : {}) });
   // --strict: warnings count too (pre-flight before a rebuild or a release).
   const findings = opts.strict ? result.findings.map((f) => ({ ...f, severity: "error" as const })) : result.findings;
   const { errors, warnings } = summarize(findings);

@@ -6,7 +6,9 @@
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../../core/object.js";
 import type { DeclaredSecret, Model } from "../../model/model.js";
-import { generate, treeFrom } from "../../pipeline.js";
+import { EXIT } from "../../core/errors.js";
+import { FindingsError } from "../../core/finding.js";
+import { generate, treeFrom, type Generated } from "../../pipeline.js";
 import type { KeyBackup } from "../../sealing/keys.js";
 import { scopeFromAnnotations, type SealingScope } from "../../sealing/scope.js";
 import { sealSecret, unsealSecret } from "../../sealing/sealing.js";
@@ -15,7 +17,7 @@ import { diffTrees, type TreeDiff } from "../../tree/diff.js";
 import { toYaml } from "../../tree/emit.js";
 import { readTree, writeTreeAtomically } from "../../tree/files.js";
 import { readSealedFiles, type SealedFile } from "../../tree/sealed.js";
-import { GENERATED_FILES, OWNED_DIRS } from "../../tree/tree.js";
+import { GENERATED_FILES, OWNED_DIRS, type GeneratedTree } from "../../tree/tree.js";
 import { sealingCertificate, type CertificateChoice, type OpenCluster, type SealingCert } from "./certificate.js";
 import { findDeclared, sealedEntries, sealedOrigins, type SealedEntry } from "./sealed-entries.js";
 import { keyOrigin, originId, resolveSecretValues, resolveValuesPath, secretRef, SecretValueStore, withSharedValues, type KeyProblem, type Resolution } from "./value-store.js";
@@ -43,6 +45,8 @@ export interface SealOutcome {
   /** Old files holding a SealedSecret that now lives at its proper path. */
   moved: string[];
   files: Map<string, string>;
+  /** The whole tree the files are, for the gate before they are written. */
+  tree: GeneratedTree;
 }
 
 export interface SealRun {
@@ -127,7 +131,17 @@ function sealIntoTree(
   const docs = new Map(GENERATED_FILES.flatMap((f) => (g.tree.files.has(f) ? [[f, g.tree.files.get(f)!] as const] : [])));
   const tree = treeFrom(model, merged, docs);
   const diff = diffTrees(readTree(root, OWNED_DIRS, GENERATED_FILES), tree.files);
-  return { sealed, diff, moved: [...droppable], files: tree.files };
+  return { sealed, diff, moved: [...droppable], files: tree.files, tree };
+}
+
+/**
+ * The gate of `bk synth` (and `bk plan`) before a seal writes the tree: a seal regenerates the whole tree, so a
+ * tree those would refuse (a credential in plain values) is not written this way either. Exit 1, nothing written.
+ */
+async function refuseFailingTree(g: Generated, tree: GeneratedTree): Promise<void> {
+  const { checkGenerated } = await import("../validate.js");
+  const errors = (await checkGenerated({ ...g, tree }, { kustomize: false })).findings.filter((f) => f.severity === "error");
+  if (errors.length) throw new FindingsError(errors, EXIT.failed);
 }
 
 /** Seals the named secrets (all with `all`), plus those sharing a value with them. */
@@ -146,6 +160,7 @@ export async function sealSecrets(root: string, refs: readonly string[], opts: S
   if (resolution.problems.size) return { ok: false, cert, store: loc.path, problems: resolution.problems };
 
   const outcome = sealIntoTree(root, g, selected, resolution.values, cert, opts.scope, onDisk, ctx.now);
+  await refuseFailingTree(g, outcome.tree);
   if (!opts.dryRun) {
     // Values first: a sealed value nobody kept is how incident 6 started.
     if (store.changed) store.save();
@@ -210,6 +225,7 @@ export async function resealSecrets(root: string, opts: SealOptions & { fromKeyB
 
   const resolution = resolveSecretValues(model.secrets, model.secrets, { store, sealedOrigins: sealedOrigins(model, present), ...(recovered ? { recovered } : {}) });
   const outcome = sealIntoTree(root, g, model.secrets, resolution.values, cert, opts.scope, onDisk, ctx.now);
+  await refuseFailingTree(g, outcome.tree);
   if (!opts.dryRun && outcome.sealed.length) {
     if (store.changed) store.save();
     writeTreeAtomically(root, outcome.files, OWNED_DIRS, GENERATED_FILES);
