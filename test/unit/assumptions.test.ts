@@ -11,6 +11,7 @@ import { loadDefinition } from "../../src/model/load.js";
 import type { Model } from "../../src/model/model.js";
 import { checkAssumptions, checkCrdOrder, checkMonitors, checkNetpolPorts, checkSecretSources, checkWorkloadFacts, type RenderedRelease, type SourceArtifact } from "../../src/validate/assumptions.js";
 import { UPSTREAM_FACTS } from "../../src/model/upstream-facts.generated.js";
+import { factsModule, renderedPodFacts } from "../../src/validate/upstream/pod-facts.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
 const model: Model = loadDefinition(REPO_ROOT).model;
@@ -389,6 +390,48 @@ describe("upstream/workload-facts", () => {
       ]),
     ]);
     assert.deepEqual(checkWorkloadFacts(model, [], [gw]), []);
+  });
+});
+
+describe("renderedPodFacts (npm run gen:facts)", () => {
+  const w = model.workloads.gateway;
+  const labels = { app: "bk-gateway", istio: "bk-gateway", "helm.sh/chart": "gateway-1.30.3", "app.kubernetes.io/version": "1.30.3" };
+  const gw = (extra: KubeObject[] = []) =>
+    controllers("bk-gateway", w.namespace, [
+      deployment(w.namespace, "bk-gateway", labels, [{ name: "status-port", containerPort: 15021 }], { image: "auto" }),
+      service(w.namespace, "bk-gateway", {}, { istio: "bk-gateway" }, [
+        { name: "https", port: 443, targetPort: 443 },
+        { name: "status", port: 15021, targetPort: "status-port" },
+      ]),
+      ...extra,
+    ]);
+
+  it("reads labels without the volatile ones and the ports the pod listens on, the same bytes every time", () => {
+    const facts = renderedPodFacts(model, ["gateway"], [], [gw()]);
+    assert.deepEqual(facts, {
+      gateway: {
+        chart: "",
+        version: "",
+        release: "bk-gateway",
+        labels: { app: "bk-gateway", istio: "bk-gateway" },
+        ports: [
+          { name: "https", port: 443, protocol: "TCP" },
+          { name: "status-port", port: 15021, protocol: "TCP" },
+          { name: "http-envoy-prom", port: 15090, protocol: "TCP" },
+        ],
+      },
+    });
+    const text = factsModule(facts);
+    assert.equal(text, factsModule(renderedPodFacts(model, ["gateway"], [], [gw()])));
+    assert.match(text, /\n {2}gateway: \{\n {4}chart: "",\n {4}version: "",\n {4}release: "bk-gateway",\n {4}labels: \{ app: "bk-gateway", istio: "bk-gateway" \},\n/);
+  });
+
+  it("refuses a selector that picks no pod or two pod templates, naming the row", () => {
+    const twin = deployment(w.namespace, "bk-gateway-canary", labels, []);
+    assert.throws(() => renderedPodFacts(model, ["gateway"], [], [gw([twin])]), {
+      message: `cannot read the facts of 1 workload(s) from the renders:\n  gateway: 2 pod templates are pods in ${w.namespace} labelled {"istio":"bk-gateway"}: the selector must pick one`,
+    });
+    assert.throws(() => renderedPodFacts(model, ["gateway", "loki"], [], [gw()]), /\n {2}loki: no rendered pods in logging labelled \{"app.kubernetes.io\/name":"loki"\}$/);
   });
 });
 
