@@ -5,29 +5,88 @@
  * the analysis models each pod with its full `labels`. A selector that stops matching the real
  * labels then shows up as a blocked path.
  *
- * Label facts for upstream charts are those of the pinned versions in definition/infrastructure.yaml.
+ * What a chart renders is not typed here: the labels and ports of a chart's pods come from
+ * upstream-facts.generated.ts (`npm run gen:facts`, from the pinned charts), and `bk validate` reports when the
+ * charts render something else. What stays here is what we decide: which pods a row is (`selector`), its
+ * title, and which of its ports, by name, Prometheus scrapes. Rows whose pods no chart renders are kept by hand.
  */
-import { endpointById, type InfraWorkloads, type Model, type Workload, type WorkloadPort } from "./model.js";
-import { CNPG_STATUS_PORT, DNS_PORT, FLUX_METRICS_PORT, FLUX_NAMESPACE, KUBE_SYSTEM, LOKI_PORT, POSTGRES_PORT, PROMETHEUS_PORT, REGISTRY_METRICS_PORT, SEALED_SECRETS_PORT } from "../core/well-known.js";
+import type { ChartPodFacts, InfraWorkloads, Model, Workload, WorkloadPort } from "./model.js";
+import { UPSTREAM_FACTS } from "./upstream-facts.generated.js";
+import { CNPG_STATUS_PORT, DNS_PORT, FLUX_METRICS_PORT, FLUX_NAMESPACE, KUBE_SYSTEM, POSTGRES_PORT, PROMETHEUS_PORT, REGISTRY_METRICS_PORT } from "../core/well-known.js";
+import { endpointById } from "./model.js";
 
 const tcp = (name: string, port: number): WorkloadPort => ({ name, port, protocol: "TCP" });
 const udp = (name: string, port: number): WorkloadPort => ({ name, port, protocol: "UDP" });
 
-function workload(w: Omit<Workload, "selector" | "metricsPorts"> & { selector?: Record<string, string>; metricsPorts?: number[] }): Workload {
+/** The rows whose pods a chart renders: their labels and ports are generated. */
+export const CHART_ROWS = [
+  "sealedSecrets",
+  "metallbController",
+  "certManager",
+  "certManagerWebhook",
+  "ingressController",
+  "istiod",
+  "gateway",
+  "chartmuseum",
+  "cnpgOperator",
+  "grafana",
+  "prometheusOperator",
+  "kubeStateMetrics",
+  "loki",
+  "fluentBit",
+] as const satisfies readonly (keyof InfraWorkloads)[];
+type ChartRow = (typeof CHART_ROWS)[number];
+type Facts = Readonly<Record<string, ChartPodFacts>>;
+
+/** A row kept by hand: pods an operator, the cluster, `flux bootstrap` or synth makes, which no chart renders. */
+function handKept(w: Omit<Workload, "selector" | "metricsPorts"> & { selector?: Record<string, string>; metricsPorts?: number[] }): Workload {
   return { ...w, selector: w.selector ?? w.labels, metricsPorts: w.metricsPorts ?? [] };
+}
+
+interface ChartRowDecision {
+  id: string;
+  title: string;
+  namespace: string;
+  selector: Record<string, string>;
+  /** Names of the ports Prometheus scrapes: a port the chart renumbers is followed. */
+  metrics?: string[];
+  /**
+   * The release name the definition gives, where it gives one: label values equal to the release name the facts
+   * were rendered under (charts derive instance and name labels from .Release.Name) follow it without regenerating.
+   */
+  release?: string;
+}
+
+/**
+ * A chart-rendered row: labels and ports from the generated facts. Without facts (a row added before `npm run
+ * gen:facts` ran) it carries only its selector and no port; `bk validate` and the facts test say to regenerate.
+ */
+function charted(facts: Facts, key: ChartRow, d: ChartRowDecision): Workload {
+  const { id, title, namespace, selector } = d;
+  const f = facts[key];
+  if (!f) return { id, title, namespace, selector, labels: { ...selector }, ports: [], metricsPorts: [] };
+  const labels = Object.fromEntries(Object.entries(f.labels).map(([k, v]) => [k, d.release !== undefined && v === f.release ? d.release : v]));
+  const ports = f.ports.map((p) => ({ ...p }));
+  const metricsPorts = (d.metrics ?? []).map((name) => {
+    const p = ports.find((x) => x.name === name);
+    if (!p) throw new Error(`${key}: ${f.chart} ${f.version} renders no port named ${name} (${ports.map((x) => x.name).join(", ")}): pick the metrics port in src/model/infra-workloads.ts`);
+    return p.port;
+  });
+  return { id, title, namespace, selector, labels, ports, metricsPorts };
 }
 
 /** What the table reads: where each upstream component is installed and the ports the definition pins. */
 export type WorkloadsInput = Pick<Model, "sealedSecrets" | "metallb" | "certManager" | "ingressNginx" | "istio" | "registryServer" | "chartmuseum" | "postgres" | "cloudnativePg" | "monitoring" | "logging" | "endpoints">;
 
-export function infraWorkloads(m: WorkloadsInput): InfraWorkloads {
-  return { ...clusterServiceWorkloads(m), ...trafficWorkloads(m), ...dataWorkloads(m), ...observabilityWorkloads(m) };
+export function infraWorkloads(m: WorkloadsInput, facts: Facts = UPSTREAM_FACTS): InfraWorkloads {
+  return { ...clusterServiceWorkloads(m, facts), ...trafficWorkloads(m, facts), ...dataWorkloads(m, facts), ...observabilityWorkloads(m, facts) };
 }
 
 /** DNS, Sealed Secrets, Flux, MetalLB and cert-manager: the pods every other layer leans on. */
-function clusterServiceWorkloads(m: WorkloadsInput) {
+function clusterServiceWorkloads(m: WorkloadsInput, facts: Facts) {
   return {
-    kubeDns: workload({
+    // Minikube's addon makes the CoreDNS pods; no chart of the tree renders them.
+    kubeDns: handKept({
       id: "kube-dns",
       title: "CoreDNS",
       namespace: KUBE_SYSTEM,
@@ -35,16 +94,16 @@ function clusterServiceWorkloads(m: WorkloadsInput) {
       ports: [udp("dns", DNS_PORT), tcp("dns-tcp", DNS_PORT), tcp("metrics", 9153)],
       metricsPorts: [9153],
     }),
-    sealedSecrets: workload({
+    sealedSecrets: charted(facts, "sealedSecrets", {
       id: "sealed-secrets",
       title: "Sealed Secrets controller",
       namespace: m.sealedSecrets.namespace,
-      labels: { "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": m.sealedSecrets.controllerName },
       selector: { "app.kubernetes.io/name": "sealed-secrets" },
-      ports: [tcp("http", SEALED_SECRETS_PORT), tcp("metrics", 8081)],
-      metricsPorts: [8081],
+      metrics: ["metrics"],
+      release: m.sealedSecrets.controllerName,
     }),
-    fluxSource: workload({
+    // `flux bootstrap` installs the Flux controllers from its own manifests, not from a chart of the tree.
+    fluxSource: handKept({
       id: "source-controller",
       title: "Flux source-controller",
       namespace: FLUX_NAMESPACE,
@@ -53,7 +112,8 @@ function clusterServiceWorkloads(m: WorkloadsInput) {
       ports: [tcp("http", 9090), tcp("http-prom", FLUX_METRICS_PORT)],
       metricsPorts: [FLUX_METRICS_PORT],
     }),
-    fluxHelm: workload({
+    // As fluxSource: made by `flux bootstrap`.
+    fluxHelm: handKept({
       id: "helm-controller",
       title: "Flux helm-controller",
       namespace: FLUX_NAMESPACE,
@@ -62,95 +122,83 @@ function clusterServiceWorkloads(m: WorkloadsInput) {
       ports: [tcp("http-prom", FLUX_METRICS_PORT)],
       metricsPorts: [FLUX_METRICS_PORT],
     }),
-    metallbController: workload({
+    metallbController: charted(facts, "metallbController", {
       id: "metallb-controller",
       title: "MetalLB controller",
       namespace: m.metallb.namespace,
-      labels: { "app.kubernetes.io/name": "metallb", "app.kubernetes.io/instance": "metallb", "app.kubernetes.io/component": "controller" },
       selector: { "app.kubernetes.io/name": "metallb", "app.kubernetes.io/component": "controller" },
-      // MetalLB 0.16 serves metrics over HTTPS on 9120 (kube-rbac-proxy is gone); 7472 is no longer opened.
-      ports: [tcp("webhook-server", 9443), tcp("metricshttps", 9120)],
-      metricsPorts: [9120],
+      // MetalLB 0.16 serves metrics over HTTPS (kube-rbac-proxy is gone); its old 7472 is no longer opened.
+      metrics: ["metricshttps"],
     }),
-    certManager: workload({
+    certManager: charted(facts, "certManager", {
       id: "cert-manager",
       title: "cert-manager controller",
       namespace: m.certManager.namespace,
-      labels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "controller" },
       selector: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller" },
-      ports: [tcp("http-metrics", 9402)],
-      metricsPorts: [9402],
+      metrics: ["http-metrics"],
     }),
-    certManagerWebhook: workload({
+    certManagerWebhook: charted(facts, "certManagerWebhook", {
       id: "cert-manager-webhook",
       title: "cert-manager webhook",
       namespace: m.certManager.namespace,
-      labels: { "app.kubernetes.io/name": "webhook", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "webhook" },
       selector: { "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": "webhook" },
-      ports: [tcp("https", 10250)],
     }),
   } satisfies Partial<InfraWorkloads>;
 }
 
 /** ingress-nginx and Istio: the pods that carry traffic into the cluster. */
-function trafficWorkloads(m: WorkloadsInput) {
-  const gatewayLabel = m.istio.gatewayName.replace(/^istio-/, "");
+function trafficWorkloads(m: WorkloadsInput, facts: Facts) {
   return {
-    ingressController: workload({
+    ingressController: charted(facts, "ingressController", {
       id: "ingress-nginx",
       title: "ingress-nginx controller",
       namespace: m.ingressNginx.namespace,
-      labels: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx", "app.kubernetes.io/component": "controller" },
       selector: { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
-      ports: [tcp("http", 80), tcp("https", 443), tcp("webhook", 8443), tcp("metrics", 10254)],
-      metricsPorts: [10254],
+      metrics: ["metrics"],
     }),
-    istiod: workload({
+    istiod: charted(facts, "istiod", {
       id: "istiod",
       title: "istiod",
       namespace: m.istio.namespace,
-      labels: { app: "istiod", istio: "pilot" },
-      ports: [tcp("grpc-xds", 15010), tcp("https-dns", 15012), tcp("http-monitoring", 15014), tcp("https-webhooks", 15017)],
-      metricsPorts: [15014],
+      selector: { app: "istiod", istio: "pilot" },
+      metrics: ["http-monitoring"],
     }),
-    gateway: workload({
+    gateway: charted(facts, "gateway", {
       id: "istio-gateway",
       title: "Istio gateway",
       namespace: m.istio.gatewayNamespace,
-      labels: { app: m.istio.gatewayName, istio: gatewayLabel },
-      selector: { istio: gatewayLabel },
-      ports: [tcp("http", 80), tcp("https", 443), tcp("status-port", 15021), tcp("http-envoy-prom", 15090)],
-      metricsPorts: [15090],
+      // The gateway chart labels its pods istio=<release name without "istio-">.
+      selector: { istio: m.istio.gatewayName.replace(/^istio-/, "") },
+      metrics: ["http-envoy-prom"],
+      release: m.istio.gatewayName,
     }),
   } satisfies Partial<InfraWorkloads>;
 }
 
 /** The registry, ChartMuseum and PostgreSQL with its operator: the pods that keep state. */
-function dataWorkloads(m: WorkloadsInput) {
+function dataWorkloads(m: WorkloadsInput, facts: Facts) {
   const registryPort = endpointById(m, "registry").ports[0]!.port;
-  const chartmuseumPort = endpointById(m, "chartmuseum").ports[0]!.port;
   return {
-    registry: workload({
+    // synth/configs.ts makes the registry Deployment: labelsFor("registry", "registry", "beckerkube") plus the selector.
+    registry: handKept({
       id: "registry",
       title: "Registry",
       namespace: m.registryServer.namespace,
-      // synth/configs.ts: labelsFor("registry", "registry", "beckerkube") plus the selector
       labels: { "app.kubernetes.io/name": "registry", "app.kubernetes.io/component": "registry", "app.kubernetes.io/part-of": "beckerkube" },
       selector: { "app.kubernetes.io/name": "registry" },
       ports: [tcp("registry", registryPort), tcp("metrics", REGISTRY_METRICS_PORT)],
       metricsPorts: [REGISTRY_METRICS_PORT],
     }),
-    chartmuseum: workload({
+    chartmuseum: charted(facts, "chartmuseum", {
       id: "chartmuseum",
       title: "ChartMuseum",
       namespace: m.chartmuseum.namespace,
-      labels: { "app.kubernetes.io/name": "chartmuseum", "app.kubernetes.io/instance": "chartmuseum" },
       selector: { "app.kubernetes.io/name": "chartmuseum" },
-      ports: [tcp("http", chartmuseumPort)],
       // ChartMuseum serves /metrics on its one HTTP port.
-      metricsPorts: [chartmuseumPort],
+      metrics: ["http"],
     }),
-    postgres: workload({
+    // The CloudNativePG operator makes the instance pods from the Cluster object; no chart renders them.
+    postgres: handKept({
       id: "postgres",
       title: "PostgreSQL (CloudNativePG instance)",
       namespace: m.postgres.namespace,
@@ -159,31 +207,31 @@ function dataWorkloads(m: WorkloadsInput) {
       ports: [tcp("postgresql", POSTGRES_PORT), tcp("status", CNPG_STATUS_PORT), tcp("metrics", 9187)],
       metricsPorts: [9187],
     }),
-    postgresBackup: workload({
+    // synth/postgres.ts makes the backup CronJob: labelsFor("postgres-backup", "backup", "beckerkube").
+    postgresBackup: handKept({
       id: "postgres-backup",
       title: "PostgreSQL backup CronJob",
       namespace: m.postgres.namespace,
-      // synth/postgres.ts: labelsFor("postgres-backup", "backup", "beckerkube")
       labels: { "app.kubernetes.io/name": "postgres-backup", "app.kubernetes.io/component": "backup", "app.kubernetes.io/part-of": "beckerkube" },
       selector: { "app.kubernetes.io/name": "postgres-backup" },
       ports: [],
     }),
-    cnpgOperator: workload({
+    cnpgOperator: charted(facts, "cnpgOperator", {
       id: "cnpg-operator",
       title: "CloudNativePG operator",
       namespace: m.cloudnativePg.namespace,
-      labels: { "app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": "cloudnative-pg" },
       selector: { "app.kubernetes.io/name": "cloudnative-pg" },
-      ports: [tcp("webhook-server", 9443), tcp("metrics", 8080)],
-      metricsPorts: [8080],
+      metrics: ["metrics"],
     }),
   } satisfies Partial<InfraWorkloads>;
 }
 
 /** Prometheus, Grafana, Alertmanager, Loki and Fluent Bit. */
-function observabilityWorkloads(m: WorkloadsInput) {
+function observabilityWorkloads(m: WorkloadsInput, facts: Facts) {
+  const inMonitoring = (key: ChartRow, id: string, title: string, selector: Record<string, string>) => charted(facts, key, { id, title, namespace: m.monitoring.namespace, selector });
   return {
-    prometheus: workload({
+    // The Prometheus operator makes the Prometheus StatefulSet from the Prometheus object; the chart renders only that object.
+    prometheus: handKept({
       id: "prometheus",
       title: "Prometheus",
       namespace: m.monitoring.namespace,
@@ -191,15 +239,9 @@ function observabilityWorkloads(m: WorkloadsInput) {
       selector: { "app.kubernetes.io/name": "prometheus" },
       ports: [tcp("http-web", PROMETHEUS_PORT), tcp("reloader-web", 8080)],
     }),
-    grafana: workload({
-      id: "grafana",
-      title: "Grafana",
-      namespace: m.monitoring.namespace,
-      labels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "kube-prometheus-stack" },
-      selector: { "app.kubernetes.io/name": "grafana" },
-      ports: [tcp("grafana", 3000)],
-    }),
-    alertmanager: workload({
+    grafana: inMonitoring("grafana", "grafana", "Grafana", { "app.kubernetes.io/name": "grafana" }),
+    // As prometheus: the operator makes the Alertmanager StatefulSet from the Alertmanager object.
+    alertmanager: handKept({
       id: "alertmanager",
       title: "Alertmanager",
       namespace: m.monitoring.namespace,
@@ -207,40 +249,10 @@ function observabilityWorkloads(m: WorkloadsInput) {
       selector: { "app.kubernetes.io/name": "alertmanager" },
       ports: [tcp("http-web", 9093)],
     }),
-    prometheusOperator: workload({
-      id: "prometheus-operator",
-      title: "Prometheus operator",
-      namespace: m.monitoring.namespace,
-      labels: { "app.kubernetes.io/name": "kube-prometheus-stack-prometheus-operator", app: "kube-prometheus-stack-operator" },
-      selector: { app: "kube-prometheus-stack-operator" },
-      ports: [tcp("https", 10250)],
-    }),
-    kubeStateMetrics: workload({
-      id: "kube-state-metrics",
-      title: "kube-state-metrics",
-      namespace: m.monitoring.namespace,
-      labels: { "app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": "kube-prometheus-stack" },
-      selector: { "app.kubernetes.io/name": "kube-state-metrics" },
-      ports: [tcp("http", 8080)],
-    }),
-    loki: workload({
-      id: "loki",
-      title: "Loki",
-      namespace: m.logging.namespace,
-      labels: { "app.kubernetes.io/name": "loki", "app.kubernetes.io/instance": "loki", "app.kubernetes.io/component": "single-binary" },
-      selector: { "app.kubernetes.io/name": "loki" },
-      ports: [tcp("http-metrics", LOKI_PORT), tcp("grpc", 9095)],
-      metricsPorts: [LOKI_PORT],
-    }),
-    fluentBit: workload({
-      id: "fluent-bit",
-      title: "Fluent Bit",
-      namespace: m.logging.namespace,
-      labels: { "app.kubernetes.io/name": "fluent-bit", "app.kubernetes.io/instance": "fluent-bit" },
-      selector: { "app.kubernetes.io/name": "fluent-bit" },
-      ports: [tcp("http", 2020)],
-      metricsPorts: [2020],
-    }),
+    prometheusOperator: inMonitoring("prometheusOperator", "prometheus-operator", "Prometheus operator", { app: "kube-prometheus-stack-operator" }),
+    kubeStateMetrics: inMonitoring("kubeStateMetrics", "kube-state-metrics", "kube-state-metrics", { "app.kubernetes.io/name": "kube-state-metrics" }),
+    loki: charted(facts, "loki", { id: "loki", title: "Loki", namespace: m.logging.namespace, selector: { "app.kubernetes.io/name": "loki" }, metrics: ["http-metrics"] }),
+    fluentBit: charted(facts, "fluentBit", { id: "fluent-bit", title: "Fluent Bit", namespace: m.logging.namespace, selector: { "app.kubernetes.io/name": "fluent-bit" }, metrics: ["http"] }),
   } satisfies Partial<InfraWorkloads>;
 }
 

@@ -317,6 +317,19 @@ export interface Workload {
   metricsPorts: number[];
 }
 
+/**
+ * What one chart renders for an infrastructure workload's pods, as src/model/upstream-facts.generated.ts records it
+ * (`npm run gen:facts`): the labels that stay put across chart releases and the ports the pods listen on.
+ */
+export interface ChartPodFacts {
+  chart: string;
+  version: string;
+  /** The release name it was rendered under: label values equal to it follow the release name the definition gives. */
+  release: string;
+  labels: Record<string, string>;
+  ports: WorkloadPort[];
+}
+
 /** The infrastructure pods policies refer to, by role. hostNetwork pods (MetalLB speaker, node exporter, kube-proxy) are absent: NetworkPolicy does not apply to them. */
 export interface InfraWorkloads {
   kubeDns: Workload;

@@ -56,7 +56,7 @@ function platformPaths(w: Model["workloads"], need: Need): void {
   need(id(w.fluxSource), "internet", 22, "Git over SSH");
   need(id(w.fluxSource), "internet", 443, "upstream charts");
   need(id(w.fluxHelm), id(w.fluxSource), portOf(w.fluxSource, "http"), "chart artifacts");
-  need(id(w.gateway), id(w.istiod), portOf(w.istiod, "https-dns"), "gateway configuration");
+  need(id(w.gateway), id(w.istiod), portOf(w.istiod, "tls-xds"), "gateway configuration");
   need(id(w.grafana), id(w.prometheus), PROMETHEUS_PORT, "dashboards");
   need(id(w.grafana), id(w.loki), LOKI_PORT, "log queries");
   need(id(w.fluentBit), id(w.loki), LOKI_PORT, "log shipping");

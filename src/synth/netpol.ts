@@ -429,9 +429,9 @@ function controllerPolicies(p: InfraPolicies): void {
   p.add({
     name: "allow-istiod-from-cluster",
     namespace: w.istiod.namespace,
-    purpose: `Gateways and sidecars anywhere fetch configuration (xDS) and certificates from istiod on ${portOf(w.istiod, "grpc-xds")}/${portOf(w.istiod, "https-dns")}.`,
+    purpose: `Gateways and sidecars anywhere fetch configuration (xDS) and certificates from istiod on ${portOf(w.istiod, "grpc-xds")}/${portOf(w.istiod, "tls-xds")}.`,
     select: w.istiod.selector,
-    ingress: [{ peers: [allPodsEverywhere()], ports: tcp(portOf(w.istiod, "grpc-xds"), portOf(w.istiod, "https-dns")) }],
+    ingress: [{ peers: [allPodsEverywhere()], ports: tcp(portOf(w.istiod, "grpc-xds"), portOf(w.istiod, "tls-xds")) }],
   });
   p.webhook(w.istiod, "https-webhooks");
   p.scrape(w.istiod);
@@ -464,9 +464,9 @@ function entryPointPolicies(p: InfraPolicies): void {
   p.add({
     name: "allow-istio-gateway-to-istiod",
     namespace: w.gateway.namespace,
-    purpose: `The gateway fetches its configuration and certificates from istiod on ${portOf(w.istiod, "https-dns")}/TCP.`,
+    purpose: `The gateway fetches its configuration and certificates from istiod on ${portOf(w.istiod, "tls-xds")}/TCP.`,
     select: w.gateway.selector,
-    egress: [{ peers: [workloadPeer(w.gateway.namespace, w.istiod)], ports: tcp(portOf(w.istiod, "https-dns")) }],
+    egress: [{ peers: [workloadPeer(w.gateway.namespace, w.istiod)], ports: tcp(portOf(w.istiod, "tls-xds")) }],
   });
   p.toRouted(w.gateway);
   p.scrape(w.gateway);

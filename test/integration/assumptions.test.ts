@@ -16,6 +16,9 @@ import { renderReleases, type Rendered } from "../../src/workflows/render.js";
 import { readSourceArtifacts } from "../../src/workflows/upstream-sources.js";
 import { validateTree } from "../../src/workflows/validate.js";
 import { SourceNotFoundError } from "../../src/adapters/sources.js";
+import { CHART_ROWS } from "../../src/model/infra-workloads.js";
+import { FACTS_FILE, factsModule, renderedPodFacts } from "../../src/validate/upstream/pod-facts.js";
+import { generateUpstreamFacts } from "../../src/workflows/upstream-facts.js";
 import { sharedCharts, sharedCrds } from "../helpers/charts.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
@@ -101,6 +104,32 @@ describe("upstream assumptions of the real tree", () => {
       },
     };
     assert.deepEqual(upstreamRules(tree.objects, rendered, artifacts, stale), ["upstream/workload-facts metallbController"]);
+  });
+
+  it("the committed upstream facts are what the charts render (npm run gen:facts): CI's drift check", async () => {
+    const committed = readFileSync(path.join(REPO_ROOT, FACTS_FILE), "utf8");
+    const once = factsModule(renderedPodFacts(model, CHART_ROWS, tree.objects, rendered));
+    assert.equal(once, factsModule(renderedPodFacts(model, CHART_ROWS, tree.objects, rendered)), "the generator is deterministic");
+    assert.equal(once, committed, `${FACTS_FILE} is older than the charts: run npm run gen:facts`);
+    // the workflow the script runs renders on its own and writes the same bytes
+    const generated = await generateUpstreamFacts(REPO_ROOT, { mirror: sharedCharts(), cacheDir });
+    assert.equal(generated.text, committed);
+    assert.deepEqual(Object.keys(generated.facts).sort(), [...CHART_ROWS].sort());
+  });
+
+  it("a chart bump without npm run gen:facts is caught by the module test and by bk validate", () => {
+    const bumped = rendered.map((r) => {
+      if (r.release.object.metadata.name !== "metallb") return r;
+      const object = structuredClone(r.release.object);
+      (object.spec as { chart: { spec: { version: string } } }).chart.spec.version = "0.16.2";
+      return { ...r, release: { ...r.release, object } };
+    });
+    assert.notEqual(factsModule(renderedPodFacts(model, CHART_ROWS, tree.objects, bumped)), readFileSync(path.join(REPO_ROOT, FACTS_FILE), "utf8"));
+    const found = checkAssumptions(model, tree.objects, bumped, artifacts);
+    assert.deepEqual(
+      found.map((f) => `${f.rule} ${f.object}: ${f.message.split(": ").at(-1)} | ${f.fix}`),
+      ["upstream/workload-facts metallbController: generated from metallb 0.16.1, rendered by metallb 0.16.2 | run npm run gen:facts and commit src/model/upstream-facts.generated.ts"],
+    );
   });
 
   it("catch a tree without the Gateway API source", () => {

@@ -6,9 +6,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Finding } from "../../src/core/finding.js";
 import type { KubeObject, PlacedObject } from "../../src/core/object.js";
+import { infraWorkloads } from "../../src/model/infra-workloads.js";
 import { loadDefinition } from "../../src/model/load.js";
 import type { Model } from "../../src/model/model.js";
 import { checkAssumptions, checkCrdOrder, checkMonitors, checkNetpolPorts, checkSecretSources, checkWorkloadFacts, type RenderedRelease, type SourceArtifact } from "../../src/validate/assumptions.js";
+import { UPSTREAM_FACTS } from "../../src/model/upstream-facts.generated.js";
+import { factsModule, renderedPodFacts } from "../../src/validate/upstream/pod-facts.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
 const model: Model = loadDefinition(REPO_ROOT).model;
@@ -316,22 +319,65 @@ describe("upstream/workload-facts", () => {
     assert.deepEqual(checkWorkloadFacts(model, [], [chart]), []);
   });
 
-  it("finds a port the table claims and the pods do not declare, and labels they do not carry", () => {
-    const stale = { ...model, workloads: { ...model.workloads, metallbController: { ...w, ports: [...w.ports, { name: "monitoring", port: 7472, protocol: "TCP" as const }] } } };
-    assert.deepEqual(checkWorkloadFacts(stale, [], [chart]), [
+  it("finds the rendered pods differing from the generated facts, naming the row and each difference", () => {
+    const f = UPSTREAM_FACTS.metallbController!;
+    const tampered = { ...UPSTREAM_FACTS, metallbController: { ...f, labels: { ...f.labels, "app.kubernetes.io/instance": "other" }, ports: [...f.ports, { name: "monitoring", port: 7472, protocol: "TCP" as const }] } };
+    const stale = { ...model, workloads: infraWorkloads(model, tampered) };
+    assert.deepEqual(checkWorkloadFacts(stale, [], [chart], tampered), [
       {
         rule: "upstream/workload-facts",
         severity: "error",
         message:
-          "MetalLB controller: Deployment/metallb-system/metallb-controller neither declares nor is the target of a Service on 7472/TCP (monitoring); it declares: metricshttps (9120/TCP), webhook-server (9443/TCP)",
+          "MetalLB controller: Deployment/metallb-system/metallb-controller as rendered differs from src/model/upstream-facts.generated.ts (metallbController; + rendered only, - generated only): labels app.kubernetes.io/instance=other -> metallb; ports -monitoring 7472/TCP",
+        fix: "run npm run gen:facts and commit src/model/upstream-facts.generated.ts",
+        file: "src/model/upstream-facts.generated.ts",
+        object: "metallbController",
+      },
+    ]);
+  });
+
+  it("finds a chart bump the facts were not regenerated for, and a row with no facts", () => {
+    const bumped = structuredClone(chart);
+    bumped.release.object.spec = { chart: { spec: { chart: "metallb", version: "0.16.2" } } };
+    assert.deepEqual(
+      checkWorkloadFacts(model, [], [bumped]).map((x) => x.message),
+      [
+        "MetalLB controller: Deployment/metallb-system/metallb-controller as rendered differs from src/model/upstream-facts.generated.ts (metallbController; + rendered only, - generated only): generated from metallb 0.16.1, rendered by metallb 0.16.2",
+      ],
+    );
+    const { metallbController: _, ...without } = UPSTREAM_FACTS;
+    const bare = { ...model, workloads: infraWorkloads(model, without) };
+    assert.deepEqual(bare.workloads.metallbController.ports, []);
+    assert.deepEqual(
+      checkWorkloadFacts(bare, [], [chart], without).map((x) => `${x.message} | ${x.fix}`),
+      ["MetalLB controller: src/model/upstream-facts.generated.ts holds no facts for metallbController | run npm run gen:facts and commit src/model/upstream-facts.generated.ts"],
+    );
+  });
+
+  it("checks a hand-kept row whose pods the tree renders against them (the registry)", () => {
+    const r = model.workloads.registry;
+    const placed = {
+      file: "infrastructure/configs/registry/registry.yaml",
+      object: deployment(
+        r.namespace,
+        "registry",
+        { ...r.labels },
+        r.ports.map((p) => ({ name: p.name, containerPort: p.port })),
+      ),
+    };
+    assert.deepEqual(checkWorkloadFacts(model, [placed], []), []);
+    const stale = { ...model, workloads: { ...model.workloads, registry: { ...r, ports: [...r.ports, { name: "debug", port: 5002, protocol: "TCP" as const }] } } };
+    assert.deepEqual(checkWorkloadFacts(stale, [placed], []), [
+      {
+        rule: "upstream/workload-facts",
+        severity: "error",
+        message: "Registry: Deployment/registry/registry neither declares nor is the target of a Service on 5002/TCP (debug); it declares: registry (5000/TCP), metrics (5001/TCP)",
         fix: "list the ports the pods declare as rendered (src/model/infra-workloads.ts)",
         file: "src/model/infra-workloads.ts",
-        object: "metallbController",
+        object: "registry",
         field: "ports[2]",
       },
     ]);
-    const relabelled = { ...model, workloads: { ...model.workloads, metallbController: { ...w, labels: { ...w.labels, "app.kubernetes.io/instance": "other" } } } };
-    assert.deepEqual(rules(checkWorkloadFacts(relabelled, [], [chart])), ["upstream/workload-facts"]);
   });
 
   it("counts the ports Istio's injector adds to a gateway rendered with image auto", () => {
@@ -344,6 +390,48 @@ describe("upstream/workload-facts", () => {
       ]),
     ]);
     assert.deepEqual(checkWorkloadFacts(model, [], [gw]), []);
+  });
+});
+
+describe("renderedPodFacts (npm run gen:facts)", () => {
+  const w = model.workloads.gateway;
+  const labels = { app: "bk-gateway", istio: "bk-gateway", "helm.sh/chart": "gateway-1.30.3", "app.kubernetes.io/version": "1.30.3" };
+  const gw = (extra: KubeObject[] = []) =>
+    controllers("bk-gateway", w.namespace, [
+      deployment(w.namespace, "bk-gateway", labels, [{ name: "status-port", containerPort: 15021 }], { image: "auto" }),
+      service(w.namespace, "bk-gateway", {}, { istio: "bk-gateway" }, [
+        { name: "https", port: 443, targetPort: 443 },
+        { name: "status", port: 15021, targetPort: "status-port" },
+      ]),
+      ...extra,
+    ]);
+
+  it("reads labels without the volatile ones and the ports the pod listens on, the same bytes every time", () => {
+    const facts = renderedPodFacts(model, ["gateway"], [], [gw()]);
+    assert.deepEqual(facts, {
+      gateway: {
+        chart: "",
+        version: "",
+        release: "bk-gateway",
+        labels: { app: "bk-gateway", istio: "bk-gateway" },
+        ports: [
+          { name: "https", port: 443, protocol: "TCP" },
+          { name: "status-port", port: 15021, protocol: "TCP" },
+          { name: "http-envoy-prom", port: 15090, protocol: "TCP" },
+        ],
+      },
+    });
+    const text = factsModule(facts);
+    assert.equal(text, factsModule(renderedPodFacts(model, ["gateway"], [], [gw()])));
+    assert.match(text, /\n {2}gateway: \{\n {4}chart: "",\n {4}version: "",\n {4}release: "bk-gateway",\n {4}labels: \{ app: "bk-gateway", istio: "bk-gateway" \},\n/);
+  });
+
+  it("refuses a selector that picks no pod or two pod templates, naming the row", () => {
+    const twin = deployment(w.namespace, "bk-gateway-canary", labels, []);
+    assert.throws(() => renderedPodFacts(model, ["gateway"], [], [gw([twin])]), {
+      message: `cannot read the facts of 1 workload(s) from the renders:\n  gateway: 2 pod templates are pods in ${w.namespace} labelled {"istio":"bk-gateway"}: the selector must pick one`,
+    });
+    assert.throws(() => renderedPodFacts(model, ["gateway", "loki"], [], [gw()]), /\n {2}loki: no rendered pods in logging labelled \{"app.kubernetes.io\/name":"loki"\}$/);
   });
 });
 
