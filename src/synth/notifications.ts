@@ -8,6 +8,7 @@
  * first and needs nothing but Flux, so a failure of any later layer is reported. The route to the Receiver
  * is in infra-configs, after the entry point's controller (and for Gateway API its CRDs) exist.
  */
+import { createHash } from "node:crypto";
 import type { IAlert } from "@kubernetes-models/flux-cd/notification.toolkit.fluxcd.io/v1beta3/Alert";
 import type { IProvider } from "@kubernetes-models/flux-cd/notification.toolkit.fluxcd.io/v1beta3/Provider";
 import type { IReceiver } from "@kubernetes-models/flux-cd/notification.toolkit.fluxcd.io/v1/Receiver";
@@ -144,4 +145,11 @@ export function synthNotifications(m: Model, others: readonly PlacedObject[]): P
   );
   if (n.receiver) out.push(...place(`${CONFIGS}/notifications/${WEBHOOK_RECEIVER_SERVICE}.yaml`, receiverRoute(m, n.receiver.host)));
   return out;
+}
+
+/** The Receiver's URL as notification-controller serves it: status.webhookPath is /hook/ + hex sha256(token + name + namespace). */
+export function receiverUrl(host: string, token: string, name: string, namespace: string = FLUX_NAMESPACE): string {
+  return `https://${host}${HOOK_PATH_PREFIX}${createHash("sha256")
+    .update(token + name + namespace)
+    .digest("hex")}`;
 }
