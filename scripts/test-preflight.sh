@@ -3,7 +3,7 @@
 # fresh machine stops at once with one message instead of a stack of failures and timeouts.
 #   1. the system programs (scripts/system-packages.sh: installed with apt-get when possible, else named);
 #   2. the upstream mirror: BK_SHARED, a folder holding crds/ and charts/ (default: ../shared beside the checkout);
-#   3. the pinned Go peer tools (scripts/tools.sh base: built once into the user cache).
+#   3. the pinned Go peer tools (scripts/tools.sh base alerting: built once into the user cache).
 # Steps 1 and 2 are both reported before exiting, so one run names everything that is missing.
 set -euo pipefail
 
@@ -33,4 +33,4 @@ if ((${#missing[@]})); then
 fi
 
 ((failed)) && exit 3
-bash "$here/tools.sh" base >/dev/null
+bash "$here/tools.sh" base alerting >/dev/null

@@ -40,6 +40,8 @@ export interface KeySecretSource {
   /** "https://127.0.0.1:6443 (context dev)", for messages. */
   describe(): string;
   listKeySecrets(namespace: string): Promise<KeySecret[]>;
+  /** Sets an annotation on key Secrets (`bk secrets backup` marks the keys its verified backup holds). */
+  annotateKeySecrets?(namespace: string, names: readonly string[], annotation: string, value: string): Promise<void>;
 }
 
 const DROPPED_ANNOTATIONS = ["kubectl.kubernetes.io/last-applied-configuration"];
@@ -134,6 +136,23 @@ class SealedSecretsCluster implements KeySecretSource {
       throw describeApiError(err, what, this.describe(), this.apiException);
     }
     return sortKeys(list.items.map((s) => toKeySecret(s, namespace)));
+  }
+
+  async annotateKeySecrets(namespace: string, names: readonly string[], annotation: string, value: string): Promise<void> {
+    const k8s = await import("@kubernetes/client-node");
+    for (const name of names) {
+      const what = `annotating Secret ${namespace}/${name} with ${annotation}`;
+      try {
+        await withTimeout(
+          this.api.patchNamespacedSecret({ name, namespace, body: { metadata: { annotations: { [annotation]: value } } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch)),
+          this.timeoutMs,
+          what,
+        );
+      } catch (err) {
+        if (err instanceof ClusterUnavailableError) throw err;
+        throw describeApiError(err, what, this.describe(), this.apiException);
+      }
+    }
   }
 }
 

@@ -207,6 +207,15 @@ program
 
 const secrets = program.command("secrets").description("declared secrets: plaintext values kept outside the repository, SealedSecrets in the tree, controller key backups");
 const VALUES = "plaintext value store (default ${XDG_CONFIG_HOME:-~/.config}/beckerkube/<cluster>/secret-values.yaml, or $BK_SECRET_VALUES)";
+program
+  .command("notify")
+  .description("notifications: what to configure outside the cluster")
+  .command("receiver-url")
+  .description("the webhook to add on the Git host so a push reconciles at once: URL (https://<host>/hook/<sha256>), secret, events")
+  .option("--values <file>", "plaintext value store (default ${XDG_CONFIG_HOME:-~/.config}/beckerkube/<cluster>/secret-values.yaml, or $BK_SECRET_VALUES)")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await import("./commands/notify.js")).notifyReceiverUrlCommand(root, opts)));
+
 const secretsCmd = async () => await import("./commands/secrets.js");
 secrets
   .command("list")

@@ -44,3 +44,9 @@ export const KUBELET_PORT = 10250;
 
 /** The node exporter (hostNetwork) on every node. */
 export const NODE_EXPORTER_PORT = 9100;
+
+/**
+ * Set by `bk secrets backup` on every Sealed Secrets key Secret its verified backup holds (value: when).
+ * kube-state-metrics exports it (kube_secret_annotations), so an alert fires for a key without it.
+ */
+export const KEY_BACKED_UP_ANNOTATION = "beckerkube.io/key-backed-up";

@@ -21,6 +21,7 @@ import {
 } from "./model.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
 import { infraWorkloads } from "./infra-workloads.js";
+import { notificationSecrets, notificationsOf } from "./notifications.js";
 
 export interface ParsedDefinition {
   cluster: ClusterDef;
@@ -50,7 +51,8 @@ export function buildModel(parsed: ParsedDefinition): Model {
   const edges = linkComponents(components, talksTo);
   const byId = new Map(components.map((x) => [x.id, x]));
   const databases = databasesOf(infra, components);
-  const secrets = declaredSecrets(parsed, databases, byId);
+  const notifications = notificationsOf(c, infra);
+  const secrets = [...declaredSecrets(parsed, databases, byId), ...notificationSecrets(notifications, infra.monitoring.namespace)].sort((a, b) => (a.namespace + "/" + a.name).localeCompare(b.namespace + "/" + b.name));
   const upstream = upstreamOf(infra, domain);
   const postgres = postgresOf(infra, endpoints, domain, databases);
 
@@ -64,6 +66,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     charts: infra.charts,
     gatewayApi: infra.gatewayApi,
     ...upstream,
+    ...(notifications ? { notifications } : {}),
     endpoints,
     certificates: certificatesOf(endpoints),
     registry,

@@ -122,6 +122,17 @@ function clusterServiceWorkloads(m: WorkloadsInput, facts: Facts) {
       ports: [tcp("http-prom", FLUX_METRICS_PORT)],
       metricsPorts: [FLUX_METRICS_PORT],
     }),
+    // As fluxSource: made by `flux bootstrap`.
+    fluxNotification: handKept({
+      id: "notification-controller",
+      title: "Flux notification-controller",
+      namespace: FLUX_NAMESPACE,
+      labels: { app: "notification-controller", "app.kubernetes.io/part-of": "flux", "app.kubernetes.io/component": "notification-controller" },
+      selector: { app: "notification-controller" },
+      // 9090 takes the other controllers' events; 9292 the Receivers' webhooks (Service webhook-receiver, port 80).
+      ports: [tcp("http", 9090), tcp("http-webhook", 9292), tcp("http-prom", FLUX_METRICS_PORT)],
+      metricsPorts: [FLUX_METRICS_PORT],
+    }),
     metallbController: charted(facts, "metallbController", {
       id: "metallb-controller",
       title: "MetalLB controller",

@@ -50,6 +50,7 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
   checkInfraNamespaces(c, requireNs);
   checkChartRefs(c);
   checkAlertRouting(c);
+  checkNotifications(c);
   const dbs = checkPostgres(c);
   checkApplications(c, requireNs, dbs);
   checkStartOrder(c);
@@ -188,6 +189,36 @@ function checkAlertRouting({ parsed, src, at }: Check): void {
         `alerts of severity ${severity} go to receiver '${receiver}', which is not declared`,
         `declare it under monitoring.alerting.receivers, or route ${severity} to 'default'`,
       );
+  }
+}
+
+/** Notifications: every route names a declared target (or drop, for alerts), the Receiver's host is in the host table. */
+function checkNotifications({ parsed, src, at }: Check): void {
+  const n = parsed.infra.notifications;
+  if (!n) return;
+  const targets = Object.keys(n.targets);
+  const known = targets.length ? targets.join(", ") : "none declared";
+  for (const [severity, target] of Object.entries(n.alerts)) {
+    if (target !== "drop" && !(target in n.targets))
+      at(
+        src.infra,
+        ["notifications", "alerts", severity],
+        "definition/notify-target-missing",
+        `alerts of severity ${severity} go to target '${target}', which is not declared (targets: ${known})`,
+        `declare it under notifications.targets, or write '${severity}: drop' to send nothing`,
+      );
+  }
+  if (!(n.flux in n.targets))
+    at(src.infra, ["notifications", "flux"], "definition/notify-target-missing", `Flux events go to target '${n.flux}', which is not declared (targets: ${known})`, "name a target declared under notifications.targets");
+  if (n.receiver && !parsed.cluster.network.hostnames[n.receiver.host]?.length) {
+    const hosts = Object.keys(parsed.cluster.network.hostnames).join(", ") || "none";
+    at(
+      src.infra,
+      ["notifications", "receiver", "host"],
+      "definition/receiver-host-missing",
+      `the push Receiver is reached through network.hostnames.${n.receiver.host}, which has no name (keys: ${hosts})`,
+      "name a key of network.hostnames (in cluster.yaml) with at least one name, such as ingress",
+    );
   }
 }
 

@@ -262,6 +262,31 @@ export interface AlertingModel {
   routes: Partial<Record<"critical" | "high" | "medium" | "low", string>>;
 }
 
+/** A webhook the operator is told through; its URL is the key `address` of a sealed Secret. */
+export interface NotifyTargetModel {
+  name: string;
+  type: "discord" | "generic";
+  /** The Secret holding `address`, in flux-system (Providers) and in the monitoring namespace (Alertmanager). */
+  secret: string;
+}
+
+/** Where the operator is told (issue 17): targets, alert routing by severity, Flux events, the push Receiver. */
+export interface NotificationsModel {
+  targets: NotifyTargetModel[];
+  /** Target name per severity, or DROP. */
+  alerts: Record<"critical" | "high" | "medium" | "low", string>;
+  /** Target of Flux's events. */
+  flux: string;
+  receiver?: {
+    name: string;
+    type: "github" | "generic";
+    /** The public name the Git host calls (network.hostnames[host][0]). */
+    host: string;
+    /** Secret in flux-system holding `token`. */
+    secret: string;
+  };
+}
+
 export interface MonitoringModel extends ChartInstallModel {
   retention: string;
   prometheusStorage: string;
@@ -336,6 +361,7 @@ export interface InfraWorkloads {
   sealedSecrets: Workload;
   fluxSource: Workload;
   fluxHelm: Workload;
+  fluxNotification: Workload;
   metallbController: Workload;
   certManager: Workload;
   certManagerWebhook: Workload;
@@ -376,6 +402,8 @@ export interface Model {
   cloudnativePg: ChartInstallModel;
   monitoring: MonitoringModel;
   logging: LoggingModel;
+  /** Absent: nothing is sent anywhere (bk validate says so). */
+  notifications?: NotificationsModel;
   endpoints: EndpointModel[];
   certificates: CertificateModel[];
   /** host:port of the private registry, as image references use it. */

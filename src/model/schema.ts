@@ -316,6 +316,29 @@ const InfraFile = z
           .optional(),
       })
       .strict(),
+    /**
+     * Where the operator is told (issue 17). Each target is a webhook whose URL is a sealed secret; alerts
+     * route to targets by severity, Flux sends its failures and releases to one, and a Receiver lets the
+     * Git host trigger a reconcile on push.
+     */
+    notifications: z
+      .object({
+        targets: z.record(dnsLabel("notification target name"), z.object({ type: z.enum(["discord", "generic"]), description: z.string().optional() }).strict()),
+        /** Target per severity; "drop" is the explicit choice to send nothing. A target for low gets a daily digest. */
+        alerts: z.object({ critical: z.string(), high: z.string(), medium: z.string(), low: z.string() }).strict(),
+        /** Target of Flux's events: failures of every source, Kustomization and HelmRelease, and successful releases. */
+        flux: z.string(),
+        receiver: z
+          .object({
+            type: z.enum(["github", "generic"]),
+            /** Key of network.hostnames whose first name the Git host calls; the entry point routes /hook/ there. */
+            host: z.string().min(1),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     logging: z
       .object({
         namespace: dnsLabel("namespace"),

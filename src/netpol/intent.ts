@@ -66,6 +66,16 @@ function platformPaths(w: Model["workloads"], need: Need): void {
   need(id(w.kubeDns), "internet", DNS_PORT, "upstream DNS", "UDP");
 }
 
+/** Telling the operator (webhooks on the internet) and the Git host's push Receiver behind the entry points. */
+function notificationPaths(m: Model, need: Need): void {
+  const w = m.workloads;
+  if (!m.notifications) return;
+  need(id(w.alertmanager), "internet", 443, "alert notifications");
+  need(id(w.fluxNotification), "internet", 443, "Flux notifications");
+  if (!m.notifications.receiver) return;
+  for (const x of [w.ingressController, w.gateway]) need(id(x), id(w.fluxNotification), portOf(w.fluxNotification, "http-webhook"), "push Receiver (/hook/)");
+}
+
 /** Pods that call the API server, and the webhooks and proxies the API server calls. */
 function apiServerPaths(w: Model["workloads"], need: Need): void {
   const apiClients = [
@@ -73,6 +83,7 @@ function apiServerPaths(w: Model["workloads"], need: Need): void {
     w.sealedSecrets,
     w.fluxSource,
     w.fluxHelm,
+    w.fluxNotification,
     w.metallbController,
     w.certManager,
     w.certManagerWebhook,
@@ -112,6 +123,7 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
 
   componentPaths(m, inv, need);
   platformPaths(w, need);
+  notificationPaths(m, need);
   apiServerPaths(w, need);
 
   // Endpoints the inventory does not have (a namespace left out of the definition) are not required.

@@ -182,7 +182,7 @@ function monitoringRelease(m: Model): Release {
     pin: m.monitoring.chart,
     crds: true,
     timeout: TEN_MINUTES,
-    values: mergeValues(monitoringValues(m), monitoringValuesPatch(m.monitoring.alerting)),
+    values: mergeValues(monitoringValues(m), monitoringValuesPatch(m.monitoring.alerting, m.notifications)),
   });
 }
 

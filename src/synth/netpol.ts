@@ -336,6 +336,7 @@ function infrastructurePolicies(m: Model, set: PolicySet): void {
   entryPointPolicies(p);
   storagePolicies(p);
   observabilityPolicies(p);
+  notificationPolicies(p);
 }
 
 /** CoreDNS serves the whole cluster and forwards to the node's resolver; system pods (CoreDNS, Calico's controllers) watch the API. */
@@ -649,6 +650,51 @@ function observabilityPolicies(p: InfraPolicies): void {
   });
   p.scrape(w.loki);
   p.scrape(w.fluentBit);
+}
+
+/**
+ * Notifications (issue 17): Alertmanager and notification-controller post to webhooks on the internet (Discord,
+ * or whatever the generic target is) over HTTPS; the entry points forward the Git host's push to the Receiver.
+ */
+function notificationPolicies(p: InfraPolicies): void {
+  const { w, m } = p;
+  const n = m.notifications;
+  if (!n) return;
+  p.add({
+    name: "allow-alertmanager-to-internet",
+    namespace: w.alertmanager.namespace,
+    purpose: `Alertmanager posts alerts to the notification targets (${n.targets.map((t) => `${t.name}: ${t.type}`).join(", ")}) over HTTPS (443/TCP, private ranges excluded).`,
+    select: w.alertmanager.selector,
+    egress: [{ peers: [internet()], ports: tcp(443) }],
+  });
+  if (!p.declared.has(FLUX_NAMESPACE)) return;
+  const fn = w.fluxNotification;
+  p.add({
+    name: "allow-notification-controller-to-internet",
+    namespace: fn.namespace,
+    purpose: `notification-controller posts Flux events to target ${n.flux} over HTTPS (443/TCP, private ranges excluded).`,
+    select: fn.selector,
+    egress: [{ peers: [internet()], ports: tcp(443) }],
+  });
+  if (!n.receiver) return;
+  const hook = portOf(fn, "http-webhook");
+  const entryPoints = [w.ingressController, w.gateway];
+  p.add({
+    name: "allow-notification-controller-from-entry-points",
+    namespace: fn.namespace,
+    purpose: `The entry points forward the Git host's push (/hook/ on ${n.receiver.host}) to the Receiver on ${hook}/TCP.`,
+    select: fn.selector,
+    ingress: [{ peers: entryPoints.map((x) => workloadPeer(fn.namespace, x)), ports: tcp(hook) }],
+  });
+  for (const x of entryPoints) {
+    p.add({
+      name: `allow-${x.id}-to-webhook-receiver`,
+      namespace: x.namespace,
+      purpose: `${x.title} forwards the Git host's push (/hook/ on ${n.receiver.host}) to notification-controller on ${hook}/TCP.`,
+      select: x.selector,
+      egress: [{ peers: [workloadPeer(x.namespace, fn)], ports: tcp(hook) }],
+    });
+  }
 }
 
 // --- Placement ----------------------------------------------------------------------------------

@@ -292,6 +292,28 @@ const TABLE: Record<string, (m: Model) => Scenario[]> = {
     const cpu = (throttled: string) => [s("container_cpu_cfs_throttled_periods_total", { ...POD, job: "kubelet" }, throttled), s("container_cpu_cfs_periods_total", { ...POD, job: "kubelet" }, "0+100x40")];
     return firesAndNot(cpu("0+50x40"), cpu("0+10x40"), [{ ...POD, severity: "medium" }], "30m");
   },
+  SealedSecretsKeyNotBackedUp: (m) => {
+    const ns = m.sealedSecrets.namespace;
+    const ksm = { namespace: ns, job: "kube-state-metrics" };
+    const key = (secret: string) => s("kube_secret_created", { ...ksm, secret }, "600x30");
+    const marked = (secret: string, when: string) => s("kube_secret_annotations", { ...ksm, secret, annotation_beckerkube_io_key_backed_up: when }, "1x30");
+    // kube-state-metrics exports the allowlisted annotation as an empty label on Secrets that lack it.
+    return [
+      ...firesAndNot(
+        [key("sealed-secrets-keyabcde"), marked("sealed-secrets-keyabcde", "")],
+        [key("sealed-secrets-keyabcde"), marked("sealed-secrets-keyabcde", "2026-12-04T19:00:00Z")],
+        [{ namespace: ns, secret: "sealed-secrets-keyabcde", severity: "high" }],
+        "20m",
+      ),
+      {
+        name: "one of two keys backed up",
+        series: [key("sealed-secrets-keyaaaaa"), marked("sealed-secrets-keyaaaaa", "2026-12-04T19:00:00Z"), key("sealed-secrets-keybbbbb")],
+        expect: [{ namespace: ns, secret: "sealed-secrets-keybbbbb", severity: "high" }],
+        evalTime: "20m",
+      },
+      { name: "another secret", series: [s("kube_secret_created", { ...ksm, secret: "grafana-admin" }, "600x30")], expect: [], evalTime: "20m" },
+    ];
+  },
   SealedSecretsKeyCreated: (m) => {
     const ns = m.sealedSecrets.namespace;
     const key = (secret: string, v: string) => [s("kube_secret_created", { namespace: ns, secret, job: "kube-state-metrics" }, v)];

@@ -542,6 +542,31 @@ describe("bk secrets with the controller's keys from the API (fake API)", () => 
     assert.equal(await secretsVerifyCommand(root, { keyBackup: out }, io()), 0, "the backup is what verify takes");
   });
 
+  it("backup marks every key it saved, in the cluster and in the file (SealedSecretsKeyNotBackedUp clears)", async () => {
+    const out = path.join(tmp("bk-backup-"), "marked.yaml");
+    const calls: Array<{ ns: string; names: readonly string[]; annotation: string; value: string }> = [];
+    const marking = {
+      cluster: () => ({
+        describe: () => "https://fake:6443",
+        listKeySecrets: async (ns: string) => both.filter((k) => k.namespace === ns),
+        annotateKeySecrets: async (ns: string, names: readonly string[], annotation: string, value: string) => void calls.push({ ns, names, annotation, value }),
+      }),
+    };
+    assert.equal(await secretsBackupCommand(root, { kubeconfig: "/fake/kubeconfig", out }, io(marking)), 0);
+    assert.equal(calls.length, 1);
+    assert.deepEqual([calls[0]!.ns, [...calls[0]!.names], calls[0]!.annotation], ["kube-system", ["sealed-secrets-keyold", "sealed-secrets-keynew"], "beckerkube.io/key-backed-up"]);
+    assert.match(calls[0]!.value, /^\d{4}-\d\d-\d\dT/);
+    const list = parse(readFileSync(out, "utf8")) as { items: KubeObject[] };
+    assert.deepEqual(
+      list.items.map((i) => i.metadata.annotations?.["beckerkube.io/key-backed-up"]),
+      [calls[0]!.value, calls[0]!.value],
+      "a key restored from the file counts as backed up",
+    );
+    calls.length = 0;
+    assert.equal(await secretsBackupCommand(root, { kubeconfig: "/fake/kubeconfig", out: path.join(tmp("bk-backup-"), "dry.yaml"), dryRun: true }, io(marking)), 0);
+    assert.equal(calls.length, 0, "a dry run marks nothing");
+  });
+
   it("backup reports every SealedSecret its keys cannot open, and exits 1", async () => {
     const out = path.join(tmp("bk-backup-"), "keys.yaml");
     const c = io(cluster([both[0]!]));

@@ -19,11 +19,15 @@ import { MANAGED_BY, obj, place } from "../builders.js";
 import { CONFIGS } from "../../model/layout.js";
 import { alt, q } from "./promql.js";
 import { JOBS } from "./scraping.js";
+import { KEY_BACKED_UP_ANNOTATION } from "../../core/well-known.js";
 
 export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 export const RUNBOOK_DIR = "docs/runbooks";
+
+/** kube-state-metrics' label for KEY_BACKED_UP_ANNOTATION on kube_secret_annotations (non-alphanumerics become '_'). */
+export const KEY_BACKED_UP_METRIC_LABEL = `annotation_${KEY_BACKED_UP_ANNOTATION.replace(/[^a-zA-Z0-9]/g, "_")}`;
 
 /** Thresholds, named so runbooks, dashboards and tests agree with the rules. */
 export const THRESHOLDS = {
@@ -316,10 +320,26 @@ function gitops(): AlertGroup {
  * certmanager_certificate_ready_status{condition} per Certificate. Both monitors honor the exporters'
  * namespace label (scraping.ts), so `namespace` is the object's namespace.
  */
-function secretsAndCertificates(): AlertGroup {
+function secretsAndCertificates(m: Model): AlertGroup {
+  const ss = m.sealedSecrets;
   return {
     name: "beckerkube.secrets-and-certificates",
     alerts: [
+      {
+        // `bk secrets backup` annotates each key Secret its verified backup holds; kube-state-metrics exports the
+        // annotation (allowlisted in the chart values). Per key, not by time: a restore gives the restored key
+        // Secrets new creation times, but they keep the annotation the backup file carries.
+        alert: "SealedSecretsKeyNotBackedUp",
+        expr:
+          `max by (namespace, secret) (kube_secret_created{namespace=${q(ss.namespace)}, secret=~"sealed-secrets-key.+"})` +
+          ` unless on (namespace, secret) kube_secret_annotations{namespace=${q(ss.namespace)}, ${KEY_BACKED_UP_METRIC_LABEL}!=""}`,
+        for: "15m",
+        severity: "high",
+        summary: "Sealed Secrets key {{ $labels.secret }} is not in a verified backup",
+        description:
+          "The Sealed Secrets controller holds key {{ $labels.namespace }}/{{ $labels.secret }}, which no verified backup holds (`bk secrets backup` marks the keys it saved). Everything sealed with it is lost with the cluster until it is backed up (incident 6).",
+        runbook: "sealed-secrets-key-not-backed-up",
+      },
       {
         alert: "SealedSecretUnsealFailed",
         expr: `sum by (namespace, reason) (increase(sealed_secrets_controller_unseal_errors_total[10m])) > 0`,
@@ -440,7 +460,7 @@ function information(m: Model): AlertGroup {
 
 /** Every alert group, derived from the Model. */
 export function alertGroups(m: Model): AlertGroup[] {
-  return [availability(m), applications(m), nodesAndStorage(), workloads(m), gitops(), secretsAndCertificates(), performance(m), information(m)].filter((g) => g.alerts.length > 0);
+  return [availability(m), applications(m), nodesAndStorage(), workloads(m), gitops(), secretsAndCertificates(m), performance(m), information(m)].filter((g) => g.alerts.length > 0);
 }
 
 export function allAlerts(m: Model): AlertSpec[] {

@@ -1,13 +1,18 @@
 /**
  * Values for the kube-prometheus-stack HelmRelease that observability depends on, for the
  * release's synthesizer to merge into its values:
- *  - Alertmanager routing by severity (receivers come from the definition; nothing is sent by default),
+ *  - Alertmanager routing by severity to the definition's notification targets (their URLs mounted from
+ *    sealed Secrets), with inhibition so one outage is told once,
  *  - the uid of Grafana's default Prometheus datasource, pinned so dashboards can name it,
- *  - kube-state-metrics custom resource state metrics for Flux (gotk_resource_info): Flux 2.1+
+ *  - kube-state-metrics: the key-backup annotation of Secrets (SealedSecretsKeyNotBackedUp reads it) and
+ *    custom resource state metrics for Flux (gotk_resource_info): Flux 2.1+
  *    controllers no longer export resource readiness themselves.
  */
 import { SEVERITIES, type Severity } from "./rules.js";
 import { PROMETHEUS_UID } from "./panels.js";
+import { DROP } from "../../model/notifications.js";
+import { KEY_BACKED_UP_ANNOTATION } from "../../core/well-known.js";
+import type { NotificationsModel, NotifyTargetModel } from "../../model/model.js";
 
 /** Receiver that drops what it gets (Alertmanager needs a receiver on every route). */
 export const NULL_RECEIVER = "null";
@@ -25,8 +30,16 @@ export interface AlertingDef {
   routes?: Partial<Record<Severity, string>>;
 }
 
-/** How often a still-firing alert is sent again, by severity. */
-const REPEAT: Record<Exclude<Severity, "low">, string> = { critical: "1h", high: "4h", medium: "12h" };
+/**
+ * How each severity is told: critical and high at once, medium batched, low as a daily digest (all low
+ * alerts in one group, at most one message a day). A still-firing alert is sent again after repeat.
+ */
+const TIMING: Record<Severity, { group_wait: string; group_interval: string; repeat_interval: string; group_by?: string[] }> = {
+  critical: { group_wait: "10s", group_interval: "1m", repeat_interval: "1h" },
+  high: { group_wait: "30s", group_interval: "5m", repeat_interval: "4h" },
+  medium: { group_wait: "5m", group_interval: "30m", repeat_interval: "12h" },
+  low: { group_wait: "1h", group_interval: "24h", repeat_interval: "24h", group_by: ["severity"] },
+};
 
 /**
  * kube-prometheus-stack's own rules use warning/info/none; they ride with medium and low.
@@ -34,31 +47,70 @@ const REPEAT: Record<Exclude<Severity, "low">, string> = { critical: "1h", high:
  */
 const ALSO: Record<Severity, string[]> = { critical: [], high: [], medium: ["warning"], low: ["info", "none"] };
 
-export function alertmanagerConfig(alerting: AlertingDef = {}): Record<string, unknown> {
-  const route = (s: Severity) => alerting.routes?.[s] ?? (s === "low" ? NULL_RECEIVER : DEFAULT_RECEIVER);
+/** Where the chart's Alertmanager mounts alertmanagerSpec.secrets: /etc/alertmanager/secrets/<secret>/<key>. */
+export const ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets";
+
+export function notifyReceiverName(target: string): string {
+  return `notify-${target}`;
+}
+
+/** The Alertmanager receiver of a notification target: its URL read from the mounted Secret, never inline. */
+export function notifyReceiver(t: NotifyTargetModel): Record<string, unknown> {
+  const file = `${ALERTMANAGER_SECRETS_DIR}/${t.secret}/address`;
+  return t.type === "discord"
+    ? { name: notifyReceiverName(t.name), discord_configs: [{ webhook_url_file: file, send_resolved: true }] }
+    : { name: notifyReceiverName(t.name), webhook_configs: [{ url_file: file, send_resolved: true }] };
+}
+
+/**
+ * One outage pages once: a firing alert silences the lower severities of the same alert in the same namespace
+ * (kube-prometheus-stack ships warning/critical pairs; ours escalate the same way).
+ */
+export const INHIBIT_RULES = [
+  { source_matchers: ['severity = "critical"'], target_matchers: ['severity =~ "high|medium|low|warning|info"'], equal: ["namespace", "alertname"] },
+  { source_matchers: ['severity = "high"'], target_matchers: ['severity =~ "medium|low|warning|info"'], equal: ["namespace", "alertname"] },
+  { source_matchers: ['severity = "medium"'], target_matchers: ['severity =~ "low|info"'], equal: ["namespace", "alertname"] },
+];
+
+/** The receiver of a severity: monitoring.alerting's own route first, then the notification target, else the old default. */
+function routeOf(alerting: AlertingDef, notifications: NotificationsModel | undefined, s: Severity): string {
+  const own = alerting.routes?.[s];
+  if (own) return own;
+  if (notifications) return notifications.alerts[s] === DROP ? NULL_RECEIVER : notifyReceiverName(notifications.alerts[s]);
+  return s === "low" ? NULL_RECEIVER : DEFAULT_RECEIVER;
+}
+
+export function alertmanagerConfig(alerting: AlertingDef = {}, notifications?: NotificationsModel): Record<string, unknown> {
+  const route = (s: Severity) => routeOf(alerting, notifications, s);
   const declared = alerting.receivers ?? {};
+  const targets = (notifications?.targets ?? []).map(notifyReceiver);
+  const known = new Set([NULL_RECEIVER, DEFAULT_RECEIVER, ...Object.keys(declared), ...targets.map((t) => t.name as string)]);
   for (const s of SEVERITIES) {
     const r = route(s);
-    if (r !== NULL_RECEIVER && r !== DEFAULT_RECEIVER && !(r in declared)) {
+    if (!known.has(r)) {
       throw new Error(`monitoring.alerting.routes.${s}: receiver '${r}' is not declared; add it under monitoring.alerting.receivers or route ${s} to '${DEFAULT_RECEIVER}'`);
     }
   }
   const receivers = [
     { name: NULL_RECEIVER },
     { name: DEFAULT_RECEIVER, ...(declared[DEFAULT_RECEIVER] ?? {}) },
-    ...Object.keys(declared)
-      .filter((n) => n !== DEFAULT_RECEIVER && n !== NULL_RECEIVER)
-      .sort()
-      .map((name) => ({ name, ...declared[name] })),
+    ...[
+      ...Object.keys(declared)
+        .filter((n) => n !== DEFAULT_RECEIVER && n !== NULL_RECEIVER)
+        .map((name) => ({ name, ...declared[name] })),
+      ...targets,
+    ].sort((a, b) => String(a.name).localeCompare(String(b.name))),
   ];
   const severityMatcher = (s: Severity) => {
     const values = [s, ...ALSO[s]];
     return values.length === 1 ? `severity = "${s}"` : `severity =~ "${values.join("|")}"`;
   };
+  // An alert without a known severity is told like a critical one: unrouted must never mean unseen.
+  const fallback = notifications && route("critical") !== NULL_RECEIVER ? route("critical") : DEFAULT_RECEIVER;
   return {
     global: { resolve_timeout: "5m" },
     route: {
-      receiver: DEFAULT_RECEIVER,
+      receiver: fallback,
       group_by: ["alertname", "namespace"],
       group_wait: "30s",
       group_interval: "5m",
@@ -66,15 +118,11 @@ export function alertmanagerConfig(alerting: AlertingDef = {}): Record<string, u
       routes: [
         // kube-prometheus-stack's heartbeat and inhibitor helpers are not for people.
         { receiver: NULL_RECEIVER, matchers: ['alertname =~ "Watchdog|InfoInhibitor"'] },
-        ...SEVERITIES.map((s) => ({
-          receiver: route(s),
-          matchers: [severityMatcher(s)],
-          ...(s === "low" ? {} : { repeat_interval: REPEAT[s] }),
-        })),
+        // A dropped severity needs no timing: nothing is sent.
+        ...SEVERITIES.map((s) => ({ receiver: route(s), matchers: [severityMatcher(s)], ...(route(s) === NULL_RECEIVER ? {} : TIMING[s]) })),
       ],
     },
-    // The critical one of a same-named pair silences its lower twin (kube-prometheus-stack ships warning/critical pairs).
-    inhibit_rules: [{ source_matchers: ['severity = "critical"'], target_matchers: ['severity =~ "high|medium|low|warning|info"'], equal: ["namespace", "alertname"] }],
+    inhibit_rules: INHIBIT_RULES,
     receivers,
     templates: ["/etc/alertmanager/config/*.tmpl"],
   };
@@ -128,16 +176,17 @@ export function fluxStateMetricsValues(): Record<string, unknown> {
 }
 
 /** Everything observability needs in the kube-prometheus-stack values; deep-merge it into them. */
-export function monitoringValuesPatch(alerting?: AlertingDef): Record<string, unknown> {
+export function monitoringValuesPatch(alerting?: AlertingDef, notifications?: NotificationsModel): Record<string, unknown> {
+  const secrets = (notifications?.targets ?? []).map((t) => t.secret);
   return {
-    alertmanager: { config: alertmanagerConfig(alerting) },
+    alertmanager: { config: alertmanagerConfig(alerting, notifications), ...(secrets.length ? { alertmanagerSpec: { secrets } } : {}) },
     grafana: {
       sidecar: {
         // The chart's default uid today (88.x) is "prometheus"; pinned so a chart bump cannot break every dashboard.
         datasources: { defaultDatasourceEnabled: true, isDefaultDatasource: true, uid: PROMETHEUS_UID },
       },
     },
-    "kube-state-metrics": fluxStateMetricsValues(),
+    "kube-state-metrics": { ...fluxStateMetricsValues(), metricAnnotationsAllowList: [`secrets=[${KEY_BACKED_UP_ANNOTATION}]`] },
   };
 }
 

@@ -6,6 +6,7 @@ import { createPublicKey } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { InputError, UnavailableError } from "../../core/errors.js";
+import { KEY_BACKED_UP_ANNOTATION } from "../../core/well-known.js";
 import { keyBackupYaml, openCluster } from "../../adapters/sealed-secrets-cluster.js";
 import { loadDefinition } from "../../model/load.js";
 import { certificateInfo, loadKeyBackupFile, parseKeyBackup, publicKeyFingerprint, type KeyBackup } from "../../sealing/keys.js";
@@ -42,6 +43,8 @@ export interface KeyBackupRun {
   server: string;
   namespace: string;
   keys: BackedUpKey[];
+  /** The key Secrets annotated as backed up in the cluster (none on a dry run). */
+  marked: string[];
   verify: VerifyReport;
   /** The SealedSecrets the backup does not open. */
   notOpening: VerifyEntry[];
@@ -82,7 +85,10 @@ export async function backupSealingKeys(root: string, opts: KeyBackupOptions, ct
   const header =
     `# Sealed Secrets private keys of cluster ${model.cluster.name} (namespace ${ns}), read ${ctx.now.toISOString()} from ${cluster.describe()} by \`bk secrets backup\`.\n` +
     "# Anyone holding this file can open every SealedSecret: keep it off Git, encrypted and offline. Restore: kubectl apply -f <this file>, before the controller starts.\n";
-  const text = keyBackupYaml(keys, header);
+  const text = keyBackupYaml(
+    keys.map((k) => ({ ...k, manifest: { ...k.manifest, metadata: { ...k.manifest.metadata, annotations: { ...k.manifest.metadata.annotations, [KEY_BACKED_UP_ANNOTATION]: ctx.now.toISOString() } } } })),
+    header,
+  );
   let parsed: KeyBackup;
   try {
     parsed = parseKeyBackup(text);
@@ -95,9 +101,15 @@ export async function backupSealingKeys(root: string, opts: KeyBackupOptions, ct
   const verified = opts.dryRun ? parsed : loadKeyBackupFile(out);
   const report = verifySealedTree(model, readSealedFiles(root, OWNED_DIRS), verified, { requireAllSealed: false });
   const notOpening = report.secrets.filter((e) => e.opens === false);
+  // Mark the keys the file holds, as read back, so SealedSecretsKeyNotBackedUp clears; the file carries the mark
+  // too, so keys restored from it count as backed up although their Secrets are new.
+  const saved = new Set(fingerprints(verified));
+  const marked = keys.filter((k) => k.certPem && saved.has(certificateInfo(k.certPem).publicKeyFingerprint)).map((k) => k.name);
+  const annotate = !opts.dryRun && marked.length > 0 && cluster.annotateKeySecrets !== undefined;
+  if (annotate) await cluster.annotateKeySecrets!(ns, marked, KEY_BACKED_UP_ANNOTATION, ctx.now.toISOString());
   const keyInfo = keys.map((k) => {
     const info = k.certPem ? certificateInfo(k.certPem) : undefined;
     return { name: k.name, state: k.state, created: k.created?.toISOString(), fingerprint: info?.publicKeyFingerprint, certificateExpires: info?.notAfter.toISOString() };
   });
-  return { ok: notOpening.length === 0, out, server: cluster.describe(), namespace: ns, keys: keyInfo, verify: report, notOpening };
+  return { ok: notOpening.length === 0, out, server: cluster.describe(), namespace: ns, keys: keyInfo, marked: annotate ? marked : [], verify: report, notOpening };
 }
