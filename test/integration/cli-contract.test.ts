@@ -88,7 +88,7 @@ describe("one gate: bk synth refuses what bk plan refuses", () => {
 });
 
 describe("unknown commands are bad input (exit 2), --help or not", () => {
-  const ROOT_COMMANDS = "plan, synth, validate, diff, docs, status, dev, netpol, chart, release, secrets, backup, restore, certs, ips, trust, bootstrap, doctor";
+  const ROOT_COMMANDS = "plan, synth, validate, diff, docs, status, dev, netpol, chart, release, secrets, notify, backup, restore, certs, ips, trust, bootstrap, doctor";
   for (const [args, message] of [
     [["nosuch"], `error: unknown command 'nosuch' (commands: ${ROOT_COMMANDS})`],
     [["nosuch", "--help"], `error: unknown command 'nosuch' (commands: ${ROOT_COMMANDS})`],
@@ -290,7 +290,7 @@ describe("bk docs: --dry-run writes nothing; the field reference is generated an
     for (const row of [
       "| `components.<name>.env` | mapping of name to string |  | `{}` |  |",
       "| `components.<name>.role` | string | yes |  | one of `backend`, `frontend`, `worker`, `bot`, `cache`, `agent` |",
-      "| `components.<name>.route` | string |  |  | starts with `/` |",
+      "| `components.<name>.route` | string |  |  | matches `^\\/[A-Za-z0-9/._~%!$&'()*+,;=:@-]*$` |",
       "| `network.loadBalancerPool.start` | string | yes |  | an IPv4 address such as 192.0.2.10 |",
     ]) {
       assert.ok(doc.includes(`${row}\n`), row);

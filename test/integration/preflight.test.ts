@@ -107,7 +107,7 @@ describe("npm test's preflight", () => {
     assert.equal(r.stderr, "");
     assert.equal(r.status, 0);
     assert.equal(reachedTools(), true);
-    assert.equal(readFileSync(path.join(root, "tools-ran"), "utf8"), "base\n");
+    assert.equal(readFileSync(path.join(root, "tools-ran"), "utf8"), "base alerting\n");
   });
 });
 

@@ -283,7 +283,7 @@ describe("where a finding points", () => {
     const [f, ...rest] = failuresIn(root);
     assert.equal(rest.length, 0);
     assert.equal(f!.line, 1);
-    assert.equal(f!.message, "the file holds nothing, not the mapping of fields a definition file is");
+    assert.equal(f!.message, "the file is empty");
   });
 
   it("points an alias without an anchor at its line", () => {
