@@ -93,6 +93,20 @@ export function takePending(): Promise<number> | undefined {
   return p;
 }
 
+/**
+ * A command that only groups subcommands. Alone (`bk secrets`), commander would print the group's help and
+ * exit as if something had run; it is bad input instead, naming the subcommands to choose from.
+ */
+function group(name: string): Command {
+  const g = program.command(name);
+  return g.action(() =>
+    g.error(`error: 'bk ${commandName(g)}' needs a subcommand: ${g.commands.map((c) => c.name()).join(", ")} (bk ${commandName(g)} --help says what each does)`, {
+      code: "commander.missingSubcommand",
+      exitCode: 2,
+    }),
+  );
+}
+
 program
   .command("plan")
   .description("load, synthesize and validate; print what the cluster is and what would change (needs no cluster)")
@@ -154,7 +168,7 @@ program
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/status.js")).statusCommand(root, opts)));
 
-const dev = program.command("dev").description("a local control plane with the real Flux controllers, for trying the tree without Minikube");
+const dev = group("dev").description("a local control plane with the real Flux controllers, for trying the tree without Minikube");
 dev
   .command("up")
   .description("start etcd, kube-apiserver (Pod Security on), a KWOK node, the Flux controllers, a Git server and a Helm repository on loopback; Ctrl-C stops them all")
@@ -170,7 +184,7 @@ program
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/netpol.js")).netpolCommand(root, opts)));
 
-const chart = program.command("chart").description("the application chart (charts/app)");
+const chart = group("chart").description("the application chart (charts/app)");
 chart
   .command("push")
   .description("lint and package the chart with helm, and upload it to ChartMuseum (refuses to replace an existing version)")
@@ -205,10 +219,9 @@ program
   .option("--json", "machine-readable report")
   .action((app: string, rest: string[], opts) => run(async (root) => (await import("./commands/release.js")).releaseCommand(root, app, rest, opts)));
 
-const secrets = program.command("secrets").description("declared secrets: plaintext values kept outside the repository, SealedSecrets in the tree, controller key backups");
+const secrets = group("secrets").description("declared secrets: plaintext values kept outside the repository, SealedSecrets in the tree, controller key backups");
 const VALUES = "plaintext value store (default ${XDG_CONFIG_HOME:-~/.config}/beckerkube/<cluster>/secret-values.yaml, or $BK_SECRET_VALUES)";
-program
-  .command("notify")
+group("notify")
   .description("notifications: what to configure outside the cluster")
   .command("receiver-url")
   .description("the webhook to add on the Git host so a push reconciles at once: URL (https://<host>/hook/<sha256>), secret, events")

@@ -26,6 +26,8 @@ export interface Finding {
    * it comes from (file, line and field then name that value): the context, not the place to edit.
    */
   generated?: { file?: string; object?: string; field?: string };
+  /** The HelmRelease (as objectRef renders it) whose chart rendered the object, for a finding on a rendered object. */
+  renderedBy?: string;
 }
 
 export function formatFinding(f: Finding): string {

@@ -6,6 +6,7 @@
 import type { ChartSourceOptions } from "../adapters/charts.js";
 import type { GitSourceOptions } from "../adapters/sources.js";
 import type { Finding } from "../core/finding.js";
+import { objectRef } from "../core/object.js";
 import type { Model } from "../model/model.js";
 import type { PolicyException } from "../policy/rule.js";
 import { locateFindings, type Generated } from "../pipeline.js";
@@ -52,7 +53,11 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
       findings: renderFindings,
       releases,
     } = await renderReleases(root, tree.objects, { scope, ...(charts ? { charts } : {}), kubeVersion: m.cluster.profile.kubernetesVersion, ...(scope === "app" ? { cacheDir: null } : {}) });
-    const renderedChecks = await checkObjects(m, placeRendered(rendered));
+    const placed = placeRendered(rendered);
+    const checked = await checkObjects(m, placed);
+    // Which release rendered each object, so a finding on it can be traced to the definition entry behind it.
+    const byFile = new Map(rendered.map((r) => [placed.find((p) => r.objects.includes(p.object))?.file, objectRef(r.release.object)]));
+    const renderedChecks = { ...checked, findings: checked.findings.map((f) => (f.file && byFile.get(f.file) ? { ...f, renderedBy: byFile.get(f.file)! } : f)) };
     const { lintRenderedValues, withoutSchemaRefusals } = await import("./values-lint.js");
     const valuesFindings = lintRenderedValues(releases, scope === "app" ? { cacheDir: null } : {});
     findings.push(...withoutSchemaRefusals(renderFindings, valuesFindings), ...renderedChecks.findings, ...valuesFindings);

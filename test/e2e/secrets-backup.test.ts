@@ -12,6 +12,7 @@ import path from "node:path";
 import { after, before, describe } from "node:test";
 import { parse, stringify } from "yaml";
 import { secretsBackupCommand, secretsSealCommand, secretsSetCommand, secretsVerifyCommand, type SecretsDeps } from "../../src/cli/commands/secrets.js";
+import { KEY_BACKED_UP_ANNOTATION } from "../../src/core/well-known.js";
 import { loadDefinition } from "../../src/model/load.js";
 import { up } from "../../src/devcluster/index.js";
 import { keySecretManifest, parseKeyBackup, publicKeyFingerprint, publicKeyFromCertificate } from "../../src/sealing/keys.js";
@@ -107,7 +108,11 @@ describe("bk secrets against a real API server", () => {
     assert.deepEqual(list.items.map((i) => i.metadata.name).sort(), ["sealed-secrets-keynew", "sealed-secrets-keyold"]);
     for (const i of list.items) {
       assert.equal(i.type, "kubernetes.io/tls");
-      assert.deepEqual(Object.keys(i.metadata).sort(), ["labels", "name", "namespace"], "server-set fields (uid, resourceVersion, managedFields) are left out");
+      assert.deepEqual(Object.keys(i.metadata).sort(), ["annotations", "labels", "name", "namespace"], "server-set fields (uid, resourceVersion, managedFields) are left out");
+      // The file carries the backed-up mark, so keys restored from it do not raise SealedSecretsKeyNotBackedUp.
+      const marks = i.metadata.annotations as Record<string, string>;
+      assert.deepEqual(Object.keys(marks), [KEY_BACKED_UP_ANNOTATION]);
+      assert.ok(!Number.isNaN(Date.parse(marks[KEY_BACKED_UP_ANNOTATION]!)), marks[KEY_BACKED_UP_ANNOTATION]);
     }
     const fps = parseKeyBackup(await readFile(backupFile, "utf8")).privateKeys.length;
     assert.equal(fps, 2);

@@ -97,6 +97,10 @@ describe("unknown commands are bad input (exit 2), --help or not", () => {
     [["secrets", "nosuch", "--help"], "error: unknown command 'nosuch' for 'bk secrets' (commands: list, set, seal, verify, backup, reseal)"],
     [["help", "secrets", "nosuch"], "error: unknown command 'nosuch' for 'bk secrets' (commands: list, set, seal, verify, backup, reseal)"],
     [["ips", "nosuch"], "error: unknown command 'nosuch' for 'bk ips' (commands: scan, sync)"],
+    // A group alone is a missing subcommand, named, not its help with exit 0.
+    [["secrets"], "error: 'bk secrets' needs a subcommand: list, set, seal, verify, backup, reseal (bk secrets --help says what each does)"],
+    [["chart"], "error: 'bk chart' needs a subcommand: push (bk chart --help says what each does)"],
+    [["--root", "/tmp", "notify"], "error: 'bk notify' needs a subcommand: receiver-url (bk notify --help says what each does)"],
   ] as const) {
     it(`bk ${args.join(" ")}`, () => {
       const r = runBk([...args]);
@@ -109,6 +113,7 @@ describe("unknown commands are bad input (exit 2), --help or not", () => {
   it("known commands still show their help with exit 0", () => {
     for (const args of [
       ["secrets", "seal", "--help"],
+      ["secrets", "--help"],
       ["help", "plan"],
       ["--root", "/tmp", "certs", "renew", "--help"],
     ]) {

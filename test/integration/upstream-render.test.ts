@@ -12,7 +12,7 @@ import { helmBinary } from "../../src/adapters/tools.js";
 import type { PlacedObject } from "../../src/core/object.js";
 import { startChartRepo } from "../../src/devcluster/chartrepo.js";
 import { freePorts } from "../../src/devcluster/net.js";
-import { generate } from "../../src/pipeline.js";
+import { generate, locateFindings } from "../../src/pipeline.js";
 import { renderReleases } from "../../src/workflows/render.js";
 import { validateTree } from "../../src/workflows/validate.js";
 import { sharedCharts, sharedCrds } from "../helpers/charts.js";
@@ -78,7 +78,8 @@ describe("chart source", () => {
 });
 
 describe("every HelmRelease rendered through its real chart", () => {
-  const { model, tree } = generate(REPO_ROOT);
+  const generated = generate(REPO_ROOT);
+  const { model, tree } = generated;
   const charts = { mirror: sharedCharts(), pull: false };
   const sources = { mirror: sharedCrds(), fetch: false };
   const kubeVersion = model.cluster.profile.kubernetesVersion;
@@ -161,6 +162,11 @@ describe("every HelmRelease rendered through its real chart", () => {
     assert.equal(f.object, `Deployment/${model.istio.namespace}/istiod`);
     assert.equal(f.file, "infrastructure/controllers/istio/helmrelease.yaml (rendered by HelmRelease/istio-system/istiod)");
     assert.match(f.message, /namespace "istio-system" enforces Pod Security "restricted"/);
+    // Traced to the definition entry that installs the chart, the rendered object kept as context.
+    const [located] = locateFindings([f], { ...generated, tree: { objects } });
+    assert.equal(located!.file, "definition/infrastructure.yaml");
+    assert.equal(located!.field, "charts.istiod");
+    assert.equal(located!.generated?.object, `Deployment/${model.istio.namespace}/istiod`);
   });
 
   it("bk validate renders the upstream charts from --charts, and exits 3 naming the chart when it cannot be had", () => {

@@ -7,10 +7,11 @@ import type { Finding } from "../../src/core/finding.js";
 import { formatFinding } from "../../src/core/finding.js";
 import { fieldPath, parseFieldPath } from "../../src/core/paths.js";
 import { loadDefinition } from "../../src/model/load.js";
-import { locateFindings } from "../../src/pipeline.js";
+import { generate, locateFindings } from "../../src/pipeline.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
 const loaded = loadDefinition(REPO_ROOT);
+const generated = generate(REPO_ROOT);
 const fflLines = readFileSync(path.join(REPO_ROOT, "definition/apps/ffl.yaml"), "utf8").split("\n");
 /** The 1-based line of the first line matching `re` after the line matching `after`. */
 const lineAfter = (after: RegExp, re: RegExp) => {
@@ -80,9 +81,61 @@ describe("locateFindings", () => {
       onBackend("spec.values.env.DATABASE_HOST"),
       onBackend("spec.values.image.repository"),
       onBackend("spec.valuesFrom[0]"),
-      { ...onBackend("spec.values.image.tag"), object: "HelmRelease/monitoring/kube-prometheus-stack" },
+      { ...onBackend("spec.values.image.tag"), object: "HelmRelease/monitoring/not-in-the-tree" },
     ];
-    assert.deepEqual(locateFindings(derived, loaded), derived);
+    assert.deepEqual(locateFindings(derived, generated), derived);
+  });
+
+  it("secretEnv entries, which the chart takes as a sorted list, map to the variable the operator declared", () => {
+    const [own, derived] = locateFindings([onBackend("spec.values.secretEnv[1].key"), onBackend("spec.values.secretEnv[0]")], loaded);
+    assert.equal(own!.field, "components.backend.secretEnv.SECRET_KEY");
+    assert.equal(own!.line, lineAfter(/^ {2}backend:/, /^ {4}secretEnv:/));
+    // DATABASE_PASSWORD is not written by the operator: it comes from the component's database.
+    assert.equal(derived!.field, "components.backend.database");
+    assert.equal(derived!.line, lineAfter(/^ {2}backend:/, /^ {4}database:/));
+  });
+
+  it("an object our chart renders for a component maps to the component field behind the container field", () => {
+    const rendered = (object: string, field: string): Finding => ({
+      ...onBackend(field, "workload/resources"),
+      object,
+      file: "apps/ffl/backend.yaml (rendered by HelmRelease/ffl/ffl-backend)",
+      renderedBy: "HelmRelease/ffl/ffl-backend",
+    });
+    const [res, other, job] = locateFindings(
+      [
+        rendered("Deployment/ffl/ffl-backend", "spec.template.spec.containers[0].resources.limits.memory"),
+        rendered("Deployment/ffl/ffl-backend", "spec.template.spec.securityContext"),
+        rendered("Job/ffl/ffl-backend-migrate", "spec.template.spec.containers[0].image"),
+      ],
+      loaded,
+    );
+    assert.equal(res!.field, "components.backend.resources");
+    assert.equal(other!.field, "components.backend");
+    assert.equal(other!.line, lineAfter(/^ {2}backend:/, /^ {4}role:/));
+    assert.equal(job!.field, "components.backend.migration");
+    assert.deepEqual(res!.generated, { file: "apps/ffl/backend.yaml (rendered by HelmRelease/ffl/ffl-backend)", object: "Deployment/ffl/ffl-backend", field: "spec.template.spec.containers[0].resources.limits.memory" });
+    assert.equal("renderedBy" in res!, false);
+  });
+
+  it("an infrastructure release, its values and what its upstream chart renders map to the chart pin that declares it", () => {
+    const infraLines = readFileSync(path.join(REPO_ROOT, "definition/infrastructure.yaml"), "utf8").split("\n");
+    const pinLine = infraLines.findIndex((l) => /^ {2}kube-prometheus-stack:/.test(l)) + 1;
+    const base = { rule: "values/unknown-key", severity: "error" as const, message: "m", fix: "f" };
+    const [values, rendered] = locateFindings(
+      [
+        { ...base, file: "infrastructure/controllers/monitoring/kube-prometheus-stack.yaml", object: "HelmRelease/monitoring/kube-prometheus-stack", field: "spec.values.grafana.typo" },
+        { ...base, file: "x (rendered by HelmRelease/monitoring/kube-prometheus-stack)", object: "StatefulSet/monitoring/alertmanager", field: "spec", renderedBy: "HelmRelease/monitoring/kube-prometheus-stack" },
+      ],
+      generated,
+    );
+    for (const f of [values!, rendered!]) {
+      assert.equal(f.file, "definition/infrastructure.yaml");
+      assert.equal(f.field, "charts.kube-prometheus-stack");
+      assert.equal(f.line, pinLine);
+    }
+    assert.equal(values!.generated?.field, "spec.values.grafana.typo");
+    assert.equal(rendered!.generated?.object, "StatefulSet/monitoring/alertmanager");
   });
 
   it("the other component fields map by name", () => {
