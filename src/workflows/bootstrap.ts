@@ -168,7 +168,7 @@ function sealedSecretsKeyStep(m: Model, o: BootstrapOptions, { kubectl }: KubeSt
       commands: [],
       warning:
         "NO SEALED SECRETS KEY RESTORED (--new-key). The controller will generate a new key: NOT ONE SealedSecret in the tree can be decrypted with it. " +
-        "Every secret must be re-created and resealed (`bk secrets seal --all`), and the new key backed up right away (`bk backup --sealed-secrets-keys`).",
+        "Every secret must be re-created and resealed (`bk secrets seal --all`), and the new key backed up right away (`bk secrets backup`).",
     };
   }
   return {

@@ -129,9 +129,20 @@ describe("bootstrap run", () => {
   it("refuses to start without a key backup unless --new-key, and says so loudly", async () => {
     const dir = tmp();
     const runner = new RecordingRunner();
-    const r = await capture(() => bootstrapCommand(dir, { ...opts(dir), sealedSecretsKey: undefined }, { runner, plain: true }));
+    const r = await capture(() => bootstrapCommand(dir, { ...opts(dir), sealedSecretsKey: undefined, json: false }, { runner, plain: true }));
     assert.equal(r.code, 2);
     assert.match(r.stderr, /!!! REFUSING TO BOOTSTRAP WITHOUT THE SEALED SECRETS KEY/);
+    assert.equal(runner.calls.length, 0, "nothing may run");
+    // The dry run refuses exactly what the real run refuses, as JSON too.
+    const dry = await capture(() => bootstrapCommand(dir, { ...opts(dir), sealedSecretsKey: undefined, dryRun: true, json: false }, { runner, plain: true }));
+    assert.equal(dry.code, 2);
+    assert.match(dry.stderr, /!!! REFUSING TO BOOTSTRAP WITHOUT THE SEALED SECRETS KEY/);
+    assert.equal(dry.stdout, "");
+    const dryJson = await capture(() => bootstrapCommand(dir, { ...opts(dir), sealedSecretsKey: undefined, dryRun: true, json: true }, { runner, plain: true }));
+    assert.equal(dryJson.code, 2);
+    const err = JSON.parse(dryJson.stdout) as { ok: boolean; error: string; exitCode: number };
+    assert.equal(err.ok, false);
+    assert.match(err.error, /REFUSING TO BOOTSTRAP WITHOUT THE SEALED SECRETS KEY.*--new-key/);
     assert.equal(runner.calls.length, 0, "nothing may run");
 
     const notAKey = path.join(dir, "not-a-key.yaml");

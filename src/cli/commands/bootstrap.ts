@@ -53,9 +53,10 @@ export async function bootstrapCommand(root: string, opts: BootstrapCliOptions, 
   }
   const state: Completed = opts.fresh ? { completed: {} as Record<string, string> } : readState(stateFile, profile);
 
+  // Before --dry-run: a dry run must refuse exactly what the real run refuses.
+  if (refusesWithoutKey(opts, state)) return opts.json ? failWith("bootstrap", NO_KEY, EXIT.badInput, true) : EXIT.badInput;
   if (opts.dryRun) return printDryRun(root, profile, stateFile, steps, state, opts);
 
-  if (refusesWithoutKey(opts, state)) return EXIT.badInput;
   if (opts.newKey) loud(steps.find((s) => s.id === "sealed-secrets-key")!.warning!);
 
   const run = new BootstrapRun(deps.runner ?? new ProcessRunner(), stateFile, profile, opts.fresh);
@@ -110,14 +111,15 @@ function printDryRun(root: string, profile: string, stateFile: string, steps: Bo
   return EXIT.ok;
 }
 
+const NO_KEY =
+  "REFUSING TO BOOTSTRAP WITHOUT THE SEALED SECRETS KEY. Without it, no SealedSecret in the tree decrypts after the rebuild (incident 6). " +
+  "Pass --sealed-secrets-key <backup.yaml> (from `bk secrets backup` or `kubectl get secret -n kube-system -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml`), " +
+  "or --new-key to start over with a new key and reseal every secret.";
+
 /** Incident 6: never let the cluster start without the key unless the operator says so, loudly. */
 function refusesWithoutKey(opts: BootstrapCliOptions, state: Completed): boolean {
   if (opts.newKey || state.completed["sealed-secrets-key"] || opts.sealedSecretsKey) return false;
-  loud(
-    "REFUSING TO BOOTSTRAP WITHOUT THE SEALED SECRETS KEY. Without it, no SealedSecret in the tree decrypts after the rebuild (incident 6). " +
-      "Pass --sealed-secrets-key <backup.yaml> (from `bk backup --sealed-secrets-keys` or `kubectl get secret -n kube-system -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml`), " +
-      "or --new-key to start over with a new key and reseal every secret.",
-  );
+  if (!opts.json) loud(NO_KEY);
   return true;
 }
 
@@ -179,7 +181,7 @@ function reportRun(model: Model, profile: string, stateFile: string, outcomes: O
         `  bk certs --ca ${path.join(".bk", CA_NAME)}     served certificates name the right addresses and chain to the new CA`,
         "  bk trust                      on every build host: a rebuilt cluster has a new CA",
         "  bk ips                        LoadBalancer addresses match the definition",
-        opts.newKey ? red("  bk secrets seal --all, then bk backup --sealed-secrets-keys <export>   (a NEW key is in use)") : "",
+        opts.newKey ? red("  bk secrets seal --all, then bk secrets backup --out <file>   (a NEW key is in use)") : "",
       ]
         .filter(Boolean)
         .join("\n") + "\n",
