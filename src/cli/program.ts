@@ -192,6 +192,7 @@ chart
   .option("--url <url>", "ChartMuseum URL (default: the chartmuseum endpoint of the definition)")
   .option("--username <name>", "basic auth user (default: $BK_CHARTMUSEUM_USER; the password is read from $BK_CHARTMUSEUM_PASSWORD)")
   .option("--force", "replace the version if it exists")
+  .option("--if-missing", "upload only if ChartMuseum lacks this version, else succeed doing nothing (refilling after a rebuild)")
   .option("--dry-run", "package and check, upload nothing")
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/chart.js")).chartPushCommand(root, opts)));

@@ -56,6 +56,11 @@ export interface BootstrapOptions {
   fluxVersion?: string;
   /** app/component deployed and checked before the rest. */
   canary: string;
+  /**
+   * What puts back the chart and images a rebuild empties (ChartMuseum's and the registry's volumes are new):
+   * run once both are up and trusted, while the applications are held (the CLI builds these `bk` commands).
+   */
+  refill?: StepCommand[];
   /** Where the cluster CA is written for the node step. */
   caFile?: string;
 }
@@ -236,6 +241,18 @@ function fluxSyncSteps(m: Model, o: BootstrapOptions, { kubectl, waitFor, readyC
       check: readyCheck(FLUX_NAMESPACE, `gitrepository/${m.gitops.repository}`),
     },
     {
+      // Until the chart and images are back, every application would fail (chart not found, ImagePullBackOff) and
+      // burn its install retries; suspended, the layer waits. A parent's apply leaves spec.suspend alone (not in Git).
+      id: "hold-apps",
+      title: "Hold the applications until ChartMuseum and the registry are refilled",
+      commands: [
+        { ...kubectl("-n", FLUX_NAMESPACE, "wait", "kustomization/apps", "--for=create", "--timeout=5m"), timeoutMs: min(6) },
+        kubectl("-n", FLUX_NAMESPACE, "patch", "kustomization", "apps", "--type=merge", `-p={"spec":{"suspend":true}}`),
+      ],
+      // Applications already Ready (a rerun on a live cluster): nothing to hold.
+      check: readyCheck(FLUX_NAMESPACE, "kustomization/apps"),
+    },
+    {
       id: "infra-controllers",
       title: "Infrastructure controllers Ready (MetalLB, cert-manager, Sealed Secrets, ingress, Istio, CloudNativePG, ...)",
       commands: waitFor(FLUX_NAMESPACE, "kustomization/infra-controllers", 20),
@@ -264,6 +281,19 @@ function workloadSteps(m: Model, o: BootstrapOptions, { kubectl, waitFor, readyC
         { ...kubectl("-n", CA_SECRET.namespace, "get", "secret", CA_SECRET.name, "-o", "jsonpath={.data.ca\\.crt}"), stdoutTo: { file: caFile, base64: true } },
         ...node.flatMap((a) => (a.kind === "run" ? [{ cmd: a.cmd, args: a.args, timeoutMs: min(3) }] : [])),
       ],
+    },
+    {
+      id: "refill",
+      title: `Refill ChartMuseum with the application chart and ${m.registry} with the images`,
+      commands: o.refill ?? [],
+      ...(o.refill?.length ? {} : { warning: "nothing given to refill the registry and ChartMuseum with: the applications start only once their chart and images are pushed again" }),
+    },
+    {
+      id: "release-apps",
+      title: "Let the applications reconcile",
+      // A spec change bumps the generation, which kustomize-controller reconciles at once: no request needed.
+      commands: [kubectl("-n", FLUX_NAMESPACE, "patch", "kustomization", "apps", "--type=merge", `-p={"spec":{"suspend":false}}`)],
+      check: { command: kubectl("-n", FLUX_NAMESPACE, "get", "kustomization", "apps", "-o", "jsonpath={.spec.suspend}"), expect: /^(false)?\s*$/, means: "the apps layer is not suspended" },
     },
     {
       id: "canary",

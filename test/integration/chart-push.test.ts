@@ -58,6 +58,20 @@ describe("bk chart push against ChartMuseum's HTTP API (fake server, real helm)"
     assert.equal(forced.status, 0, forced.stderr);
   });
 
+  it("--if-missing (the refill after a rebuild) uploads once, then succeeds without uploading", async () => {
+    const empty = await startFakeChartMuseum({ username: auth.BK_CHARTMUSEUM_USER, password: auth.BK_CHARTMUSEUM_PASSWORD });
+    try {
+      const first = await runBk(["chart", "push", "--url", empty.url, "--if-missing", "--json"], { env: auth });
+      assert.equal(first.status, 0, first.stderr);
+      assert.equal(JSON.parse(first.stdout).pushed, true);
+      const second = await runBk(["chart", "push", "--url", empty.url, "--if-missing", "--json"], { env: auth });
+      assert.equal(second.status, 0, second.stderr);
+      assert.deepEqual([JSON.parse(second.stdout).pushed, JSON.parse(second.stdout).exists], [false, true]);
+    } finally {
+      await empty.stop();
+    }
+  });
+
   it("says so when ChartMuseum cannot be reached (exit 3)", async () => {
     const r = await runBk(["chart", "push", "--url", `http://127.0.0.1:${await freePort()}`], { env: auth });
     assert.equal(r.status, 3, r.stderr);

@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { bootstrapCommand, type BootstrapCliOptions } from "../../src/cli/commands/bootstrap.js";
+import { bkItself, bootstrapCommand, type BootstrapCliOptions } from "../../src/cli/commands/bootstrap.js";
 import { loadDefinition } from "../../src/model/load.js";
 import { bootstrapPlan, checkKeyBackup, defaultCanary, renderCommand, type BootstrapStep } from "../../src/workflows/bootstrap.js";
 import { formatCommand, RecordingRunner, type RecordedCall, type Responder, type RunResult } from "../../src/adapters/runner.js";
@@ -30,7 +30,9 @@ const tmp = () => {
   return d;
 };
 
-const ORDER = ["tools", "minikube", "sealed-secrets-key", "flux-install", "git-secret", "flux-sync", "source", "infra-controllers", "infra-configs", "trust-node", "canary", "apps"];
+const ORDER = ["tools", "minikube", "sealed-secrets-key", "flux-install", "git-secret", "flux-sync", "source", "hold-apps", "infra-controllers", "infra-configs", "trust-node", "refill", "release-apps", "canary", "apps"];
+/** The step with this id (tests name steps, not positions). */
+const byId = (steps: readonly BootstrapStep[], id: string): BootstrapStep => steps.find((s) => s.id === id) ?? assert.fail(`no step ${id}`);
 const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
 /** The plan `bk bootstrap` builds for the temporary root `root` (same options as opts() below). */
@@ -42,6 +44,7 @@ function planFor(root: string, extra: Partial<Parameters<typeof bootstrapPlan>[1
     sealedSecretsKeyNames: checkKeyBackup(KEY),
     gitKey: "/keys/deploy",
     caFile: path.join(root, ".bk/beckerkube-ca.crt"),
+    refill: [bkItself(root, "chart", "push", "--if-missing")],
     ...extra,
   });
 }
@@ -93,15 +96,15 @@ describe("bootstrap plan", () => {
     assert.ok(!installed.test('v2.9.4 ["--events-addr=http://notification-controller.flux-system.svc.cluster.local./"]'));
     assert.ok(!installed.test('v2.8.0 ["--feature-gates=CancelHealthCheckOnNewRevision=true"]'));
     assert.match(renderCommand(steps[5]!.commands[0]!), /kubectl --context beckerkube apply -f .*\/clusters\/minikube\/flux-system\/gotk-sync\.yaml$/);
-    assert.match(renderCommand(steps[7]!.commands[1]!), /wait kustomization\/infra-controllers --for=condition=Ready/);
-    assert.match(renderCommand(steps[8]!.commands[1]!), /wait kustomization\/infra-configs --for=condition=Ready/);
-    assert.match(renderCommand(steps[9]!.commands.at(-1)!), /minikube -p beckerkube ssh -- sudo systemctl restart containerd/);
-    assert.match(renderCommand(steps[10]!.commands[1]!), /-n ffl wait helmrelease\/ffl-redis --for=condition=Ready/);
+    assert.match(renderCommand(byId(steps, "infra-controllers").commands[1]!), /wait kustomization\/infra-controllers --for=condition=Ready/);
+    assert.match(renderCommand(byId(steps, "infra-configs").commands[1]!), /wait kustomization\/infra-configs --for=condition=Ready/);
+    assert.match(renderCommand(byId(steps, "trust-node").commands.at(-1)!), /minikube -p beckerkube ssh -- sudo systemctl restart containerd/);
+    assert.match(renderCommand(byId(steps, "canary").commands[1]!), /-n ffl wait helmrelease\/ffl-redis --for=condition=Ready/);
   });
 
   it("the default canary is the simplest component; --canary picks another and rejects unknown ones", () => {
     assert.equal(defaultCanary(model).id, "ffl/redis");
-    assert.match(renderCommand(planFor(tmp(), { canary: "triager/redis" })[10]!.commands[1]!), /-n triager wait helmrelease\/triager-redis/);
+    assert.match(renderCommand(byId(planFor(tmp(), { canary: "triager/redis" }), "canary").commands[1]!), /-n triager wait helmrelease\/triager-redis/);
     assert.throws(() => planFor(tmp(), { canary: "ffl/nope" }), /--canary ffl\/nope: no such component/);
   });
 
@@ -117,7 +120,10 @@ describe("bootstrap plan", () => {
       ORDER,
     );
     assert.deepEqual(plan.steps[1].commands, ["minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd"]);
-    assert.equal(plan.steps[9].commands[0], `kubectl --context beckerkube -n cert-manager get secret beckerkube-ca -o 'jsonpath={.data.ca\\.crt}' | base64 -d > ${path.join(dir, ".bk/beckerkube-ca.crt")}`);
+    assert.equal(
+      plan.steps[ORDER.indexOf("trust-node")].commands[0],
+      `kubectl --context beckerkube -n cert-manager get secret beckerkube-ca -o 'jsonpath={.data.ca\\.crt}' | base64 -d > ${path.join(dir, ".bk/beckerkube-ca.crt")}`,
+    );
     const human = await capture(() => bootstrapCommand(dir, { ...opts(dir), json: false, dryRun: true }, { runner }));
     assert.match(human.stdout, / 3\. sealed-secrets-key: Restore the Sealed Secrets key into kube-system/);
     assert.match(human.stdout, /\$ flux install --version=v2\.9\.4 --context beckerkube/);

@@ -1,8 +1,9 @@
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Listr } from "listr2";
 import { loadDefinition } from "../../model/load.js";
 import type { Model } from "../../model/model.js";
-import { bootstrapPlan, BootstrapRun, checkKeyBackup, defaultCanary, readState, renderCommand, StepFailed, type BootstrapStep, type StepOutcome } from "../../workflows/bootstrap.js";
+import { bootstrapPlan, BootstrapRun, checkKeyBackup, defaultCanary, readState, renderCommand, StepFailed, type BootstrapStep, type StepCommand, type StepOutcome } from "../../workflows/bootstrap.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { CA_NAME } from "../../workflows/trust.js";
 import { EXIT } from "../../core/errors.js";
@@ -74,12 +75,22 @@ function planSteps(model: Model, root: string, opts: BootstrapCliOptions): Boots
     ...(keyNames ? { sealedSecretsKeyNames: keyNames } : {}),
     root,
     canary: opts.canary ?? defaultCanary(model).id,
+    refill: [bkItself(root, "chart", "push", "--if-missing")],
     caFile: path.join(root, ".bk", CA_NAME),
     ...(opts.sealedSecretsKey ? { sealedSecretsKey: path.resolve(opts.sealedSecretsKey) } : {}),
     ...(opts.newKey ? { newKey: true } : {}),
     ...(opts.gitKey ? { gitKey: path.resolve(opts.gitKey) } : {}),
     ...(opts.fluxVersion ? { fluxVersion: opts.fluxVersion } : {}),
   });
+}
+
+/**
+ * This bk, as a command a step runs: node and the package's launcher, whichever way this process was started
+ * (bin/bk.js sits three levels above this file both in src/ and in dist/).
+ */
+export function bkItself(root: string, ...args: string[]): StepCommand {
+  const launcher = fileURLToPath(new URL("../../../bin/bk.js", import.meta.url));
+  return { cmd: process.execPath, args: [launcher, ...args, "--root", root], timeoutMs: 15 * 60_000 };
 }
 
 function printDryRun(root: string, profile: string, stateFile: string, steps: BootstrapStep[], state: Completed, opts: BootstrapCliOptions): number {

@@ -15,6 +15,8 @@ export interface ChartPushOptions {
   url?: string;
   username?: string;
   force?: boolean;
+  /** Upload only when ChartMuseum lacks the version, else succeed doing nothing: a refill after a rebuild. */
+  ifMissing?: boolean;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -46,6 +48,11 @@ export async function chartPushCommand(root: string, opts: ChartPushOptions): Pr
       return failWith("chart push", `helm package failed: ${pkg.stderr}`, EXIT.failed, opts.json);
     }
     const tgz = readdirSync(tmp).find((f) => f.endsWith(".tgz"))!;
+    if (opts.ifMissing && !opts.force && (await museum.exists(meta.name, meta.version))) {
+      if (opts.json) printJson({ ...result, exists: true });
+      else process.stdout.write(`bk chart push: ${meta.name} ${meta.version} is already in ${url}; nothing to upload\n`);
+      return EXIT.ok;
+    }
     if (opts.dryRun) {
       const exists = await museum.exists(meta.name, meta.version);
       if (opts.json) printJson({ ...result, exists });
