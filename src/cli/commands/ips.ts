@@ -18,6 +18,8 @@ import {
   type RepoRef,
   type ServiceLister,
 } from "../../workflows/ips.js";
+import { checkPoolRoutes, routeReachable, type RouteVerdict } from "../../workflows/pool-route.js";
+import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { EXIT, InputError } from "../../core/errors.js";
 import { NoClusterConfigured } from "../../adapters/kubeconfig.js";
 import { bold, green, printFindings, printJson, red, yellow } from "../output.js";
@@ -29,14 +31,23 @@ export interface IpsCliOptions {
   json?: boolean;
 }
 
-/** `bk ips`: the live LoadBalancer addresses against the definition. */
-export async function ipsCommand(root: string, opts: IpsCliOptions, lister?: ServiceLister): Promise<number> {
+function routeLine(v: RouteVerdict): string {
+  const mark = routeReachable(v) ? green("route  ") : red("NOROUTE");
+  const how = v.kind === "unreachable" ? `unreachable: ${v.error}` : v.kind === "on-link" ? `on-link dev ${v.dev}` : `${v.kind} via ${v.gateway ?? "-"} dev ${v.dev ?? "-"}`;
+  return `${mark} ${v.owner.padEnd(14)} ${v.address.padEnd(15)} ${how}\n`;
+}
+
+/** `bk ips`: this host's route to the pool, then the live LoadBalancer addresses against the definition. */
+export async function ipsCommand(root: string, opts: IpsCliOptions, lister?: ServiceLister, runner: Runner = new ProcessRunner()): Promise<number> {
   const { model } = loadDefinition(root);
+  const routes = await checkPoolRoutes(model, runner);
+  if (!opts.json) for (const v of routes.verdicts) process.stdout.write(routeLine(v));
   let services: LiveService[];
   try {
     const l = lister ?? (await kubeServiceLister({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }));
     services = await l.listLoadBalancers();
   } catch (err) {
+    if (!opts.json) printFindings(routes.findings);
     if (err instanceof NoClusterConfigured || err instanceof InputError) return failWith("ips", err.message, err.exitCode, opts.json);
     return failWith(
       "ips",
@@ -45,9 +56,11 @@ export async function ipsCommand(root: string, opts: IpsCliOptions, lister?: Ser
       opts.json,
     );
   }
-  const { rows, findings } = compareLive(model, services);
+  const live = compareLive(model, services);
+  const { rows } = live;
+  const findings = [...routes.findings, ...live.findings];
   const failed = findings.some((f) => f.severity === "error");
-  if (opts.json) printJson({ ok: !failed, endpoints: rows, findings });
+  if (opts.json) printJson({ ok: !failed, routes: routes.verdicts, endpoints: rows, findings });
   else {
     for (const r of rows) {
       const mark = r.status === "ok" ? green("ok     ") : red(r.status.padEnd(7));
