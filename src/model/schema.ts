@@ -239,16 +239,19 @@ const ClusterFile = z
         node: z
           .object({
             /** The network's name, also the name of its bridge interface on the host (at most 15 characters). */
-            network: dnsLabel("network name").max(15, "the network name is also its bridge interface name, which Linux caps at 15 characters"),
-            subnet: cidr,
+            network: dnsLabel("network name")
+              .max(15, "the network name is also its bridge interface name, which Linux caps at 15 characters")
+              .describe("The container network bk bootstrap makes and minikube --network attaches the node to; also the host's bridge interface name"),
+            subnet: cidr.describe("The node network in CIDR form, a private range, such as 192.168.7.0/24; the LoadBalancer pool lies inside it"),
             /** The host's own address on the bridge: the node's default gateway. */
-            gateway: ipv4,
+            gateway: ipv4.describe("The host's own address on the bridge, inside the subnet"),
             /** The node's address (minikube --static-ip). */
-            ip: nodeIp,
+            ip: nodeIp.describe("The node's address (minikube --static-ip): inside the subnet, last octet 2 to 254, outside the pool"),
             /** Addresses something else hands out on this network (a DHCP server, another allocator): the pool stays clear of them. */
-            dhcpRange: z.object({ start: ipv4, end: ipv4 }).strict().optional(),
+            dhcpRange: z.object({ start: ipv4, end: ipv4 }).strict().optional().describe("Addresses another allocator hands out on the node network; the pool and the node stay clear of them"),
           })
-          .strict(),
+          .strict()
+          .describe("Where the Minikube node runs: a bridge network on the host, made by bk bootstrap (docs/runbooks/lan-access.md)"),
         loadBalancerPool: z.object({ name: dnsLabel("pool name"), start: ipv4, end: ipv4 }).strict(),
         clusterDomain: dnsSubdomain("the cluster domain"),
         /** Ingress for routes: the seed's ingress-nginx, or Gateway API HTTPRoutes on the Istio gateway. */
