@@ -230,24 +230,16 @@ const ClusterFile = z
       .strict(),
     network: z
       .object({
-        /**
-         * The container network the Minikube node is attached to (docker or podman driver): bk bootstrap
-         * creates it with this subnet and gateway, then starts the node on it at `ip` (minikube start
-         * --network --static-ip). The host reaches the network on its bridge; LAN clients through a route
-         * to the host (docs/runbooks/lan-access.md).
-         */
+        // bk makes the node's network itself, not minikube: without --static-ip minikube moves to another
+        // subnet when one is taken, and the pool is left on no network the host has (incident 1).
         node: z
           .object({
-            /** The network's name, also the name of its bridge interface on the host (at most 15 characters). */
             network: dnsLabel("network name")
               .max(15, "the network name is also its bridge interface name, which Linux caps at 15 characters")
               .describe("The container network bk bootstrap makes and minikube --network attaches the node to; also the host's bridge interface name"),
             subnet: cidr.describe("The node network in CIDR form, a private range, such as 192.168.7.0/24; the LoadBalancer pool lies inside it"),
-            /** The host's own address on the bridge: the node's default gateway. */
             gateway: ipv4.describe("The host's own address on the bridge, inside the subnet"),
-            /** The node's address (minikube --static-ip). */
             ip: nodeIp.describe("The node's address (minikube --static-ip): inside the subnet, last octet 2 to 254, outside the pool"),
-            /** Addresses something else hands out on this network (a DHCP server, another allocator): the pool stays clear of them. */
             dhcpRange: z.object({ start: ipv4, end: ipv4 }).strict().optional().describe("Addresses another allocator hands out on the node network; the pool and the node stay clear of them"),
           })
           .strict()
