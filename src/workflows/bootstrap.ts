@@ -28,6 +28,8 @@ export interface StepCommand {
   /** Keep stdout in a file (base64-decoded when asked) instead of showing it. */
   stdoutTo?: { file: string; base64?: boolean };
   timeoutMs?: number;
+  /** Said after the failure when the command fails: the likely cause and its fix. */
+  hint?: string;
   /** The step fails with `otherwise` unless the trimmed stdout matches (a command that verifies). */
   expectStdout?: { pattern: RegExp; otherwise: string };
 }
@@ -178,8 +180,9 @@ function poolAddresses(m: Model): string[] {
 
 /**
  * The node's container network, made by bk rather than by minikube: its bridge carries a known name
- * (the host's firewall and routes refer to it), it survives `minikube delete`, and the pool's
- * addresses are reserved so Docker never hands one to another container on it.
+ * the host's firewall rule refers to (docs/runbooks/lan-access.md), it has exactly the definition's
+ * subnet and gateway, and the pool's addresses are reserved so Docker never hands one to another
+ * container on it. (`minikube delete` removes a network named like the profile; the next run makes it again.)
  */
 function nodeNetworkStep(m: Model): BootstrapStep {
   const n = m.network.node;
@@ -201,6 +204,9 @@ function nodeNetworkStep(m: Model): BootstrapStep {
             n.network,
           ],
         };
+  create.hint =
+    `if network ${n.network} exists with another subnet (\`${create.cmd} network inspect ${n.network}\`), it is minikube's own, from a profile made before network.node: ` +
+    `back up what the cluster holds (\`bk backup\`), \`minikube delete -p ${m.cluster.profile.name}\`, remove the network if it is still there, and run \`bk bootstrap --fresh\``;
   const format = engine === "podman" ? "{{range .Subnets}}{{.Subnet}} {{.Gateway}}{{end}}" : "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}";
   return {
     id: "node-network",
@@ -433,7 +439,7 @@ export class BootstrapRun {
     for (const c of s.commands) {
       say(renderCommand(c));
       const r = await this.runner.run(c.cmd, c.args, { timeoutMs: c.timeoutMs ?? min(5) });
-      if (r.code !== 0) throw new StepFailed(s, describeFailure(c.cmd, c.args, r));
+      if (r.code !== 0) throw new StepFailed(s, describeFailure(c.cmd, c.args, r) + (c.hint ? `\n  ${c.hint}` : ""));
       if (c.expectStdout && !c.expectStdout.pattern.test(r.stdout.trim())) throw new StepFailed(s, `${renderCommand(c)} printed '${r.stdout.trim()}': ${c.expectStdout.otherwise}`);
       if (c.stdoutTo) {
         const content = c.stdoutTo.base64 ? Buffer.from(r.stdout.trim(), "base64").toString("utf8") : r.stdout;

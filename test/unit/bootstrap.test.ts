@@ -223,6 +223,28 @@ describe("bootstrap run", () => {
     assert.ok(!runner.lines().some((l) => l.startsWith("minikube start")));
   });
 
+  it("stops at the node network when minikube's own network of that name is on another subnet, saying what to do", async () => {
+    const dir = tmp();
+    const steps = planFor(dir);
+    const base = freshResponder(steps);
+    const runner = new RecordingRunner((c, i) => {
+      const line = formatCommand(c.cmd, c.args);
+      if (line.startsWith("docker network inspect beckerkube")) return { code: 0, stdout: "192.168.49.0/24 192.168.49.1\n", stderr: "" };
+      if (line.startsWith("docker network create")) return { code: 1, stdout: "", stderr: "Error response from daemon: network with name beckerkube already exists\n" };
+      return base(c, i);
+    });
+    const r = await capture(() => bootstrapCommand(dir, opts(dir), { runner }));
+    assert.equal(r.code, 1);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.failedAt, "node-network");
+    assert.match(out.error, /network with name beckerkube already exists/);
+    assert.match(
+      out.error,
+      /if network beckerkube exists with another subnet \(`docker network inspect beckerkube`\), it is minikube's own, from a profile made before network\.node: back up what the cluster holds \(`bk backup`\), `minikube delete -p beckerkube`, remove the network if it is still there, and run `bk bootstrap --fresh`$/,
+    );
+    assert.ok(!runner.lines().some((l) => l.startsWith("minikube start")));
+  });
+
   it("stops when the profile runs at another address than the definition's (a profile from before network.node)", async () => {
     const dir = tmp();
     const steps = planFor(dir);
