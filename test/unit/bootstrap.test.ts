@@ -149,6 +149,10 @@ describe("bootstrap plan", () => {
       plan.steps.map((s: { id: string }) => s.id),
       ORDER,
     );
+    assert.deepEqual(plan.steps[1].commands, [
+      "docker network create --driver=bridge --subnet=192.168.7.0/24 --gateway=192.168.7.1 -o com.docker.network.bridge.name=beckerkube --aux-address=lb0=192.168.7.17 --aux-address=lb1=192.168.7.18 --aux-address=lb2=192.168.7.19 --aux-address=lb3=192.168.7.20 --aux-address=lb4=192.168.7.21 beckerkube",
+    ]);
+    assert.deepEqual(plan.steps[3].commands, ["minikube -p beckerkube ip"]);
     assert.deepEqual(plan.steps[2].commands, [
       "minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd --network=beckerkube --static-ip=192.168.7.2",
     ]);
@@ -156,6 +160,7 @@ describe("bootstrap plan", () => {
     const human = await capture(() => bootstrapCommand(dir, { ...opts(dir), json: false, dryRun: true }, { runner }));
     assert.match(human.stdout, / 5\. sealed-secrets-key: Restore the Sealed Secrets key into kube-system/);
     assert.match(human.stdout, /\$ flux install --version=v2\.9\.4 --context beckerkube/);
+    assert.match(human.stdout, /\$ minikube start -p beckerkube .* --network=beckerkube --static-ip=192\.168\.7\.2\n/);
     assert.ok(!existsSync(path.join(dir, "state.json")));
   });
 });
