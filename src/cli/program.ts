@@ -349,7 +349,7 @@ certs
 
 const ips = program
   .command("ips")
-  .description("compare the live LoadBalancer addresses of the cluster's Services with the definition")
+  .description("check that this host routes to every pinned LoadBalancer address, and compare the live addresses of the cluster's Services with the definition")
   .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG or ~/.kube/config)")
   .option("--context <name>", "kubeconfig context")
   .option("--json", "machine-readable output")

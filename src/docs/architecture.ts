@@ -14,7 +14,7 @@ export function edgeLabel(t: EdgeTarget): string {
 }
 
 export function renderArchitecture(m: Model): string {
-  const sections = [overview, addressSection, certificateSection, namespaceSection, chartSection, applicationSection, databaseSection, storageSection, secretSection];
+  const sections = [overview, networkSection, addressSection, certificateSection, namespaceSection, chartSection, applicationSection, databaseSection, storageSection, secretSection];
   return sections.flatMap((section) => section(m)).join("\n");
 }
 
@@ -25,6 +25,30 @@ function overview(m: Model): string[] {
     "",
     `A single-node Minikube cluster (profile \`${m.cluster.profile.name}\`, node \`${m.cluster.profile.node}\`, Kubernetes ${m.cluster.profile.kubernetesVersion}, CNI ${m.cluster.profile.cni}) managed by Flux CD.`,
     `Flux reconciles \`${m.gitops.path}\` of the \`${m.gitops.repository}\` repository (branch \`${m.gitops.branch}\`) every ${m.gitops.interval}, in three layers: infra-controllers, then infra-configs, then apps.`,
+    "",
+  ];
+}
+
+function networkSection(m: Model): string[] {
+  const n = m.network.node;
+  const pool = m.network.loadBalancerPool;
+  return [
+    "## Network",
+    "",
+    `The node runs in a ${m.cluster.profile.driver} container on the host's bridge network \`${n.network}\` (made by \`bk bootstrap\`, then \`minikube start --network=${n.network} --static-ip=${n.ip}\`). MetalLB answers ARP for the pool on the node's interface, so the pool lies inside the node subnet: the host reaches every LoadBalancer address directly on the bridge.`,
+    "",
+    table(
+      ["What", "Address", "Notes"],
+      [
+        ["Node subnet", n.subnet, `container network \`${n.network}\`; the host's bridge interface has the same name`],
+        ["Gateway", n.gateway, "the host's own address on the bridge"],
+        ["Node", n.ip, `Minikube node \`${m.cluster.profile.node}\` (static)`],
+        ["LoadBalancer pool", `${pool.start}-${pool.end}`, `MetalLB pool \`${pool.name}\`${m.cluster.profile.driver === "docker" ? "; reserved in the container network, never given to another container" : ""}`],
+        ...(n.dhcpRange ? [["DHCP range", `${n.dhcpRange.start}-${n.dhcpRange.end}`, "handed out by another allocator; kept clear of the pool"]] : []),
+      ],
+    ),
+    "",
+    `LAN clients reach these addresses through the Minikube host: a static route \`${n.subnet} via <the host's LAN address>\` on the LAN router (or on each client), and the host forwarding from its LAN interface to \`${n.network}\` for the pool only. The steps and the checks are in [docs/runbooks/lan-access.md](runbooks/lan-access.md); \`bk ips\` says whether the machine it runs on has a route to the pool.`,
     "",
   ];
 }

@@ -7,6 +7,7 @@ import type { AppModel, ComponentModel, Model } from "./model.js";
 import type { ParsedDefinition } from "./build.js";
 import type { ComponentDef } from "./schema.js";
 import { lineOf, renderPath, type Path, type SourceFile } from "./source.js";
+import { checkNodeNetwork } from "./network-rules.js";
 
 export interface Sources {
   cluster: SourceFile;
@@ -42,6 +43,7 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
   const at: Report = (s, p, rule, message, fix) => out.push({ rule, severity: "error", message, fix, file: s.file, line: lineOf(s, p), field: renderPath(p) });
   const c: Check = { model, parsed, src, at, componentById: new Map(model.components.map((x) => [x.id, x])) };
   checkAddresses(c);
+  checkNodeNetwork(model.network, model.cluster.profile, src.cluster, at);
   const nsNames = checkNamespaces(c);
   const requireNs: RequireNamespace = (s, p, ns, who) => {
     if (!nsNames.has(ns))

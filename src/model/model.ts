@@ -32,6 +32,8 @@ export interface GitopsModel {
 }
 
 export interface NetworkModel {
+  /** The node's container network (schema.ts network.node): bootstrap creates it and starts the node on it. */
+  node: { network: string; subnet: string; gateway: string; ip: string; dhcpRange?: { start: string; end: string } };
   loadBalancerPool: { name: string; start: string; end: string };
   clusterDomain: string;
   /** Ingress for routes: ingress-nginx, or Gateway API HTTPRoutes on the Istio gateway. */

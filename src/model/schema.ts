@@ -7,6 +7,7 @@ import { z } from "zod";
 import { durationMs } from "../core/duration.js";
 import { imageRefProblem, parseImage, unpinnedReason } from "../core/image-ref.js";
 import { compareQuantities, parseQuantity } from "../core/quantity.js";
+import { formatCidr, isPrivateIPv4, parseCidr, parseIPv4 } from "../core/ipv4.js";
 import { cronProblem } from "./cron.js";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -170,6 +171,32 @@ const Namespace = z
   })
   .strict();
 
+/** A private IPv4 network in CIDR form, written with its network address. */
+const cidr = z
+  .string()
+  .superRefine(
+    rule((v) => {
+      const c = parseCidr(v);
+      if (!c) return `'${v}' is not an IPv4 network in CIDR form`;
+      if (c.prefix < 8 || c.prefix > 30) return `'${v}': a node network is /8 to /30 (a /31 or /32 has no room for a gateway, a node and a pool)`;
+      if (c.address !== c.network) return `'${v}' has host bits set: the network is ${formatCidr(c)}`;
+      if (!isPrivateIPv4(c.network) || !isPrivateIPv4(c.broadcast)) return `'${v}' is not a private range; a bridge on it would hide real addresses from this host`;
+      return undefined;
+    }, "write a private network with its network address, such as 192.168.7.0/24"),
+  )
+  .regex(/^\d+(\.\d+){3}\/\d+$/);
+
+/** minikube --static-ip takes a private IPv4 address whose last octet is 2..254. */
+const nodeIp = ipv4.superRefine(
+  rule((v) => {
+    const n = parseIPv4(v);
+    if (n === undefined) return undefined;
+    if (!isPrivateIPv4(n)) return `${v} is not a private address, which minikube --static-ip refuses`;
+    if (n % 256 < 2 || n % 256 > 254) return `${v} ends in .${n % 256}; minikube --static-ip takes a last octet of 2 to 254`;
+    return undefined;
+  }, "choose a private address ending in .2 to .254 inside network.node.subnet, such as 192.168.7.2"),
+);
+
 const ClusterFile = z
   .object({
     cluster: z
@@ -203,6 +230,20 @@ const ClusterFile = z
       .strict(),
     network: z
       .object({
+        // bk makes the node's network itself, not minikube: without --static-ip minikube moves to another
+        // subnet when one is taken, and the pool is left on no network the host has (incident 1).
+        node: z
+          .object({
+            network: dnsLabel("network name")
+              .max(15, "the network name is also its bridge interface name, which Linux caps at 15 characters")
+              .describe("The container network bk bootstrap makes and minikube --network attaches the node to; also the host's bridge interface name"),
+            subnet: cidr.describe("The node network in CIDR form, a private range, such as 192.168.7.0/24; the LoadBalancer pool lies inside it"),
+            gateway: ipv4.describe("The host's own address on the bridge, inside the subnet"),
+            ip: nodeIp.describe("The node's address (minikube --static-ip): inside the subnet, last octet 2 to 254, outside the pool"),
+            dhcpRange: z.object({ start: ipv4, end: ipv4 }).strict().optional().describe("Addresses another allocator hands out on the node network; the pool and the node stay clear of them"),
+          })
+          .strict()
+          .describe("Where the Minikube node runs: a bridge network on the host, made by bk bootstrap (docs/runbooks/lan-access.md)"),
         loadBalancerPool: z.object({ name: dnsLabel("pool name"), start: ipv4, end: ipv4 }).strict(),
         clusterDomain: dnsSubdomain("the cluster domain"),
         /** Ingress for routes: the seed's ingress-nginx, or Gateway API HTTPRoutes on the Istio gateway. */

@@ -16,6 +16,7 @@ export const KUSTOMIZE_FEATURE_GATES = "--feature-gates=CancelHealthCheckOnNewRe
 import { CA_NAME, CA_SECRET, NODE_RUNTIME, registryAddresses, trustPlan } from "./trust.js";
 import { BkError, EXIT, type ExitCode } from "../core/errors.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
+import { formatIPv4, parseIPv4 } from "../core/ipv4.js";
 
 /** Flux release `flux install` deploys; its controllers match the CRDs the tree is validated against. */
 export const FLUX_VERSION = "v2.9.4";
@@ -27,6 +28,10 @@ export interface StepCommand {
   /** Keep stdout in a file (base64-decoded when asked) instead of showing it. */
   stdoutTo?: { file: string; base64?: boolean };
   timeoutMs?: number;
+  /** Said after the failure when the command fails: the likely cause and its fix. */
+  hint?: string;
+  /** The step fails with `otherwise` unless the trimmed stdout matches (a command that verifies). */
+  expectStdout?: { pattern: RegExp; otherwise: string };
 }
 
 export interface BootstrapStep {
@@ -134,8 +139,10 @@ function clusterSteps(m: Model, o: BootstrapOptions, k: KubeSteps): BootstrapSte
         { cmd: "minikube", args: ["version", "--short"] },
         { cmd: "kubectl", args: ["version", "--client"] },
         { cmd: "flux", args: ["version", "--client"] },
+        { cmd: p.driver, args: ["--version"] },
       ],
     },
+    nodeNetworkStep(m),
     {
       id: "minikube",
       title: `Start Minikube profile ${p.name} (Kubernetes ${p.kubernetesVersion}, ${p.cni}, ${NODE_RUNTIME})`,
@@ -153,15 +160,93 @@ function clusterSteps(m: Model, o: BootstrapOptions, k: KubeSteps): BootstrapSte
             `--kubernetes-version=${p.kubernetesVersion}`,
             `--cni=${p.cni}`,
             `--container-runtime=${NODE_RUNTIME}`,
+            // The node on the definition's network at its address (network.node): without --static-ip
+            // minikube falls back to another subnet when one is taken, and the pool is unreachable.
+            `--network=${m.network.node.network}`,
+            `--static-ip=${m.network.node.ip}`,
           ],
           timeoutMs: min(20),
         },
       ],
       check: { command: { cmd: "minikube", args: ["-p", p.name, "status", "--format={{.Host}}/{{.Kubelet}}/{{.APIServer}}"] }, expect: /^Running\/Running\/Running\s*$/, means: "the profile is running" },
     },
+    nodeAddressStep(m),
     sealedSecretsKeyStep(m, o, k),
     fluxInstallStep(o, k),
   ];
+}
+
+/** Every address of the LoadBalancer pool, for the container network to keep out of its own allocations. */
+function poolAddresses(m: Model): string[] {
+  const lo = parseIPv4(m.network.loadBalancerPool.start) ?? 0;
+  const hi = parseIPv4(m.network.loadBalancerPool.end) ?? -1;
+  return Array.from({ length: Math.max(0, hi - lo + 1) }, (_, i) => formatIPv4(lo + i));
+}
+
+/**
+ * The node's container network, made by bk rather than by minikube: its bridge carries a known name
+ * the host's firewall rule refers to (docs/runbooks/lan-access.md), it has exactly the definition's
+ * subnet and gateway, and the pool's addresses are reserved so Docker never hands one to another
+ * container on it. (`minikube delete` removes a network named like the profile; the next run makes it again.)
+ */
+function nodeNetworkStep(m: Model): BootstrapStep {
+  const n = m.network.node;
+  const engine = m.cluster.profile.driver;
+  const create: StepCommand =
+    engine === "podman"
+      ? { cmd: "podman", args: ["network", "create", "--driver=bridge", `--subnet=${n.subnet}`, `--gateway=${n.gateway}`, `--interface-name=${n.network}`, n.network] }
+      : {
+          cmd: "docker",
+          args: [
+            "network",
+            "create",
+            "--driver=bridge",
+            `--subnet=${n.subnet}`,
+            `--gateway=${n.gateway}`,
+            "-o",
+            `com.docker.network.bridge.name=${n.network}`,
+            ...poolAddresses(m).map((ip, i) => `--aux-address=lb${i}=${ip}`),
+            n.network,
+          ],
+        };
+  create.hint =
+    `if network ${n.network} exists with another subnet (\`${create.cmd} network inspect ${n.network}\`), it is minikube's own, from a profile made before network.node: ` +
+    `back up what the cluster holds (\`bk backup\`), \`minikube delete -p ${m.cluster.profile.name}\`, remove the network if it is still there, and run \`bk bootstrap --fresh\``;
+  const format = engine === "podman" ? "{{range .Subnets}}{{.Subnet}} {{.Gateway}}{{end}}" : "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}";
+  return {
+    id: "node-network",
+    title: `Node network ${n.network} (${n.subnet}, gateway ${n.gateway}) for the node and the LoadBalancer pool`,
+    commands: [create],
+    check: {
+      command: { cmd: create.cmd, args: ["network", "inspect", n.network, `--format=${format}`] },
+      expect: new RegExp(`^${escapeRegExp(`${n.subnet} ${n.gateway}`)}$`),
+      means: `network ${n.network} exists with subnet ${n.subnet} and gateway ${n.gateway}`,
+    },
+  };
+}
+
+/** A profile made before the definition had its network keeps its old address: minikube only warns, and applies --static-ip to a new profile. */
+function nodeAddressStep(m: Model): BootstrapStep {
+  const p = m.cluster.profile.name;
+  const ip = m.network.node.ip;
+  return {
+    id: "node-address",
+    title: `The node is at ${ip} on ${m.network.node.network}`,
+    commands: [
+      {
+        cmd: "minikube",
+        args: ["-p", p, "ip"],
+        expectStdout: {
+          pattern: new RegExp(`^${escapeRegExp(ip)}$`),
+          otherwise: `the node of profile ${p} is not at ${ip}: the profile was made before network.node said so, and minikube gives --static-ip only to a new profile; back up what the cluster holds (\`bk backup\`), then \`minikube delete -p ${p}\` and run \`bk bootstrap --fresh\``,
+        },
+      },
+    ],
+  };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
 function sealedSecretsKeyStep(m: Model, o: BootstrapOptions, { kubectl }: KubeSteps): BootstrapStep {
@@ -384,7 +469,8 @@ export class BootstrapRun {
     for (const c of s.commands) {
       say(renderCommand(c));
       const r = await this.runner.run(c.cmd, c.args, { timeoutMs: c.timeoutMs ?? min(5) });
-      if (r.code !== 0) throw new StepFailed(s, describeFailure(c.cmd, c.args, r));
+      if (r.code !== 0) throw new StepFailed(s, describeFailure(c.cmd, c.args, r) + (c.hint ? `\n  ${c.hint}` : ""));
+      if (c.expectStdout && !c.expectStdout.pattern.test(r.stdout.trim())) throw new StepFailed(s, `${renderCommand(c)} printed '${r.stdout.trim()}': ${c.expectStdout.otherwise}`);
       if (c.stdoutTo) {
         const content = c.stdoutTo.base64 ? Buffer.from(r.stdout.trim(), "base64").toString("utf8") : r.stdout;
         if (!content.trim()) throw new StepFailed(s, `${renderCommand(c)} produced nothing`);

@@ -30,7 +30,7 @@ const tmp = () => {
   return d;
 };
 
-const ORDER = ["tools", "minikube", "sealed-secrets-key", "flux-install", "git-secret", "flux-sync", "source", "hold-apps", "infra-controllers", "infra-configs", "trust-node", "refill", "release-apps", "canary", "apps"];
+const ORDER = ["tools", "node-network", "minikube", "node-address", "sealed-secrets-key", "flux-install", "git-secret", "flux-sync", "source", "hold-apps", "infra-controllers", "infra-configs", "trust-node", "refill", "release-apps", "canary", "apps"];
 /** The step with this id (tests name steps, not positions). */
 const byId = (steps: readonly BootstrapStep[], id: string): BootstrapStep => steps.find((s) => s.id === id) ?? assert.fail(`no step ${id}`);
 const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
@@ -64,6 +64,7 @@ function freshResponder(steps: BootstrapStep[], failOn?: string): Responder {
     const line = formatCommand(c.cmd, c.args);
     if (checks.has(line)) return { code: 1, stdout: "", stderr: "NotFound" };
     if (failOn && line === firstOf.get(failOn)) return { code: 1, stdout: "", stderr: `simulated failure in ${failOn}` };
+    if (line === "minikube -p beckerkube ip") return { code: 0, stdout: "192.168.7.2\n", stderr: "" };
     if (line.includes("get secret beckerkube-ca")) return { code: 0, stdout: Buffer.from(CA_PEM).toString("base64"), stderr: "" };
     return undefined;
   };
@@ -83,23 +84,55 @@ describe("bootstrap plan", () => {
       steps.map((s) => s.id),
       ORDER,
     );
-    const start = steps[1]!.commands[0]!;
-    assert.equal(formatCommand(start.cmd, start.args), "minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd");
-    assert.equal(formatCommand(steps[2]!.commands[0]!.cmd, steps[2]!.commands[0]!.args), `kubectl --context beckerkube apply -n kube-system -f ${KEY}`);
+    const start = steps[2]!.commands[0]!;
+    assert.equal(
+      formatCommand(start.cmd, start.args),
+      "minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd --network=beckerkube --static-ip=192.168.7.2",
+    );
+    assert.equal(formatCommand(steps[4]!.commands[0]!.cmd, steps[4]!.commands[0]!.args), `kubectl --context beckerkube apply -n kube-system -f ${KEY}`);
     // Done only when the backup's own keys exist, not any key the controller may have made.
-    assert.equal(renderCommand(steps[2]!.check!.command), "kubectl --context beckerkube -n kube-system get secret sealed-secrets-key-test-only-current sealed-secrets-key-test-only-previous -o name");
-    assert.equal(formatCommand(steps[3]!.commands[0]!.cmd, steps[3]!.commands[0]!.args), "flux install --version=v2.9.4 --context beckerkube");
+    assert.equal(renderCommand(steps[4]!.check!.command), "kubectl --context beckerkube -n kube-system get secret sealed-secrets-key-test-only-current sealed-secrets-key-test-only-previous -o name");
+    assert.equal(formatCommand(steps[5]!.commands[0]!.cmd, steps[5]!.commands[0]!.args), "flux install --version=v2.9.4 --context beckerkube");
     // Flux counts as installed only with the gate that lets a new revision cancel a running health check.
-    assert.match(renderCommand(steps[3]!.commands[1]!), /patch deployment kustomize-controller .*CancelHealthCheckOnNewRevision=true/);
-    const installed = steps[3]!.check!.expect!;
+    assert.match(renderCommand(steps[5]!.commands[1]!), /patch deployment kustomize-controller .*CancelHealthCheckOnNewRevision=true/);
+    const installed = steps[5]!.check!.expect!;
     assert.ok(installed.test('v2.9.4 ["--events-addr=http://notification-controller.flux-system.svc.cluster.local./","--feature-gates=CancelHealthCheckOnNewRevision=true"]'));
     assert.ok(!installed.test('v2.9.4 ["--events-addr=http://notification-controller.flux-system.svc.cluster.local./"]'));
     assert.ok(!installed.test('v2.8.0 ["--feature-gates=CancelHealthCheckOnNewRevision=true"]'));
-    assert.match(renderCommand(steps[5]!.commands[0]!), /kubectl --context beckerkube apply -f .*\/clusters\/minikube\/flux-system\/gotk-sync\.yaml$/);
+    assert.match(renderCommand(byId(steps, "flux-sync").commands[0]!), /kubectl --context beckerkube apply -f .*\/clusters\/minikube\/flux-system\/gotk-sync\.yaml$/);
     assert.match(renderCommand(byId(steps, "infra-controllers").commands[1]!), /wait kustomization\/infra-controllers --for=condition=Ready/);
     assert.match(renderCommand(byId(steps, "infra-configs").commands[1]!), /wait kustomization\/infra-configs --for=condition=Ready/);
     assert.match(renderCommand(byId(steps, "trust-node").commands.at(-1)!), /minikube -p beckerkube ssh -- sudo systemctl restart containerd/);
     assert.match(renderCommand(byId(steps, "canary").commands[1]!), /-n ffl wait helmrelease\/ffl-redis --for=condition=Ready/);
+  });
+
+  it("creates the node network from the definition, then starts the node on it at its static address", () => {
+    const steps = planFor(tmp());
+    const net = steps[1]!;
+    assert.equal(
+      renderCommand(net.commands[0]!),
+      "docker network create --driver=bridge --subnet=192.168.7.0/24 --gateway=192.168.7.1 -o com.docker.network.bridge.name=beckerkube --aux-address=lb0=192.168.7.17 --aux-address=lb1=192.168.7.18 --aux-address=lb2=192.168.7.19 --aux-address=lb3=192.168.7.20 --aux-address=lb4=192.168.7.21 beckerkube",
+    );
+    assert.equal(renderCommand(net.check!.command), "docker network inspect beckerkube '--format={{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}'");
+    // An existing network counts only with the definition's subnet and gateway.
+    assert.ok(net.check!.expect!.test("192.168.7.0/24 192.168.7.1"));
+    assert.ok(!net.check!.expect!.test("192.168.49.0/24 192.168.49.1"));
+    assert.ok(!net.check!.expect!.test("192.168.7.0/240 192.168.7.1"));
+    const start = steps[2]!.commands[0]!;
+    assert.deepEqual(start.args.slice(-2), ["--network=beckerkube", "--static-ip=192.168.7.2"]);
+    assert.equal(renderCommand(steps[3]!.commands[0]!), "minikube -p beckerkube ip");
+    assert.ok(steps[3]!.commands[0]!.expectStdout!.pattern.test("192.168.7.2"));
+    assert.ok(!steps[3]!.commands[0]!.expectStdout!.pattern.test("192.168.49.2"));
+    assert.ok(!steps[3]!.commands[0]!.expectStdout!.pattern.test("192.168.7.23"));
+    assert.equal(renderCommand(steps[0]!.commands.at(-1)!), "docker --version");
+  });
+
+  it("with the podman driver, podman makes the network", () => {
+    const podman = { ...model, cluster: { ...model.cluster, profile: { ...model.cluster.profile, driver: "podman" as const } } };
+    const steps = bootstrapPlan(podman, { root: tmp(), canary: "ffl/redis", newKey: true });
+    assert.equal(renderCommand(steps[1]!.commands[0]!), "podman network create --driver=bridge --subnet=192.168.7.0/24 --gateway=192.168.7.1 --interface-name=beckerkube beckerkube");
+    assert.equal(renderCommand(steps[1]!.check!.command), "podman network inspect beckerkube '--format={{range .Subnets}}{{.Subnet}} {{.Gateway}}{{end}}'");
+    assert.match(renderCommand(steps[2]!.commands[0]!), /--driver=podman .* --network=beckerkube --static-ip=192\.168\.7\.2$/);
   });
 
   it("the default canary is the simplest component; --canary picks another and rejects unknown ones", () => {
@@ -119,14 +152,18 @@ describe("bootstrap plan", () => {
       plan.steps.map((s: { id: string }) => s.id),
       ORDER,
     );
-    assert.deepEqual(plan.steps[1].commands, ["minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd"]);
-    assert.equal(
-      plan.steps[ORDER.indexOf("trust-node")].commands[0],
-      `kubectl --context beckerkube -n cert-manager get secret beckerkube-ca -o 'jsonpath={.data.ca\\.crt}' | base64 -d > ${path.join(dir, ".bk/beckerkube-ca.crt")}`,
-    );
+    assert.deepEqual(plan.steps[1].commands, [
+      "docker network create --driver=bridge --subnet=192.168.7.0/24 --gateway=192.168.7.1 -o com.docker.network.bridge.name=beckerkube --aux-address=lb0=192.168.7.17 --aux-address=lb1=192.168.7.18 --aux-address=lb2=192.168.7.19 --aux-address=lb3=192.168.7.20 --aux-address=lb4=192.168.7.21 beckerkube",
+    ]);
+    assert.deepEqual(plan.steps[3].commands, ["minikube -p beckerkube ip"]);
+    assert.deepEqual(plan.steps[2].commands, [
+      "minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd --network=beckerkube --static-ip=192.168.7.2",
+    ]);
+    assert.equal(plan.steps[ORDER.indexOf("trust-node")].commands[0], `kubectl --context beckerkube -n cert-manager get secret beckerkube-ca -o 'jsonpath={.data.ca\\.crt}' | base64 -d > ${path.join(dir, ".bk/beckerkube-ca.crt")}`);
     const human = await capture(() => bootstrapCommand(dir, { ...opts(dir), json: false, dryRun: true }, { runner }));
-    assert.match(human.stdout, / 3\. sealed-secrets-key: Restore the Sealed Secrets key into kube-system/);
+    assert.match(human.stdout, / 5\. sealed-secrets-key: Restore the Sealed Secrets key into kube-system/);
     assert.match(human.stdout, /\$ flux install --version=v2\.9\.4 --context beckerkube/);
+    assert.match(human.stdout, /\$ minikube start -p beckerkube .* --network=beckerkube --static-ip=192\.168\.7\.2\n/);
     assert.ok(!existsSync(path.join(dir, "state.json")));
   });
 });
@@ -201,8 +238,46 @@ describe("bootstrap run", () => {
     const runner = new RecordingRunner((c, i) => (c.cmd === "minikube" && c.args.includes("status") ? { code: 0, stdout: "Running/Running/Running\n", stderr: "" } : base(c, i)));
     const r = await capture(() => bootstrapCommand(dir, opts(dir), { runner }));
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).steps[1].outcome, "already-done");
+    assert.equal(JSON.parse(r.stdout).steps[2].outcome, "already-done");
     assert.ok(!runner.lines().some((l) => l.startsWith("minikube start")));
+  });
+
+  it("stops at the node network when minikube's own network of that name is on another subnet, saying what to do", async () => {
+    const dir = tmp();
+    const steps = planFor(dir);
+    const base = freshResponder(steps);
+    const runner = new RecordingRunner((c, i) => {
+      const line = formatCommand(c.cmd, c.args);
+      if (line.startsWith("docker network inspect beckerkube")) return { code: 0, stdout: "192.168.49.0/24 192.168.49.1\n", stderr: "" };
+      if (line.startsWith("docker network create")) return { code: 1, stdout: "", stderr: "Error response from daemon: network with name beckerkube already exists\n" };
+      return base(c, i);
+    });
+    const r = await capture(() => bootstrapCommand(dir, opts(dir), { runner }));
+    assert.equal(r.code, 1);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.failedAt, "node-network");
+    assert.match(out.error, /network with name beckerkube already exists/);
+    assert.match(
+      out.error,
+      /if network beckerkube exists with another subnet \(`docker network inspect beckerkube`\), it is minikube's own, from a profile made before network\.node: back up what the cluster holds \(`bk backup`\), `minikube delete -p beckerkube`, remove the network if it is still there, and run `bk bootstrap --fresh`$/,
+    );
+    assert.ok(!runner.lines().some((l) => l.startsWith("minikube start")));
+  });
+
+  it("stops when the profile runs at another address than the definition's (a profile from before network.node)", async () => {
+    const dir = tmp();
+    const steps = planFor(dir);
+    const base = freshResponder(steps);
+    const runner = new RecordingRunner((c, i) => (formatCommand(c.cmd, c.args) === "minikube -p beckerkube ip" ? { code: 0, stdout: "192.168.49.2\n", stderr: "" } : base(c, i)));
+    const r = await capture(() => bootstrapCommand(dir, opts(dir), { runner }));
+    assert.equal(r.code, 1);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.failedAt, "node-address");
+    assert.equal(
+      out.error,
+      "minikube -p beckerkube ip printed '192.168.49.2': the node of profile beckerkube is not at 192.168.7.2: the profile was made before network.node said so, and minikube gives --static-ip only to a new profile; back up what the cluster holds (`bk backup`), then `minikube delete -p beckerkube` and run `bk bootstrap --fresh`",
+    );
+    assert.ok(!runner.lines().some((l) => l.startsWith("kubectl --context")), "nothing is installed on a node at the wrong address");
   });
 
   it("without --git-key, stops at git-secret with what to pass (unless the secret exists)", async () => {

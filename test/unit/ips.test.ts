@@ -10,6 +10,7 @@ import { after, describe, it } from "node:test";
 import { parseDocument } from "yaml";
 import { ipsCommand, ipsScanCommand, ipsSyncCommand } from "../../src/cli/commands/ips.js";
 import { loadDefinition } from "../../src/model/load.js";
+import { RecordingRunner } from "../../src/adapters/runner.js";
 import { compareLive, replaceAddress, rewriteYamlText, scanContext, scanText, verifyYamlRewrite, type LiveService } from "../../src/workflows/ips.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 import { capture, type Captured } from "../helpers/capture.js";
@@ -59,13 +60,18 @@ describe("bk ips (live) comparison", () => {
   });
 
   it("the command maps the lister's answer to an exit code", async () => {
-    const ok = await capture(() => ipsCommand(REPO_ROOT, { json: true }, { listLoadBalancers: async () => live() }));
+    // A host where the pool is on the node's bridge (the route check itself: pool-route.test.ts).
+    const onBridge = () =>
+      new RecordingRunner((c) =>
+        c.args.includes("get") ? { code: 0, stdout: `[{"dst":"${c.args.at(-1)}","dev":"beckerkube","prefsrc":"192.168.7.1","flags":[],"uid":0,"cache":[]}]`, stderr: "" } : { code: 0, stdout: "[]", stderr: "" },
+      );
+    const ok = await capture(() => ipsCommand(REPO_ROOT, { json: true }, { listLoadBalancers: async () => live() }, onBridge()));
     assert.equal(ok.code, 0);
     assert.equal(JSON.parse(ok.stdout).ok, true);
-    const bad = await capture(() => ipsCommand(REPO_ROOT, {}, { listLoadBalancers: async () => live({ postgres: ["192.168.1.18"] }) }));
+    const bad = await capture(() => ipsCommand(REPO_ROOT, {}, { listLoadBalancers: async () => live({ postgres: ["192.168.1.18"] }) }, onBridge()));
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, /drift +PostgreSQL/);
-    const down = await capture(() => ipsCommand(REPO_ROOT, {}, { listLoadBalancers: async () => Promise.reject(new Error("connect ECONNREFUSED")) }));
+    const down = await capture(() => ipsCommand(REPO_ROOT, {}, { listLoadBalancers: async () => Promise.reject(new Error("connect ECONNREFUSED")) }, onBridge()));
     assert.equal(down.code, 3);
     assert.match(down.stderr, /ECONNREFUSED/);
   });

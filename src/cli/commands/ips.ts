@@ -18,6 +18,8 @@ import {
   type RepoRef,
   type ServiceLister,
 } from "../../workflows/ips.js";
+import { checkPoolRoutes, routeReachable, type RouteVerdict } from "../../workflows/pool-route.js";
+import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { EXIT, InputError } from "../../core/errors.js";
 import { NoClusterConfigured } from "../../adapters/kubeconfig.js";
 import { bold, green, printFindings, printJson, red, yellow } from "../output.js";
@@ -29,25 +31,47 @@ export interface IpsCliOptions {
   json?: boolean;
 }
 
-/** `bk ips`: the live LoadBalancer addresses against the definition. */
-export async function ipsCommand(root: string, opts: IpsCliOptions, lister?: ServiceLister): Promise<number> {
+function clusterFailure(err: unknown, json?: boolean): number {
+  if (err instanceof NoClusterConfigured || err instanceof InputError) return failWith("ips", err.message, err.exitCode, json);
+  return failWith(
+    "ips",
+    `cannot list Services from the cluster: ${(err as Error).message}\n  fix: pass --kubeconfig/--context for the BeckerKube cluster (or use \`bk ips scan\`, which needs no cluster)`,
+    EXIT.unavailable,
+    json,
+  );
+}
+
+function routeLine(v: RouteVerdict): string {
+  const mark = routeReachable(v) ? green("route  ") : red("NOROUTE");
+  const how = v.kind === "unreachable" ? `unreachable: ${v.error}` : v.kind === "on-link" ? `on-link dev ${v.dev}` : `${v.kind} via ${v.gateway ?? "-"} dev ${v.dev ?? "-"}`;
+  return `${mark} ${v.owner.padEnd(14)} ${v.address.padEnd(15)} ${how}\n`;
+}
+
+/** `bk ips`: this host's route to the pool, then the live LoadBalancer addresses against the definition. */
+export async function ipsCommand(root: string, opts: IpsCliOptions, lister?: ServiceLister, runner: Runner = new ProcessRunner()): Promise<number> {
   const { model } = loadDefinition(root);
+  let l: ServiceLister;
+  try {
+    // A kubeconfig that is missing or wrong is the caller's to fix first, before any route is read.
+    l = lister ?? (await kubeServiceLister({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }));
+  } catch (err) {
+    return clusterFailure(err, opts.json);
+  }
+  const routes = await checkPoolRoutes(model, runner);
+  if (!opts.json) for (const v of routes.verdicts) process.stdout.write(routeLine(v));
   let services: LiveService[];
   try {
-    const l = lister ?? (await kubeServiceLister({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }));
     services = await l.listLoadBalancers();
   } catch (err) {
-    if (err instanceof NoClusterConfigured || err instanceof InputError) return failWith("ips", err.message, err.exitCode, opts.json);
-    return failWith(
-      "ips",
-      `cannot list Services from the cluster: ${(err as Error).message}\n  fix: pass --kubeconfig/--context for the BeckerKube cluster (or use \`bk ips scan\`, which needs no cluster)`,
-      EXIT.unavailable,
-      opts.json,
-    );
+    // An unreachable pool is often why the cluster cannot be reached either: say both.
+    if (!opts.json) printFindings(routes.findings);
+    return clusterFailure(err, opts.json);
   }
-  const { rows, findings } = compareLive(model, services);
+  const live = compareLive(model, services);
+  const { rows } = live;
+  const findings = [...routes.findings, ...live.findings];
   const failed = findings.some((f) => f.severity === "error");
-  if (opts.json) printJson({ ok: !failed, endpoints: rows, findings });
+  if (opts.json) printJson({ ok: !failed, routes: routes.verdicts, endpoints: rows, findings });
   else {
     for (const r of rows) {
       const mark = r.status === "ok" ? green("ok     ") : red(r.status.padEnd(7));

@@ -61,6 +61,7 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
   out.push(bold(`BeckerKube plan: ${m.cluster.name}`));
   out.push(`  Minikube profile ${p.name}, node ${p.node}, Kubernetes ${p.kubernetesVersion}, ${p.cpus} CPUs, ${p.memory} memory`);
   out.push(`  CNI ${p.cni}: ${summary.cni.enforcesNetworkPolicy ? "enforces NetworkPolicy" : red("does NOT enforce NetworkPolicy")}`);
+  out.push(`  Node network ${m.network.node.network} ${m.network.node.subnet} (${p.driver}): node ${m.network.node.ip}, gateway ${m.network.node.gateway}`);
   out.push(`  Flux: ${m.gitops.repository}@${m.gitops.branch} every ${m.gitops.interval} -> ${m.gitops.path}`);
   out.push(`  Routes: ${m.network.routes === "gateway-api" ? "Gateway API HTTPRoutes on the Istio gateway" : "Ingress objects on ingress-nginx"}`);
   out.push("", bold(`Services (MetalLB pool ${m.network.loadBalancerPool.start}-${m.network.loadBalancerPool.end})`));
