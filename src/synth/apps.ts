@@ -58,7 +58,8 @@ export function componentValues(m: Model, c: ComponentModel): Record<string, unk
     secretEnv: secretEnv.sort((a, b) => a.name.localeCompare(b.name)),
     secretFiles: d.secretFiles,
     ...(d.probes ? { probes: { liveness: probe(d.probes.liveness), readiness: probe(d.probes.readiness) } } : {}),
-    ...(d.resources ? { resources: d.resources } : {}),
+    // The definition's default where the component names none, so no size comes from the chart's values.
+    resources: d.resources ?? m.resources.default,
     metrics: d.metrics ? { enabled: true, port: d.metrics.port, path: d.metrics.path } : { enabled: false },
     route: d.route
       ? {
