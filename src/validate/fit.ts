@@ -130,8 +130,7 @@ const replicasOf = (obj: KubeObject, field = "replicas", fallback = 1): number =
 function operatorPods(obj: KubeObject): { replicas: number; spec: Rec } | undefined {
   const group = apiGroup(obj);
   const resources = rec(rec(obj.spec)?.resources) ?? {};
-  if (group === "monitoring.coreos.com" && (obj.kind === "Prometheus" || obj.kind === "Alertmanager"))
-    return { replicas: replicasOf(obj), spec: { containers: [{ name: obj.kind.toLowerCase(), resources }] } };
+  if (group === "monitoring.coreos.com" && (obj.kind === "Prometheus" || obj.kind === "Alertmanager")) return { replicas: replicasOf(obj), spec: { containers: [{ name: obj.kind.toLowerCase(), resources }] } };
   if (group === "postgresql.cnpg.io" && obj.kind === "Cluster") return { replicas: replicasOf(obj, "instances"), spec: { containers: [{ name: "postgres", resources }] } };
   return undefined;
 }
@@ -235,8 +234,7 @@ export function checkFit(objects: readonly KubeObject[], input: FitInput): FitRe
       .join(", ");
   for (const r of ["cpu", "memory"] as const) {
     const what = r === "cpu" ? "CPU" : "memory";
-    if (requests[r] > allocatable[r])
-      problems.push(`the workloads request ${fmt[r](requests[r])} of ${what} but the node offers ${fmt[r](allocatable[r])} (after the system reserve); the largest: ${consumers(r)}`);
+    if (requests[r] > allocatable[r]) problems.push(`the workloads request ${fmt[r](requests[r])} of ${what} but the node offers ${fmt[r](allocatable[r])} (after the system reserve); the largest: ${consumers(r)}`);
     else if (requests[r] + headroom.needed[r] > allocatable[r])
       problems.push(
         `the workloads request ${fmt[r](requests[r])} of the node's ${fmt[r](allocatable[r])} ${what}, leaving ${fmt[r](allocatable[r] - requests[r])}: no room for ${headroom.neededBy[r]} (${fmt[r](headroom.needed[r])} more); the largest: ${consumers(r)}`,

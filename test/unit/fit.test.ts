@@ -64,7 +64,12 @@ describe("a pod's effective request", () => {
   });
 
   it("takes the limit as the request when only a limit is set, and has no bound without a limit", () => {
-    const u = podUse({ containers: [{ name: "a", resources: { limits: { cpu: "300m", memory: "64Mi" } } }, { name: "b", resources: { requests: { cpu: "100m", memory: "64Mi" } } }] });
+    const u = podUse({
+      containers: [
+        { name: "a", resources: { limits: { cpu: "300m", memory: "64Mi" } } },
+        { name: "b", resources: { requests: { cpu: "100m", memory: "64Mi" } } },
+      ],
+    });
     assert.deepEqual(u.requests, { cpu: 400, memory: 128 * MI });
     assert.equal(u.limits.cpu, Number.POSITIVE_INFINITY);
   });
