@@ -3,6 +3,10 @@ import { describe, it } from "node:test";
 import type { KubeObject } from "../../src/core/object.js";
 import { amountOf, checkFit, podUse, workloadUses } from "../../src/validate/fit.js";
 import { nodeCapacity, reserveOf } from "../../src/workflows/fit.js";
+import { FindingsError } from "../../src/core/finding.js";
+import { loadDefinition } from "../../src/model/load.js";
+import { generate } from "../../src/pipeline.js";
+import { REPO_ROOT, tempDefinition, type DefinitionDocs } from "../helpers/definition.js";
 
 const GI = 2 ** 30;
 const MI = 2 ** 20;
@@ -141,5 +145,38 @@ describe("checkFit", () => {
     assert.equal(r.fits, false);
     assert.deepEqual(r.bestEffort, ["Prometheus/mon/p config-reloader config-reloader", "Deployment/ns/bare bare"]);
     assert.match(r.problems.at(-1)!, /2 container\(s\) request nothing and would run BestEffort/);
+  });
+});
+
+describe("resources in the definition", () => {
+  const findings = (edit: (d: DefinitionDocs) => void) => {
+    try {
+      loadDefinition(tempDefinition(edit));
+    } catch (err) {
+      assert.ok(err instanceof FindingsError);
+      return err.findings.map((f) => `${f.field}: ${f.message} (fix: ${f.fix})`);
+    }
+    return assert.fail("the definition loaded");
+  };
+
+  it("sizes a container from its own entry, else from the default, apps included", () => {
+    const { model: m, tree } = generate(REPO_ROOT);
+    assert.deepEqual(m.resources.components.prometheus, { requests: { cpu: "200m", memory: "1Gi" }, limits: { cpu: "1", memory: "2Gi" } });
+    assert.deepEqual(m.cluster.profile.reserved, { cpu: "1500m", memory: "2Gi" });
+    const release = (name: string) =>
+      tree.objects.find((p) => p.object.kind === "HelmRelease" && p.object.metadata.name === name)!.object.spec as { values: { resources?: unknown; prometheus?: { prometheusSpec?: { resources?: unknown } } } };
+    assert.deepEqual(release("kube-prometheus-stack").values.prometheus?.prometheusSpec?.resources, m.resources.components.prometheus);
+    assert.deepEqual(release("ffl-frontend").values.resources, m.resources.default);
+  });
+
+  it("refuses a container name it does not know, and a bad or missing reserve, naming the field", () => {
+    const unknown = findings((d) => d.infra.setIn(["resources", "components", "prometheuz"], d.infra.createNode({ requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } })));
+    assert.deepEqual(unknown, ["resources.components.prometheuz: unknown field 'prometheuz' (fix: remove the field or correct its spelling (see docs/definition.md for the fields each entry takes))"]);
+    const reserve = findings((d) => d.cluster.setIn(["cluster", "profile", "reserved", "memory"], "2Gx"));
+    assert.deepEqual(reserve, ["cluster.profile.reserved.memory: '2Gx' is not a Kubernetes quantity such as 2Gi (fix: write a number with an optional suffix (m, k, M, G, Ki, Mi, Gi, ...), such as 2Gi)"]);
+    const below = findings((d) => d.infra.setIn(["resources", "components", "loki", "limits", "memory"], "128Mi"));
+    assert.deepEqual(below, [
+      "resources.components.loki.limits.memory: the memory limit 128Mi is below the request 256Mi; Kubernetes refuses such a pod (fix: raise limits.memory to at least 256Mi, or lower requests.memory)",
+    ]);
   });
 });
