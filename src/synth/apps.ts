@@ -98,6 +98,8 @@ export function componentValueOrigin(c: ComponentModel, p: Segments): Segments |
   if (head === "migration" && c.migration) return next === "activeDeadlineSeconds" ? ["migration", "deadlineSeconds"] : next === "command" ? ["migration", ...p.slice(1)] : ["migration"];
   if (head === "route" && c.route) return ["route"];
   if ((head === "metrics" && c.metrics) || (head === "persistence" && c.persistence)) return next === "enabled" || next === "storageClass" ? [head] : p;
+  // Without its own resources the component takes infrastructure.yaml's resources.default: not a line of this file.
+  if (head === "resources" && !c.resources) return undefined;
   if (SAME_NAME.has(String(head))) return p;
   return undefined;
 }
