@@ -181,7 +181,7 @@ function fitLines(fit: FitOutcome, p: Model["cluster"]["profile"]): string[] {
   if (r.fits) out.push(green("  fits, with room for the largest rolling update"));
   // Limits may overcommit (requests are what the scheduler guarantees); memory over the node is worth knowing.
   if (r.limits.memory > r.allocatable.memory)
-    out.push(yellow(`  memory limits add up to ${pct(r.limits.memory, r.allocatable.memory)} of what the node offers: if every workload used its limit at once, the kernel would kill the largest`));
+    out.push(yellow(`  memory limits add up to ${pct(r.limits.memory, r.allocatable.memory)} of what the node offers: if every workload used its limit at once, the kernel would kill containers for memory`));
   for (const problem of r.problems) out.push(red(`  ${problem}`));
   return out;
 }
