@@ -106,7 +106,7 @@ function loadNow(): [number, number, number] {
 
 /** Object count and errors from one `bk plan --json` run: the figures are only meaningful for a clean plan. */
 async function planCounts(root: string): Promise<number> {
-  const s = await timed(node, [bk, "--root", root, "plan", "--no-kustomize", "--json"], { captureStdout: true });
+  const s = await timed(node, [bk, "--root", root, "plan", "--no-kustomize", "--no-fit", "--json"], { captureStdout: true });
   if (s.exitCode !== 0) throw new Error(`bk plan --json on ${root} exited ${s.exitCode}:\n${s.stderr.slice(0, 2000)}`);
   const plan = JSON.parse(s.stdout) as { objects: { total: number }; validation: { errors: number } };
   if (plan.validation.errors !== 0) throw new Error(`bk plan on ${root} reports ${plan.validation.errors} validation error(s); the benchmark times clean plans only`);
@@ -136,15 +136,15 @@ async function main(): Promise<void> {
     // A cold start: an empty validator cache, as on the first run after installing.
     const coldCache = join(work, "cold-cache");
     log("bk plan --no-kustomize with an empty validator cache (one run)");
-    const cold = await timed(node, [bk, "--root", repo, "plan", "--no-kustomize"], { env: { ...env, XDG_CACHE_HOME: coldCache } });
+    const cold = await timed(node, [bk, "--root", repo, "plan", "--no-kustomize", "--no-fit"], { env: { ...env, XDG_CACHE_HOME: coldCache } });
     if (cold.exitCode !== 0) throw new Error(`cold bk plan exited ${cold.exitCode}:\n${cold.stderr}`);
 
     log(`bk --help x${opts.runs * 2}`);
     const help = await series("bk --help", node, [bk, "--help"], opts.runs * 2, { env });
     const realObjects = await planCounts(repo);
     log(`bk plan (real definition, ${realObjects} objects) x${opts.runs}, with and without kustomize`);
-    const planKustomize = await series("bk plan", node, [bk, "--root", repo, "plan"], opts.runs, { env });
-    const planNoKustomize = await series("bk plan --no-kustomize", node, [bk, "--root", repo, "plan", "--no-kustomize"], opts.runs, { env });
+    const planKustomize = await series("bk plan", node, [bk, "--root", repo, "plan", "--no-fit"], opts.runs, { env });
+    const planNoKustomize = await series("bk plan --no-kustomize", node, [bk, "--root", repo, "plan", "--no-kustomize", "--no-fit"], opts.runs, { env });
     const phasesReal = phaseSplit(repo);
 
     const scaled: Report["scaled"] = [];
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
       if (synth.status !== 0) throw new Error(`bk synth at ${factor}x failed:\n${synth.stderr}`);
       const objects = await planCounts(def.root);
       log(`bk plan --no-kustomize at ${factor}x (${def.apps} apps, ${objects} objects) x${opts.scaledRuns}`);
-      const s = await series(`bk plan x${factor}`, node, [bk, "--root", def.root, "plan", "--no-kustomize"], opts.scaledRuns, { env });
+      const s = await series(`bk plan x${factor}`, node, [bk, "--root", def.root, "plan", "--no-kustomize", "--no-fit"], opts.scaledRuns, { env });
       const phases = phaseSplit(def.root);
       if (phases.objects !== objects) log(`warning: bench/phases.ts counted ${phases.objects} objects at ${factor}x, bk plan ${objects}: update phases.ts to match src/tree/tree.ts`);
       scaled.push({ factor, apps: def.apps, objects, series: s, phases });

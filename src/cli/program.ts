@@ -109,9 +109,11 @@ function group(name: string): Command {
 
 program
   .command("plan")
-  .description("load, synthesize and validate; print what the cluster is and what would change (needs no cluster)")
+  .description("load, synthesize and validate; print what the cluster is, whether it fits its node, and what would change (needs no cluster)")
   .option("--json", "machine-readable output")
   .option("--no-kustomize", "skip the kustomize build check")
+  .option("--charts <dir>", "chart mirror to render the upstream charts from for the fit check (default $BK_CHARTS, else $BK_SHARED/charts, else the chart cache)")
+  .option("--no-fit", "skip rendering the charts and checking that the workloads fit the node")
   .action((opts) => run(async (root) => (await import("./commands/plan.js")).planCommand(root, opts)));
 
 program

@@ -21,6 +21,7 @@ interface JsonSchema {
   properties?: Record<string, JsonSchema>;
   required?: string[];
   additionalProperties?: JsonSchema | boolean;
+  propertyNames?: JsonSchema;
   items?: JsonSchema;
   anyOf?: JsonSchema[];
   oneOf?: JsonSchema[];
@@ -73,6 +74,7 @@ const PATTERN_WORDS: Record<string, string> = {
 function ruleOf(s: JsonSchema): string {
   const parts: string[] = [];
   if (s.enum) parts.push(`one of ${s.enum.map((v) => `\`${String(v)}\``).join(", ")}`);
+  if (s.propertyNames?.enum) parts.push(`each name one of ${s.propertyNames.enum.map((v) => `\`${String(v)}\``).join(", ")}`);
   const prefix = s.format === "starts_with" ? /^\^(.*)\.\*$/.exec(s.pattern ?? "")?.[1]?.replace(/\\(.)/g, "$1") : undefined;
   if (prefix !== undefined) parts.push(`starts with \`${prefix}\``);
   else if (s.pattern) parts.push(PATTERN_WORDS[s.pattern] ?? `matches \`${s.pattern}\``);

@@ -22,6 +22,7 @@ import {
 import { FLUX_NAMESPACE } from "../core/well-known.js";
 import { infraWorkloads } from "./infra-workloads.js";
 import { notificationSecrets, notificationsOf } from "./notifications.js";
+import { INFRA_CONTAINER_NAMES } from "./infra-resources.js";
 
 export interface ParsedDefinition {
   cluster: ClusterDef;
@@ -71,6 +72,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     certificates: certificatesOf(endpoints),
     registry,
     postgres,
+    resources: { default: infra.resources.default, components: Object.fromEntries(INFRA_CONTAINER_NAMES.map((k) => [k, infra.resources.components[k] ?? infra.resources.default])) as Model["resources"]["components"] },
     workloads: infraWorkloads({ ...upstream, postgres, endpoints }),
     apps,
     components,

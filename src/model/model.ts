@@ -4,6 +4,8 @@
  * Synthesis, policy, docs and operations read the Model; none of them re-derive these values.
  */
 
+import type { InfraContainer } from "./infra-resources.js";
+
 export type PodSecurity = "privileged" | "baseline" | "restricted";
 
 export interface ClusterModel {
@@ -18,6 +20,8 @@ export interface ClusterModel {
     memory: string;
     disk: string;
     cni: "calico" | "cilium" | "flannel" | "bridge" | "kindnet" | "auto";
+    /** What the node keeps for itself and for pods the tree does not declare. */
+    reserved: { cpu: string; memory: string };
   };
 }
 
@@ -411,6 +415,8 @@ export interface Model {
   /** host:port of the private registry, as image references use it. */
   registry: string;
   postgres: PostgresModel;
+  /** Requests and limits of every infrastructure container (the definition's default filled in) and the apps' default. */
+  resources: { default: ResourcesModel; components: Record<InfraContainer, ResourcesModel> };
   /** The infrastructure pods with their labels and ports (infra-workloads.ts). */
   workloads: InfraWorkloads;
   apps: AppModel[];

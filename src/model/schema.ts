@@ -9,6 +9,7 @@ import { imageRefProblem, parseImage, unpinnedReason } from "../core/image-ref.j
 import { compareQuantities, parseQuantity } from "../core/quantity.js";
 import { formatCidr, isPrivateIPv4, parseCidr, parseIPv4 } from "../core/ipv4.js";
 import { cronProblem } from "./cron.js";
+import { INFRA_CONTAINER_NAMES, type InfraContainer as InfraContainerName } from "./infra-resources.js";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -213,6 +214,11 @@ const ClusterFile = z
             memory: z.string().regex(/^\d+[mg]$/, "memory like 12g"),
             disk: z.string().regex(/^\d+[mg]$/, "disk like 80g"),
             cni: z.enum(["calico", "cilium", "flannel", "bridge", "kindnet", "auto"]),
+            /**
+             * What the node keeps for itself and for pods no tree object declares (the kubelet, the OS, Kubernetes'
+             * own pods, the CNI, the Flux controllers `bk bootstrap` installs): `bk plan` fits the platform in the rest.
+             */
+            reserved: z.object({ cpu: quantityOf("1 or 1500m"), memory: quantityOf("2Gi") }).strict(),
           })
           .strict(),
       })
@@ -335,6 +341,16 @@ const InfraFile = z
       })
       .strict(),
     postgres: Postgres,
+    /**
+     * Requests and limits of every infrastructure container: `default` for each one not named in `components`,
+     * and for application components without their own.
+     */
+    resources: z
+      .object({
+        default: Resources,
+        components: z.partialRecord(z.enum(INFRA_CONTAINER_NAMES as [InfraContainerName, ...InfraContainerName[]]), Resources).default({}),
+      })
+      .strict(),
     cloudnativePg: z.object({ namespace: dnsLabel("namespace"), chart: z.string() }).strict(),
     monitoring: z
       .object({

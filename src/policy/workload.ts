@@ -18,8 +18,7 @@ export const COMPONENT_LABEL = "app.kubernetes.io/component";
 const resources: PolicyRule = {
   id: "workload/resources",
   description: "Every container and init container sets resources.requests and resources.limits for cpu and memory.",
-  // Upstream charts' defaults are reported, not yet failed: the definition does not set their resources yet.
-  upstreamSeverity: "warning",
+  // Upstream charts' containers fail too: the definition sizes every one (infrastructure.yaml `resources`).
   check(obj) {
     const pt = podTemplateOf(obj);
     if (!pt) return [];

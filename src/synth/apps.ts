@@ -58,7 +58,8 @@ export function componentValues(m: Model, c: ComponentModel): Record<string, unk
     secretEnv: secretEnv.sort((a, b) => a.name.localeCompare(b.name)),
     secretFiles: d.secretFiles,
     ...(d.probes ? { probes: { liveness: probe(d.probes.liveness), readiness: probe(d.probes.readiness) } } : {}),
-    ...(d.resources ? { resources: d.resources } : {}),
+    // The definition's default where the component names none, so no size comes from the chart's values.
+    resources: d.resources ?? m.resources.default,
     metrics: d.metrics ? { enabled: true, port: d.metrics.port, path: d.metrics.path } : { enabled: false },
     route: d.route
       ? {
@@ -97,6 +98,8 @@ export function componentValueOrigin(c: ComponentModel, p: Segments): Segments |
   if (head === "migration" && c.migration) return next === "activeDeadlineSeconds" ? ["migration", "deadlineSeconds"] : next === "command" ? ["migration", ...p.slice(1)] : ["migration"];
   if (head === "route" && c.route) return ["route"];
   if ((head === "metrics" && c.metrics) || (head === "persistence" && c.persistence)) return next === "enabled" || next === "storageClass" ? [head] : p;
+  // Without its own resources the component takes infrastructure.yaml's resources.default: not a line of this file.
+  if (head === "resources" && !c.resources) return undefined;
   if (SAME_NAME.has(String(head))) return p;
   return undefined;
 }

@@ -12,6 +12,7 @@ import type { KubeObject, PlacedObject } from "../core/object.js";
 import { endpointById, type CertificateModel, type Model } from "../model/model.js";
 import { MANAGED_BY, helmRelease, labelsFor, lbAnnotations, loadBalancerService, obj, place } from "./builders.js";
 import { CONFIGS } from "../model/layout.js";
+import { size } from "./resources.js";
 import { synthPostgres } from "./postgres.js";
 import { APP_CHART_REPOSITORY, FLUX_NAMESPACE, LOKI_PORT, REGISTRY_METRICS_PORT } from "../core/well-known.js";
 
@@ -197,7 +198,7 @@ function synthChartmuseum(m: Model): PlacedObject[] {
         capabilities: { drop: ["ALL"] },
         seccompProfile: { type: "RuntimeDefault" },
       },
-      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+      resources: size(m, "chartmuseum"),
     },
   });
   // Flux reads our application chart from ChartMuseum inside the cluster.
@@ -250,7 +251,8 @@ function synthLogging(m: Model): PlacedObject[] {
         limits_config: { retention_period: l.retention },
         compactor: { retention_enabled: true, delete_request_store: "filesystem", working_directory: "/var/loki/compactor" },
       },
-      singleBinary: { replicas: 1, persistence: { enabled: true, size: l.storage, storageClass: m.storageClass } },
+      singleBinary: { replicas: 1, persistence: { enabled: true, size: l.storage, storageClass: m.storageClass }, resources: size(m, "loki") },
+      sidecar: { resources: size(m, "lokiSidecar") },
       backend: { replicas: 0 },
       read: { replicas: 0 },
       write: { replicas: 0 },
@@ -283,6 +285,7 @@ function synthLogging(m: Model): PlacedObject[] {
         ].join("\n"),
       },
       serviceMonitor: { enabled: false },
+      resources: size(m, "fluentBit"),
     },
   });
   return place(`${CONFIGS}/logging/helmrelease.yaml`, loki, fluentBit);

@@ -8,6 +8,7 @@ import { gitRepository, gitSourceName, helmRelease, helmRepository, helmReposito
 import { CONTROLLERS } from "../model/layout.js";
 import { mergeValues, monitoringValuesPatch } from "./observability/index.js";
 import { LOKI_PORT } from "../core/well-known.js";
+import { size } from "./resources.js";
 
 const TEN_MINUTES = "10m";
 
@@ -64,7 +65,8 @@ function metallbRelease(m: Model): Release {
       crds: { enabled: true },
       // L2 mode only: no BGP, so neither frr-k8s (on by default since 0.16) nor the deprecated FRR speaker mode
       frrk8s: { enabled: false },
-      speaker: { frr: { enabled: false } },
+      speaker: { frr: { enabled: false }, resources: size(m, "metallbSpeaker") },
+      controller: { resources: size(m, "metallbController") },
       prometheus: { serviceMonitor: { enabled: false } },
     },
   });
@@ -81,7 +83,10 @@ function certManagerRelease(m: Model): Release {
       crds: { enabled: true, keep: true },
       prometheus: { enabled: true, servicemonitor: { enabled: false } },
       // cert-manager's startupapicheck is a post-install hook that waits for the webhook
-      startupapicheck: { timeout: "5m" },
+      startupapicheck: { timeout: "5m", resources: size(m, "certManagerStartupapicheck") },
+      resources: size(m, "certManager"),
+      webhook: { resources: size(m, "certManagerWebhook") },
+      cainjector: { resources: size(m, "certManagerCainjector") },
     },
   });
 }
@@ -96,6 +101,7 @@ function sealedSecretsRelease(m: Model): Release {
       fullnameOverride: m.sealedSecrets.controllerName,
       keyrenewperiod: m.sealedSecrets.keyRenewPeriod,
       metrics: { serviceMonitor: { enabled: false } },
+      resources: size(m, "sealedSecrets"),
     },
   });
 }
@@ -119,7 +125,8 @@ function ingressNginxRelease(m: Model): Release {
         },
         extraArgs: { "default-ssl-certificate": `${ingress.namespace}/ingress-tls` },
         metrics: { enabled: true, serviceMonitor: { enabled: false } },
-        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+        resources: size(m, "ingressNginx"),
+        admissionWebhooks: { createSecretJob: { resources: size(m, "ingressNginxAdmission") }, patchWebhookJob: { resources: size(m, "ingressNginxAdmission") } },
       },
     },
   });
@@ -138,7 +145,7 @@ function istioReleases(m: Model): Release[] {
     timeout: TEN_MINUTES,
     dependsOn: [{ name: "istio-base" }],
     values: {
-      pilot: { resources: { requests: { cpu: "100m", memory: "256Mi" } } },
+      pilot: { resources: size(m, "istiod") },
       meshConfig: { accessLogFile: "/dev/stdout" },
       // istio-system and the gateway's namespace enforce "restricted", which requires a seccomp profile.
       seccompProfile: RUNTIME_DEFAULT_SECCOMP,
@@ -153,6 +160,7 @@ function istioReleases(m: Model): Release[] {
     dependsOn: [{ name: "istiod", namespace: m.istio.namespace }],
     values: {
       name: m.istio.gatewayName,
+      resources: size(m, "istioGateway"),
       // Setting the pod securityContext replaces the chart's default, so its unprivileged-port sysctl is kept.
       securityContext: { seccompProfile: RUNTIME_DEFAULT_SECCOMP, sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }] },
       service: {
@@ -171,7 +179,7 @@ function cloudnativePgRelease(m: Model): Release {
     namespace: m.cloudnativePg.namespace,
     pin: m.cloudnativePg.chart,
     crds: true,
-    values: { crds: { create: true }, monitoring: { podMonitorEnabled: false } },
+    values: { crds: { create: true }, monitoring: { podMonitorEnabled: false }, resources: size(m, "cnpgOperator") },
   });
 }
 
@@ -203,14 +211,24 @@ function monitoringValues(m: Model): Record<string, unknown> {
         ruleSelectorNilUsesHelmValues: false,
         probeSelectorNilUsesHelmValues: false,
         storageSpec: pvc(mon.prometheusStorage),
+        resources: size(m, "prometheus"),
       },
     },
-    alertmanager: { alertmanagerSpec: { storage: pvc(mon.alertmanagerStorage) } },
+    alertmanager: { alertmanagerSpec: { storage: pvc(mon.alertmanagerStorage), resources: size(m, "alertmanager") } },
+    prometheusOperator: {
+      resources: size(m, "prometheusOperator"),
+      prometheusConfigReloader: { resources: size(m, "configReloader") },
+      admissionWebhooks: { patch: { resources: size(m, "prometheusOperatorWebhookPatch") } },
+    },
+    "kube-state-metrics": { resources: size(m, "kubeStateMetrics") },
+    "prometheus-node-exporter": { resources: size(m, "nodeExporter") },
     grafana: {
+      resources: size(m, "grafana"),
+      initChownData: { resources: size(m, "grafanaInit") },
       // The chart creates the admin login (a random password, kept across upgrades by its lookup). A declared
       // SealedSecret could only arrive with infra-configs, after this layer that waits for Grafana (upstream/secret-source).
       persistence: { enabled: true, size: mon.grafanaStorage, storageClassName: m.storageClass },
-      sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" } },
+      sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" }, resources: size(m, "grafanaSidecar") },
       additionalDataSources: [
         {
           name: "Loki",

@@ -8,6 +8,7 @@ import type { PlacedObject } from "../core/object.js";
 import { roleSecretName, type Model } from "../model/model.js";
 import { MANAGED_BY, labelsFor, lbAnnotations, obj, place } from "./builders.js";
 import { CONFIGS } from "../model/layout.js";
+import { size } from "./resources.js";
 import { POSTGRES_PORT } from "../core/well-known.js";
 
 export function synthPostgres(m: Model): PlacedObject[] {
@@ -23,7 +24,7 @@ export function synthPostgres(m: Model): PlacedObject[] {
       // The superuser secret is generated in-cluster by the operator; the backup job reads it.
       enableSuperuserAccess: true,
       storage: { size: pg.storage, storageClass: m.storageClass },
-      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "2", memory: "2Gi" } },
+      resources: size(m, "postgres"),
       managed: {
         roles: pg.roles.map((role) => ({
           name: role,
@@ -114,7 +115,7 @@ function synthBackupJob(m: Model): PlacedObject[] {
                     { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: `${pg.clusterName}-superuser`, key: "password" } } },
                   ],
                   securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                  resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+                  resources: size(m, "postgresBackup"),
                   volumeMounts: [
                     { name: "backups", mountPath: "/backups" },
                     { name: "tmp", mountPath: "/tmp" },

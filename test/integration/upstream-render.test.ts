@@ -145,8 +145,11 @@ describe("every HelmRelease rendered through its real chart", () => {
       [],
     );
     assert.ok(v.checks.includes("upstream"));
-    // The upstream resource gaps are reported (issue: the definition does not size upstream workloads yet), as warnings.
-    assert.ok(v.findings.some((f) => f.rule === "workload/resources" && f.severity === "warning" && f.object === "DaemonSet/logging/fluent-bit"));
+    // The definition sizes every container the upstream charts run (issue 16): none is left to the chart's defaults.
+    assert.deepEqual(
+      v.findings.filter((f) => f.rule === "workload/resources"),
+      [],
+    );
   });
 
   it("finds what Pod Security would reject in an upstream chart's pods, at the HelmRelease that installs them", async () => {

@@ -7,11 +7,17 @@ import { readTree } from "../../tree/files.js";
 import { GENERATED_FILES, OWNED_DIRS } from "../../tree/tree.js";
 import { checkGenerated } from "../../workflows/validate.js";
 import { EXIT } from "../../core/errors.js";
+import { fitPlatform, type FitOutcome } from "../../workflows/fit.js";
+import { formatCpu, formatMemory, topConsumers, type Amount } from "../../validate/fit.js";
 import { bold, dim, green, printFindings, printJson, red, summarize, yellow } from "../output.js";
 
 export interface PlanOptions {
   json?: boolean;
   kustomize?: boolean;
+  /** Chart mirror for the fit check's renders. */
+  charts?: string;
+  /** false: no render, no fit check (--no-fit). */
+  fit?: boolean;
 }
 
 /** The plan as data: the human screen and --json are both rendered from this. */
@@ -52,9 +58,16 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
   const summary = planSummary(m);
   const changes = { added: diff.added, changed: diff.changed, removed: diff.removed };
   const objects = { total: tree.objects.length, files: tree.files.size, byKind: Object.fromEntries([...kinds].sort(([a], [b]) => a.localeCompare(b))) };
+  const fit: FitOutcome =
+    opts.fit === false
+      ? { checked: false, reason: "skipped (--no-fit)" }
+      : errors
+        ? { checked: false, reason: "skipped: the tree has validation errors" }
+        : await fitPlatform(root, g, opts.charts ? { charts: opts.charts } : {});
+  const failed = errors > 0 || (fit.checked && !fit.report.fits);
   if (opts.json) {
-    printJson({ ...summary, objects, validation: { ok: errors === 0, errors, warnings, checks: validation.checks, findings: validation.findings }, changes });
-    return errors ? EXIT.failed : EXIT.ok;
+    printJson({ ...summary, objects, resources: fitJson(fit), validation: { ok: errors === 0, errors, warnings, checks: validation.checks, findings: validation.findings }, changes });
+    return failed ? EXIT.failed : EXIT.ok;
   }
   const out: string[] = [];
   const p = m.cluster.profile;
@@ -94,6 +107,7 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
       .map(([k, n]) => `${n} ${k}`)
       .join(", ")}`,
   );
+  out.push("", ...fitLines(fit, p));
   out.push("", bold("Validation") + dim(` (${validation.checks.join(", ")}${kustomize ? "" : "; kustomize build skipped: kubectl not found"})`));
   const notSealed = validation.findings.filter((f) => f.rule === "secrets/not-sealed");
   if (errors === 0) out.push(green(`  ok: no errors`) + (warnings ? yellow(`, ${warnings} warning(s)`) : ""));
@@ -107,5 +121,68 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
   process.stdout.write(out.join("\n") + "\n");
   const shown = validation.findings.filter((f) => f.severity === "error" || f.rule !== "secrets/not-sealed");
   if (shown.length) printFindings(shown);
-  return errors ? EXIT.failed : EXIT.ok;
+  if (fit.checked && !fit.report.fits) process.stderr.write(`${red("bk plan: the platform does not fit the node")}\n${fit.report.problems.map((x) => `  - ${x}`).join("\n")}\n`);
+  return failed ? EXIT.failed : EXIT.ok;
+}
+
+/** The fit check as --json has it: amounts in millicores and bytes (a missing limit is null: unbounded). */
+function fitJson(fit: FitOutcome) {
+  if (!fit.checked) return { checked: false, reason: fit.reason };
+  const r = fit.report;
+  const n = (v: number) => (Number.isFinite(v) ? v : null);
+  const amount = (a: Amount) => ({ cpuMillis: n(a.cpu), memoryBytes: n(a.memory) });
+  return {
+    checked: true,
+    fits: r.fits,
+    problems: r.problems,
+    chartsFrom: fit.chartsFrom,
+    capacity: amount(r.capacity),
+    reserve: amount(r.reserve),
+    allocatable: amount(r.allocatable),
+    requests: amount(r.requests),
+    limits: amount(r.limits),
+    headroom: { needed: amount(r.headroom.needed), neededBy: r.headroom.neededBy },
+    bestEffort: r.bestEffort,
+    workloads: r.workloads.map((w) => ({ ref: w.ref, kind: w.kind, replicas: w.replicas, transient: w.transient, surge: w.surge, requests: amount(w.requests), limits: amount(w.limits), bestEffort: w.bestEffort })),
+  };
+}
+
+const TOP = 8;
+
+/** Requests and limits against the node, and the largest consumers. */
+function fitLines(fit: FitOutcome, p: Model["cluster"]["profile"]): string[] {
+  const out = [bold("Resources") + dim(` (${p.cpus} CPUs, ${p.memory} memory, less ${p.reserved.cpu} CPU and ${p.reserved.memory} reserved)`)];
+  if (!fit.checked) return [...out, yellow(`  not checked: ${fit.reason}`)];
+  const r = fit.report;
+  const steady = r.workloads.filter((w) => !w.transient);
+  const pct = (a: number, b: number) => (b > 0 ? `${Math.round((a / b) * 100)}%` : "-");
+  out.push(
+    docsTable(
+      ["", "CPU", "memory"],
+      [
+        ["allocatable", formatCpu(r.allocatable.cpu), formatMemory(r.allocatable.memory)],
+        [`requests (${steady.length} workloads)`, `${formatCpu(r.requests.cpu)} (${pct(r.requests.cpu, r.allocatable.cpu)})`, `${formatMemory(r.requests.memory)} (${pct(r.requests.memory, r.allocatable.memory)})`],
+        ["limits", `${formatCpu(r.limits.cpu)} (${pct(r.limits.cpu, r.allocatable.cpu)})`, `${formatMemory(r.limits.memory)} (${pct(r.limits.memory, r.allocatable.memory)})`],
+        ["free for an update", formatCpu(r.allocatable.cpu - r.requests.cpu), formatMemory(r.allocatable.memory - r.requests.memory)],
+        ["largest update needs", formatCpu(r.headroom.needed.cpu), formatMemory(r.headroom.needed.memory)],
+      ],
+      "  ",
+    ),
+  );
+  const by = r.headroom.neededBy;
+  out.push(dim(`  (the largest update: ${by.cpu === by.memory ? by.cpu : `CPU: ${by.cpu || "-"}; memory: ${by.memory || "-"}`})`));
+  out.push(dim(`  largest consumers by memory requested (rendered from ${fit.chartsFrom}):`));
+  out.push(
+    docsTable(
+      ["Workload", "Pods", "CPU req/limit", "Memory req/limit"],
+      topConsumers(steady, "memory", TOP).map((w) => [w.ref, String(w.replicas), `${formatCpu(w.requests.cpu)} / ${formatCpu(w.limits.cpu)}`, `${formatMemory(w.requests.memory)} / ${formatMemory(w.limits.memory)}`]),
+      "  ",
+    ),
+  );
+  if (r.fits) out.push(green("  fits, with room for the largest rolling update"));
+  // Limits may overcommit (requests are what the scheduler guarantees); memory over the node is worth knowing.
+  if (r.limits.memory > r.allocatable.memory)
+    out.push(yellow(`  memory limits add up to ${pct(r.limits.memory, r.allocatable.memory)} of what the node offers: if every workload used its limit at once, the kernel would kill containers for memory`));
+  for (const problem of r.problems) out.push(red(`  ${problem}`));
+  return out;
 }
