@@ -1,0 +1,255 @@
+/**
+ * `bk images mirror / export / import` against real Docker Registry v2 servers (an "upstream" one and the private
+ * one, each with its own test CA) and the real skopeo, with OCI images made by hand (no image is pulled).
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parse } from "yaml";
+import { runBk } from "../helpers/cli.js";
+import { tempDefinition } from "../helpers/definition.js";
+import { ociLayout, startRegistry, type TestRegistry } from "../helpers/registry.js";
+
+const REDIS = ["ffl", "midwestmtg", "triager"];
+
+interface Json {
+  ok: boolean;
+  error?: string;
+  exitCode?: number;
+  images: Array<{ image: string; component: string; status: string; digest?: string; from?: string }>;
+}
+
+const scratch = mkdtempSync(path.join(os.tmpdir(), "bk-images-test-"));
+let upstream: TestRegistry;
+let priv: TestRegistry;
+let root: string;
+/** The app images of the definition: app/component:tag, everything but the redis components. */
+let appImages: string[];
+
+function certDir(r: TestRegistry): string {
+  const dir = path.join(scratch, `certs-${r.host.replace(/[:.]/g, "-")}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "ca.crt"), readFileSync(r.ca.caCert));
+  return dir;
+}
+
+/** The manifest digest the registry serves for a reference, read with skopeo itself (undefined when absent). */
+function registryDigest(r: TestRegistry, image: string): string | undefined {
+  try {
+    const raw = execFileSync("skopeo", ["inspect", "--raw", "--cert-dir", certDir(r), `docker://${r.host}/${image}`], { stdio: ["ignore", "pipe", "pipe"] });
+    return `sha256:${createHash("sha256").update(raw).digest("hex")}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function bk(args: string[], cwd = root) {
+  const r = runBk([...args, "--root", cwd]);
+  let json: Json | undefined;
+  try {
+    json = JSON.parse(r.stdout) as Json;
+  } catch {
+    json = undefined;
+  }
+  return { ...r, json };
+}
+
+const mirrorArgs = () => ["images", "mirror", "--registry", priv.host, "--ca", priv.ca.caCert, "--src-ca", upstream.ca.caCert, "--json"];
+
+before(async () => {
+  upstream = await startRegistry();
+  priv = await startRegistry();
+  upstream.push("library/redis", "7.4.2");
+  root = tempDefinition((d) => {
+    for (const app of REDIS) {
+      const comps = d.apps[app]!.get("components") as { get(k: string): { set(k: string, v: string): void } };
+      comps.get("redis").set("upstream", `${upstream.host}/library/redis`);
+    }
+  });
+  appImages = [];
+  for (const app of ["ccbot", "ffl", "midwestmtg", "mtg-dev-agents", "triager"]) {
+    const def = parse(readFileSync(path.join(root, "definition/apps", `${app}.yaml`), "utf8")) as { components: Record<string, { tag: string; upstream?: string }> };
+    for (const [name, c] of Object.entries(def.components)) if (!c.upstream) appImages.push(`${app}/${name}:${c.tag}`);
+  }
+});
+
+after(() => {
+  upstream?.stop();
+  priv?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe("bk images mirror", () => {
+  test("--dry-run compares digests and copies nothing", () => {
+    const r = bk([...mirrorArgs(), "--dry-run"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(
+      r.json!.images.map((i) => i.status),
+      ["would-copy", "would-copy", "would-copy"],
+    );
+    assert.equal(registryDigest(priv, "ffl/redis:7.4.2"), undefined, "a dry run pushed an image");
+  });
+
+  test("copies each third-party image under <app>/<component>:<tag>, digests preserved; a second run copies nothing", () => {
+    const want = registryDigest(upstream, "library/redis:7.4.2");
+    assert.ok(want);
+    const first = bk(mirrorArgs());
+    assert.equal(first.status, 0, first.stderr);
+    assert.deepEqual(
+      first.json!.images.map((i) => [i.component, i.status]),
+      REDIS.map((a) => [`${a}/redis`, "copied"]),
+    );
+    for (const app of REDIS) assert.equal(registryDigest(priv, `${app}/redis:7.4.2`), want, `${app}/redis`);
+    // Progress goes to stderr, one line per image, so stdout stays the result.
+    assert.match(first.stderr, /\[1\/3\] ffl\/redis: .*library\/redis:7\.4\.2 -> .*ffl\/redis:7\.4\.2/);
+
+    const second = bk(mirrorArgs());
+    assert.equal(second.status, 0, second.stderr);
+    assert.deepEqual(
+      second.json!.images.map((i) => i.status),
+      ["up-to-date", "up-to-date", "up-to-date"],
+    );
+  });
+
+  test("--from-oci-dir copies from an OCI archive saved under the upstream reference (offline host)", () => {
+    const dir = path.join(scratch, "offline");
+    mkdirSync(dir);
+    const layout = ociLayout(path.join(scratch, "layout-redis"), "redis built elsewhere", "7.4.2");
+    const ref = `${upstream.host}/library/redis:7.4.2`;
+    execFileSync("skopeo", ["copy", "--quiet", `oci:${layout}:7.4.2`, `oci-archive:${path.join(dir, "redis.tar")}:${ref}`]);
+    writeFileSync(path.join(dir, "README.txt"), "not an archive: ignored\n");
+    const r = bk(["images", "mirror", "ffl/redis", "--from-oci-dir", dir, "--registry", priv.host, "--ca", priv.ca.caCert, "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.json!.images.length, 1);
+    const [only] = r.json!.images;
+    assert.equal(only!.status, "copied");
+    assert.equal(only!.from, path.join(dir, "redis.tar"));
+    const index = JSON.parse(readFileSync(path.join(layout, "index.json"), "utf8")) as { manifests: Array<{ digest: string }> };
+    assert.equal(registryDigest(priv, "ffl/redis:7.4.2"), index.manifests[0]!.digest);
+    // The others were not asked for and keep the upstream registry's image.
+    assert.equal(registryDigest(priv, "triager/redis:7.4.2"), registryDigest(upstream, "library/redis:7.4.2"));
+
+    const again = bk(["images", "mirror", "ffl/redis", "--from-oci-dir", dir, "--registry", priv.host, "--ca", priv.ca.caCert, "--json"]);
+    assert.equal(again.json!.images[0]!.status, "up-to-date", again.stderr);
+  });
+
+  test("an archive folder without the image exits 3 naming it and how to save it", () => {
+    const dir = path.join(scratch, "empty-offline");
+    mkdirSync(dir);
+    const r = bk(["images", "mirror", "--from-oci-dir", dir, "--registry", priv.host, "--ca", priv.ca.caCert]);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, new RegExp(`no OCI archive in ${dir} holds ${upstream.host}/library/redis:7\\.4\\.2.*skopeo copy --all docker://`));
+  });
+
+  test("an image the definition does not mirror is bad input (exit 2) naming the mirrored ones", () => {
+    const r = bk(["images", "mirror", "ffl/backend", "--registry", priv.host, "--ca", priv.ca.caCert]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /'ffl\/backend' is not a mirrored image of the definition \(mirrored: ffl\/redis, midwestmtg\/redis, triager\/redis\)/);
+  });
+
+  test("an unreachable registry exits 3 naming it", () => {
+    const r = bk(["images", "mirror", "--registry", "127.0.0.1:1", "--src-ca", upstream.ca.caCert, "--json"]);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.json!.error!, /cannot reach the registry 127\.0\.0\.1:1/);
+  });
+
+  test("an untrusted registry exits 3 saying to pass its CA", () => {
+    const r = bk(["images", "mirror", "--registry", priv.host, "--src-ca", upstream.ca.caCert]);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, new RegExp(`TLS to the registry ${priv.host} failed: .*--ca`));
+  });
+
+  test("an upstream image that does not exist exits 3 naming it", () => {
+    const bad = tempDefinition((d) => {
+      const comps = d.apps["triager"]!.get("components") as { get(k: string): { set(k: string, v: string): void } };
+      comps.get("redis").set("upstream", `${upstream.host}/library/nosuch`);
+    });
+    try {
+      const r = bk(["images", "mirror", "triager/redis", "--registry", priv.host, "--ca", priv.ca.caCert, "--src-ca", upstream.ca.caCert], bad);
+      assert.equal(r.status, 3, r.stderr);
+      assert.match(r.stderr, new RegExp(`${upstream.host}/library/nosuch:7\\.4\\.2 \\(the upstream of triager/redis\\) does not exist`));
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("bk images export / import", () => {
+  test("export saves every application image with its digest; a wiped registry gets them back by import, digests equal", async () => {
+    for (const image of appImages) {
+      const [repo, tag] = image.split(":") as [string, string];
+      priv.push(repo, tag);
+    }
+    const before = new Map(appImages.map((i) => [i, registryDigest(priv, i)]));
+    const dir = path.join(scratch, "export");
+    const exported = bk(["images", "export", dir, "--registry", priv.host, "--ca", priv.ca.caCert, "--json"]);
+    assert.equal(exported.status, 0, exported.stderr);
+    assert.deepEqual(exported.json!.images.map((i) => i.image).sort(), [...appImages].sort());
+    assert.ok(exported.json!.images.every((i) => i.status === "saved"));
+    const manifest = JSON.parse(readFileSync(path.join(dir, "bk-images.json"), "utf8")) as { registry: string; images: Array<{ image: string; archive: string; digest: string }> };
+    assert.equal(manifest.registry, priv.host);
+    for (const e of manifest.images) assert.equal(e.digest, before.get(e.image), e.image);
+
+    const again = bk(["images", "export", dir, "--registry", priv.host, "--ca", priv.ca.caCert, "--json"]);
+    assert.ok(
+      again.json!.images.every((i) => i.status === "up-to-date"),
+      again.stdout,
+    );
+
+    // A rebuild: the registry's volume is new and empty.
+    const fresh = await startRegistry();
+    try {
+      assert.equal(registryDigest(fresh, appImages[0]!), undefined);
+      const dry = bk(["images", "import", dir, "--registry", fresh.host, "--ca", fresh.ca.caCert, "--dry-run", "--json"]);
+      assert.equal(dry.status, 0, dry.stderr);
+      assert.ok(dry.json!.images.every((i) => i.status === "would-restore"));
+      assert.equal(registryDigest(fresh, appImages[0]!), undefined, "a dry run pushed an image");
+
+      const imported = bk(["images", "import", dir, "--registry", fresh.host, "--ca", fresh.ca.caCert, "--json"]);
+      assert.equal(imported.status, 0, imported.stderr);
+      assert.equal(imported.json!.images.filter((i) => i.status === "restored").length, appImages.length);
+      for (const image of appImages) assert.equal(registryDigest(fresh, image), before.get(image), image);
+
+      const twice = bk(["images", "import", dir, "--registry", fresh.host, "--ca", fresh.ca.caCert, "--json"]);
+      assert.ok(twice.json!.images.every((i) => i.status === "up-to-date"));
+
+      // A damaged manifest entry is caught before anything is pushed.
+      const damaged = path.join(scratch, "damaged");
+      mkdirSync(damaged);
+      const first = manifest.images[0]!;
+      execFileSync("cp", [path.join(dir, first.archive), damaged]);
+      writeFileSync(path.join(damaged, "bk-images.json"), JSON.stringify({ ...manifest, images: [{ ...first, digest: `sha256:${"0".repeat(64)}` }] }));
+      const bad = bk(["images", "import", damaged, "--registry", fresh.host, "--ca", fresh.ca.caCert]);
+      assert.equal(bad.status, 1, bad.stderr);
+      assert.match(bad.stderr, new RegExp(`${first.archive} holds sha256:[0-9a-f]{64} for ${first.image.replace(/[.]/g, "\\.")}, not sha256:0{64}`));
+    } finally {
+      fresh.stop();
+    }
+  });
+
+  test("an image of the definition missing from the registry exits 3 naming it; the others are still saved", () => {
+    const dir = path.join(scratch, "export-missing");
+    const r = bk(["images", "export", dir, "--with-mirrored", "--registry", priv.host, "--ca", priv.ca.caCert, "--json"]);
+    // Every image is there by now (the test above pushed the app images, mirror the redis ones).
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.json!.images.length, appImages.length + REDIS.length);
+    const empty = path.join(scratch, "export-from-empty");
+    const emptyRegistry = bk(["images", "export", empty, "--registry", upstream.host, "--ca", upstream.ca.caCert, "--json"]);
+    assert.equal(emptyRegistry.status, 3, emptyRegistry.stderr);
+    assert.match(emptyRegistry.json!.error!, /image\(s\) of the definition are not in the registry, so they are not in .*ccbot\/bot:/);
+  });
+
+  test("a folder not written by export exits 3; an unreachable registry exits 3 naming it", () => {
+    const r = bk(["images", "import", scratch, "--registry", priv.host, "--ca", priv.ca.caCert]);
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /has no bk-images\.json: it is not a folder written by `bk images export`/);
+    const u = bk(["images", "export", path.join(scratch, "unreachable"), "--registry", "127.0.0.1:1"]);
+    assert.equal(u.status, 3, u.stderr);
+    assert.match(u.stderr, /cannot reach the registry 127\.0\.0\.1:1/);
+  });
+});
