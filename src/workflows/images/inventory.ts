@@ -48,17 +48,56 @@ const RESOURCE_IMAGE_FIELDS: ReadonlyArray<{ group: string; kind: string; field:
   { group: "monitoring.coreos.com", kind: "ThanosRuler", field: "image" },
 ];
 
-/** The images an object runs: its pod template's init and regular containers, or the image field of a known custom resource. */
+/** An operator's flag or environment variable naming an image it starts pods from (a config reloader, an ACME solver). */
+const IMAGE_FLAG = /^--([a-z0-9-]*(?:image|reloader))=(.+)$/;
+const IMAGE_ENV = /(?:^|_)IMAGE(?:_NAME)?$/;
+const looksLikeImage = (v: string) => /^[a-z0-9.-]+(?::\d+)?\/[a-z0-9._/-]+(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?$/.test(v) && /[.:]/.test(v.split("/")[0]!);
+
+/** Images an operator container names in its arguments or environment: it starts pods from them later. */
+function startedImages(c: Record<string, unknown>, name: string): Array<{ image: string; container: string }> {
+  const out: Array<{ image: string; container: string }> = [];
+  for (const a of Array.isArray(c.args) ? c.args : []) {
+    const m = IMAGE_FLAG.exec(String(a));
+    if (m && looksLikeImage(m[2]!)) out.push({ image: m[2]!, container: `started by container ${name} (--${m[1]})` });
+  }
+  for (const e of Array.isArray(c.env) ? c.env : []) {
+    const env = rec(e);
+    const value = str(env?.value);
+    if (env && value && IMAGE_ENV.test(str(env.name) ?? "") && looksLikeImage(value)) out.push({ image: value, container: `started by container ${name} (${str(env.name)})` });
+  }
+  return out;
+}
+
+/** The images an object runs: its pod template's init and regular containers (and those they start), or the image field of a known custom resource. */
 export function imagesOf(o: KubeObject): Array<{ image: string; container: string }> {
   const pt = podTemplateOf(o);
   if (pt)
     return containersOf(pt, ["initContainers", "containers"]).flatMap((c) => {
       const image = str(c.container.image);
-      return image ? [{ image, container: c.group === "initContainers" ? `init container ${c.name}` : `container ${c.name}` }] : [];
+      const own = image ? [{ image, container: c.group === "initContainers" ? `init container ${c.name}` : `container ${c.name}` }] : [];
+      return [...own, ...startedImages(c.container, c.name)];
     });
   const field = RESOURCE_IMAGE_FIELDS.find((f) => f.kind === o.kind && apiGroup(o) === f.group);
   const image = field ? str(rec(o.spec)?.[field.field]) : undefined;
   return field && image ? [{ image, container: `spec.${field.field}` }] : [];
+}
+
+/** Istio's placeholder for a proxy image its sidecar injector fills in at admission. */
+const INJECTED = "auto";
+
+/** The proxy image istiod injects, from the values its sidecar injector renders with (global.hub, proxy.image, tag). */
+export function injectedProxyImage(objects: readonly KubeObject[]): string | undefined {
+  for (const o of objects) {
+    if (o.kind !== "ConfigMap" || !o.metadata.name.startsWith("istio-sidecar-injector")) continue;
+    const values = str(rec(o["data"])?.values);
+    if (!values) continue;
+    const global = rec(rec(JSON.parse(values))?.global);
+    const hub = str(global?.hub);
+    const image = str(rec(global?.proxy)?.image);
+    const tag = str(global?.tag) ?? (typeof global?.tag === "number" ? String(global.tag) : undefined);
+    if (hub && image && tag) return image.includes("/") ? image : `${hub}/${image}:${tag}`;
+  }
+  return undefined;
 }
 
 /** Where an image comes from, judged by the Model: components of ours, mirrored components, or anything else. */
@@ -111,10 +150,14 @@ export async function imageInventory(root: string, opts: InventoryOptions = {}):
     ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
   });
   const byImage = new Map<string, ImageEntry>();
+  const proxy = injectedProxyImage(rendered.flatMap((r) => r.objects));
   const add = (o: KubeObject, source: string) => {
-    for (const { image, container } of imagesOf(o)) {
-      let entry = byImage.get(image);
-      if (!entry) byImage.set(image, (entry = { image, ...classify(model, image), usedBy: [] }));
+    for (const use of imagesOf(o)) {
+      const injected = use.image === INJECTED && proxy !== undefined;
+      const image = injected ? proxy : use.image;
+      const container = injected ? `${use.container} (injected by istiod)` : use.container;
+      const entry = byImage.get(image) ?? { image, ...classify(model, image), usedBy: [] };
+      byImage.set(image, entry);
       entry.usedBy.push({ object: objectRef(o), container, source });
     }
   };
