@@ -39,7 +39,9 @@ describe("bk images", () => {
 
     const certManager = get("quay.io/jetstack/cert-manager-controller:v1.21.1");
     assert.equal(certManager.origin, "upstream");
-    assert.deepEqual(certManager.usedBy, [{ object: "Deployment/cert-manager/cert-manager", container: "container cert-manager-controller", source: "chart cert-manager v1.21.1 (HelmRelease/cert-manager/cert-manager)" }]);
+    assert.deepEqual(certManager.usedBy, [
+      { object: "Deployment/cert-manager/cert-manager", container: "container cert-manager-controller", source: "chart cert-manager v1.21.1 (HelmRelease/cert-manager/cert-manager)" },
+    ]);
 
     // Images no pod template names: a custom resource's field, an operator's flag, istiod's injected proxy.
     assert.ok(get("ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie").usedBy.some((u) => u.object === "Cluster/infra/postgres" && u.container === "spec.imageName"));
@@ -49,7 +51,10 @@ describe("bk images", () => {
 
     // Our own registry Deployment is in the tree, not in a chart.
     assert.equal(get("docker.io/library/registry:3.0.0").usedBy[0]!.source, "infrastructure/configs/registry/registry.yaml");
-    assert.deepEqual(images.filter((i) => i.origin === "unknown"), []);
+    assert.deepEqual(
+      images.filter((i) => i.origin === "unknown"),
+      [],
+    );
   });
 
   it("an image under the private registry that no component accounts for fails (exit 1), naming it", () => {

@@ -153,7 +153,10 @@ describe("bk images mirror", () => {
       REDIS.map((a) => [`${a}/redis`, `${priv.host}/${a}/redis:7.4.2`, "copied", want]),
     );
     for (const app of REDIS) assert.equal(await registryDigest(priv, `${app}/redis:7.4.2`), want, `${app}/redis`);
-    assert.ok(lines.some((l) => /^ffl\/redis: .*library\/redis:7\.4\.2 -> .*ffl\/redis:7\.4\.2: copied \(sha256:/.test(l)), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => /^ffl\/redis: .*library\/redis:7\.4\.2 -> .*ffl\/redis:7\.4\.2: copied \(sha256:/.test(l)),
+      lines.join("\n"),
+    );
 
     // Through the CLI: progress on stderr, one line per image, the result on stdout; nothing left to copy.
     const second = bk(mirrorArgs());
