@@ -127,7 +127,15 @@ function tlsFlags(loc: ImageLocation, prefix: string, scratch: () => string): st
 export interface CopyOptions {
   /** Copy every image of a multi-platform index, keeping the index (and so its digest). Default true. */
   all?: boolean;
+  /**
+   * Fail rather than change a digest (default true). An OCI archive holds only OCI manifests, so saving an image
+   * pushed with Docker's media types converts it: its digest changes, its layers and config do not.
+   */
+  preserveDigests?: boolean;
 }
+
+/** Docker's manifest media types: an OCI layout cannot hold them unconverted. */
+export const isDockerMediaType = (mediaType: string) => mediaType.startsWith("application/vnd.docker.");
 
 export class Skopeo {
   constructor(
@@ -146,24 +154,37 @@ export class Skopeo {
 
   /** The digest of the image's manifest as stored (an index's own digest for a multi-platform image); undefined when it does not exist. */
   async digest(loc: ImageLocation): Promise<string | undefined> {
+    return (await this.manifest(loc))?.digest;
+  }
+
+  /** The stored manifest's digest and media type (Docker's or OCI's); undefined when the image does not exist. */
+  async manifest(loc: ImageLocation): Promise<{ digest: string; mediaType: string } | undefined> {
     return this.withScratch(async (scratch) => {
       const args = ["inspect", "--raw", ...tlsFlags(loc, "", scratch), transportRef(loc)];
       const r = await this.runner.run(this.bin, args, { timeoutMs: 120_000 });
-      if (r.code === 0 && !r.error) return sha256Digest(r.stdout);
+      if (r.code === 0 && !r.error) {
+        let mediaType = "";
+        try {
+          mediaType = String((JSON.parse(r.stdout) as { mediaType?: unknown }).mediaType ?? "");
+        } catch {
+          // Not JSON: the digest still names it; the media type stays unknown.
+        }
+        return { digest: sha256Digest(r.stdout), mediaType };
+      }
       const err = errorFor(r, loc, `read ${describeLocation(loc)}`);
       if (err.kind === "not-found") return undefined;
       throw err;
     });
   }
 
-  /** Copies the image, digests preserved (a copy that would have to convert the manifest fails instead); returns the digest written. */
+  /** Copies the image, digests preserved unless told otherwise (a copy that would have to convert the manifest fails instead); returns the digest written. */
   async copy(src: ImageLocation, dest: ImageLocation, opts: CopyOptions = {}): Promise<string> {
     return this.withScratch(async (scratch) => {
       const digestFile = path.join(scratch(), "digest");
       const args = [
         "copy",
         "--quiet",
-        "--preserve-digests",
+        ...(opts.preserveDigests === false ? [] : ["--preserve-digests"]),
         ...(opts.all === false ? [] : ["--all"]),
         "--digestfile",
         digestFile,

@@ -74,6 +74,13 @@ function bk(args: string[], cwd = root) {
   return { ...r, json };
 }
 
+function certDir(r: TestRegistry): string {
+  const dir = path.join(scratch, `certs-${r.host.replace(/[:.]/g, "-")}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "ca.crt"), readFileSync(r.ca.caCert));
+  return dir;
+}
+
 function fewerApps(dir: string): string {
   for (const f of readdirSync(path.join(dir, "definition/apps"))) if (!APPS.includes(f.replace(/\.yaml$/, ""))) rmSync(path.join(dir, "definition/apps", f));
   return dir;
@@ -237,16 +244,23 @@ describe("bk images export / import", () => {
       const [repo, tag] = image.split(":") as [string, string];
       priv.push(repo, tag);
     }
+    // One image pushed with Docker's media types, as `docker push` does: saving it converts its manifest to OCI's.
+    const dockerTyped = appImages[0]!;
+    const layout = ociLayout(path.join(scratch, "layout-docker"), "pushed by docker", "1");
+    execFileSync("skopeo", ["copy", "--quiet", "--format", "v2s2", "--dest-cert-dir", certDir(priv), `oci:${layout}:1`, `docker://${priv.host}/${dockerTyped}`]);
     const before = new Map(await Promise.all(appImages.map(async (i) => [i, await registryDigest(priv, i)] as const)));
     const dir = path.join(scratch, "export");
     const exported = bk(["images", "export", dir, "--registry", priv.host, "--ca", priv.ca.caCert, "--json"]);
     assert.equal(exported.status, 0, exported.stderr);
     assert.deepEqual(exported.json!.images.map((i) => i.image).sort(), [...appImages].sort());
     assert.ok(exported.json!.images.every((i) => i.status === "saved"));
-    const manifest = JSON.parse(readFileSync(path.join(dir, MANIFEST_FILE), "utf8")) as { registry: string; images: Array<{ image: string; archive: string; digest: string }> };
+    const manifest = JSON.parse(readFileSync(path.join(dir, MANIFEST_FILE), "utf8")) as { registry: string; images: Array<{ image: string; archive: string; digest: string; sourceDigest?: string }> };
     assert.equal(manifest.registry, priv.host);
     assert.equal(manifest.images.length, appImages.length);
-    for (const e of manifest.images) assert.equal(e.digest, before.get(e.image), e.image);
+    for (const e of manifest.images.filter((i) => i.image !== dockerTyped)) assert.deepEqual([e.digest, e.sourceDigest], [before.get(e.image), undefined], e.image);
+    const converted = manifest.images.find((i) => i.image === dockerTyped)!;
+    assert.equal(converted.sourceDigest, before.get(dockerTyped));
+    assert.notEqual(converted.digest, converted.sourceDigest);
 
     const again = await exportImages(model, dir, { ...privTls(), steps: recording([]) });
     assert.deepEqual([...new Set(again.map((i) => i.status))], ["up-to-date"]);
@@ -263,7 +277,7 @@ describe("bk images export / import", () => {
       const imported = bk(["images", "import", dir, "--registry", fresh.host, "--ca", fresh.ca.caCert, "--json"]);
       assert.equal(imported.status, 0, imported.stderr);
       assert.equal(imported.json!.images.filter((i) => i.status === "restored").length, appImages.length);
-      for (const image of appImages) assert.equal(await registryDigest(fresh, image), before.get(image), image);
+      for (const image of appImages) assert.equal(await registryDigest(fresh, image), image === dockerTyped ? converted.digest : before.get(image), image);
 
       const twice = await importImages(model, dir, { ...freshTls, steps: recording([]) });
       assert.deepEqual([...new Set(twice.map((i) => i.status))], ["up-to-date"]);

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { readOciIndex } from "../../adapters/oci-archive.js";
-import { Skopeo, type ImageLocation, type RegistryTls } from "../../adapters/skopeo.js";
+import { Skopeo, isDockerMediaType, type ImageLocation, type RegistryTls } from "../../adapters/skopeo.js";
 import { CheckFailedError, InputError, UnavailableError } from "../../core/errors.js";
 import type { Model } from "../../model/model.js";
 import type { Step, StepRunner } from "../steps.js";
@@ -23,8 +23,13 @@ export interface ArchivedEntry {
   origin: "app" | "mirrored";
   /** File name of the OCI archive, in the manifest's folder. */
   archive: string;
-  /** Digest of the image's manifest, the same in the registry and in the archive. */
+  /** Digest of the image's manifest in the archive: what the registry has after an import. */
   digest: string;
+  /**
+   * The registry's digest when saving changed it: an image pushed with Docker's media types is converted to OCI's
+   * (same layers and config, another manifest). Absent when the digests are equal.
+   */
+  sourceDigest?: string;
 }
 
 export interface ArchiveManifest {
@@ -112,14 +117,15 @@ export async function exportImages(model: Model, dir: string, opts: ArchiveOptio
       title: `${ref} -> ${archive}`,
       run: async (_ctx, report) => {
         const src: ImageLocation = { kind: "registry", ref, ...(opts.tls ? { tls: opts.tls } : {}) };
-        const digest = await skopeo.digest(src);
-        if (!digest) {
+        const stored = await skopeo.manifest(src);
+        const digest = stored?.digest;
+        if (!stored || !digest) {
           report(`not in the registry: nothing to save`);
           results.push({ image, component: c.id, status: "missing", archive });
           return;
         }
         const recorded = manifest.images.find((e) => e.image === image);
-        if (recorded?.digest === digest && existsSync(file) && archivedDigest(file, image) === digest) {
+        if ((recorded?.sourceDigest ?? recorded?.digest) === digest && existsSync(file) && archivedDigest(file, image) === recorded?.digest) {
           report(`up to date (${digest})`);
           results.push({ image, component: c.id, status: "up-to-date", archive, digest });
           return;
@@ -131,21 +137,24 @@ export async function exportImages(model: Model, dir: string, opts: ArchiveOptio
         }
         mkdirSync(dir, { recursive: true });
         const tmp = `${file}.partial`;
+        let saved: string | undefined;
         rmSync(tmp, { force: true });
         try {
-          await skopeo.copy(src, { kind: "oci-archive", file: tmp, name: image });
-          const saved = archivedDigest(tmp, image);
-          if (saved !== digest) throw new CheckFailedError(`${archive} holds ${saved ?? "no image"} for ${image}, not ${digest} as the registry has: the copy changed the image`);
+          const converts = isDockerMediaType(stored.mediaType);
+          await skopeo.copy(src, { kind: "oci-archive", file: tmp, name: image }, { preserveDigests: !converts });
+          saved = archivedDigest(tmp, image);
+          if (!saved || (!converts && saved !== digest)) throw new CheckFailedError(`${archive} holds ${saved ?? "no image"} for ${image}, not ${digest} as the registry has: the copy changed the image`);
           renameSync(tmp, file);
         } finally {
           rmSync(tmp, { force: true });
         }
-        manifest.images = [...manifest.images.filter((e) => e.image !== image), { image, component: c.id, origin: c.image.upstream ? "mirrored" : "app", archive, digest }];
+        const entry: ArchivedEntry = { image, component: c.id, origin: c.image.upstream ? "mirrored" : "app", archive, digest: saved!, ...(saved !== digest ? { sourceDigest: digest } : {}) };
+        manifest.images = [...manifest.images.filter((e) => e.image !== image), entry];
         manifest.saved = new Date().toISOString();
         manifest.registry = registry;
         writeManifest(dir, manifest);
-        report(`saved (${digest})`);
-        results.push({ image, component: c.id, status: "saved", archive, digest });
+        report(saved === digest ? `saved (${digest})` : `saved as OCI (${saved}; the registry's Docker manifest is ${digest})`);
+        results.push({ image, component: c.id, status: "saved", archive, digest: saved! });
       },
     };
   });
@@ -170,7 +179,8 @@ export async function importImages(model: Model, dir: string, opts: ArchiveOptio
         if (inArchive !== e.digest) throw new CheckFailedError(`${file} holds ${inArchive ?? "no image"} for ${e.image}, not ${e.digest} as ${MANIFEST_FILE} records: the archive is damaged or was replaced`);
         const dest: ImageLocation = { kind: "registry", ref, ...(opts.tls ? { tls: opts.tls } : {}) };
         const previous = await skopeo.digest(dest);
-        if (previous === e.digest) {
+        // The registry may still hold the Docker-typed original an archive was converted from: the same image.
+        if (previous === e.digest || (previous !== undefined && previous === e.sourceDigest)) {
           report(`up to date (${e.digest})`);
           results.push({ image: e.image, component: e.component, status: "up-to-date", archive: e.archive, digest: e.digest });
           return;
