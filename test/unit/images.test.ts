@@ -61,6 +61,19 @@ describe("mirrored images", () => {
     );
   });
 
+  it("refuses an upstream under the private registry itself", () => {
+    const root = tempDefinition((d) => (d.apps["ffl"]!.get("components") as { setIn(p: string[], v: string): void }).setIn(["redis", "upstream"], "192.168.7.21:5000/library/redis"));
+    try {
+      const self = loadDefinition(root).model;
+      assert.throws(
+        () => mirrorItems(self),
+        (err: unknown) => err instanceof InputError && /the upstream of ffl\/redis \(192\.168\.7\.21:5000\/library\/redis:7\.4\.2\) is the private registry itself/.test(err.message),
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a name that is not a mirrored image", () => {
     assert.throws(
       () => mirrorItems(model, { only: ["ffl/backend"] }),

@@ -42,6 +42,9 @@ export function atRegistry(model: Model, ref: string, registry?: string): string
 /** The mirrored images of the definition; `only` (component ids or image references) narrows them, and names nothing else. */
 export function mirrorItems(model: Model, opts: { registry?: string; only?: readonly string[] } = {}): MirrorItem[] {
   const all = model.components.filter((c) => c.image.upstream).map((c) => ({ component: c.id, upstream: c.image.upstream!, image: atRegistry(model, c.image.ref, opts.registry), ref: c.image.ref }));
+  for (const i of all)
+    if (i.upstream.startsWith(`${model.registry}/`) || (opts.registry && i.upstream.startsWith(`${opts.registry}/`)))
+      throw new InputError(`the upstream of ${i.component} (${i.upstream}) is the private registry itself: name where the image comes from, such as docker.io/library/redis`);
   const only = opts.only ?? [];
   for (const o of only) {
     if (!all.some((i) => i.component === o || i.ref === o || i.image === o)) {
