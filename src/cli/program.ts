@@ -149,6 +149,50 @@ program
   .addHelpText("after", "\nExit codes: 0 done (differences or not, unless --exit-code); 1 differences with --exit-code, or a release that does not render; 2 a ref that names no commit; 3 a chart that cannot be found.")
   .action((opts) => run(async (root) => (await import("./commands/diff.js")).diffCommand(root, opts)));
 
+// ---- images (issue 16) ----
+const imagesCmd = async () => await import("./commands/images.js");
+const REGISTRY_HELP = "the private registry's host:port when not the definition's (e.g. reached through a port-forward)";
+const images = program
+  .command("images")
+  .description("every image the fully rendered tree runs (upstream charts included), with where each comes from")
+  .option("--charts <dir>", "read upstream charts from this mirror of unpacked charts (default: $BK_CHARTS)")
+  .option("--no-upstream", "render only our application chart, not the upstream charts")
+  .option("--origin <origin>", "only images of this origin: app, mirrored, upstream or unknown")
+  .option("--json", "machine-readable output")
+  .action((opts) => run(async (root) => (await imagesCmd()).imagesListCommand(root, opts)));
+images
+  .command("mirror [images...]")
+  .description("copy the third-party images (components with `upstream:`) into the private registry under <app>/<component>:<tag>; digests compared first, so a rerun copies nothing")
+  .option("--registry <host:port>", REGISTRY_HELP)
+  .option("--ca <file>", "CA certificate (PEM) the private registry's certificate is signed by")
+  .option("--no-tls-verify", "do not verify the private registry's certificate (loopback test registries only)")
+  .option("--src-ca <file>", "CA certificate (PEM) for the upstream registries")
+  .option("--no-src-tls-verify", "do not verify the upstream registries' certificates")
+  .option("--from-oci-dir <dir>", "copy from the OCI archives (*.tar) and layouts in this folder, each saved under its upstream reference, instead of the upstream registries (offline hosts)")
+  .option("--dry-run", "compare digests and say what would be copied; copy nothing")
+  .option("--json", "machine-readable output")
+  .action((only: string[], opts) => run(async (root) => (await imagesCmd()).imagesMirrorCommand(root, only, opts)));
+images
+  .command("export <dir>")
+  .description("save the registry's application images into <dir>, one OCI archive per image, with bk-images.json listing each image and digest")
+  .option("--registry <host:port>", REGISTRY_HELP)
+  .option("--ca <file>", "CA certificate (PEM) the registry's certificate is signed by")
+  .option("--no-tls-verify", "do not verify the registry's certificate (loopback test registries only)")
+  .option("--with-mirrored", "also save the third-party images mirrored into the registry (for an offline rebuild)")
+  .option("--dry-run", "say what would be saved; write nothing")
+  .option("--json", "machine-readable output")
+  .action((dir: string, opts) => run(async (root) => (await imagesCmd()).imagesExportCommand(root, dir, opts)));
+images
+  .command("import <dir>")
+  .description("restore the images of a `bk images export` folder into the registry, skipping those already there, and check every digest")
+  .option("--registry <host:port>", REGISTRY_HELP)
+  .option("--ca <file>", "CA certificate (PEM) the registry's certificate is signed by")
+  .option("--no-tls-verify", "do not verify the registry's certificate (loopback test registries only)")
+  .option("--dry-run", "say what would be restored; push nothing")
+  .option("--json", "machine-readable output")
+  .action((dir: string, opts) => run(async (root) => (await imagesCmd()).imagesImportCommand(root, dir, opts)));
+// ---- end of images ----
+
 program
   .command("docs")
   .description("regenerate the generated docs from the definition: docs/architecture.md, the field reference docs/definition.md and the editor schemas in definition/.schema/")

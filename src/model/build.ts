@@ -20,6 +20,7 @@ import {
   type PostgresModel,
 } from "./model.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
+import { parseImage } from "../core/image-ref.js";
 import { infraWorkloads } from "./infra-workloads.js";
 import { notificationSecrets, notificationsOf } from "./notifications.js";
 import { INFRA_CONTAINER_NAMES } from "./infra-resources.js";
@@ -275,7 +276,7 @@ function componentOf(app: AppDef, name: string, cdef: ComponentDef, registry: st
     cronJobs: cdef.cronJobs,
     persistence: cdef.persistence,
     pdb: cdef.pdb,
-    image: { registry, repository, tag: cdef.tag, ref: `${repository}:${cdef.tag}` },
+    image: { registry, repository, tag: cdef.tag, ref: `${repository}:${cdef.tag}`, ...(cdef.upstream ? { upstream: upstreamRef(cdef.upstream, cdef.tag) } : {}) },
     ...(cdef.port ? { serviceHost: svcDns(fullname, app.namespace, domain)[1]! } : {}),
     // The Service listens on the container's own port: one number per component, for clients and policies alike.
     servicePort: cdef.port ?? 0,
@@ -411,4 +412,10 @@ function declaredSecrets(parsed: ParsedDefinition, databases: DatabaseModel[], b
     }
   }
   return out.sort((a, b) => (a.namespace + "/" + a.name).localeCompare(b.namespace + "/" + b.name));
+}
+
+/** The upstream reference with the component's tag when it names neither a tag nor a digest. */
+function upstreamRef(upstream: string, tag: string): string {
+  const ref = parseImage(upstream);
+  return ref.tag !== undefined || ref.digest !== undefined ? upstream : `${upstream}:${tag}`;
 }

@@ -99,6 +99,8 @@ export interface ImageModel {
   tag: string;
   /** repository:tag, what the pod spec carries. */
   ref: string;
+  /** The third-party image this one is a copy of (tag or digest always set), when it is not built by us. */
+  upstream?: string;
 }
 
 export type EdgeTarget = { kind: "component"; id: string } | { kind: "database"; name: string } | { kind: "external"; host: string; port: number };

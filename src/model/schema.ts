@@ -427,11 +427,38 @@ const Edge = z.union([
     .strict(),
 ]);
 
+// ---- Images: where a third-party image named under the private registry comes from (issue 16) ----
+
+/**
+ * The upstream image a component runs a copy of (`bk images mirror` copies it into the private registry under
+ * the component's name). Without a tag or digest the component's `tag` is the upstream tag, so the version is
+ * written once; a digest pins exactly what is copied.
+ */
+const UpstreamImage = z
+  .string()
+  .superRefine(
+    rule((v) => {
+      const problem = imageRefProblem(v);
+      if (problem) return `upstream image '${v}': ${problem}`;
+      const ref = parseImage(v);
+      const host = ref.repository.split("/")[0]!;
+      // Docker's short names (redis, library/redis) depend on the host's configured search registries.
+      if (!ref.repository.includes("/") || (!/[.:]/.test(host) && host !== "localhost")) return `upstream image '${v}' does not name its registry`;
+      if (ref.tag?.toLowerCase() === "latest") return `upstream image '${v}' uses the moving tag \`latest\``;
+      return undefined;
+    }, "write the registry and repository, such as docker.io/library/redis (the component's tag is used), or pin a tag or digest: docker.io/library/redis:7.4.2"),
+  )
+  .min(1);
+
+// ---- end of images ----
+
 const Component = z
   .object({
     role: z.enum(["backend", "frontend", "worker", "bot", "cache", "agent"]),
     description: z.string().optional(),
     tag: z.string().min(1, "every component pins an image tag"),
+    /** A third-party image mirrored into the private registry: where it comes from (`bk images mirror`). */
+    upstream: UpstreamImage.optional(),
     optional: z.boolean().default(false),
     replicas: int32(0).default(1),
     port: port.nullable().default(null),

@@ -84,8 +84,8 @@ function probe(host: string, caFile: string): Promise<boolean> {
   });
 }
 
-/** A one-layer OCI image written by hand: the smallest real image skopeo will push. */
-function ociLayout(dir: string, content: string, tag: string): string {
+/** A one-layer OCI image written by hand: the smallest real image skopeo will push; `content` decides its digest. */
+export function ociLayout(dir: string, content: string, tag: string): string {
   const blobs = path.join(dir, "blobs", "sha256");
   mkdirSync(blobs, { recursive: true });
   const put = (buf: Buffer) => {
