@@ -173,12 +173,17 @@ program
 const chart = program.command("chart").description("the application chart (charts/app)");
 chart
   .command("push")
-  .description("lint and package the chart with helm, and upload it to ChartMuseum (refuses to replace an existing version)")
+  .description(
+    "pin the applications to the chart's exact version in the definition, regenerate and validate the tree, lint, package and upload the chart to ChartMuseum (refuses to replace an existing version), then commit (not push) the pin",
+  )
   .option("--chart <dir>", "chart folder", "charts/app")
-  .option("--url <url>", "ChartMuseum URL (default: the chartmuseum endpoint of the definition)")
+  .option("--apps <list>", "applications that move to this chart version: all (the platform's version), a,b (their own chartVersion), or none (upload only)", "all")
+  .option("--url <url>", "ChartMuseum URL (default: https at the chartmuseum endpoint of the definition)")
+  .option("--ca <file>", "the cluster CA, to verify ChartMuseum's certificate (default: the system trust store)")
   .option("--username <name>", "basic auth user (default: $BK_CHARTMUSEUM_USER; the password is read from $BK_CHARTMUSEUM_PASSWORD)")
+  .option("--no-commit", "write the pin and the tree, but do not commit them")
   .option("--force", "replace the version if it exists")
-  .option("--dry-run", "package and check, upload nothing")
+  .option("--dry-run", "show the definition and tree diff, check and package, upload and write nothing")
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/chart.js")).chartPushCommand(root, opts)));
 
