@@ -43,7 +43,7 @@ const sameCert = (a: string, b: string) => a.replace(/\s+/g, "") === b.replace(/
 
 export async function runDoctor(m: Model, o: DoctorOptions): Promise<DoctorCheck[]> {
   const ca = o.ca && existsSync(o.ca) ? readFileSync(o.ca, "utf8") : undefined;
-  const certificates = await Promise.all(CHECKED_ENDPOINTS.map((e) => endpointCertificateCheck(m, o, e.endpoint, e.title)));
+  const certificates = await Promise.all(CHECKED_ENDPOINTS.map((e) => endpointCertificateCheck(m, o, ca, e.endpoint, e.title)));
   return [...certificates, buildHostTrustCheck(m, o, ca), await nodePullCheck(m, o), ...(await sealedSecretsChecks(m, o)), cniCheck(m)];
 }
 
@@ -54,11 +54,11 @@ const CHECKED_ENDPOINTS = [
 ] as const;
 
 /** Incident 3: an endpoint's served certificate must cover every address it is reached at, be current, and verify against the CA. */
-async function endpointCertificateCheck(m: Model, o: DoctorOptions, endpoint: CertificateModel["endpoint"], title: string): Promise<DoctorCheck> {
+async function endpointCertificateCheck(m: Model, o: DoctorOptions, caPem: string | undefined, endpoint: CertificateModel["endpoint"], title: string): Promise<DoctorCheck> {
   const cert = m.certificates.find((c) => c.endpoint === endpoint);
   const id = `${endpoint}-certificate`;
   const overrides = Object.fromEntries(Object.entries(o.overrides ?? {}).filter(([k]) => k === endpoint || k === cert?.name));
-  const [r] = cert ? await checkCertificates(tlsTargets(m, overrides, [endpoint]), { ...(o.ca ? { ca: o.ca } : {}), ...(o.now ? { now: o.now } : {}) }) : [];
+  const [r] = cert ? await checkCertificates(tlsTargets(m, overrides, [endpoint]), { ...(caPem ? { ca: caPem } : {}), ...(o.now ? { now: o.now } : {}) }) : [];
   if (!r) return { id, title, status: "skipped", detail: `${endpoint} serves no TLS in the definition` };
   const names = [...(r.served?.ipAddresses ?? []), ...(r.served?.dnsNames ?? [])].join(", ");
   return {
