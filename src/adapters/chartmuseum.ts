@@ -20,6 +20,7 @@ export interface ChartMuseumOptions {
 interface Answer {
   status: number;
   ok: boolean;
+  body(): Promise<Uint8Array>;
   text(): Promise<string>;
   json(): Promise<unknown>;
 }
@@ -65,9 +66,10 @@ export class ChartMuseum {
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);
         res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
+          const bytes = Buffer.concat(chunks);
+          const text = bytes.toString("utf8");
           const status = res.statusCode ?? 0;
-          resolve({ status, ok: status >= 200 && status < 300, text: async () => text, json: async () => JSON.parse(text) as unknown });
+          resolve({ status, ok: status >= 200 && status < 300, body: async () => bytes, text: async () => text, json: async () => JSON.parse(text) as unknown });
         });
       });
       req.on("timeout", () => req.destroy(new Error(`no answer within ${timeout} ms`)));
@@ -76,7 +78,7 @@ export class ChartMuseum {
         reject(
           new ChartMuseumError(
             tls
-              ? `TLS to ChartMuseum at ${this.base} failed: ${err.message}. Pass the cluster CA (--ca, \`bk trust --print\` shows where it comes from) and check ChartMuseum's certificate (\`bk certs chartmuseum\`)`
+              ? `TLS to ChartMuseum at ${this.base} failed: ${err.message}. Pass the cluster CA (--ca, \`bk trust --print\` shows where it comes from) and check ChartMuseum's certificate (\`bk certs --only chartmuseum\`)`
               : `cannot reach ChartMuseum at ${this.base}: ${err.message}`,
           ),
         );
@@ -103,6 +105,13 @@ export class ChartMuseum {
     if (res.status === 404) return false;
     if (!res.ok) return this.fail(res, `checking ${name} ${version}`);
     return true;
+  }
+
+  /** The packaged chart as ChartMuseum serves it to Helm (`/charts/<name>-<version>.tgz`). */
+  async download(name: string, version: string): Promise<Uint8Array> {
+    const res = await this.request("GET", `/charts/${encodeURIComponent(`${name}-${version}.tgz`)}`);
+    if (!res.ok) return this.fail(res, `downloading ${name} ${version}`);
+    return res.body();
   }
 
   /** Upload a packaged chart. Refuses an existing version unless `force`. */

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
 import { ChartMuseum } from "../adapters/chartmuseum.js";
+import { sameTarGzContent } from "../adapters/targz.js";
 import { Git } from "../adapters/git.js";
 import { ProcessRunner, type Runner } from "../adapters/runner.js";
 import { helmBinary } from "../adapters/tools.js";
@@ -108,7 +109,7 @@ export interface ChartPushReport {
   url: string;
   dryRun: boolean;
   forced: boolean;
-  /** Whether the version was already in ChartMuseum (dry run). */
+  /** Whether the version was already in ChartMuseum (then with the same content, or replaced with --force). */
   exists?: boolean;
   pushed: boolean;
   pins: ChartPin[];
@@ -183,16 +184,26 @@ export async function chartPush(req: ChartPushRequest): Promise<ChartPushReport>
     const pkg = await runner.run(helmBinary(), ["package", chartDir, "--destination", tmp]);
     if (pkg.code !== 0) throw new ChartPushError(`helm package failed: ${pkg.stderr}`, EXIT.failed);
     const tgz = readdirSync(tmp).find((f) => f.endsWith(".tgz"))!;
+    const pkgBytes = readFileSync(path.join(tmp, tgz));
+    const exists = await museum.exists(meta.name, version);
+    // The version is there already (uploaded for a first app, or before a rebuild): pin it without uploading
+    // when it holds exactly this chart; a different chart under the same version is refused.
+    const same = exists && !req.force && sameTarGzContent(await museum.download(meta.name, version), pkgBytes);
+    if (exists && !req.force && !same) {
+      const err = new ChartPushError(`${meta.name} ${version} is already in ChartMuseum with different content; bump the chart version in Chart.yaml (or pass --force to replace it)`, EXIT.failed);
+      throw Object.assign(err, { report: { ...report, exists } });
+    }
+    report.exists = exists;
     if (req.dryRun) {
-      report.exists = await museum.exists(meta.name, version);
-      say(`would upload ${tgz} to ${url}${report.exists ? (req.force ? " (replacing the existing version)" : ": refused, that version exists") : ""}`);
-      if (report.exists && !req.force)
-        throw Object.assign(new ChartPushError(`${meta.name} ${version} is already in ChartMuseum; bump the chart version in Chart.yaml (or pass --force to replace it)`, EXIT.failed), { report });
+      say(same ? `${meta.name} ${version} is in ChartMuseum already, with this content: nothing to upload` : `would upload ${tgz} to ${url}${exists ? " (replacing the existing version)" : ""}`);
       return report;
     }
-    await museum.upload(meta.name, version, readFileSync(path.join(tmp, tgz)), req.force);
-    report.pushed = true;
-    say(`uploaded ${meta.name} ${version} to ${url}`);
+    if (same) say(`${meta.name} ${version} is in ChartMuseum already, with this content: not uploaded again`);
+    else {
+      await museum.upload(meta.name, version, pkgBytes, req.force);
+      report.pushed = true;
+      say(`uploaded ${meta.name} ${version} to ${url}`);
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

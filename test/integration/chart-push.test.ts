@@ -68,11 +68,24 @@ describe("bk chart push over TLS: upload, then pin the applications to the exact
     assert.equal(report.commit, undefined);
     assert.deepEqual(await versions(), [pinned]);
     assert.equal(git(repo.root, "rev-parse", "HEAD"), head);
-    const again = await runBk(["chart", "push", ...flags()], { env: auth });
-    assert.equal(again.status, 1);
-    assert.ok(again.stderr.includes(`bk-app ${pinned} is already in ChartMuseum; bump the chart version`), again.stderr);
-    const forced = await runBk(["chart", "push", ...flags(), "--force"], { env: auth });
+    // Again with the same chart: idempotent, nothing uploaded (the refill case, run twice).
+    const again = await runBk(["chart", "push", ...flags(), "--json"], { env: auth });
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).pushed, false);
+    assert.equal(JSON.parse(again.stdout).exists, true);
+    // A different chart under the same version is refused, unless --force replaces it.
+    const notes = path.join(repo.root, "charts/app/templates/NOTES.txt");
+    writeFileSync(notes, "changed without a version bump\n");
+    const changed = await runBk(["chart", "push", ...flags()], { env: auth });
+    assert.equal(changed.status, 1, changed.stderr);
+    assert.ok(changed.stderr.includes(`bk-app ${pinned} is already in ChartMuseum with different content; bump the chart version`), changed.stderr);
+    const dry = await runBk(["chart", "push", ...flags(), "--dry-run"], { env: auth });
+    assert.equal(dry.status, 1);
+    const forced = await runBk(["chart", "push", ...flags(), "--force", "--json"], { env: auth });
     assert.equal(forced.status, 0, forced.stderr);
+    assert.equal(JSON.parse(forced.stdout).pushed, true);
+    git(repo.root, "checkout", "--", "charts/app");
+    git(repo.root, "clean", "-fdq", "charts/app");
   });
 
   it("a new chart version: --dry-run shows the one-line pin and the tree diff and writes nothing; the real run uploads, pins every app and commits", async () => {
@@ -121,6 +134,17 @@ describe("bk chart push over TLS: upload, then pin the applications to the exact
     assert.equal(git(repo.root, "log", "-1", "--format=%s"), "chart(bk-app): 0.2.0 -> 0.3.0 for ffl");
     const files = git(repo.root, "show", "--name-only", "--format=", "HEAD").split("\n");
     assert.ok(!files.includes("definition/infrastructure.yaml") && files.every((f) => !f.startsWith("apps/") || f.startsWith("apps/ffl/")), files.join(", "));
+  });
+
+  it("then every app to the version ffl tried: pinned without uploading it again", async () => {
+    const r = await runBk(["chart", "push", ...flags(), "--json"], { env: auth });
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.pushed, false);
+    assert.deepEqual(report.pins.map((p: { app: string }) => p.app).sort(), ["ccbot", "midwestmtg", "mtg-dev-agents", "triager"]);
+    assert.equal(hrVersion(repo, "apps/midwestmtg/backend.yaml"), "0.3.0");
+    assert.match(read(repo, "definition/infrastructure.yaml"), /^ {4}version: 0\.3\.0$/m);
+    assert.equal(git(repo.root, "status", "--porcelain"), "");
   });
 
   it("a chart that breaks the tree is neither uploaded nor pinned (exit 1)", async () => {

@@ -72,7 +72,8 @@ export async function chartPushCommand(root: string, opts: ChartPushOptions): Pr
     if (report.dryRun) process.stdout.write(report.diff);
     const moved = report.pins.length ? report.pins.map((p) => `${p.app} ${p.from} -> ${p.to}`).join(", ") : "no application moved";
     const what = report.dryRun ? "dry run, nothing uploaded or written" : report.commit ? `commit ${report.commit.slice(0, 12)}` : "not committed";
-    process.stdout.write(`bk chart push: ${report.chart} ${report.version}${report.pushed ? ` uploaded to ${report.url}` : ""}; ${moved} (${what})\n`);
+    const upload = report.pushed ? ` uploaded to ${report.url}` : report.exists ? " already in ChartMuseum" : "";
+    process.stdout.write(`bk chart push: ${report.chart} ${report.version}${upload}; ${moved} (${what})\n`);
   }
   return EXIT.ok;
 }
