@@ -17,7 +17,7 @@ import { BkError, EXIT, type ExitCode } from "../core/errors.js";
 import { FindingsError, type Finding } from "../core/finding.js";
 import type { Loaded } from "../model/load.js";
 import { endpointById } from "../model/model.js";
-import { generate } from "../pipeline.js";
+import { generate, type Generated } from "../pipeline.js";
 import { diffTrees, isClean } from "../tree/diff.js";
 import { readTree, writeTreeAtomically } from "../tree/files.js";
 import { GENERATED_FILES, OWNED_DIRS } from "../tree/tree.js";
@@ -126,34 +126,34 @@ function writeAtomic(file: string, text: string): void {
 
 const EXACT_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 
-export async function chartPush(req: ChartPushRequest): Promise<ChartPushReport> {
-  const say = req.progress ?? (() => undefined);
-  const chartDir = path.resolve(req.root, req.chartDir ?? "charts/app");
+/** Chart.yaml's name and exact version. */
+function readChart(chartDir: string): { name: string; version: string } {
+  const file = path.join(chartDir, "Chart.yaml");
   let meta: { name?: string; version?: string };
   try {
-    meta = parse(readFileSync(path.join(chartDir, "Chart.yaml"), "utf8")) as typeof meta;
+    meta = parse(readFileSync(file, "utf8")) as typeof meta;
   } catch (err) {
-    throw new ChartPushError(`cannot read ${path.join(chartDir, "Chart.yaml")}: ${(err as Error).message}`, EXIT.badInput);
+    throw new ChartPushError(`cannot read ${file}: ${(err as Error).message}`, EXIT.badInput);
   }
   const version = String(meta.version ?? "");
-  if (!EXACT_VERSION.test(version)) throw new ChartPushError(`${path.join(chartDir, "Chart.yaml")}: version '${version}' is not an exact chart version such as 0.2.0`, EXIT.badInput);
+  if (!EXACT_VERSION.test(version)) throw new ChartPushError(`${file}: version '${version}' is not an exact chart version such as 0.2.0`, EXIT.badInput);
+  return { name: String(meta.name ?? ""), version };
+}
 
-  const current = generate(req.root);
-  const { model } = current;
-  if (meta.name !== model.chartmuseum.appChart.name) {
-    throw new ChartPushError(`${path.join(chartDir, "Chart.yaml")} names chart '${meta.name}', but the applications install '${model.chartmuseum.appChart.name}' (chartmuseum.appChart.name)`, EXIT.badInput);
-  }
-  const ep = endpointById(model, "chartmuseum");
-  const url = req.url ?? `https://${ep.ip}:${ep.ports[0]!.port}`;
-  const report: ChartPushReport = { chart: meta.name, version, url, dryRun: req.dryRun, forced: req.force, pushed: false, pins: [], diff: "" };
+interface Pin {
+  edits: ChartPinEdits;
+  next: Generated;
+  /** Nothing in the definition or the tree changes. */
+  clean: boolean;
+}
 
-  // 1. The definition edit and the tree it gives, checked before anything leaves this host.
+/** The definition edit and the tree it gives, checked before anything leaves this host. */
+async function planPin(req: ChartPushRequest, current: Generated, version: string, report: ChartPushReport, say: (line: string) => void): Promise<Pin> {
   const edits = chartPinEdits(req.root, current, version, req.which);
   report.pins = edits.pins;
-  if (edits.files.size) {
-    const git = new Git(req.root);
+  if (edits.files.size && !req.dryRun && req.commit) {
     const touched = [...edits.files.keys(), ...OWNED_DIRS, ...GENERATED_FILES];
-    const dirty = req.dryRun || !req.commit ? [] : (await git.dirty()).filter((f) => touched.some((t) => f === t || f.startsWith(`${t}/`)));
+    const dirty = (await new Git(req.root).dirty()).filter((f) => touched.some((t) => f === t || f.startsWith(`${t}/`)));
     if (dirty.length) throw new ChartPushError(`uncommitted changes where the chart push writes: ${dirty.join(", ")}. Commit or stash them first, so the commit holds only the chart bump`, EXIT.badInput);
   }
   const next = edits.files.size ? generate(req.root, edits.files) : current;
@@ -172,9 +172,13 @@ export async function chartPush(req: ChartPushRequest): Promise<ChartPushReport>
     if (errors.length) throw new FindingsError(errors, EXIT.failed);
     say(`${result.objects} objects; checks ${result.checks.join(", ")}: no errors`);
   }
+  return { edits, next, clean: !edits.files.size || (isClean(defDiff) && isClean(treeDiff)) };
+}
 
-  // 2. Package with helm, and upload (never over an existing version unless forced).
-  const museum = new ChartMuseum({ url, ...(req.username !== undefined ? { username: req.username, password: req.password ?? "" } : {}), ...(req.ca ? { ca: req.ca } : {}) });
+/** Lint and package with helm, and upload: never over an existing version unless forced, and not at all when ChartMuseum holds this very chart. */
+async function packageAndUpload(req: ChartPushRequest, chartDir: string, chart: { name: string; version: string }, report: ChartPushReport, say: (line: string) => void): Promise<void> {
+  const { name, version } = chart;
+  const museum = new ChartMuseum({ url: report.url, ...(req.username !== undefined ? { username: req.username, password: req.password ?? "" } : {}), ...(req.ca ? { ca: req.ca } : {}) });
   const runner = req.runner ?? new ProcessRunner();
   const tmp = mkdtempSync(path.join(os.tmpdir(), "bk-chart-"));
   try {
@@ -184,41 +188,52 @@ export async function chartPush(req: ChartPushRequest): Promise<ChartPushReport>
     const pkg = await runner.run(helmBinary(), ["package", chartDir, "--destination", tmp]);
     if (pkg.code !== 0) throw new ChartPushError(`helm package failed: ${pkg.stderr}`, EXIT.failed);
     const tgz = readdirSync(tmp).find((f) => f.endsWith(".tgz"))!;
-    const pkgBytes = readFileSync(path.join(tmp, tgz));
-    const exists = await museum.exists(meta.name, version);
-    // The version is there already (uploaded for a first app, or before a rebuild): pin it without uploading
-    // when it holds exactly this chart; a different chart under the same version is refused.
-    const same = exists && !req.force && sameTarGzContent(await museum.download(meta.name, version), pkgBytes);
-    if (exists && !req.force && !same) {
-      const err = new ChartPushError(`${meta.name} ${version} is already in ChartMuseum with different content; bump the chart version in Chart.yaml (or pass --force to replace it)`, EXIT.failed);
-      throw Object.assign(err, { report: { ...report, exists } });
-    }
+    const bytes = readFileSync(path.join(tmp, tgz));
+    const exists = await museum.exists(name, version);
+    // There already (uploaded for a first app, or before a rebuild): pinned without uploading when it holds exactly this chart.
+    const same = exists && !req.force && sameTarGzContent(await museum.download(name, version), bytes);
     report.exists = exists;
-    if (req.dryRun) {
-      say(same ? `${meta.name} ${version} is in ChartMuseum already, with this content: nothing to upload` : `would upload ${tgz} to ${url}${exists ? " (replacing the existing version)" : ""}`);
-      return report;
+    if (exists && !req.force && !same) {
+      throw Object.assign(new ChartPushError(`${name} ${version} is already in ChartMuseum with different content; bump the chart version in Chart.yaml (or pass --force to replace it)`, EXIT.failed), { report });
     }
-    if (same) say(`${meta.name} ${version} is in ChartMuseum already, with this content: not uploaded again`);
+    if (same) say(`${name} ${version} is in ChartMuseum already, with this content: ${req.dryRun ? "nothing to upload" : "not uploaded again"}`);
+    else if (req.dryRun) say(`would upload ${tgz} to ${report.url}${exists ? " (replacing the existing version)" : ""}`);
     else {
-      await museum.upload(meta.name, version, pkgBytes, req.force);
+      await museum.upload(name, version, bytes, req.force);
       report.pushed = true;
-      say(`uploaded ${meta.name} ${version} to ${url}`);
+      say(`uploaded ${name} ${version} to ${report.url}`);
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
 
-  // 3. Write the definition and the tree, and commit them.
-  if (!edits.files.size || (isClean(defDiff) && isClean(treeDiff))) return report;
-  for (const [file, text] of edits.files) writeAtomic(path.join(req.root, file), text);
-  writeTreeAtomically(req.root, next.tree.files, OWNED_DIRS, GENERATED_FILES);
+export async function chartPush(req: ChartPushRequest): Promise<ChartPushReport> {
+  const say = req.progress ?? (() => undefined);
+  const chartDir = path.resolve(req.root, req.chartDir ?? "charts/app");
+  const chart = readChart(chartDir);
+  const current = generate(req.root);
+  const { model } = current;
+  if (chart.name !== model.chartmuseum.appChart.name) {
+    throw new ChartPushError(`${path.join(chartDir, "Chart.yaml")} names chart '${chart.name}', but the applications install '${model.chartmuseum.appChart.name}' (chartmuseum.appChart.name)`, EXIT.badInput);
+  }
+  const ep = endpointById(model, "chartmuseum");
+  const url = req.url ?? `https://${ep.ip}:${ep.ports[0]!.port}`;
+  const report: ChartPushReport = { chart: chart.name, version: chart.version, url, dryRun: req.dryRun, forced: req.force, pushed: false, pins: [], diff: "" };
+
+  const pin = await planPin(req, current, chart.version, report, say);
+  await packageAndUpload(req, chartDir, chart, report, say);
+  if (req.dryRun || pin.clean) return report;
+
+  for (const [file, text] of pin.edits.files) writeAtomic(path.join(req.root, file), text);
+  writeTreeAtomically(req.root, pin.next.tree.files, OWNED_DIRS, GENERATED_FILES);
   if (!req.commit) {
     say("wrote the definition and the tree; not committed (--no-commit)");
     return report;
   }
-  const from = [...new Set(edits.pins.map((p) => p.from))].join("/");
-  const apps = "all" in req.which ? "every application" : edits.pins.map((p) => p.app).join(", ");
-  report.commit = await new Git(req.root).commit([...edits.files.keys(), ...OWNED_DIRS, ...GENERATED_FILES], `chart(${meta.name}): ${from} -> ${version} for ${apps}`);
+  const from = [...new Set(pin.edits.pins.map((p) => p.from))].join("/");
+  const apps = "all" in req.which ? "every application" : pin.edits.pins.map((p) => p.app).join(", ");
+  report.commit = await new Git(req.root).commit([...pin.edits.files.keys(), ...OWNED_DIRS, ...GENERATED_FILES], `chart(${chart.name}): ${from} -> ${chart.version} for ${apps}`);
   say(`commit ${report.commit.slice(0, 12)}: review it, then push (or let the next \`bk release\` push it)`);
   return report;
 }
