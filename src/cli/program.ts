@@ -233,13 +233,17 @@ program
 const chart = group("chart").description("the application chart (charts/app)");
 chart
   .command("push")
-  .description("lint and package the chart with helm, and upload it to ChartMuseum (refuses to replace an existing version)")
+  .description(
+    "pin the applications to the chart's exact version in the definition, regenerate and validate the tree, lint, package and upload the chart to ChartMuseum (refuses to replace an existing version), then commit (not push) the pin",
+  )
   .option("--chart <dir>", "chart folder", "charts/app")
-  .option("--url <url>", "ChartMuseum URL (default: the chartmuseum endpoint of the definition)")
+  .option("--apps <list>", "applications that move to this chart version: all (the platform's version), a,b (their own chartVersion), or none (upload only)", "all")
+  .option("--url <url>", "ChartMuseum URL (default: https at the chartmuseum endpoint of the definition)")
+  .option("--ca <file>", "the cluster CA, to verify ChartMuseum's certificate (default: the system trust store)")
   .option("--username <name>", "basic auth user (default: $BK_CHARTMUSEUM_USER; the password is read from $BK_CHARTMUSEUM_PASSWORD)")
+  .option("--no-commit", "write the pin and the tree, but do not commit them")
   .option("--force", "replace the version if it exists")
-  .option("--if-missing", "upload only if ChartMuseum lacks this version, else succeed doing nothing (refilling after a rebuild)")
-  .option("--dry-run", "package and check, upload nothing")
+  .option("--dry-run", "show the definition and tree diff, check and package, upload and write nothing")
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/chart.js")).chartPushCommand(root, opts)));
 
@@ -248,11 +252,13 @@ program
   .description("build (optional), check the registry, bump, validate, commit, push, reconcile, wait and verify a release")
   .argument("<app>", "application, e.g. ffl")
   .argument("<components-and-version...>", "components (default: all but caches), then the version last, e.g. backend frontend 1.4.3")
+  .option("--chart <version>", "also move the app to this exact application chart version (its own chartVersion), checked in ChartMuseum, in the same commit")
+  .option("--chartmuseum-url <url>", "ChartMuseum to check --chart in (default: https at the definition's chartmuseum endpoint; credentials from $BK_CHARTMUSEUM_USER/$BK_CHARTMUSEUM_PASSWORD)")
   .option("--build <path>", "build and push the image from this application repository first")
   .option("--builder <name>", "docker | buildah | podman", "docker")
   .option("--platform <list>", "target platforms for a multi-arch build, e.g. linux/amd64,linux/arm64")
   .option("--registry <host:port>", "registry to check (default: the definition's)")
-  .option("--ca <file>", "the cluster CA, to trust the registry and the ingress")
+  .option("--ca <file>", "the cluster CA, to trust the registry, ChartMuseum and the ingress")
   .option("--registry-http", "talk plain HTTP to the registry (loopback test registries only)")
   .option("--remote <name>", "git remote to push to", "origin")
   .option("--no-push", "commit locally, do not push")
@@ -444,6 +450,8 @@ program
   .option("--git-key <file>", "private SSH key (deploy key) Flux uses to read the Git repository")
   .option("--flux-version <version>", "Flux release to install (default: the pinned one)")
   .option("--canary <app/component>", "component deployed and checked before the rest (default: the simplest one, e.g. ffl/redis)")
+  .option("--images <dir>", "an `bk images export` folder: the application images restored into the new registry before the applications start")
+  .option("--images-from-oci-dir <dir>", "mirror the third-party images from this folder of OCI archives instead of their upstream registries (offline hosts)")
   .option("--state <file>", "state file (default: .bk/bootstrap-state.json)")
   .option("--fresh", "ignore the recorded progress and check every step again")
   .option("--dry-run", "print the ordered plan with every command; run nothing")

@@ -9,6 +9,9 @@ export const FLUX_NAMESPACE = "flux-system";
 /** The HelmRepository (our ChartMuseum) every application HelmRelease takes its chart from. */
 export const APP_CHART_REPOSITORY = "bk-charts";
 
+/** The Secret, in each namespace whose clients verify a TLS server of ours, whose `ca.crt` is the cluster CA. */
+export const CLUSTER_CA_TRUST_SECRET = "cluster-ca";
+
 /** Loki's HTTP port (its push API and metrics), the chart's default. */
 export const LOKI_PORT = 3100;
 

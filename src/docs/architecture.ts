@@ -116,7 +116,7 @@ function applicationSection(m: Model): string[] {
     ...m.apps.flatMap((app) => [
       `### ${app.name}`,
       "",
-      `${app.description}. Namespace \`${app.namespace}\`. Images: \`${m.registry}/${app.name}/<component>:<tag>\`.`,
+      `${app.description}. Namespace \`${app.namespace}\`. Images: \`${m.registry}/${app.name}/<component>:<tag>\`. Chart: \`${m.chartmuseum.appChart.name} ${app.chartVersion}\` (${app.chartVersionFrom === "app" ? "the app's own `chartVersion`" : "the platform's `chartmuseum.appChart.version`"}).`,
       "",
       table(
         ["Component", "Role", "Image", "Port", "Route", "Talks to"],

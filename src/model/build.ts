@@ -49,7 +49,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
   const endpoints = endpointsOf(parsed);
   const registryEp = endpoints[0]!;
   const registry = `${registryEp.ip}:${registryEp.ports[0]!.port}`;
-  const { apps, components, talksTo } = appsOf(parsed, registry, domain);
+  const { apps, components, talksTo } = appsOf(parsed, registry, domain, infra.chartmuseum.appChart.version);
   const edges = linkComponents(components, talksTo);
   const byId = new Map(components.map((x) => [x.id, x]));
   const databases = databasesOf(infra, components);
@@ -117,6 +117,14 @@ function endpointsOf({ cluster: c, infra }: ParsedDefinition): EndpointModel[] {
   ];
 }
 
+/**
+ * The port an endpoint serves its certificate on: the registry and ChartMuseum serve TLS on their one port,
+ * the ingress and the gateway on the port named https.
+ */
+function tlsPort(ep: EndpointModel): number | undefined {
+  return (ep.id === "registry" || ep.id === "chartmuseum" ? ep.ports[0] : ep.ports.find((p) => p.name === "https"))?.port;
+}
+
 /** Served certificates: every name and IP a client may use to reach the endpoint (incident 3). */
 function certificatesOf(endpoints: readonly EndpointModel[]): CertificateModel[] {
   return (["registry", "chartmuseum", "ingress", "gateway"] as const).map((id) => {
@@ -129,6 +137,7 @@ function certificatesOf(endpoints: readonly EndpointModel[]): CertificateModel[]
       dnsNames: [...ep.hostnames, ...ep.clusterDns],
       ipAddresses: [ep.ip],
       endpoint: id,
+      ...(tlsPort(ep) !== undefined ? { port: tlsPort(ep)! } : {}),
     };
   });
 }
@@ -158,7 +167,7 @@ function namespacesOf({ cluster: c, infra, apps }: ParsedDefinition): NamespaceM
 }
 
 /** The applications and their components; each component's talksTo is kept aside for linkComponents. */
-function appsOf(parsed: ParsedDefinition, registry: string, domain: string): { apps: AppModel[]; components: ComponentModel[]; talksTo: Map<string, ComponentDef["talksTo"]> } {
+function appsOf(parsed: ParsedDefinition, registry: string, domain: string, platformChartVersion: string): { apps: AppModel[]; components: ComponentModel[]; talksTo: Map<string, ComponentDef["talksTo"]> } {
   const apps: AppModel[] = [];
   const components: ComponentModel[] = [];
   const talksTo = new Map<string, ComponentDef["talksTo"]>();
@@ -169,6 +178,8 @@ function appsOf(parsed: ParsedDefinition, registry: string, domain: string): { a
       description: def.description,
       ...(def.sourceRepository ? { sourceRepository: def.sourceRepository } : {}),
       file,
+      chartVersion: def.chartVersion ?? platformChartVersion,
+      chartVersionFrom: def.chartVersion ? "app" : "platform",
       components: [],
     };
     for (const [name, cdef] of Object.entries(def.components)) {

@@ -91,6 +91,8 @@ export interface CertificateModel {
   dnsNames: string[];
   ipAddresses: string[];
   endpoint: EndpointModel["id"];
+  /** The endpoint port that serves TLS with this certificate, where `bk certs` and `bk doctor` read it (none: no port named https). */
+  port?: number;
 }
 
 export interface ImageModel {
@@ -176,6 +178,10 @@ export interface AppModel {
   description: string;
   sourceRepository?: string;
   file: string;
+  /** The exact version of the application chart every component of the app is installed with. */
+  chartVersion: string;
+  /** Where that version is written: the app's own `chartVersion`, or the platform's `chartmuseum.appChart.version`. */
+  chartVersionFrom: "app" | "platform";
   components: ComponentModel[];
 }
 
@@ -261,7 +267,7 @@ export interface RegistryServerModel {
 
 export interface ChartMuseumModel extends ChartInstallModel {
   storage: string;
-  /** The chart and version range HelmReleases of our own applications take from ChartMuseum. */
+  /** Our application chart and the exact version every app installs unless it pins its own (AppModel.chartVersion). */
   appChart: { name: string; version: string };
 }
 

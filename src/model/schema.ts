@@ -336,8 +336,16 @@ const InfraFile = z
         chart: z.string(),
         storage: quantity,
         loadBalancer: LoadBalancer,
-        /** The version range HelmReleases of our own applications accept from ChartMuseum. */
-        appChart: z.object({ name: dnsLabel("chart name"), version: z.string().min(1) }).strict(),
+        /**
+         * Our application chart and the exact version every application installs (an app may pin its own with
+         * `chartVersion`). Exact: a range would let one `bk chart push` upgrade every component without a commit.
+         */
+        appChart: z
+          .object({
+            name: dnsLabel("chart name"),
+            version: z.string().regex(EXACT_SEMVER, "pin the exact application chart version such as 0.2.0 (a range upgrades every app at the next `bk chart push`, unreviewed); `bk chart push` writes it"),
+          })
+          .strict(),
       })
       .strict(),
     postgres: Postgres,
@@ -503,6 +511,11 @@ export const AppFile = z
     description: z.string(),
     /** Where the app's own repository lives on the build host (for `bk ips scan/sync`). */
     sourceRepository: z.string().optional(),
+    /**
+     * The exact version of the application chart (charts/app) this app's components install, when it differs from
+     * the platform's `chartmuseum.appChart.version`: to let one app try a new chart first, or hold one back.
+     */
+    chartVersion: z.string().regex(EXACT_SEMVER, "pin an exact chart version such as 0.2.0").optional(),
     components: z.record(z.string(), Component),
     secrets: z.array(Secret).default([]),
   })

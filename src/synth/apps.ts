@@ -109,7 +109,7 @@ function sortKeys(o: Record<string, string>): Record<string, string> {
 }
 
 export function componentRelease(m: Model, c: ComponentModel): IHelmRelease {
-  const chart = m.chartmuseum.appChart;
+  const chart = { name: m.chartmuseum.appChart.name, version: m.apps.find((a) => a.name === c.app)!.chartVersion };
   return {
     apiVersion: "helm.toolkit.fluxcd.io/v2",
     kind: "HelmRelease",

@@ -14,7 +14,7 @@ import { MANAGED_BY, helmRelease, labelsFor, lbAnnotations, loadBalancerService,
 import { CONFIGS } from "../model/layout.js";
 import { size } from "./resources.js";
 import { synthPostgres } from "./postgres.js";
-import { APP_CHART_REPOSITORY, FLUX_NAMESPACE, LOKI_PORT, REGISTRY_METRICS_PORT } from "../core/well-known.js";
+import { APP_CHART_REPOSITORY, CLUSTER_CA_TRUST_SECRET, FLUX_NAMESPACE, LOKI_PORT, REGISTRY_METRICS_PORT } from "../core/well-known.js";
 
 export const CA_ISSUER = "beckerkube-ca";
 export const CA_SECRET = "beckerkube-ca";
@@ -74,6 +74,7 @@ function synthPki(m: Model): PlacedObject[] {
   };
   const out = place(`${CONFIGS}/pki/issuers.yaml`, obj(selfSigned), obj(caCert), obj(caIssuer));
   for (const c of m.certificates) out.push(...place(`${CONFIGS}/pki/${c.name}.yaml`, servedCertificate(m, c)));
+  for (const ns of caTrustNamespaces(m)) out.push(...place(`${CONFIGS}/pki/${CLUSTER_CA_TRUST_SECRET}-${ns}.yaml`, caTrustCertificate(m, ns)));
   return out;
 }
 
@@ -170,10 +171,19 @@ function synthRegistry(m: Model): PlacedObject[] {
   return place(`${CONFIGS}/registry/registry.yaml`, obj(pvc), obj(deploy), svc, metrics);
 }
 
+/** Where the ChartMuseum container reads the certificate cert-manager issues for it. */
+const CHARTMUSEUM_CERT_DIR = "/certs";
+
+/**
+ * ChartMuseum serves TLS itself with the certificate cert-manager issues for it (TLS_CERT/TLS_KEY, read at
+ * start), so basic auth never crosses the LAN or the cluster network in the clear; the probes speak HTTPS too.
+ */
 function synthChartmuseum(m: Model): PlacedObject[] {
   const c = m.chartmuseum;
   const e = endpointById(m, "chartmuseum");
   const port = e.ports[0]!.port;
+  const cert = m.certificates.find((x) => x.endpoint === "chartmuseum")!;
+  const https = { scheme: "HTTPS" };
   const release = helmRelease({
     name: "chartmuseum",
     namespace: c.namespace,
@@ -183,10 +193,24 @@ function synthChartmuseum(m: Model): PlacedObject[] {
       // the chart (3.10.4) still defaults to app v0.16.3; v0.16.5 carries the 2026 fixes
       image: { tag: "v0.16.5" },
       env: {
-        open: { STORAGE: "local", DISABLE_API: false, ALLOW_OVERWRITE: false, AUTH_ANONYMOUS_GET: false, DEPTH: 0, ENABLE_METRICS: true },
+        open: {
+          STORAGE: "local",
+          DISABLE_API: false,
+          ALLOW_OVERWRITE: false,
+          AUTH_ANONYMOUS_GET: false,
+          DEPTH: 0,
+          ENABLE_METRICS: true,
+          TLS_CERT: `${CHARTMUSEUM_CERT_DIR}/tls.crt`,
+          TLS_KEY: `${CHARTMUSEUM_CERT_DIR}/tls.key`,
+        },
         existingSecret: "chartmuseum-auth",
         existingSecretMappings: { BASIC_AUTH_USER: "BASIC_AUTH_USER", BASIC_AUTH_PASS: "BASIC_AUTH_PASS" },
       },
+      deployment: {
+        extraVolumes: [{ name: "tls", secret: { secretName: cert.secretName } }],
+        extraVolumeMounts: [{ name: "tls", mountPath: CHARTMUSEUM_CERT_DIR, readOnly: true }],
+      },
+      probes: { livenessHttpGetConfig: https, readinessHttpGetConfig: https },
       persistence: { enabled: true, accessMode: "ReadWriteOnce", size: c.storage, storageClass: m.storageClass },
       service: { type: "LoadBalancer", externalPort: port, annotations: lbAnnotations(m, e) },
       securityContext: { enabled: true, fsGroup: 1000 },
@@ -201,14 +225,43 @@ function synthChartmuseum(m: Model): PlacedObject[] {
       resources: size(m, "chartmuseum"),
     },
   });
-  // Flux reads our application chart from ChartMuseum inside the cluster.
+  // Flux reads our application chart from ChartMuseum inside the cluster, over TLS verified against the cluster CA.
   const repo: IHelmRepository = {
     apiVersion: "source.toolkit.fluxcd.io/v1",
     kind: "HelmRepository",
     metadata: { name: APP_CHART_REPOSITORY, namespace: FLUX_NAMESPACE, labels: { ...MANAGED_BY } },
-    spec: { interval: "1m", url: `http://${e.clusterDns[1]}:${port}`, secretRef: { name: "chartmuseum-auth" } },
+    spec: { interval: "1m", url: `https://${e.clusterDns[1]}:${port}`, secretRef: { name: "chartmuseum-auth" }, certSecretRef: { name: CLUSTER_CA_TRUST_SECRET } },
   };
   return [...place(`${CONFIGS}/chartmuseum/helmrelease.yaml`, release), ...place(`${CONFIGS}/chartmuseum/helmrepository.yaml`, obj(repo))];
+}
+
+/** The namespaces whose clients verify our TLS servers: Flux's source-controller (ChartMuseum) and Prometheus (its /metrics). */
+export function caTrustNamespaces(m: Model): string[] {
+  return [FLUX_NAMESPACE, m.monitoring.namespace];
+}
+
+/**
+ * The cluster CA carried into a namespace. cert-manager's CA issuer writes `ca.crt` beside every certificate it
+ * signs, so a client certificate issued there brings the CA along and follows it when the CA is reissued; there
+ * is no other in-cluster way to copy the CA (trust-manager is not installed) and nothing to seal, since the CA is
+ * made in the cluster. Flux would present the leaf only to a server asking for client certificates (none does).
+ */
+function caTrustCertificate(m: Model, namespace: string): KubeObject {
+  const cert: ICertificate = {
+    apiVersion: "cert-manager.io/v1",
+    kind: "Certificate",
+    metadata: { name: CLUSTER_CA_TRUST_SECRET, namespace, labels: { ...MANAGED_BY } },
+    spec: {
+      secretName: CLUSTER_CA_TRUST_SECRET,
+      commonName: `${namespace} clients of the cluster CA`,
+      duration: m.certManager.certificateDuration,
+      renewBefore: m.certManager.renewBefore,
+      privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+      usages: ["client auth", "digital signature"],
+      issuerRef: { name: CA_ISSUER, kind: "ClusterIssuer", group: "cert-manager.io" },
+    },
+  };
+  return obj(cert);
 }
 
 /** Gateway API Gateway bound to the gateway Deployment the istio/gateway chart runs (manual deployment). */

@@ -6,7 +6,7 @@
  */
 import type { Condition } from "../core/object.js";
 import type { Finding } from "../core/finding.js";
-import type { CertificateModel, EndpointModel, Model } from "../model/model.js";
+import type { CertificateModel, Model } from "../model/model.js";
 import { fetchServedCertificate, type ServedCertificate, type TlsAddress } from "../adapters/tls.js";
 import type { KubeOptions } from "../adapters/kube.js";
 
@@ -15,12 +15,6 @@ export const FAIL_DAYS = 14;
 
 export interface TlsTarget extends TlsAddress {
   certificate: CertificateModel;
-}
-
-/** The TLS port of an endpoint: the registry's only port, otherwise the one named https. */
-function tlsPort(e: EndpointModel): number | undefined {
-  if (e.id === "registry") return e.ports[0]?.port;
-  return e.ports.find((p) => p.name === "https")?.port;
 }
 
 /**
@@ -36,9 +30,9 @@ export function tlsTargets(m: Model, overrides: Record<string, string> = {}, onl
   for (const c of m.certificates) {
     if (only?.length && !only.includes(c.name) && !only.includes(c.endpoint)) continue;
     const ep = m.endpoints.find((e) => e.id === c.endpoint)!;
-    const port = tlsPort(ep);
+    const port = c.port;
     const override = overrides[c.name] ?? overrides[c.endpoint];
-    if (port === undefined && !override) continue; // serves plain HTTP (ChartMuseum on 8080)
+    if (port === undefined && !override) continue; // no port serves TLS
     let host = ep.ip;
     let p = port!;
     if (override) {
@@ -231,6 +225,8 @@ export function certificatesNeedingRenewal(reports: CertificateReport[]): string
 export const RESTART_AFTER_RENEW: Partial<Record<CertificateModel["endpoint"], string>> = {
   // CNCF Distribution reads REGISTRY_HTTP_TLS_CERTIFICATE at start only.
   registry: "registry",
+  // ChartMuseum loads TLS_CERT/TLS_KEY once, when it starts listening.
+  chartmuseum: "chartmuseum",
 };
 
 export interface RenewOutcome {

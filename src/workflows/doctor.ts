@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import type { Model } from "../model/model.js";
+import type { CertificateModel, Model } from "../model/model.js";
 import { OWNED_DIRS } from "../tree/tree.js";
 import { readSealedFiles } from "../tree/sealed.js";
 import { checkCertificates, tlsTargets } from "./certs.js";
@@ -43,20 +43,30 @@ const sameCert = (a: string, b: string) => a.replace(/\s+/g, "") === b.replace(/
 
 export async function runDoctor(m: Model, o: DoctorOptions): Promise<DoctorCheck[]> {
   const ca = o.ca && existsSync(o.ca) ? readFileSync(o.ca, "utf8") : undefined;
-  return [await registryCertificateCheck(m, o), buildHostTrustCheck(m, o, ca), await nodePullCheck(m, o), ...(await sealedSecretsChecks(m, o)), cniCheck(m)];
+  const certificates = await Promise.all(CHECKED_ENDPOINTS.map((e) => endpointCertificateCheck(m, o, ca, e.endpoint, e.title)));
+  return [...certificates, buildHostTrustCheck(m, o, ca), await nodePullCheck(m, o), ...(await sealedSecretsChecks(m, o)), cniCheck(m)];
 }
 
-/** Incident 3: the registry certificate must cover the address it is reached at. */
-async function registryCertificateCheck(m: Model, o: DoctorOptions): Promise<DoctorCheck> {
-  const overrides = Object.fromEntries(Object.entries(o.overrides ?? {}).filter(([k]) => k === "registry" || k === "registry-tls"));
-  const [reg] = await checkCertificates(tlsTargets(m, overrides, ["registry"]), { ...(o.ca ? { ca: o.ca } : {}), ...(o.now ? { now: o.now } : {}) });
-  if (!reg) return { id: "registry-certificate", title: "registry certificate covers the definition's IPs and names", status: "skipped", detail: "the registry serves no TLS in the definition" };
+/** The TLS servers whose certificates clients verify against the cluster CA: the registry (incident 3) and ChartMuseum. */
+const CHECKED_ENDPOINTS = [
+  { endpoint: "registry", title: "registry certificate covers the definition's IPs and names, is current and chains to the cluster CA" },
+  { endpoint: "chartmuseum", title: "ChartMuseum certificate covers the definition's IPs and names, is current and chains to the cluster CA" },
+] as const;
+
+/** Incident 3: an endpoint's served certificate must cover every address it is reached at, be current, and verify against the CA. */
+async function endpointCertificateCheck(m: Model, o: DoctorOptions, caPem: string | undefined, endpoint: CertificateModel["endpoint"], title: string): Promise<DoctorCheck> {
+  const cert = m.certificates.find((c) => c.endpoint === endpoint);
+  const id = `${endpoint}-certificate`;
+  const overrides = Object.fromEntries(Object.entries(o.overrides ?? {}).filter(([k]) => k === endpoint || k === cert?.name));
+  const [r] = cert ? await checkCertificates(tlsTargets(m, overrides, [endpoint]), { ...(caPem ? { ca: caPem } : {}), ...(o.now ? { now: o.now } : {}) }) : [];
+  if (!r) return { id, title, status: "skipped", detail: `${endpoint} serves no TLS in the definition` };
+  const names = [...(r.served?.ipAddresses ?? []), ...(r.served?.dnsNames ?? [])].join(", ");
   return {
-    id: "registry-certificate",
-    title: "registry certificate covers the definition's IPs and names",
-    status: reg.status === "ok" ? "ok" : reg.status === "warning" ? "warn" : "fail",
-    detail: reg.status === "ok" ? `${reg.target} serves ${[...(reg.served?.ipAddresses ?? []), ...(reg.served?.dnsNames ?? [])].join(", ")}` : reg.findings.map((f) => f.message).join("; "),
-    ...(reg.status === "ok" ? {} : { fix: reg.findings[0]?.fix ?? "run `bk certs renew registry-tls`" }),
+    id,
+    title,
+    status: r.status === "ok" ? "ok" : r.status === "warning" ? "warn" : "fail",
+    detail: r.status === "ok" ? `${r.target} serves ${names}, ${r.daysLeft} day(s) left${r.served?.trust ? ", verified against the CA" : " (no --ca: chain not checked)"}` : r.findings.map((f) => f.message).join("; "),
+    ...(r.status === "ok" ? {} : { fix: r.findings[0]?.fix ?? `run \`bk certs renew ${r.certificate}\`` }),
   };
 }
 

@@ -17,7 +17,8 @@ import { diffTrees, isClean } from "../tree/diff.js";
 import { readTree, writeTreeAtomically } from "../tree/files.js";
 import { GENERATED_FILES, OWNED_DIRS } from "../tree/tree.js";
 import { checkGenerated } from "./validate.js";
-import { bumpTags, type TagBump } from "./bump.js";
+import { bumpTags, setVersion, type TagBump } from "./bump.js";
+import { ChartMuseum } from "../adapters/chartmuseum.js";
 import { gitRepositoryRef, helmReleaseRef, kustomizationRef, requestReconcile, waitForRelease } from "../adapters/flux.js";
 import { Git } from "../adapters/git.js";
 import { connect, type Kube } from "../adapters/kube.js";
@@ -32,6 +33,10 @@ export interface ReleaseRequest {
   /** Empty: every component of the app that is built from its repository (caches are mirrored upstream images). */
   components: string[];
   version: string;
+  /** An exact application chart version the app moves to in the same commit (its own `chartVersion`). */
+  chart?: string;
+  /** Where that chart version is checked (default: https at the chartmuseum endpoint of the definition). */
+  chartmuseum?: { url?: string; username?: string; password?: string; ca?: string };
   build?: { path: string; builder: Builder; platforms: string[] };
   registry: Omit<RegistryOptions, "host"> & { host?: string };
   remote: string;
@@ -53,6 +58,8 @@ export interface ReleaseReport {
   version: string;
   dryRun: boolean;
   components: Array<{ name: string; image: string; from: string }>;
+  /** The application chart version change carried by the release. */
+  chart?: { from: string; to: string };
   commit?: string;
   pushAttempts?: number;
   reconcileRequestedAt?: string;
@@ -162,6 +169,7 @@ function releaseSteps(req: ReleaseRequest, runner: Runner): Step<Ctx>[] {
       run: (c, out) => buildAndPushImages(c, runner, out),
     },
     { title: "the exact tag is in the registry", run: checkTagsInRegistry },
+    { title: "the chart version is in ChartMuseum", skip: (c) => (c.report.chart ? false : "no --chart, or the app is on that chart version already"), run: checkChartInMuseum },
     { title: "bump the image tag in the definition and regenerate the tree", run: bumpAndRegenerate },
     { title: "validate the new tree", run: validateNewTree },
     { title: "commit and push", skip: () => (req.dryRun ? "dry run" : false), run: commitAndPush },
@@ -198,6 +206,9 @@ function checkVersionArgument(version: string, app: { name: string; components: 
   if (version === "latest") throw new ReleaseError("'latest' is a moving tag: what runs would change without a change in Git; give the exact version", 2);
 }
 
+/** Helm's chart versions as the definition pins them: exact SemVer. */
+const EXACT_CHART_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+
 /** Room for Flux to fetch and start the upgrade, on top of the upgrade's own timeout. */
 const FETCH_MARGIN_MS = 2 * 60_000;
 
@@ -226,13 +237,17 @@ async function resolveRelease(c: Ctx): Promise<void> {
   const app = model.apps.find((a) => a.name === req.app);
   if (!app) throw new ReleaseError(`no application '${req.app}' in the definition (known: ${model.apps.map((a) => a.name).join(", ")})`, 2);
   checkVersionArgument(req.version, app);
+  if (req.chart !== undefined && !EXACT_CHART_VERSION.test(req.chart)) {
+    throw new ReleaseError(`--chart '${req.chart}' is not an exact chart version such as 0.2.0 (a range would move the app at the next \`bk chart push\`)`, 2);
+  }
+  if (req.chart !== undefined && req.chart !== app.chartVersion) report.chart = { from: app.chartVersion, to: req.chart };
   const names = req.components.length ? req.components : app.components.filter((x) => x.role !== "cache").map((x) => x.name);
   for (const n of names) {
     const comp = app.components.find((x) => x.name === n);
     if (!comp) throw new ReleaseError(`application ${app.name} has no component '${n}' (components: ${app.components.map((x) => x.name).join(", ")})`, 2);
     c.comps.push(comp);
   }
-  if (c.comps.every((x) => x.image.tag === req.version)) {
+  if (c.comps.every((x) => x.image.tag === req.version) && !report.chart) {
     throw new ReleaseError(`${app.name} already runs ${req.version} for ${c.comps.map((x) => x.name).join(", ")}: nothing to release`, 2);
   }
   c.appFile = app.file;
@@ -270,6 +285,20 @@ async function checkTagsInRegistry(c: Ctx, out: Out): Promise<void> {
   if (missing.length) throw new ReleaseError(missing.join("\n"), 1);
 }
 
+/** A chart version the HelmReleases would not find fails the release before anything is committed. */
+async function checkChartInMuseum(c: Ctx, out: Out): Promise<void> {
+  const { req, report } = c;
+  const m = c.model!;
+  const ep = m.endpoints.find((e) => e.id === "chartmuseum")!;
+  const o = req.chartmuseum ?? {};
+  const museum = new ChartMuseum({ url: o.url ?? `https://${ep.ip}:${ep.ports[0]!.port}`, ...(o.username !== undefined ? { username: o.username, password: o.password ?? "" } : {}), ...(o.ca ? { ca: o.ca } : {}) });
+  const name = m.chartmuseum.appChart.name;
+  if (!(await museum.exists(name, report.chart!.to))) {
+    throw new ReleaseError(`${name} ${report.chart!.to} is not in ChartMuseum: upload it first (\`bk chart push --apps none\` with charts/app at that version), or give a version it has`, 1);
+  }
+  out(`${name} ${report.chart!.to} exists`);
+}
+
 async function bumpAndRegenerate(c: Ctx, out: Out): Promise<void> {
   const { req, report } = c;
   const text = readFileSync(path.join(req.root, c.appFile), "utf8");
@@ -280,13 +309,20 @@ async function bumpAndRegenerate(c: Ctx, out: Out): Promise<void> {
     c.appFile,
   );
   c.bumps = bumped.bumps;
-  c.newText = bumped.text;
-  c.next = generate(req.root, new Map([[c.appFile, bumped.text]]));
+  // The chart bump rides in the same file and commit: the app's own chartVersion, added when it has none.
+  try {
+    c.newText = report.chart ? setVersion(bumped.text, ["chartVersion"], report.chart.to, c.appFile, "components").text : bumped.text;
+  } catch (err) {
+    throw new ReleaseError((err as Error).message, 2);
+  }
+  c.next = generate(req.root, new Map([[c.appFile, c.newText]]));
   const diff = diffTrees(readTree(req.root, OWNED_DIRS, GENERATED_FILES), c.next.tree.files);
-  const defDiff = diffTrees(new Map([[c.appFile, text]]), new Map([[c.appFile, bumped.text]]));
+  const defDiff = diffTrees(new Map([[c.appFile, text]]), new Map([[c.appFile, c.newText]]));
   report.diff = defDiff.patch + diff.patch;
   if (isClean(diff) && isClean(defDiff)) throw new ReleaseError(`${req.app} already runs ${req.version} for ${c.comps.map((x) => x.name).join(", ")}: nothing to release`, 1);
-  out(`${c.bumps.map((b) => `${b.component} ${b.from} -> ${b.to}`).join(", ")}; ${diff.changed.length + diff.added.length + diff.removed.length} tree file(s) change`);
+  out(
+    `${c.bumps.map((b) => `${b.component} ${b.from} -> ${b.to}`).join(", ")}${report.chart ? `, chart ${report.chart.from} -> ${report.chart.to}` : ""}; ${diff.changed.length + diff.added.length + diff.removed.length} tree file(s) change`,
+  );
 }
 
 async function validateNewTree(c: Ctx, out: Out): Promise<void> {
@@ -306,7 +342,8 @@ async function commitAndPush(c: Ctx, out: Out): Promise<void> {
   writeTreeAtomically(req.root, c.next!.tree.files, OWNED_DIRS, GENERATED_FILES);
   const comps = c.comps.map((x) => x.name).join(", ");
   const from = [...new Set(c.bumps.map((b) => b.from))].join("/");
-  report.commit = await c.git.commit([c.appFile, ...OWNED_DIRS, ...GENERATED_FILES], `release(${req.app}): ${comps} ${from} -> ${req.version}`);
+  const chart = report.chart ? `, chart ${report.chart.from} -> ${report.chart.to}` : "";
+  report.commit = await c.git.commit([c.appFile, ...OWNED_DIRS, ...GENERATED_FILES], `release(${req.app}): ${comps} ${from} -> ${req.version}${chart}`);
   out(`commit ${report.commit.slice(0, 12)}`);
   if (!req.push) return;
   const pushed = await c.git.push(req.remote, 3, (attempt, why) => out(`push attempt ${attempt} rejected: ${why}`));

@@ -159,6 +159,7 @@ export interface CollectOptions {
   kube?: Kube;
   /** endpoint id -> host:port, to reach services through a tunnel (and for tests). */
   overrides?: Record<string, string>;
+  /** PEM of the cluster CA, to verify each served certificate's chain. */
   ca?: string;
   backupsDir?: string;
   now?: Date;

@@ -6,10 +6,12 @@
  * version exists), GET /api/charts/<name>[/<version>], and the Helm repository itself
  * (GET /index.yaml, GET /charts/<file>.tgz). Chart metadata and index.yaml come from the REAL
  * helm binary (`helm show chart`, `helm repo index`), so what Flux reads is what helm wrote.
+ * Given a certificate it serves HTTPS, as the real one does with TLS_CERT/TLS_KEY (node:https, a real TLS stack).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
@@ -22,12 +24,12 @@ export interface FakeChartMuseum {
   stop(): Promise<void>;
 }
 
-export async function startFakeChartMuseum(opts: { username?: string; password?: string; host?: string } = {}): Promise<FakeChartMuseum> {
+export async function startFakeChartMuseum(opts: { username?: string; password?: string; host?: string; tls?: { cert: string; key: string } } = {}): Promise<FakeChartMuseum> {
   const helm = toolPath("helm");
   const dir = mkdtempSync(path.join(os.tmpdir(), "bk-fake-chartmuseum-"));
   const port = await freePort();
   const host = opts.host ?? "127.0.0.1";
-  const url = `http://${host}:${port}`;
+  const url = `${opts.tls ? "https" : "http"}://${host}:${port}`;
   const index = () =>
     existsSync(path.join(dir, "index.yaml"))
       ? (parse(readFileSync(path.join(dir, "index.yaml"), "utf8")) as { entries?: Record<string, Array<{ name: string; version: string; digest: string; created: string }>> })
@@ -36,7 +38,7 @@ export async function startFakeChartMuseum(opts: { username?: string; password?:
     res.writeHead(status, { "content-type": "application/json" });
     res.end(JSON.stringify(body));
   };
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const u = new URL(req.url ?? "/", url);
     if (u.pathname === "/health") return json(res, 200, { healthy: true });
     if (opts.username !== undefined) {
@@ -85,7 +87,8 @@ export async function startFakeChartMuseum(opts: { username?: string; password?:
       return res.end(readFileSync(path.join(dir, chart[1]!)));
     }
     json(res, 404, { error: "not found" });
-  });
+  };
+  const server = opts.tls ? https.createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   return {
     url,

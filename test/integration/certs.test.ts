@@ -146,20 +146,20 @@ describe("bk certs against a real TLS server", () => {
     assert.match(r2.stdout, /trust not checked/);
   });
 
-  it("checks registry, ingress and gateway by default and says when nothing is reachable", async () => {
+  it("checks registry, ChartMuseum, ingress and gateway by default and says when nothing is reachable", async () => {
     const closed = await new Promise<number>((res) => {
       const s = net.createServer().listen(0, "127.0.0.1", () => {
         const p = (s.address() as net.AddressInfo).port;
         s.close(() => res(p));
       });
     });
-    const all = ["registry", "ingress", "gateway"].flatMap((id) => ["--target", `${id}=127.0.0.1:${closed}`]);
+    const all = ["registry", "chartmuseum", "ingress", "gateway"].flatMap((id) => ["--target", `${id}=127.0.0.1:${closed}`]);
     const r = await bk(["certs", ...all, "--json", "--timeout", "3000"]);
     assert.equal(r.code, 3, r.stdout + r.stderr);
     const out = JSON.parse(r.stdout);
     assert.deepEqual(
       out.certificates.map((c: CertificateReport) => c.certificate),
-      ["registry-tls", "ingress-tls", "gateway-tls"],
+      ["registry-tls", "chartmuseum-tls", "ingress-tls", "gateway-tls"],
     );
     assert.ok(out.certificates.every((c: CertificateReport) => c.findings[0]?.rule === "certs/unreachable"));
   });
@@ -172,9 +172,14 @@ describe("bk certs against a real TLS server", () => {
 });
 
 describe("certificate targets from the model", () => {
-  it("are the LoadBalancer IPs and TLS ports of registry, ingress and gateway (not ChartMuseum's plain HTTP)", () => {
+  it("are the LoadBalancer IPs and TLS ports of registry, ChartMuseum, ingress and gateway", () => {
     const t = tlsTargets(model).map((x) => `${x.certificate.name} ${x.host}:${x.port} ${x.servername}`);
-    assert.deepEqual(t, ["registry-tls 192.168.7.21:5000 registry.beckerkube.lan", "ingress-tls 192.168.7.20:443 beckerkube.lan", "gateway-tls 192.168.7.19:443 mesh.beckerkube.lan"]);
+    assert.deepEqual(t, [
+      "registry-tls 192.168.7.21:5000 registry.beckerkube.lan",
+      "chartmuseum-tls 192.168.7.18:8080 charts.beckerkube.lan",
+      "ingress-tls 192.168.7.20:443 beckerkube.lan",
+      "gateway-tls 192.168.7.19:443 mesh.beckerkube.lan",
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * `bk doctor` against real peers: a TLS registry serving a certificate for the wrong address
- * (incident 3), trust folders written by the real `bk trust` (incident 4), SealedSecrets sealed
+ * (incident 3), ChartMuseum's served certificate (the FAKE ChartMuseum of test/helpers, on a real TLS stack
+ * with openssl-made certificates: SANs, expiry, chain), trust folders written by the real `bk trust` (incident 4), SealedSecrets sealed
  * with the TEST keys and opened with the key backup (incident 6). The node pull goes through the
  * RecordingRunner test double: no Minikube node can run here.
  */
@@ -15,6 +16,8 @@ import { RecordingRunner } from "../../src/adapters/runner.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
 import { runBk, runBkAsync } from "../helpers/cli.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { startFakeChartMuseum, type FakeChartMuseum } from "../helpers/fake-chartmuseum.js";
+import { makeCa, makeServerCert } from "../helpers/pki.js";
 
 const fixtures = path.join(REPO_ROOT, "test/fixtures/sealed-secrets");
 const byId = (checks: DoctorCheck[], id: string) => checks.find((c) => c.id === id)!;
@@ -43,6 +46,47 @@ describe("bk doctor", () => {
     const c = byId(checks, "registry-certificate");
     assert.equal(c.status, "fail");
     assert.match(c.detail, /192\.168\.7\.21/);
+  });
+
+  describe("ChartMuseum's certificate, checked like the registry's", () => {
+    const museums: FakeChartMuseum[] = [];
+    after(() => Promise.all(museums.map((m) => m.stop())));
+    const ca = makeCa();
+    const other = makeCa("another CA");
+    // What the definition gives ChartMuseum: its LoadBalancer IP, its LAN name and its names inside the cluster.
+    const definitionSans = ["IP:192.168.7.18", "DNS:charts.beckerkube.lan", "DNS:chartmuseum.infra.svc", "DNS:chartmuseum.infra.svc.cluster.local"];
+    const serve = async (sans: string[], days = 60, signer = ca) => {
+      const m = await startFakeChartMuseum({ tls: makeServerCert(signer, `chartmuseum-${museums.length}`, sans, days) });
+      museums.push(m);
+      return new URL(m.url).host;
+    };
+    const check = async (host: string) => {
+      const { model } = loadDefinition(root);
+      return byId(await runDoctor(model, { root, ca: ca.caCert, keyBackup, maxKeyBackupAgeDays: 7, overrides: { registry: registry.host, chartmuseum: host }, hostRoot: "/nonexistent" }), "chartmuseum-certificate");
+    };
+
+    it("passes for a certificate with the definition's SANs, current, from the CA", async () => {
+      const c = await check(await serve(definitionSans));
+      assert.equal(c.status, "ok", c.detail);
+      assert.match(c.detail, /192\.168\.7\.18, charts\.beckerkube\.lan/);
+      assert.match(c.detail, /verified against the CA/);
+    });
+
+    it("fails naming the address the certificate does not cover", async () => {
+      const c = await check(await serve(["IP:127.0.0.1", "DNS:charts.beckerkube.lan"]));
+      assert.equal(c.status, "fail");
+      assert.match(c.detail, /valid for 127\.0\.0\.1, charts\.beckerkube\.lan, not 192\.168\.7\.18, chartmuseum\.infra\.svc/);
+      assert.match(c.fix!, /bk certs renew chartmuseum-tls/);
+    });
+
+    it("fails a certificate about to expire, and one from another CA", async () => {
+      const soon = await check(await serve(definitionSans, 5));
+      assert.equal(soon.status, "fail");
+      assert.match(soon.detail, /expires in [45] day\(s\)/);
+      const foreign = await check(await serve(definitionSans, 60, other));
+      assert.equal(foreign.status, "fail");
+      assert.match(foreign.detail, /does not verify against the given CA/);
+    });
   });
 
   it("fails until the build host trusts the CA, then passes after `bk trust` (incident 4)", async () => {
@@ -84,12 +128,12 @@ describe("bk doctor", () => {
   });
 
   it("exits 1 and lists every check through the CLI", async () => {
-    const r = await runBkAsync(["doctor", "--root", root, "--key-backup", keyBackup, "--target", `registry=${registry.host}`, "--ca", registry.ca.caCert, "--json"]);
+    const r = await runBkAsync(["doctor", "--root", root, "--key-backup", keyBackup, "--target", `registry=${registry.host}`, "--target", `chartmuseum=${registry.host}`, "--ca", registry.ca.caCert, "--json"]);
     assert.equal(r.status, 1, r.stderr);
     const out = JSON.parse(r.stdout) as { checks: DoctorCheck[] };
     assert.deepEqual(
       out.checks.map((c) => c.id),
-      ["registry-certificate", "build-host-trust", "node-pull", "sealed-secrets-decrypt", "key-backup-recent", "cni-enforces-networkpolicy"],
+      ["registry-certificate", "chartmuseum-certificate", "build-host-trust", "node-pull", "sealed-secrets-decrypt", "key-backup-recent", "cni-enforces-networkpolicy"],
     );
     assert.equal(byId(out.checks, "cni-enforces-networkpolicy").status, "ok");
   });

@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { bkItself, bootstrapCommand, type BootstrapCliOptions } from "../../src/cli/commands/bootstrap.js";
+import { bootstrapCommand, refillCommands, type BootstrapCliOptions } from "../../src/cli/commands/bootstrap.js";
 import { loadDefinition } from "../../src/model/load.js";
 import { bootstrapPlan, checkKeyBackup, defaultCanary, renderCommand, type BootstrapStep } from "../../src/workflows/bootstrap.js";
 import { formatCommand, RecordingRunner, type RecordedCall, type Responder, type RunResult } from "../../src/adapters/runner.js";
@@ -30,7 +30,25 @@ const tmp = () => {
   return d;
 };
 
-const ORDER = ["tools", "node-network", "minikube", "node-address", "sealed-secrets-key", "flux-install", "git-secret", "flux-sync", "source", "hold-apps", "infra-controllers", "infra-configs", "trust-node", "refill", "release-apps", "canary", "apps"];
+const ORDER = [
+  "tools",
+  "node-network",
+  "minikube",
+  "node-address",
+  "sealed-secrets-key",
+  "flux-install",
+  "git-secret",
+  "flux-sync",
+  "source",
+  "hold-apps",
+  "infra-controllers",
+  "infra-configs",
+  "trust-node",
+  "refill",
+  "release-apps",
+  "canary",
+  "apps",
+];
 /** The step with this id (tests name steps, not positions). */
 const byId = (steps: readonly BootstrapStep[], id: string): BootstrapStep => steps.find((s) => s.id === id) ?? assert.fail(`no step ${id}`);
 const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
@@ -44,7 +62,7 @@ function planFor(root: string, extra: Partial<Parameters<typeof bootstrapPlan>[1
     sealedSecretsKeyNames: checkKeyBackup(KEY),
     gitKey: "/keys/deploy",
     caFile: path.join(root, ".bk/beckerkube-ca.crt"),
-    refill: [bkItself(root, "chart", "push", "--if-missing")],
+    refill: refillCommands(root, {}),
     ...extra,
   });
 }
@@ -135,6 +153,29 @@ describe("bootstrap plan", () => {
     assert.match(renderCommand(steps[2]!.commands[0]!), /--driver=podman .* --network=beckerkube --static-ip=192\.168\.7\.2$/);
   });
 
+  it("holds the applications while ChartMuseum and the registry are refilled through bk itself, then lets them go", () => {
+    const root = tmp();
+    const steps = planFor(root, { refill: refillCommands(root, { images: "/backups/images", imagesFromOciDir: "/media/oci" }) });
+    const ids = steps.map((s) => s.id);
+    assert.ok(ids.indexOf("hold-apps") < ids.indexOf("infra-controllers") && ids.indexOf("trust-node") < ids.indexOf("refill"));
+    assert.ok(ids.indexOf("refill") < ids.indexOf("release-apps") && ids.indexOf("release-apps") < ids.indexOf("canary"));
+    assert.deepEqual(byId(steps, "hold-apps").commands.map(renderCommand), [
+      "kubectl --context beckerkube -n flux-system wait kustomization/apps --for=create --timeout=5m",
+      `kubectl --context beckerkube -n flux-system patch kustomization apps --type=merge '-p={"spec":{"suspend":true}}'`,
+    ]);
+    const ca = path.join(root, ".bk/beckerkube-ca.crt");
+    const bk = (c: { args: string[] }) => c.args.slice(1).join(" ");
+    assert.deepEqual(byId(steps, "refill").commands.map(bk), [
+      `chart push --apps none --ca ${ca} --root ${root}`,
+      `images import /backups/images --ca ${ca} --root ${root}`,
+      `images mirror --ca ${ca} --from-oci-dir /media/oci --root ${root}`,
+    ]);
+    assert.ok(byId(steps, "refill").commands.every((c) => c.cmd === process.execPath && c.args[0]!.endsWith(path.join("bin", "bk.js"))));
+    const release = byId(steps, "release-apps");
+    assert.equal(renderCommand(release.commands[0]!), `kubectl --context beckerkube -n flux-system patch kustomization apps --type=merge '-p={"spec":{"suspend":false}}'`);
+    assert.ok(release.check!.expect!.test("false") && release.check!.expect!.test("") && !release.check!.expect!.test("true"));
+  });
+
   it("the default canary is the simplest component; --canary picks another and rejects unknown ones", () => {
     assert.equal(defaultCanary(model).id, "ffl/redis");
     assert.match(renderCommand(byId(planFor(tmp(), { canary: "triager/redis" }), "canary").commands[1]!), /-n triager wait helmrelease\/triager-redis/);
@@ -159,7 +200,10 @@ describe("bootstrap plan", () => {
     assert.deepEqual(plan.steps[2].commands, [
       "minikube start -p beckerkube --driver=docker --cpus=6 --memory=16g --disk-size=120g --kubernetes-version=v1.34.1 --cni=calico --container-runtime=containerd --network=beckerkube --static-ip=192.168.7.2",
     ]);
-    assert.equal(plan.steps[ORDER.indexOf("trust-node")].commands[0], `kubectl --context beckerkube -n cert-manager get secret beckerkube-ca -o 'jsonpath={.data.ca\\.crt}' | base64 -d > ${path.join(dir, ".bk/beckerkube-ca.crt")}`);
+    assert.equal(
+      plan.steps[ORDER.indexOf("trust-node")].commands[0],
+      `kubectl --context beckerkube -n cert-manager get secret beckerkube-ca -o 'jsonpath={.data.ca\\.crt}' | base64 -d > ${path.join(dir, ".bk/beckerkube-ca.crt")}`,
+    );
     const human = await capture(() => bootstrapCommand(dir, { ...opts(dir), json: false, dryRun: true }, { runner }));
     assert.match(human.stdout, / 5\. sealed-secrets-key: Restore the Sealed Secrets key into kube-system/);
     assert.match(human.stdout, /\$ flux install --version=v2\.9\.4 --context beckerkube/);

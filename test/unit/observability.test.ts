@@ -146,6 +146,7 @@ describe("alert rules", () => {
       "bk restore",
       "bk bootstrap",
       "bk netpol",
+      "bk chart push",
     ]);
     for (const name of new Set(rules.map((r) => r.annotations.runbook!))) {
       const text = readFileSync(path.join(REPO_ROOT, name), "utf8");

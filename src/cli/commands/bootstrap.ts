@@ -16,6 +16,8 @@ export interface BootstrapCliOptions {
   gitKey?: string;
   fluxVersion?: string;
   canary?: string;
+  images?: string;
+  imagesFromOciDir?: string;
   state?: string;
   fresh?: boolean;
   dryRun?: boolean;
@@ -75,13 +77,27 @@ function planSteps(model: Model, root: string, opts: BootstrapCliOptions): Boots
     ...(keyNames ? { sealedSecretsKeyNames: keyNames } : {}),
     root,
     canary: opts.canary ?? defaultCanary(model).id,
-    refill: [bkItself(root, "chart", "push", "--if-missing")],
+    refill: refillCommands(root, opts),
     caFile: path.join(root, ".bk", CA_NAME),
     ...(opts.sealedSecretsKey ? { sealedSecretsKey: path.resolve(opts.sealedSecretsKey) } : {}),
     ...(opts.newKey ? { newKey: true } : {}),
     ...(opts.gitKey ? { gitKey: path.resolve(opts.gitKey) } : {}),
     ...(opts.fluxVersion ? { fluxVersion: opts.fluxVersion } : {}),
   });
+}
+
+/**
+ * What puts back what a rebuild empties, through bk's own commands and the CA the trust-node step saved: the
+ * chart (uploaded only; the definition already pins its version), the application images from an export, and
+ * the third-party images the definition mirrors (the default canary is one: its pull proves the path works).
+ */
+export function refillCommands(root: string, opts: Pick<BootstrapCliOptions, "images" | "imagesFromOciDir">): StepCommand[] {
+  const ca = ["--ca", path.join(root, ".bk", CA_NAME)];
+  return [
+    bkItself(root, "chart", "push", "--apps", "none", ...ca),
+    ...(opts.images ? [bkItself(root, "images", "import", path.resolve(opts.images), ...ca)] : []),
+    bkItself(root, "images", "mirror", ...ca, ...(opts.imagesFromOciDir ? ["--from-oci-dir", path.resolve(opts.imagesFromOciDir)] : [])),
+  ];
 }
 
 /**

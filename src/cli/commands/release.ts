@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { durationMs } from "../../core/duration.js";
 import { BkError, EXIT } from "../../core/errors.js";
 import { FindingsError } from "../../core/finding.js";
@@ -7,6 +8,8 @@ import { stepRunner } from "../progress.js";
 import { errorJson, failWith } from "../report-error.js";
 
 export interface ReleaseCliOptions {
+  chart?: string;
+  chartmuseumUrl?: string;
   build?: string;
   builder?: Builder;
   platform?: string;
@@ -36,6 +39,12 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
   if (opts.timeout !== undefined && timeoutMs === undefined) {
     return failWith("release", `--timeout '${opts.timeout}' is not like 90s or 15m`, EXIT.badInput, opts.json);
   }
+  let caPem: string | undefined;
+  try {
+    caPem = opts.ca ? readFileSync(opts.ca, "utf8") : undefined;
+  } catch (err) {
+    return failWith("release", `--ca ${opts.ca}: ${(err as Error).message}`, EXIT.badInput, opts.json);
+  }
   let report: ReleaseReport;
   try {
     report = await release({
@@ -43,6 +52,16 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
       app,
       components,
       version,
+      ...(opts.chart !== undefined
+        ? {
+            chart: opts.chart,
+            chartmuseum: {
+              ...(opts.chartmuseumUrl ? { url: opts.chartmuseumUrl } : {}),
+              ...(process.env.BK_CHARTMUSEUM_USER !== undefined ? { username: process.env.BK_CHARTMUSEUM_USER, password: process.env.BK_CHARTMUSEUM_PASSWORD ?? "" } : {}),
+              ...(caPem ? { ca: caPem } : {}),
+            },
+          }
+        : {}),
       ...(opts.build ? { build: { path: opts.build, builder: opts.builder ?? "docker", platforms: opts.platform ? opts.platform.split(",") : [] } } : {}),
       registry: { ...(opts.registry ? { host: opts.registry } : {}), ...(opts.ca ? { caFile: opts.ca } : {}), ...(opts.registryHttp ? { insecureHttp: true } : {}) },
       remote: opts.remote ?? "origin",
@@ -71,6 +90,9 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
   }
   if (opts.json) printJson(report);
   else if (report.dryRun) process.stdout.write(`${report.diff ?? ""}bk release: dry run: ${report.app} ${report.components.map((c) => c.name).join(", ")} -> ${report.version} passes every check; nothing was written\n`);
-  else process.stdout.write(`bk release: ${report.app} ${report.components.map((c) => `${c.name} ${c.from} -> ${report.version}`).join(", ")}${report.commit ? ` (commit ${report.commit.slice(0, 12)})` : ""}\n`);
+  else
+    process.stdout.write(
+      `bk release: ${report.app} ${report.components.map((c) => `${c.name} ${c.from} -> ${report.version}`).join(", ")}${report.chart ? `, chart ${report.chart.from} -> ${report.chart.to}` : ""}${report.commit ? ` (commit ${report.commit.slice(0, 12)})` : ""}\n`,
+    );
   return EXIT.ok;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { loadDefinition } from "../../model/load.js";
 import { collect, evaluateStatus, type StatusReport } from "../../workflows/status.js";
 import { EXIT } from "../../core/errors.js";
@@ -39,10 +40,17 @@ export async function statusCommand(root: string, opts: StatusOptions): Promise<
   const seconds = opts.watch === undefined ? undefined : Number(opts.watch);
   if (seconds !== undefined && !(seconds > 0)) return failWith("status", "--watch takes seconds, e.g. --watch 5", EXIT.badInput, opts.json);
   const { model } = loadDefinition(root);
+  // The chain is verified against the CA's PEM, not its file name.
+  let caPem: string | undefined;
+  try {
+    caPem = opts.ca ? readFileSync(opts.ca, "utf8") : undefined;
+  } catch (err) {
+    return failWith("status", `--ca ${opts.ca}: ${(err as Error).message}`, EXIT.badInput, opts.json);
+  }
   // The default kubeconfig as every command reads it; with none at all there is no cluster to report on (exit 3).
   const kube = (await import("../../adapters/kube.js")).connect(opts.kubeconfig, opts.context);
   const once = async () => {
-    const snap = await collect(model, { kube, overrides: parseOverrides(opts.endpoint), ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.backups ? { backupsDir: opts.backups } : {}) });
+    const snap = await collect(model, { kube, overrides: parseOverrides(opts.endpoint), ...(caPem ? { ca: caPem } : {}), ...(opts.backups ? { backupsDir: opts.backups } : {}) });
     return evaluateStatus(model, snap);
   };
   if (seconds !== undefined) {

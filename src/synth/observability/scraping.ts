@@ -10,10 +10,10 @@
 import type { IPodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
 import type { IServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import type { KubeObject, PlacedObject } from "../../core/object.js";
-import type { Model } from "../../model/model.js";
+import { endpointById, type Model } from "../../model/model.js";
 import { MANAGED_BY, obj, place } from "../builders.js";
 import { CONFIGS } from "../../model/layout.js";
-import { FLUX_METRICS_PORT, FLUX_NAMESPACE, REGISTRY_METRICS_PORT } from "../../core/well-known.js";
+import { CLUSTER_CA_TRUST_SECRET, FLUX_METRICS_PORT, FLUX_NAMESPACE, REGISTRY_METRICS_PORT } from "../../core/well-known.js";
 import { portOf } from "../../model/infra-workloads.js";
 
 /** The `job` label of each infrastructure scrape target. */
@@ -51,6 +51,8 @@ export interface ScrapeTarget {
   /** Labels of each kind of scraped pod (for ServiceMonitors: the Service's pod selector). */
   podLabels: Array<Record<string, string>>;
   path: string;
+  /** A target serving its metrics over TLS from the cluster CA: the name to verify it by (a SAN of its certificate). */
+  tls?: { serverName: string };
   /**
    * Keep the target's own `namespace`/`name` labels where its metrics describe other objects
    * (a Flux HelmRelease, a SealedSecret, a Certificate): otherwise Prometheus renames them to
@@ -85,12 +87,13 @@ function serviceMonitorTargets(m: Model): ScrapeTarget[] {
       kind: "ServiceMonitor",
       job: JOBS.chartmuseum,
       namespace: m.chartmuseum.namespace,
-      // ChartMuseum serves /metrics on its HTTP port, outside basic auth, once ENABLE_METRICS is set (configs.ts).
+      // ChartMuseum serves /metrics on its one port (TLS), outside basic auth, once ENABLE_METRICS is set (configs.ts).
       selector: { matchLabels: { "app.kubernetes.io/name": "chartmuseum", "app.kubernetes.io/instance": "chartmuseum" } },
       port: "http",
       containerPort: 8080, // the chart's container port; the LoadBalancer port may differ
       podLabels: [{ "app.kubernetes.io/name": "chartmuseum", "app.kubernetes.io/instance": "chartmuseum" }],
       path: "/metrics",
+      tls: { serverName: endpointById(m, "chartmuseum").clusterDns[0]! },
       honorLabels: false,
     },
     {
@@ -178,7 +181,9 @@ function jobRelabeling(job: ScrapeTarget["job"]) {
 export function monitorObject(m: Model, t: ScrapeTarget): KubeObject {
   const metadata = { name: t.id, namespace: m.monitoring.namespace, labels: { ...MANAGED_BY } };
   const namespaceSelector = { matchNames: [t.namespace] };
-  const endpoint = { port: t.port, path: t.path, interval: SCRAPE_INTERVAL, honorLabels: t.honorLabels, relabelings: [jobRelabeling(t.job)] };
+  // Prometheus reaches pods by IP, so it verifies the certificate by a name the certificate carries.
+  const tls = t.tls ? { scheme: "https" as const, tlsConfig: { ca: { secret: { name: CLUSTER_CA_TRUST_SECRET, key: "ca.crt" } }, serverName: t.tls.serverName } } : {};
+  const endpoint = { port: t.port, path: t.path, ...tls, interval: SCRAPE_INTERVAL, honorLabels: t.honorLabels, relabelings: [jobRelabeling(t.job)] };
   if (t.kind === "ServiceMonitor") {
     const sm: IServiceMonitor = {
       apiVersion: "monitoring.coreos.com/v1",

@@ -114,11 +114,12 @@ export async function serveUpstream(c: DevCluster, m: Pick<Model, "gitops">, tre
     add(repo.file, sourcePatch("HelmRepository", name, oci ? { url: `oci://${registry.host}/${name}`, certSecretRef: { name: OCI_CA_SECRET } } : { url: charts.repoUrl(name) }));
   }
 
-  // ChartMuseum stands in as a plain repository: its basic-auth Secret is a SealedSecret no harness key opens.
+  // ChartMuseum stands in as a plain repository: its basic-auth Secret is a SealedSecret no harness key opens, and
+  // the harness repository serves plain HTTP, so the cluster CA (certSecretRef) is dropped with it.
   const appRepo = repos.find((r) => r.object.metadata.name === APP_CHART_REPOSITORY);
   if (appRepo) {
     await charts.pushChart(path.join(process.cwd(), APP_CHART_DIR), APP_CHART_REPOSITORY);
-    add(appRepo.file, sourcePatch("HelmRepository", APP_CHART_REPOSITORY, { url: charts.repoUrl(APP_CHART_REPOSITORY), secretRef: null }));
+    add(appRepo.file, sourcePatch("HelmRepository", APP_CHART_REPOSITORY, { url: charts.repoUrl(APP_CHART_REPOSITORY), secretRef: null, certSecretRef: null }));
     lines.push(`${APP_CHART_REPOSITORY}: ${APP_CHART_DIR} served at ${charts.repoUrl(APP_CHART_REPOSITORY)} (ChartMuseum's stand-in, no basic auth)`);
   }
 
