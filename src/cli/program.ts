@@ -468,6 +468,9 @@ program
   .option("--pull-image <ref>", "image to test-pull on the node (default: the first component's)")
   .option("--target <endpoint=host:port>", "reach an endpoint at another address, e.g. registry=127.0.0.1:5000 (repeatable)", repeatable, [])
   .option("--host-root <dir>", "where the build host's trust folders live (tests)", "/")
+  .option("--kubeconfig <file>", "kubeconfig for the canary check (default: $KUBECONFIG, else ~/.kube/config; none: the check is skipped)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--canary <app/component>", "the component whose HelmRelease and pod prove the path (default: the one bk bootstrap uses)")
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/doctor.js")).doctorCommand(root, opts)));
 

@@ -4,7 +4,8 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import type { CertificateModel, Model } from "../model/model.js";
+import type { CertificateModel, ComponentModel, Model } from "../model/model.js";
+import { judgeCanary, type CanaryState } from "./canary.js";
 import { OWNED_DIRS } from "../tree/tree.js";
 import { readSealedFiles } from "../tree/sealed.js";
 import { checkCertificates, tlsTargets } from "./certs.js";
@@ -36,6 +37,8 @@ export interface DoctorOptions {
   runner?: Runner;
   /** An image to test-pull on the node, default: the first component's. */
   pullImage?: string;
+  /** The canary and how to read its live state; absent (no cluster configured): the check is skipped, saying why. */
+  canary?: { component: ComponentModel; read: () => Promise<CanaryState> } | { skipped: string };
   now?: Date;
 }
 
@@ -44,7 +47,20 @@ const sameCert = (a: string, b: string) => a.replace(/\s+/g, "") === b.replace(/
 export async function runDoctor(m: Model, o: DoctorOptions): Promise<DoctorCheck[]> {
   const ca = o.ca && existsSync(o.ca) ? readFileSync(o.ca, "utf8") : undefined;
   const certificates = await Promise.all(CHECKED_ENDPOINTS.map((e) => endpointCertificateCheck(m, o, ca, e.endpoint, e.title)));
-  return [...certificates, buildHostTrustCheck(m, o, ca), await nodePullCheck(m, o), ...(await sealedSecretsChecks(m, o)), cniCheck(m)];
+  return [...certificates, buildHostTrustCheck(m, o, ca), await nodePullCheck(m, o), await canaryCheck(m, o), ...(await sealedSecretsChecks(m, o)), cniCheck(m)];
+}
+
+/** What `bk bootstrap` proves last, asked again of the live cluster: the canary runs from the private registry. */
+async function canaryCheck(m: Model, o: DoctorOptions): Promise<DoctorCheck> {
+  const base = { id: "canary", title: "the canary application is Ready and runs its image from the private registry" };
+  if (!o.canary) return { ...base, status: "skipped", detail: "no cluster given" };
+  if ("skipped" in o.canary) return { ...base, status: "skipped", detail: o.canary.skipped };
+  try {
+    const v = judgeCanary(m, o.canary.component, await o.canary.read());
+    return { ...base, status: v.ok ? "ok" : "fail", detail: v.detail, ...(v.fix ? { fix: v.fix } : {}) };
+  } catch (err) {
+    return { ...base, status: "fail", detail: `could not read it from the cluster: ${(err as Error).message}`, fix: "check the kubeconfig and that the API server answers (`bk status`)" };
+  }
 }
 
 /** The TLS servers whose certificates clients verify against the cluster CA: the registry (incident 3) and ChartMuseum. */

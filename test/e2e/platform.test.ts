@@ -186,6 +186,15 @@ describe("the whole platform from nothing, as committed", () => {
     for (const f of failing) note(`bk status (needs a real node): ${f.area} ${f.subject}: ${f.detail}`);
     assert.equal(r.status, status.healthy ? 0 : 1, `exit code ${r.status} for healthy=${status.healthy}`);
   });
+
+  step("bk doctor's canary check reads the canary's HelmRelease and pod from the cluster", 2 * 60_000, async () => {
+    const r = await runBkAsync(["doctor", "--json", "--kubeconfig", c().kubeconfig]);
+    const checks = (JSON.parse(r.stdout) as { checks: Array<{ id: string; status: string; detail: string }> }).checks;
+    const canary = checks.find((x) => x.id === "canary");
+    assert.equal(canary?.status, "ok", JSON.stringify(canary));
+    assert.match(canary!.detail, /^ffl\/redis: HelmRelease ffl\/ffl-redis Ready, pod ffl-redis-\S+ runs 192\.168\.7\.21:5000\/ffl\/redis:\S+ pulled from 192\.168\.7\.21:5000$/);
+    note(`bk doctor canary: ${canary!.detail}`);
+  });
 });
 
 async function tempDirOf(prefix: string): Promise<string> {

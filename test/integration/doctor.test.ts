@@ -128,13 +128,22 @@ describe("bk doctor", () => {
   });
 
   it("exits 1 and lists every check through the CLI", async () => {
-    const r = await runBkAsync(["doctor", "--root", root, "--key-backup", keyBackup, "--target", `registry=${registry.host}`, "--target", `chartmuseum=${registry.host}`, "--ca", registry.ca.caCert, "--json"]);
+    const r = await runBkAsync(["doctor", "--root", root, "--key-backup", keyBackup, "--target", `registry=${registry.host}`, "--target", `chartmuseum=${registry.host}`, "--ca", registry.ca.caCert, "--json"], {
+      env: { KUBECONFIG: path.join(root, "no-such-kubeconfig") },
+    });
     assert.equal(r.status, 1, r.stderr);
     const out = JSON.parse(r.stdout) as { checks: DoctorCheck[] };
     assert.deepEqual(
       out.checks.map((c) => c.id),
-      ["registry-certificate", "chartmuseum-certificate", "build-host-trust", "node-pull", "sealed-secrets-decrypt", "key-backup-recent", "cni-enforces-networkpolicy"],
+      ["registry-certificate", "chartmuseum-certificate", "build-host-trust", "node-pull", "canary", "sealed-secrets-decrypt", "key-backup-recent", "cni-enforces-networkpolicy"],
     );
     assert.equal(byId(out.checks, "cni-enforces-networkpolicy").status, "ok");
+    // No kubeconfig anywhere: the canary is skipped, saying why (test/e2e/platform.test.ts runs it on a cluster).
+    assert.deepEqual(byId(out.checks, "canary"), {
+      id: "canary",
+      title: "the canary application is Ready and runs its image from the private registry",
+      status: "skipped",
+      detail: "no cluster is configured (--kubeconfig, $KUBECONFIG or ~/.kube/config)",
+    });
   });
 });
