@@ -1,0 +1,141 @@
+/**
+ * `bk reconcile`, `bk suspend`, `bk resume` against the local control plane with the real Flux controllers.
+ * The names are the real definition's: the GitRepository and the root Kustomization are named as the tree
+ * names them (`source`, `flux-system`), served from the harness's Git server; `ffl/redis` is a HelmRelease
+ * whose chart repository answers nothing, so its reconciliation fails.
+ */
+import assert from "node:assert/strict";
+import { writeFile, mkdir } from "node:fs/promises";
+import path from "node:path";
+import { after, before, describe } from "node:test";
+import { up } from "../../src/devcluster/index.js";
+import { loadDefinition } from "../../src/model/load.js";
+import { runBkAsync } from "../helpers/cli.js";
+import { REPO_ROOT } from "../helpers/definition.js";
+import { freePort } from "../helpers/net.js";
+import { clusterSuite } from "./helpers/suite.js";
+
+const { model } = loadDefinition(REPO_ROOT);
+const REPO = model.gitops.repository;
+const redis = model.components.find((c) => c.id === "ffl/redis")!;
+const KS = "kustomizations.kustomize.toolkit.fluxcd.io";
+const HR = "helmreleases.helm.toolkit.fluxcd.io";
+
+interface Report {
+  ok: boolean;
+  exitCode?: number;
+  error?: string;
+  objects: Array<{
+    role: string;
+    kind: string;
+    namespace: string;
+    name: string;
+    requestedAt?: string;
+    lastHandledReconcileAt?: string;
+    ready?: { status: string; reason?: string };
+    suspended?: boolean;
+    events?: string[];
+  }>;
+}
+
+describe("bk reconcile / suspend / resume on the local control plane", { timeout: 600_000 }, () => {
+  const suite = clusterSuite();
+  let kubeconfig = "";
+  const bk = async (...args: string[]) => {
+    const r = await runBkAsync([...args, "--root", REPO_ROOT, "--kubeconfig", kubeconfig]);
+    return { ...r, report: (args.includes("--json") ? JSON.parse(r.stdout) : undefined) as Report };
+  };
+  const status = async (kind: string, ns: string, name: string) =>
+    (await suite
+      .cluster()
+      .kubectl.getJson<{ spec: { suspend?: boolean }; status: { lastHandledReconcileAt?: string; conditions?: Array<{ type: string; status: string; reason: string; message: string }> } }>(kind, ns, name))!;
+
+  before(async () => {
+    const cluster = await up();
+    suite.setCluster(cluster);
+    kubeconfig = cluster.kubeconfig;
+    const tree = await suite.tempDir("bk-flux-actions-");
+    await mkdir(path.join(tree, "cm"));
+    await writeFile(path.join(tree, "cm", "configmap.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: flux-actions, namespace: default }\ndata: { a: b }\n");
+    await cluster.pushRepo(tree);
+    // Named as the definition's tree names them: GitRepository and root Kustomization both `beckerkube`.
+    await cluster.syncGit({ name: REPO, path: "./cm", timeoutMs: 120_000 });
+    const deadPort = await freePort();
+    await cluster.applyManifest(
+      [
+        `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${redis.namespace} }`,
+        `apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata: { name: bk-charts, namespace: flux-system }\nspec: { interval: 10m, url: "http://127.0.0.1:${deadPort}" }`,
+        `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: { name: ${redis.fullname}, namespace: ${redis.namespace} }\nspec: { interval: 10m, chart: { spec: { chart: app, version: "1.0.0", sourceRef: { kind: HelmRepository, name: bk-charts, namespace: flux-system } } } }`,
+      ].join("\n---\n"),
+    );
+  });
+
+  after(() => suite.teardown());
+
+  suite.step("reconcile source and flux-system --wait: each request is handled and Ready", 120_000, async () => {
+    const r = await bk("reconcile", "source", "flux-system", "--wait", "--json");
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.deepEqual(
+      r.report.objects.map((o) => `${o.kind} ${o.name}`),
+      [`GitRepository ${REPO}`, `Kustomization ${REPO}`],
+    );
+    for (const o of r.report.objects) {
+      assert.ok(o.requestedAt);
+      const live = await status(o.kind === "GitRepository" ? "gitrepositories.source.toolkit.fluxcd.io" : KS, "flux-system", o.name);
+      assert.equal(live.status.lastHandledReconcileAt, o.requestedAt, `${o.kind} handled the request bk made`);
+      assert.equal(o.ready?.status, "True");
+    }
+  });
+
+  suite.step("reconcile --with-source reconciles the GitRepository first, then the Kustomization", 120_000, async () => {
+    const r = await bk("reconcile", "flux-system", "--with-source", "--wait", "--json");
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.deepEqual(
+      r.report.objects.map((o) => `${o.role} ${o.kind}`),
+      ["source GitRepository", "target Kustomization"],
+    );
+    assert.equal((await status(KS, "flux-system", REPO)).status.lastHandledReconcileAt, r.report.objects[1]!.requestedAt);
+  });
+
+  suite.step("suspend sets spec.suspend; Flux then leaves a reconcile request unhandled, and bk reconcile refuses (exit 1)", 120_000, async () => {
+    const r = await bk("suspend", "flux-system", "--json");
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.equal((await status(KS, "flux-system", REPO)).spec.suspend, true);
+    const token = await suite.cluster().reconcileNow(KS, "flux-system", REPO);
+    // The controller handles a request within a second or two when not suspended (the steps above).
+    await new Promise((res) => setTimeout(res, 8_000));
+    assert.notEqual((await status(KS, "flux-system", REPO)).status.lastHandledReconcileAt, token, "a suspended Kustomization handled a reconcile request");
+    const refused = await bk("reconcile", "flux-system", "--wait");
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /suspended.*bk resume flux-system/);
+  });
+
+  suite.step("resume --wait clears spec.suspend, requests a reconcile and sees it handled", 120_000, async () => {
+    const r = await bk("resume", "flux-system", "--wait", "--json");
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const live = await status(KS, "flux-system", REPO);
+    assert.equal(live.spec.suspend, false);
+    assert.equal(live.status.lastHandledReconcileAt, r.report.objects[0]!.requestedAt);
+    assert.equal(r.report.objects[0]!.ready?.status, "True");
+  });
+
+  suite.step("a failing HelmRelease: reconcile --wait exits 1 with Flux's reason, message and the object's events", 180_000, async () => {
+    const r = await bk("reconcile", "ffl/redis", "--wait", "--timeout", "2m");
+    assert.equal(r.status, 1, r.stderr + r.stdout);
+    const ready = (await status(HR, redis.namespace, redis.fullname)).status.conditions!.find((c) => c.type === "Ready")!;
+    assert.equal(ready.status, "False");
+    assert.ok(r.stderr.includes(`HelmRelease ${redis.namespace}/${redis.fullname}: Ready=False ${ready.reason}`), r.stderr);
+    assert.match(r.stderr, /last events of HelmRelease/);
+    const j = await bk("reconcile", "ffl/redis", "--wait", "--timeout", "2m", "--json");
+    assert.equal(j.status, 1);
+    assert.equal(j.report.exitCode, 1);
+    assert.equal(j.report.objects[0]!.ready?.status, "False");
+    assert.ok(j.report.objects[0]!.events?.length, "the failure carries the object's events");
+  });
+
+  suite.step("an object the definition names but the cluster lacks is unavailable (exit 3)", 60_000, async () => {
+    const r = await bk("reconcile", "apps", "--json");
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.report.error ?? "", /not in the cluster: Kustomization flux-system\/apps/);
+  });
+});
