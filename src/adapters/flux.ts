@@ -175,8 +175,8 @@ export interface ReconcileWaitResult {
 
 /**
  * Wait until the controller handled the request (status.lastHandledReconcileAt equals it) and the Ready
- * condition of the current generation is settled: True is done, False is a failed reconciliation; Unknown
- * (progressing) keeps waiting, as `flux reconcile` does.
+ * condition is settled: True for the current generation is done, False is a failed reconciliation (its reason
+ * says why, e.g. SourceNotReady, InstallFailed); Unknown (progressing) keeps waiting.
  */
 export async function waitForReconcile(kube: Kube, r: FluxRef, requestedAt: string, o: ReconcileWaitOptions): Promise<ReconcileWaitResult> {
   const deadline = Date.now() + o.timeoutMs;
@@ -200,7 +200,9 @@ export async function waitForReconcile(kube: Kube, r: FluxRef, requestedAt: stri
       o.onProgress?.(line);
     }
     if (handled && current && ready?.status === "True") return { ...result, ok: true };
-    if (handled && current && ready?.status === "False") return result;
+    // Flux moves observedGeneration only on success, so a failed attempt is judged by the request alone: the
+    // controllers write lastHandledReconcileAt with the attempt's final conditions, in one patch.
+    if (handled && ready?.status === "False") return result;
     if (Date.now() > deadline) return { ...result, timedOut: true };
     await new Promise((res) => setTimeout(res, o.pollMs ?? 1000));
   }
