@@ -1,8 +1,8 @@
 /**
  * `bk reconcile`, `bk suspend`, `bk resume` against the local control plane with the real Flux controllers.
  * The names are the real definition's: the GitRepository and the root Kustomization are named as the tree
- * names them (`source`, `flux-system`), served from the harness's Git server; `ffl/redis` is a HelmRelease
- * whose chart repository answers nothing, so its reconciliation fails.
+ * names them (`source`, `flux-system`), served from the harness's Git server and applying one ConfigMap;
+ * `ffl/redis` is a HelmRelease whose chart repository answers nothing, so its reconciliation fails.
  */
 import assert from "node:assert/strict";
 import { writeFile, mkdir } from "node:fs/promises";
@@ -48,15 +48,29 @@ describe("bk reconcile / suspend / resume on the local control plane", { timeout
   const status = async (kind: string, ns: string, name: string) =>
     (await suite
       .cluster()
-      .kubectl.getJson<{ spec: { suspend?: boolean }; status: { lastHandledReconcileAt?: string; conditions?: Array<{ type: string; status: string; reason: string; message: string }> } }>(kind, ns, name))!;
+      .kubectl.getJson<{ spec: { suspend?: boolean }; status: { lastHandledReconcileAt?: string; lastAppliedRevision?: string; conditions?: Array<{ type: string; status: string; reason: string; message: string }> } }>(
+        kind,
+        ns,
+        name,
+      ))!;
+
+  const configMap = (value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: flux-actions, namespace: default }\ndata: { a: ${value} }\n`;
+  const configValue = async () => (await suite.cluster().kubectl.getJson<{ data: { a: string } }>("configmap", "default", "flux-actions"))?.data.a;
+  const waitUntil = async (probe: () => Promise<boolean>, timeoutMs = 30_000) => {
+    for (const end = Date.now() + timeoutMs; !(await probe()); ) {
+      if (Date.now() > end) throw new Error("timed out");
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  };
+  let tree = "";
 
   before(async () => {
     const cluster = await up();
     suite.setCluster(cluster);
     kubeconfig = cluster.kubeconfig;
-    const tree = await suite.tempDir("bk-flux-actions-");
+    tree = await suite.tempDir("bk-flux-actions-");
     await mkdir(path.join(tree, "cm"));
-    await writeFile(path.join(tree, "cm", "configmap.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: flux-actions, namespace: default }\ndata: { a: b }\n");
+    await writeFile(path.join(tree, "cm", "configmap.yaml"), configMap("b"));
     await cluster.pushRepo(tree);
     // Named as the definition's tree names them: GitRepository and root Kustomization both `beckerkube`.
     await cluster.syncGit({ name: REPO, path: "./cm", timeoutMs: 120_000 });
@@ -97,26 +111,37 @@ describe("bk reconcile / suspend / resume on the local control plane", { timeout
     assert.equal((await status(KS, "flux-system", REPO)).status.lastHandledReconcileAt, r.report.objects[1]!.requestedAt);
   });
 
-  suite.step("suspend sets spec.suspend; Flux then leaves a reconcile request unhandled, and bk reconcile refuses (exit 1)", 120_000, async () => {
+  // A suspended Kustomization still records a request as handled (kustomize-controller writes lastHandledReconcileAt
+  // on its way out) but applies nothing: what shows suspension is a new commit that is not applied until resume.
+  let newCommit = "";
+  suite.step("suspend sets spec.suspend: a new commit is fetched but not applied, even on request; bk reconcile refuses (exit 1)", 120_000, async () => {
     const r = await bk("suspend", "flux-system", "--json");
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.equal((await status(KS, "flux-system", REPO)).spec.suspend, true);
+    await writeFile(path.join(tree, "cm", "configmap.yaml"), configMap("c"));
+    newCommit = await suite.cluster().pushRepo(tree);
+    const src = await bk("reconcile", "source", "--wait", "--json");
+    assert.equal(src.status, 0, src.stderr);
+    const git = await suite.cluster().kubectl.getJson<{ status: { artifact?: { revision?: string } } }>("gitrepositories.source.toolkit.fluxcd.io", "flux-system", REPO);
+    assert.ok(git?.status.artifact?.revision?.includes(newCommit), "the source has the new commit");
     const token = await suite.cluster().reconcileNow(KS, "flux-system", REPO);
-    // The controller handles a request within a second or two when not suspended (the steps above).
-    await new Promise((res) => setTimeout(res, 8_000));
-    assert.notEqual((await status(KS, "flux-system", REPO)).status.lastHandledReconcileAt, token, "a suspended Kustomization handled a reconcile request");
+    await waitUntil(async () => (await status(KS, "flux-system", REPO)).status.lastHandledReconcileAt === token);
+    assert.ok(!(await status(KS, "flux-system", REPO)).status.lastAppliedRevision?.includes(newCommit), "a suspended Kustomization applied a new commit");
+    assert.equal(await configValue(), "b");
     const refused = await bk("reconcile", "flux-system", "--wait");
     assert.equal(refused.status, 1, refused.stderr);
     assert.match(refused.stderr, /suspended.*bk resume flux-system/);
   });
 
-  suite.step("resume --wait clears spec.suspend, requests a reconcile and sees it handled", 120_000, async () => {
+  suite.step("resume --wait clears spec.suspend, requests a reconcile, sees it handled and the new commit applied", 120_000, async () => {
     const r = await bk("resume", "flux-system", "--wait", "--json");
     assert.equal(r.status, 0, r.stderr + r.stdout);
     const live = await status(KS, "flux-system", REPO);
     assert.equal(live.spec.suspend, false);
     assert.equal(live.status.lastHandledReconcileAt, r.report.objects[0]!.requestedAt);
+    assert.ok(live.status.lastAppliedRevision?.includes(newCommit), live.status.lastAppliedRevision);
     assert.equal(r.report.objects[0]!.ready?.status, "True");
+    assert.equal(await configValue(), "c");
   });
 
   suite.step("a failing HelmRelease: reconcile --wait exits 1 with Flux's reason, message and the object's events", 180_000, async () => {
