@@ -57,7 +57,7 @@ export async function fluxActionCommand(root: string, action: FluxAction, names:
     const r = (err as { report?: FluxActionReport }).report;
     if (opts.json) printJson({ ...(r ?? {}), ...errorJson(err.message, err.exitCode) });
     process.stderr.write(`bk ${action}: ${err.message}\n`);
-    if (r?.failure?.events.length) process.stderr.write(`last events of ${r.failure.object}:\n  ${r.failure.events.join("\n  ")}\n`);
+    if (r?.failure) process.stderr.write(`last events of ${r.failure.object}:\n  ${r.failure.events.join("\n  ") || "(none recorded)"}\n`);
     return err.exitCode;
   }
   if (opts.json) printJson(report);
