@@ -153,23 +153,27 @@ async function readLive(c: Ctx, out: (line: string) => void): Promise<void> {
   }
 }
 
-/** The source `flux reconcile --with-source` reconciles: a Kustomization's sourceRef, a HelmRelease's HelmChart (or chartRef). */
+/**
+ * The sources `flux reconcile --with-source` reconciles, outermost first: a Kustomization's sourceRef; for a
+ * HelmRelease its chartRef, or the whole chain of its chart template, the HelmRepository then the HelmChart.
+ */
 function addSource(c: Ctx, target: string, ref: FluxRef, o: FluxObject | undefined): void {
   const spec = (o?.spec ?? {}) as { sourceRef?: SourceRef; chartRef?: SourceRef; chart?: { spec?: { sourceRef?: SourceRef } } };
-  let src: FluxRef | undefined;
-  const fromRef = (s: SourceRef): FluxRef | undefined => {
+  const fromRef = (s: SourceRef): FluxRef[] => {
     const apiVersion = s.apiVersion ?? SOURCE_KINDS[s.kind];
-    return apiVersion ? { apiVersion, kind: s.kind, namespace: s.namespace ?? ref.namespace, name: s.name } : undefined;
+    return apiVersion ? [{ apiVersion, kind: s.kind, namespace: s.namespace ?? ref.namespace, name: s.name }] : [];
   };
-  if (ref.kind === "Kustomization" && spec.sourceRef) src = fromRef(spec.sourceRef);
-  else if (ref.kind === "HelmRelease" && spec.chartRef) src = fromRef(spec.chartRef);
-  else if (ref.kind === "HelmRelease") {
+  const found: FluxRef[] = [];
+  if (ref.kind === "Kustomization" && spec.sourceRef) found.push(...fromRef(spec.sourceRef));
+  else if (ref.kind === "HelmRelease" && spec.chartRef) found.push(...fromRef(spec.chartRef));
+  else if (ref.kind === "HelmRelease" && spec.chart?.spec?.sourceRef) {
+    const repo = fromRef(spec.chart.spec.sourceRef);
     const chart = o?.status?.helmChart?.split("/");
-    // helm-controller names the HelmChart <namespace>-<name> in its HelmRepository's namespace.
-    const ns = chart?.[0] ?? spec.chart?.spec?.sourceRef?.namespace ?? ref.namespace;
-    src = { apiVersion: SOURCE_KINDS.HelmChart!, kind: "HelmChart", namespace: ns, name: chart?.[1] ?? `${ref.namespace}-${ref.name}` };
+    // helm-controller names the HelmChart <namespace>-<name>, in its repository's namespace; status says which.
+    const ns = chart?.[0] ?? repo[0]?.namespace ?? ref.namespace;
+    found.push(...repo, { apiVersion: SOURCE_KINDS.HelmChart!, kind: "HelmChart", namespace: ns, name: chart?.[1] ?? `${ref.namespace}-${ref.name}` });
   }
-  if (src && !c.sources.some((s) => refKey(s.ref) === refKey(src))) c.sources.push({ target, ref: src });
+  for (const src of found) if (!c.sources.some((s) => refKey(s.ref) === refKey(src))) c.sources.push({ target, ref: src });
 }
 
 interface SourceRef {

@@ -29,7 +29,8 @@ describe("bk reconcile / suspend / resume without a cluster", () => {
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.dryRun, true);
-    const [src, hr] = j.objects;
+    const [repo, src, hr] = j.objects;
+    assert.deepEqual([repo.role, repo.kind, repo.namespace, repo.name], ["source", "HelmRepository", "flux-system", "bk-charts"]);
     assert.deepEqual([src.role, src.kind, src.namespace, src.name], ["source", "HelmChart", "flux-system", "ffl-ffl-backend"]);
     assert.deepEqual([hr.role, hr.kind, hr.namespace, hr.name], ["target", "HelmRelease", "ffl", "ffl-backend"]);
     const at = hr.requestedAt;
