@@ -185,6 +185,14 @@ interface SourceRef {
 
 async function reconcileSources(c: Ctx, out: (line: string) => void): Promise<void> {
   for (const s of c.sources) {
+    if (!c.req.dryRun && s.ref.kind === "HelmRepository") {
+      const repo = await readFlux(c.kube!, s.ref);
+      // An OCI HelmRepository is static: source-controller keeps no status for it, so there is nothing to wait for.
+      if (repo?.spec?.type === "oci") {
+        out(`${refLabel(s.ref)} is an OCI repository: nothing to reconcile`);
+        continue;
+      }
+    }
     const patch: FluxPatch = { requestedAt: c.requestedAt };
     const entry: FluxActionObject = { target: s.target, role: "source", kind: s.ref.kind, namespace: s.ref.namespace, name: s.ref.name, patch: fluxPatchBody(patch), requestedAt: c.requestedAt };
     c.report.objects.push(entry);
