@@ -73,6 +73,8 @@ interface Ctx {
   sources: Array<{ target: string; ref: FluxRef }>;
   report: FluxActionReport;
   requestedAt: string;
+  /** One deadline for every wait of the run: --timeout bounds the whole command, not each object. */
+  deadline?: number;
 }
 
 const refKey = (r: FluxRef) => `${r.kind}/${r.namespace}/${r.name}`;
@@ -117,7 +119,7 @@ function planSteps(c: Ctx): Step<Ctx>[] {
 async function resolve(c: Ctx, out: (line: string) => void): Promise<void> {
   const { model } = loadDefinition(c.req.root);
   c.targets = resolveTargets(model, c.req.names);
-  for (const t of c.targets) out(`${t.name}: ${t.refs.map(refLabel).join(", ") || "(already named)"}`);
+  for (const t of c.targets) out(`${t.name}: ${t.refs.map(refLabel).join(", ") || "(its objects are named before)"}`);
   if (c.req.dryRun && c.req.withSource) {
     // Without the cluster, the source is the one the definition gives each object.
     const objects = new Map(synthesize(model).map((p) => [`${p.object.kind}/${p.object.metadata?.namespace}/${p.object.metadata?.name}`, p.object as FluxObject]));
@@ -234,7 +236,9 @@ async function waitOne(c: Ctx, ref: FluxRef, out: (line: string) => void): Promi
 
 /** Wait for one object's request; a failed or timed-out reconciliation stops with its reason and last events (exit 1). */
 async function settle(c: Ctx, ref: FluxRef, entry: FluxActionObject, out: (line: string) => void): Promise<void> {
-  const r = await waitForReconcile(c.kube!, ref, c.requestedAt, { timeoutMs: c.report.timeoutMs, onProgress: (line) => out(`${refLabel(ref)}: ${line}`) });
+  c.deadline ??= Date.now() + c.report.timeoutMs;
+  const timeoutMs = Math.max(0, c.deadline - Date.now());
+  const r = await waitForReconcile(c.kube!, ref, c.requestedAt, { timeoutMs, onProgress: (line) => out(`${refLabel(ref)}: ${line}`) });
   entry.handled = r.handled;
   if (r.lastHandledReconcileAt) entry.lastHandledReconcileAt = r.lastHandledReconcileAt;
   if (r.ready) entry.ready = r.ready;
