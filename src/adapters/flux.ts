@@ -174,10 +174,20 @@ export interface ReconcileWaitResult {
 }
 
 /**
- * Wait until the controller handled the request (status.lastHandledReconcileAt equals it) and the Ready
- * condition is settled: True for the current generation is done, False is a failed reconciliation (its reason
- * says why, e.g. SourceNotReady, InstallFailed); Unknown (progressing) keeps waiting.
+ * Where one object stands on a reconcile request: `ready` once the controller handled it (status.lastHandledReconcileAt
+ * equals it) and Ready is True for the current generation; `failed` when it handled it and Ready is False (Flux moves
+ * observedGeneration only on success, so a failed attempt is judged by the request alone: the controllers write
+ * lastHandledReconcileAt with the attempt's final conditions, in one patch); else `waiting` (Unknown is progressing).
  */
+export function reconcileState(obj: FluxObject | undefined, requestedAt: string): "ready" | "failed" | "waiting" {
+  const ready = readyCondition(obj);
+  if (obj?.status?.lastHandledReconcileAt !== requestedAt) return "waiting";
+  const current = obj.status.observedGeneration === undefined || obj.status.observedGeneration >= (obj.metadata?.generation ?? 0);
+  if (current && ready?.status === "True") return "ready";
+  return ready?.status === "False" ? "failed" : "waiting";
+}
+
+/** Poll one object until `reconcileState` is settled or the timeout passes, reporting its state as it changes. */
 export async function waitForReconcile(kube: Kube, r: FluxRef, requestedAt: string, o: ReconcileWaitOptions): Promise<ReconcileWaitResult> {
   const deadline = Date.now() + o.timeoutMs;
   let said = "";
@@ -185,9 +195,9 @@ export async function waitForReconcile(kube: Kube, r: FluxRef, requestedAt: stri
     const obj = await readFlux(kube, r);
     const ready = readyCondition(obj);
     const handled = obj?.status?.lastHandledReconcileAt === requestedAt;
-    const current = obj?.status?.observedGeneration === undefined || obj.status.observedGeneration >= (obj.metadata?.generation ?? 0);
+    const state = reconcileState(obj, requestedAt);
     const result: ReconcileWaitResult = {
-      ok: false,
+      ok: state === "ready",
       handled,
       timedOut: false,
       ...(obj?.status?.lastHandledReconcileAt ? { lastHandledReconcileAt: obj.status.lastHandledReconcileAt } : {}),
@@ -199,10 +209,7 @@ export async function waitForReconcile(kube: Kube, r: FluxRef, requestedAt: stri
       said = line;
       o.onProgress?.(line);
     }
-    if (handled && current && ready?.status === "True") return { ...result, ok: true };
-    // Flux moves observedGeneration only on success, so a failed attempt is judged by the request alone: the
-    // controllers write lastHandledReconcileAt with the attempt's final conditions, in one patch.
-    if (handled && ready?.status === "False") return result;
+    if (state !== "waiting") return result;
     if (Date.now() > deadline) return { ...result, timedOut: true };
     await new Promise((res) => setTimeout(res, o.pollMs ?? 1000));
   }

@@ -1,7 +1,7 @@
 /** The names `bk reconcile|suspend|resume` take, resolved against the real definition and its generated tree. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { FORCE_ANNOTATION, fluxPatchBody, RECONCILE_ANNOTATION } from "../../src/adapters/flux.js";
+import { FORCE_ANNOTATION, fluxPatchBody, RECONCILE_ANNOTATION, reconcileState, type FluxObject } from "../../src/adapters/flux.js";
 import { InputError } from "../../src/core/errors.js";
 import { LAYERS } from "../../src/model/layout.js";
 import { loadDefinition } from "../../src/model/load.js";
@@ -92,5 +92,37 @@ describe("the patches, as the flux CLI sends them", () => {
     assert.deepEqual(fluxPatchBody({ requestedAt: at, force: true }), { metadata: { annotations: { [RECONCILE_ANNOTATION]: at, [FORCE_ANNOTATION]: at } } });
     assert.deepEqual(fluxPatchBody({ suspend: true }), { spec: { suspend: true } });
     assert.deepEqual(fluxPatchBody({ suspend: false, requestedAt: at }), { metadata: { annotations: { [RECONCILE_ANNOTATION]: at } }, spec: { suspend: false } });
+  });
+});
+
+describe("when a reconcile request is settled", () => {
+  const at = "2026-12-05T07:00:00.000Z";
+  const obj = (handled: string | undefined, ready: "True" | "False" | "Unknown" | undefined, generation = 2, observedGeneration = 2): FluxObject => ({
+    apiVersion: "helm.toolkit.fluxcd.io/v2",
+    kind: "HelmRelease",
+    metadata: { name: "ffl-backend", namespace: "ffl", generation },
+    status: {
+      observedGeneration,
+      ...(handled ? { lastHandledReconcileAt: handled } : {}),
+      conditions: ready ? [{ type: "Ready", status: ready, reason: ready === "False" ? "InstallFailed" : "Succeeded", message: "", lastTransitionTime: at }] : [],
+    },
+  });
+
+  it("Ready=True counts only once this request was handled, and for the current generation", () => {
+    assert.equal(reconcileState(obj(at, "True"), at), "ready");
+    assert.equal(reconcileState(obj("2026-12-05T06:00:00.000Z", "True"), at), "waiting", "an earlier request's Ready");
+    assert.equal(reconcileState(obj(undefined, "True"), at), "waiting");
+    assert.equal(reconcileState(obj(at, "True", 3, 2), at), "waiting", "Ready of the previous generation");
+    assert.equal(reconcileState(undefined, at), "waiting");
+  });
+
+  it("Ready=False on the handled request is a failed attempt, though Flux leaves observedGeneration behind on failure", () => {
+    assert.equal(reconcileState(obj(at, "False", 3, 2), at), "failed");
+    assert.equal(reconcileState(obj("2026-12-05T06:00:00.000Z", "False"), at), "waiting", "a failure from before the request");
+  });
+
+  it("Unknown (progressing) or no Ready condition keeps waiting", () => {
+    assert.equal(reconcileState(obj(at, "Unknown"), at), "waiting");
+    assert.equal(reconcileState(obj(at, undefined), at), "waiting");
   });
 });
