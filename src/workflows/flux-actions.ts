@@ -187,10 +187,11 @@ interface SourceRef {
 
 async function reconcileSources(c: Ctx, out: (line: string) => void): Promise<void> {
   for (const s of c.sources) {
-    if (!c.req.dryRun && s.ref.kind === "HelmRepository") {
-      const repo = await readFlux(c.kube!, s.ref);
+    if (!c.req.dryRun) {
+      const src = await readFlux(c.kube!, s.ref);
+      if (!src) throw new UnavailableError(`not in the cluster: ${refLabel(s.ref)}, the source of ${s.target}. Has Flux applied the tree (bk status)?`);
       // An OCI HelmRepository is static: source-controller keeps no status for it, so there is nothing to wait for.
-      if (repo?.spec?.type === "oci") {
+      if (s.ref.kind === "HelmRepository" && src.spec?.type === "oci") {
         out(`${refLabel(s.ref)} is an OCI repository: nothing to reconcile`);
         continue;
       }
