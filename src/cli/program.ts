@@ -272,6 +272,38 @@ program
   .option("--json", "machine-readable report")
   .action((app: string, rest: string[], opts) => run(async (root) => (await import("./commands/release.js")).releaseCommand(root, app, rest, opts)));
 
+const NAMES_HELP =
+  "definition names: <app>/<component>, <app>, a Kustomization (e.g. apps), a HelmRelease (e.g. kube-prometheus-stack), a source, or `source` (the GitRepository); kustomization/, helmrelease/ or source/ picks one where two kinds share a name";
+const FLUX_EXIT =
+  "\nExit codes: 0 done (and Ready with --wait); 1 a reconciliation that failed (Ready=False: its reason, message and last events are shown), timed out, or an object that is suspended; 2 a name the definition does not have (the closest names are listed); 3 no cluster, or the object is not in it.";
+/** reconcile, suspend and resume share their flags: wiring only, the work is in workflows/flux-actions.ts. */
+function fluxActionCommand(name: "reconcile" | "suspend" | "resume", description: string): Command {
+  const cmd = program
+    .command(name)
+    .description(description)
+    .argument("<names...>", NAMES_HELP)
+    .option("--kubeconfig <file>", "cluster access (default: $KUBECONFIG or ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context");
+  if (name !== "suspend") {
+    cmd
+      .option("--wait", "wait until the request is handled (status.lastHandledReconcileAt) and Ready is settled, showing progress")
+      .option("--timeout <duration>", "how long --wait waits, e.g. 10m (default: 5m, or the slowest object's own timeout plus 1m)");
+  }
+  if (name === "reconcile") {
+    cmd
+      .option("--force", "HelmRelease: run a one-off upgrade even without a change (reconcile.fluxcd.io/forceAt)")
+      .option("--with-source", "reconcile each object's source first (a Kustomization's GitRepository, a HelmRelease's HelmChart) and wait for it");
+  }
+  return cmd
+    .option("--dry-run", "print the patches; touch nothing")
+    .option("--json", "machine-readable report")
+    .addHelpText("after", FLUX_EXIT)
+    .action((names: string[], opts) => run(async (root) => (await import("./commands/flux-actions.js")).fluxActionCommand(root, name, names, opts)));
+}
+fluxActionCommand("reconcile", "ask Flux to reconcile now (reconcile.fluxcd.io/requestedAt), by the definition's names, e.g. `bk reconcile ffl/backend --wait`");
+fluxActionCommand("suspend", "stop Flux reconciling objects (spec.suspend: true), by the definition's names");
+fluxActionCommand("resume", "let Flux reconcile objects again (spec.suspend: false) and request a reconcile now, as `flux resume` does");
+
 const secrets = group("secrets").description("declared secrets: plaintext values kept outside the repository, SealedSecrets in the tree, controller key backups");
 const VALUES = "plaintext value store (default ${XDG_CONFIG_HOME:-~/.config}/beckerkube/<cluster>/secret-values.yaml, or $BK_SECRET_VALUES)";
 group("notify")

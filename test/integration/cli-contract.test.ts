@@ -88,7 +88,7 @@ describe("one gate: bk synth refuses what bk plan refuses", () => {
 });
 
 describe("unknown commands are bad input (exit 2), --help or not", () => {
-  const ROOT_COMMANDS = "plan, synth, validate, diff, images, docs, status, dev, netpol, chart, release, secrets, notify, backup, restore, certs, ips, trust, bootstrap, doctor";
+  const ROOT_COMMANDS = "plan, synth, validate, diff, images, docs, status, dev, netpol, chart, release, reconcile, suspend, resume, secrets, notify, backup, restore, certs, ips, trust, bootstrap, doctor";
   for (const [args, message] of [
     [["nosuch"], `error: unknown command 'nosuch' (commands: ${ROOT_COMMANDS})`],
     [["nosuch", "--help"], `error: unknown command 'nosuch' (commands: ${ROOT_COMMANDS})`],
