@@ -54,7 +54,9 @@ export function buildModel(parsed: ParsedDefinition): Model {
   const databases = databasesOf(infra, components);
   const notifications = notificationsOf(c, infra);
   const volumeBackups = volumeBackupsOf(infra, components);
-  const secrets = [...declaredSecrets(parsed, databases, byId), ...notificationSecrets(notifications, infra.monitoring.namespace), ...volumeBackupSecrets(volumeBackups)].sort((a, b) => (a.namespace + "/" + a.name).localeCompare(b.namespace + "/" + b.name));
+  const secrets = [...declaredSecrets(parsed, databases, byId), ...notificationSecrets(notifications, infra.monitoring.namespace), ...volumeBackupSecrets(volumeBackups)].sort((a, b) =>
+    (a.namespace + "/" + a.name).localeCompare(b.namespace + "/" + b.name),
+  );
   const upstream = upstreamOf(infra, domain);
   const postgres = postgresOf(infra, endpoints, domain, databases);
 

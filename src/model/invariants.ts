@@ -233,7 +233,13 @@ function checkVolumeBackups({ parsed, src, at, model }: Check): void {
   const known = backupCandidates(parsed.infra, model.components).map((c) => c.id);
   for (const id of Object.keys(vb.volumes)) {
     if (!known.includes(id))
-      at(src.infra, ["volumeBackups", "volumes", id], "definition/backup-volume-unknown", `volume '${id}' is not a volume of this cluster (volumes: ${known.join(", ")})`, "name one of the volumes listed, or remove the entry");
+      at(
+        src.infra,
+        ["volumeBackups", "volumes", id],
+        "definition/backup-volume-unknown",
+        `volume '${id}' is not a volume of this cluster (volumes: ${known.join(", ")})`,
+        "name one of the volumes listed, or remove the entry",
+      );
   }
 }
 

@@ -93,7 +93,10 @@ const cronSchedule = z
 /** restic's s3: or rest: backend over HTTPS (or HTTP on the LAN); user:password@ is refused, credentials go in the sealed Secret. */
 const resticRepository = z
   .string()
-  .regex(/^(s3|rest):https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/, "must be a restic repository URL such as s3:https://s3.example.net/beckerkube or rest:https://nas.lan:8000/beckerkube, without user:password@ (credentials are a sealed secret)");
+  .regex(
+    /^(s3|rest):https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/,
+    "must be a restic repository URL such as s3:https://s3.example.net/beckerkube or rest:https://nas.lan:8000/beckerkube, without user:password@ (credentials are a sealed secret)",
+  );
 
 const keep = z.number().int("a count of snapshots is a whole number").min(1, "keep at least 1").max(1000, "at most 1000");
 const Retention = z.object({ hourly: keep, daily: keep, weekly: keep, monthly: keep, yearly: keep }).partial().strict();

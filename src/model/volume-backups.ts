@@ -45,9 +45,7 @@ export function backupCandidates(infra: InfraDef, components: readonly Component
     // Loki's single-binary StatefulSet loki, claim template data: pod 0's claim; Loki runs as 10001.
     { id: "loki", title: "Loki logs", namespace: infra.logging.namespace, pvc: "data-loki-0", runAsUser: 10001, fsGroup: 10001 },
     { id: "postgres-dumps", title: "PostgreSQL dumps", namespace: infra.postgres.namespace, pvc: POSTGRES_DUMPS_PVC, runAsUser: 26, fsGroup: 26 },
-    ...components
-      .filter((c) => c.persistence)
-      .map((c) => ({ id: c.fullname, title: `${c.id} data`, namespace: c.namespace, pvc: `${c.fullname}-data`, runAsUser: 10001, fsGroup: 10001 })),
+    ...components.filter((c) => c.persistence).map((c) => ({ id: c.fullname, title: `${c.id} data`, namespace: c.namespace, pvc: `${c.fullname}-data`, runAsUser: 10001, fsGroup: 10001 })),
   ];
 }
 
