@@ -9,13 +9,25 @@
  * the real charts); the user ids are the ones each workload's pods run as, so the unprivileged mover can read
  * every file and a restore writes files the workload can open.
  */
-import type { ComponentModel, DeclaredSecret, RetentionModel, VolumeBackupsModel } from "./model.js";
+import type { BackupVolumeModel, ComponentModel, DeclaredSecret, RetentionModel, VolumeBackupsModel } from "./model.js";
 import type { InfraDef } from "./schema.js";
 
 /** synth's claim names (configs.ts, postgres.ts) and the release names the controllers layer installs under. */
 export const REGISTRY_PVC = "registry-data";
 export const POSTGRES_DUMPS_PVC = "postgres-backups";
 export const CREDENTIALS_SECRET = "restic-credentials";
+
+export const VOLSYNC_API = "volsync.backube/v1alpha1";
+/** Labels every mover pod of ours carries, so one NetworkPolicy per namespace lets it reach the repository. */
+export const MOVER_LABELS = { "app.kubernetes.io/name": "volsync-mover", "app.kubernetes.io/part-of": "beckerkube" } as const;
+
+/** The mover runs as the workload's user, unprivileged, in a namespace that may enforce restricted. */
+export function moverPod(v: Pick<BackupVolumeModel, "runAsUser" | "fsGroup">): Record<string, unknown> {
+  return {
+    moverSecurityContext: { runAsNonRoot: true, runAsUser: v.runAsUser, runAsGroup: v.fsGroup, fsGroup: v.fsGroup, seccompProfile: { type: "RuntimeDefault" } },
+    moverPodLabels: { ...MOVER_LABELS },
+  };
+}
 
 export const resticSecretName = (volumeId: string) => `restic-${volumeId}`;
 

@@ -8,11 +8,10 @@ import { PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import type { Kube } from "../adapters/kube.js";
 import { longestIntervalMs } from "../model/cron.js";
 import type { BackupVolumeModel, RetentionModel, VolumeBackupsModel } from "../model/model.js";
+import { MOVER_LABELS, moverPod, VOLSYNC_API } from "../model/volume-backups.js";
 import { CheckFailedError, InputError } from "../core/errors.js";
 
-export const VOLSYNC_API = "volsync.backube/v1alpha1";
-/** Labels every mover pod of ours carries, so one NetworkPolicy per namespace lets it reach the repository. */
-export const MOVER_LABELS = { "app.kubernetes.io/name": "volsync-mover", "app.kubernetes.io/part-of": "beckerkube" } as const;
+export { MOVER_LABELS, VOLSYNC_API };
 /** A run may take this long past its schedule before its backup counts as missed (a large first upload, a slow store). */
 export const BACKUP_GRACE_MS = 6 * 3_600_000;
 
@@ -236,14 +235,6 @@ export function restoreDestination(v: BackupVolumeModel, trigger: string, restor
         ...moverPod(v),
       },
     },
-  };
-}
-
-/** The mover runs as the workload's user, unprivileged, in a namespace that may enforce restricted. */
-export function moverPod(v: BackupVolumeModel): Record<string, unknown> {
-  return {
-    moverSecurityContext: { runAsNonRoot: true, runAsUser: v.runAsUser, runAsGroup: v.fsGroup, fsGroup: v.fsGroup, seccompProfile: { type: "RuntimeDefault" } },
-    moverPodLabels: { ...MOVER_LABELS },
   };
 }
 
