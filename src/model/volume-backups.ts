@@ -54,8 +54,8 @@ export function backupCandidates(infra: InfraDef, components: readonly Component
     { id: "chartmuseum", title: "ChartMuseum charts", namespace: infra.chartmuseum.namespace, pvc: "chartmuseum", runAsUser: 1000, fsGroup: 1000 },
     // Grafana's subchart names its claim <release>-grafana and runs as 472.
     { id: "grafana", title: "Grafana state", namespace: infra.monitoring.namespace, pvc: "kube-prometheus-stack-grafana", runAsUser: 472, fsGroup: 472 },
-    // Loki's single-binary StatefulSet loki, claim template data: pod 0's claim; Loki runs as 10001.
-    { id: "loki", title: "Loki logs", namespace: infra.logging.namespace, pvc: "data-loki-0", runAsUser: 10001, fsGroup: 10001 },
+    // Loki's single-binary StatefulSet loki, claim template storage: pod 0's claim; Loki runs as 10001.
+    { id: "loki", title: "Loki logs", namespace: infra.logging.namespace, pvc: "storage-loki-0", runAsUser: 10001, fsGroup: 10001 },
     { id: "postgres-dumps", title: "PostgreSQL dumps", namespace: infra.postgres.namespace, pvc: POSTGRES_DUMPS_PVC, runAsUser: 26, fsGroup: 26 },
     ...components.filter((c) => c.persistence).map((c) => ({ id: c.fullname, title: `${c.id} data`, namespace: c.namespace, pvc: `${c.fullname}-data`, runAsUser: 10001, fsGroup: 10001 })),
   ];
@@ -124,4 +124,11 @@ export function volumeBackupSecrets(vb: VolumeBackupsModel | undefined): Declare
     });
   }
   return out;
+}
+
+/** The host and port the mover connects to: s3:https://host[:port]/... or rest:http(s)://host[:port]/... */
+export function repositoryEndpoint(repository: string): { host: string; port: number; ip: boolean } {
+  const url = new URL(repository.replace(/^(s3|rest):/, ""));
+  const port = url.port ? Number(url.port) : url.protocol === "http:" ? 80 : 443;
+  return { host: url.hostname, port, ip: /^\d+(\.\d+){3}$/.test(url.hostname) };
 }

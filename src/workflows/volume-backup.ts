@@ -10,10 +10,11 @@ import { longestIntervalMs } from "../model/cron.js";
 import type { BackupVolumeModel, RetentionModel, VolumeBackupsModel } from "../model/model.js";
 import { MOVER_LABELS, moverPod, VOLSYNC_API } from "../model/volume-backups.js";
 import { CheckFailedError, InputError } from "../core/errors.js";
+import { VOLUME_BACKUP_GRACE_HOURS } from "../synth/observability/rules.js";
 
 export { MOVER_LABELS, VOLSYNC_API };
 /** A run may take this long past its schedule before its backup counts as missed (a large first upload, a slow store). */
-export const BACKUP_GRACE_MS = 6 * 3_600_000;
+export const BACKUP_GRACE_MS = VOLUME_BACKUP_GRACE_HOURS * 3_600_000;
 
 export type Progress = (line: string) => void;
 
