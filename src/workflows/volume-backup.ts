@@ -47,6 +47,8 @@ export function moverEnv(v: BackupVolumeModel, vb: Pick<VolumeBackupsModel, "rep
   return { ...credentials, RESTIC_REPOSITORY: repository };
 }
 
+export const replicationSourceRef = (v: BackupVolumeModel) => `ReplicationSource/${v.namespace}/${v.id}`;
+
 export function findVolume(vb: VolumeBackupsModel | undefined, id: string): BackupVolumeModel {
   if (!vb) throw new InputError("the definition has no volumeBackups section: no volume is backed up (add one to definition/infrastructure.yaml, see docs/runbooks/volume-backups.md)");
   const v = vb.volumes.find((x) => x.id === id);
