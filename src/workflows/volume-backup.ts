@@ -70,7 +70,7 @@ export interface VolumeBackupState {
   nextSyncTime?: string;
   lastSyncDuration?: string;
   result?: string;
-  /** The controller's Synchronizing condition when it says something is wrong. */
+  /** The last mover run failed, or the Synchronizing condition has reason Error (WaitingForSchedule is the normal rest). */
   problem?: string;
 }
 
@@ -89,8 +89,8 @@ export function volumeStateOf(v: BackupVolumeModel, o: ReplicationObject | undef
     ...(s.latestMoverStatus?.result ? { result: s.latestMoverStatus.result } : {}),
     ...(failed
       ? { problem: `the last mover run failed${s.latestMoverStatus?.logs ? `: ${s.latestMoverStatus.logs.trim().split("\n").slice(-1)[0]}` : ""}` }
-      : sync?.status === "False" && sync.message
-        ? { problem: sync.message }
+      : sync?.reason === "Error"
+        ? { problem: sync.message ?? "the VolSync controller reports an error" }
         : {}),
   };
 }
