@@ -94,7 +94,7 @@ const cronSchedule = z
 const resticRepository = z
   .string()
   .regex(
-    /^(s3|rest):https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/,
+    /^(s3|rest):https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/,
     "must be a restic repository URL such as s3:https://s3.example.net/beckerkube or rest:https://nas.lan:8000/beckerkube, without user:password@ (credentials are a sealed secret)",
   );
 
