@@ -18,6 +18,11 @@ export const POSTGRES_DUMPS_PVC = "postgres-backups";
 export const CREDENTIALS_SECRET = "restic-credentials";
 
 export const VOLSYNC_API = "volsync.backube/v1alpha1";
+/** The controller's release name: the chart names its objects (Deployment, metrics Service) after it. */
+export const VOLSYNC_RELEASE = "volsync";
+/** The controller's pods as the chart labels them (its selector labels for release volsync) and its metrics port. */
+export const VOLSYNC_CONTROLLER_LABELS = { "app.kubernetes.io/name": "volsync", "app.kubernetes.io/instance": VOLSYNC_RELEASE } as const;
+export const VOLSYNC_METRICS_PORT = 8443;
 /** Labels every mover pod of ours carries, so one NetworkPolicy per namespace lets it reach the repository. */
 export const MOVER_LABELS = { "app.kubernetes.io/name": "volsync-mover", "app.kubernetes.io/part-of": "beckerkube" } as const;
 

@@ -31,8 +31,7 @@ import {
   SEALED_SECRETS_PORT,
 } from "../core/well-known.js";
 import { portOf } from "../model/infra-workloads.js";
-import { MOVER_LABELS, repositoryEndpoint } from "../model/volume-backups.js";
-import { VOLSYNC_CONTROLLER_LABELS, VOLSYNC_METRICS_PORT } from "./volume-backups.js";
+import { MOVER_LABELS, repositoryEndpoint, VOLSYNC_CONTROLLER_LABELS, VOLSYNC_METRICS_PORT } from "../model/volume-backups.js";
 
 type Labels = Record<string, string>;
 

@@ -9,14 +9,10 @@
 import type { PlacedObject } from "../core/object.js";
 import type { BackupVolumeModel, Model } from "../model/model.js";
 import { APPS, CONFIGS, CONTROLLERS } from "../model/layout.js";
-import { moverPod, VOLSYNC_API } from "../model/volume-backups.js";
+import { moverPod, VOLSYNC_API, VOLSYNC_CONTROLLER_LABELS, VOLSYNC_METRICS_PORT, VOLSYNC_RELEASE } from "../model/volume-backups.js";
 import { MANAGED_BY, helmRelease, obj, place } from "./builders.js";
 
-/** The release name: the chart's objects (Deployment, metrics Service) are named after it. */
-export const VOLSYNC_RELEASE = "volsync";
-/** The controller's pods as the chart labels them (selector labels of release volsync) and its metrics port. */
-export const VOLSYNC_CONTROLLER_LABELS = { "app.kubernetes.io/name": "volsync", "app.kubernetes.io/instance": VOLSYNC_RELEASE } as const;
-export const VOLSYNC_METRICS_PORT = 8443;
+export { VOLSYNC_CONTROLLER_LABELS, VOLSYNC_METRICS_PORT, VOLSYNC_RELEASE };
 /** restic prune rewrites packs; weekly keeps the store tidy without paying for it nightly. */
 export const PRUNE_INTERVAL_DAYS = 7;
 /** restic's local cache per volume: metadata only, recreated at will. */
