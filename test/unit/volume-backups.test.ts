@@ -16,7 +16,7 @@ import type { Model } from "../../src/model/model.js";
 import { repositoryEndpoint } from "../../src/model/volume-backups.js";
 import { validateObjects } from "../../src/schema/validate.js";
 import { synthesize } from "../../src/synth/index.js";
-import { claimsOf } from "../../src/validate/upstream/backup-volumes.js";
+import { checkBackupVolumes, claimsOf } from "../../src/validate/upstream/backup-volumes.js";
 import { evaluateStatus, type Snapshot } from "../../src/workflows/status.js";
 import { allowedAgeMs, forgetArgs, judgeVolume, moverEnv, restoreDestination, type ReplicationObject, volumeStateOf } from "../../src/workflows/volume-backup.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
@@ -142,6 +142,36 @@ describe("what synth makes of them", () => {
   it("the claim check knows a StatefulSet's claim template as <template>-<set>-<ordinal>", () => {
     const sts = { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "loki", namespace: "logging" }, spec: { replicas: 1, volumeClaimTemplates: [{ metadata: { name: "storage" } }] } } as unknown as KubeObject;
     assert.deepEqual([...claimsOf([{ object: sts, file: "x" }], [])], ["logging/storage-loki-0"]);
+  });
+
+  it("upstream/backup-volume: a claim no chart renders is an error at the ReplicationSource; the controller's labels and port are checked", () => {
+    const lokiRelease = tree.find((p) => p.object.kind === "HelmRelease" && p.object.metadata.name === "loki")!;
+    const volsync = tree.find((p) => p.object.kind === "HelmRelease" && p.object.metadata.name === "volsync")!;
+    const sts = (claim: string) =>
+      ({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "loki", namespace: "logging" }, spec: { volumeClaimTemplates: [{ metadata: { name: claim } }] } }) as unknown as KubeObject;
+    const deploy = (labels: Record<string, string>) =>
+      ({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "volsync", namespace: "volsync-system" },
+        spec: { template: { metadata: { labels }, spec: { containers: [{ name: "manager", args: ["--metrics-bind-address=:8443"] }] } } },
+      }) as unknown as KubeObject;
+    const svc = { apiVersion: "v1", kind: "Service", metadata: { name: "volsync-metrics", namespace: "volsync-system" }, spec: { ports: [{ name: "https", port: 8443, targetPort: 8443 }] } } as unknown as KubeObject;
+    const good = { release: volsync, objects: [deploy({ "app.kubernetes.io/name": "volsync", "app.kubernetes.io/instance": "volsync", "control-plane": "volsync-controller" }), svc] };
+    // Every other claim as the tree and charts make it, so only Loki's can be wrong.
+    const others = vb.volumes.filter((v) => v.id !== "loki").map((v) => ({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: v.pvc, namespace: v.namespace } }) as unknown as KubeObject);
+    const rendered = (claim: string) => [{ release: lokiRelease, objects: [sts(claim), ...others] }, good];
+    assert.deepEqual(checkBackupVolumes(model, tree, rendered("storage")), []);
+    const [f] = checkBackupVolumes(model, tree, rendered("data"));
+    assert.equal(f?.rule, "upstream/backup-volume");
+    assert.equal(f?.object, "ReplicationSource/logging/loki");
+    assert.match(f!.message, /claim logging\/storage-loki-0, which neither the tree nor any chart creates \(claims in logging: data-loki-0\)/);
+    const relabelled = checkBackupVolumes(model, tree, [
+      { release: lokiRelease, objects: [sts("storage"), ...others] },
+      { release: volsync, objects: [deploy({ app: "volsync" }), svc] },
+    ]);
+    assert.equal(relabelled[0]?.rule, "upstream/backup-controller");
+    assert.match(relabelled[0]!.message, /lack app.kubernetes.io\/name=volsync/);
   });
 
   it("the restore destination writes into the volume's own claim, exactly the snapshot, as the workload's user", () => {
