@@ -2,7 +2,9 @@
  * Regenerates schemas/crds from the CRDs in the upstream mirror: $BK_SHARED/crds, else ../shared/crds (relative to
  * the repository root), the folder the tests read (README.md, Requirements).
  *
- *   tsx scripts/gen-crd-schemas.ts [--crds DIR] [--out DIR]
+ *   tsx scripts/gen-crd-schemas.ts [--crds DIR] [--charts DIR] [--out DIR]
+ *
+ * CRDs that a chart ships only as templates (CHART_TEMPLATE_CRDS: VolSync) are read from the mirror's charts/.
  *
  * The CRD folder can also be given as BK_CRDS_DIR. The output folder is replaced as a whole, so a
  * CRD that was removed also loses its schema.
@@ -10,7 +12,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { extractCrdSchemas } from "../src/schema/crd-extract.js";
+import { chartTemplateCrds, extractCrdSchemas } from "../src/schema/crd-extract.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -25,7 +27,9 @@ function option(args: string[], name: string): string | undefined {
 function main(args: string[]): void {
   const crdsDir = resolve(option(args, "--crds") ?? process.env.BK_CRDS_DIR ?? join(process.env.BK_SHARED ? resolve(process.env.BK_SHARED) : join(repoRoot, "..", "shared"), "crds"));
   const outDir = resolve(option(args, "--out") ?? join(repoRoot, "schemas", "crds"));
-  const files = extractCrdSchemas(crdsDir);
+  // VolSync's CRDs exist only as templates of its chart: read from the mirror's charts/ beside crds/.
+  const chartsDir = resolve(option(args, "--charts") ?? join(crdsDir, "..", "charts"));
+  const files = extractCrdSchemas(crdsDir, chartTemplateCrds(chartsDir));
   rmSync(outDir, { recursive: true, force: true });
   for (const [rel, content] of files) {
     const target = join(outDir, rel);

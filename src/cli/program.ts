@@ -386,6 +386,10 @@ program
   .option("--pg-bin <dir>", "folder holding pg_dump, pg_restore and psql (default: newest /usr/lib/postgresql/<major>/bin, else PATH)")
   .option("--sealed-secrets-keys <file>", "copy this Sealed Secrets key backup into the backup folder (mode 0600)")
   .option("--keep <n>", "keep only the n newest backup folders in --dir")
+  .option("--volume <name>", "instead of pg_dump: back up this volume off the node now through its VolSync ReplicationSource and wait (repeatable; 'all' for every volume)", repeatable, [])
+  .option("--kubeconfig <file>", "cluster access for --volume (default: $KUBECONFIG or ~/.kube/config)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--timeout <duration>", "with --volume: how long to wait for each run, e.g. 30m", "1h")
   .option("--dry-run", "contact nothing, write nothing; print what would be dumped")
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/backup.js")).backupCommand(root, opts)));
@@ -393,7 +397,7 @@ program
 program
   .command("restore")
   .description("verify a backup's checksums, pg_restore its databases, then verify table row counts against its manifest")
-  .argument("<backup-dir>", "a folder written by `bk backup` (or the folder holding them: the newest is used)")
+  .argument("[backup-dir]", "a folder written by `bk backup` (or the folder holding them: the newest is used); not with --volume")
   .option("--database <name>", "restore only this database (repeatable; default: every database in the backup)", repeatable, [])
   .option("--into-existing", "clean and refill the existing database in one transaction instead of dropping and recreating it")
   .option("--no-owner", "do not restore ownership and grants (when the roles do not exist on the target)")
@@ -402,7 +406,15 @@ program
   .option("--user <user>", "PostgreSQL user (default: $PGUSER, else postgres)")
   .option("--password-file <file>", "read the password from this file (default: $PGPASSWORD or ~/.pgpass)")
   .option("--pg-bin <dir>", "folder holding pg_dump, pg_restore and psql")
-  .option("--dry-run", "verify checksums and print the pg_restore commands; touch no database")
+  .option(
+    "--volume <name>",
+    "instead of a database backup: restore this volume's newest snapshot (or --as-of) from its restic repository into its claim, through a VolSync ReplicationDestination; the workload must be stopped",
+  )
+  .option("--as-of <time>", "with --volume: the newest snapshot taken at or before this RFC 3339 time")
+  .option("--kubeconfig <file>", "cluster access for --volume (default: $KUBECONFIG or ~/.kube/config)")
+  .option("--context <name>", "kubeconfig context")
+  .option("--timeout <duration>", "with --volume: how long to wait for the restore, e.g. 30m", "1h")
+  .option("--dry-run", "verify checksums and print the pg_restore commands; touch no database (with --volume: print the ReplicationDestination)")
   .option("--json", "machine-readable output")
   .action((dir, opts) => run(async (root) => (await import("./commands/restore.js")).restoreCommand(root, dir, opts)));
 

@@ -24,6 +24,7 @@ import { parseImage } from "../core/image-ref.js";
 import { infraWorkloads } from "./infra-workloads.js";
 import { notificationSecrets, notificationsOf } from "./notifications.js";
 import { INFRA_CONTAINER_NAMES } from "./infra-resources.js";
+import { volumeBackupSecrets, volumeBackupsOf } from "./volume-backups.js";
 
 export interface ParsedDefinition {
   cluster: ClusterDef;
@@ -54,7 +55,10 @@ export function buildModel(parsed: ParsedDefinition): Model {
   const byId = new Map(components.map((x) => [x.id, x]));
   const databases = databasesOf(infra, components);
   const notifications = notificationsOf(c, infra);
-  const secrets = [...declaredSecrets(parsed, databases, byId), ...notificationSecrets(notifications, infra.monitoring.namespace)].sort((a, b) => (a.namespace + "/" + a.name).localeCompare(b.namespace + "/" + b.name));
+  const volumeBackups = volumeBackupsOf(infra, components);
+  const secrets = [...declaredSecrets(parsed, databases, byId), ...notificationSecrets(notifications, infra.monitoring.namespace), ...volumeBackupSecrets(volumeBackups)].sort((a, b) =>
+    (a.namespace + "/" + a.name).localeCompare(b.namespace + "/" + b.name),
+  );
   const upstream = upstreamOf(infra, domain);
   const postgres = postgresOf(infra, endpoints, domain, databases);
 
@@ -69,6 +73,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     gatewayApi: infra.gatewayApi,
     ...upstream,
     ...(notifications ? { notifications } : {}),
+    ...(volumeBackups ? { volumeBackups } : {}),
     endpoints,
     certificates: certificatesOf(endpoints),
     registry,
@@ -157,6 +162,7 @@ function namespacesOf({ cluster: c, infra, apps }: ParsedDefinition): NamespaceM
     infra.cloudnativePg.namespace,
     infra.monitoring.namespace,
     infra.logging.namespace,
+    ...(infra.volumeBackups ? [infra.volumeBackups.namespace] : []),
   ]);
   return c.namespaces.map((n) => ({
     name: n.name,

@@ -40,3 +40,22 @@ export function cronProblem(schedule: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The longest gap between two consecutive runs of a valid schedule, in milliseconds, over the year after `from`
+ * (UTC, as controllers without a time zone run them): the oldest a backup may be before a run was missed.
+ */
+export function longestIntervalMs(schedule: string, from = new Date(Date.UTC(2026, 0, 1))): number {
+  const text = schedule.trim();
+  const it = CronExpressionParser.parse(text.startsWith("@") ? (MACROS[text] ?? text) : text, { currentDate: from, tz: "UTC" });
+  const end = from.getTime() + 366 * 86_400_000;
+  let prev = it.next().getTime();
+  let longest = 0;
+  // 2000 runs cover a year of anything hourly or rarer; a finer schedule's gaps repeat well within that.
+  for (let i = 0; i < 2000 && prev < end; i++) {
+    const next = it.next().getTime();
+    longest = Math.max(longest, next - prev);
+    prev = next;
+  }
+  return longest;
+}

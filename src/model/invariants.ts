@@ -2,6 +2,7 @@
  * Invariants that relate several entries of the definition. Each check reports the file and line
  * an operator must edit, and what to do; nothing is written while any of them fails.
  */
+import { backupCandidates } from "./volume-backups.js";
 import type { Finding } from "../core/finding.js";
 import type { AppModel, ComponentModel, Model } from "./model.js";
 import type { ParsedDefinition } from "./build.js";
@@ -53,6 +54,7 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
   checkChartRefs(c);
   checkAlertRouting(c);
   checkNotifications(c);
+  checkVolumeBackups(c);
   const dbs = checkPostgres(c);
   checkApplications(c, requireNs, dbs);
   checkStartOrder(c);
@@ -154,6 +156,7 @@ function checkInfraNamespaces({ parsed, src }: Check, requireNs: RequireNamespac
     [["cloudnativePg", "namespace"], parsed.infra.cloudnativePg.namespace],
     [["monitoring", "namespace"], parsed.infra.monitoring.namespace],
     [["logging", "namespace"], parsed.infra.logging.namespace],
+    ...(parsed.infra.volumeBackups ? [[["volumeBackups", "namespace"], parsed.infra.volumeBackups.namespace] as [Path, string]] : []),
   ];
   for (const [p, ns] of infraNs) requireNs(src.infra, p, ns, renderPath(p.slice(0, -1)));
 }
@@ -173,6 +176,7 @@ function checkChartRefs({ parsed, src, at }: Check): void {
     [["monitoring", "chart"], parsed.infra.monitoring.chart],
     [["logging", "charts", "store"], parsed.infra.logging.charts.store],
     [["logging", "charts", "shipper"], parsed.infra.logging.charts.shipper],
+    ...(parsed.infra.volumeBackups ? [[["volumeBackups", "chart"], parsed.infra.volumeBackups.chart] as [Path, string]] : []),
   ];
   for (const [p, name] of chartRefs) {
     if (!parsed.infra.charts[name]) at(src.infra, p, "definition/chart-missing", `chart '${name}' is not pinned under charts:`, `add '${name}: { repository: ..., chart: ..., version: x.y.z }' under charts`);
@@ -221,6 +225,23 @@ function checkNotifications({ parsed, src, at }: Check): void {
       `the push Receiver is reached through network.hostnames.${n.receiver.host}, which has no name (keys: ${hosts})`,
       "name a key of network.hostnames (in cluster.yaml) with at least one name, such as ingress",
     );
+  }
+}
+
+/** Volume backups: every per-volume entry names a volume the cluster has (a typo would silently back up nothing different). */
+function checkVolumeBackups({ parsed, src, at, model }: Check): void {
+  const vb = parsed.infra.volumeBackups;
+  if (!vb) return;
+  const known = backupCandidates(parsed.infra, model.components).map((c) => c.id);
+  for (const id of Object.keys(vb.volumes)) {
+    if (!known.includes(id))
+      at(
+        src.infra,
+        ["volumeBackups", "volumes", id],
+        "definition/backup-volume-unknown",
+        `volume '${id}' is not a volume of this cluster (volumes: ${known.join(", ")})`,
+        "name one of the volumes listed, or remove the entry",
+      );
   }
 }
 

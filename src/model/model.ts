@@ -284,6 +284,42 @@ export interface NotifyTargetModel {
   secret: string;
 }
 
+/** restic forget --keep-* counts. */
+export interface RetentionModel {
+  hourly?: number;
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+  yearly?: number;
+}
+
+/** One volume a rebuild would lose, copied off the node by VolSync's restic mover. */
+export interface BackupVolumeModel {
+  /** registry, chartmuseum, grafana, loki, postgres-dumps or <app>-<component>; also the ReplicationSource's name. */
+  id: string;
+  title: string;
+  namespace: string;
+  pvc: string;
+  schedule: string;
+  retention: RetentionModel;
+  /** Its own restic repository: <volumeBackups.repository>/<namespace>/<id>. */
+  repository: string;
+  /** Secret in the volume's namespace holding RESTIC_REPOSITORY, RESTIC_PASSWORD and the store's credentials. */
+  secret: string;
+  /** Who owns the files (the workload's runAsUser/fsGroup): the mover runs as them, unprivileged. */
+  runAsUser: number;
+  fsGroup: number;
+}
+
+export interface VolumeBackupsModel extends ChartInstallModel {
+  repository: string;
+  backend: "s3" | "rest";
+  /** The Secret in the controller's namespace the operator's values live in; every volume's Secret copies it. */
+  credentialsSecret: string;
+  volumes: BackupVolumeModel[];
+  skipped: Array<{ id: string; why: string }>;
+}
+
 /** Where the operator is told (issue 17): targets, alert routing by severity, Flux events, the push Receiver. */
 export interface NotificationsModel {
   targets: NotifyTargetModel[];
@@ -418,6 +454,8 @@ export interface Model {
   logging: LoggingModel;
   /** Absent: nothing is sent anywhere (bk validate says so). */
   notifications?: NotificationsModel;
+  /** Absent: no volume leaves the node. */
+  volumeBackups?: VolumeBackupsModel;
   endpoints: EndpointModel[];
   certificates: CertificateModel[];
   /** host:port of the private registry, as image references use it. */

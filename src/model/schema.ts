@@ -92,6 +92,17 @@ const cronSchedule = z
   )
   .min(1);
 
+/** restic's s3: or rest: backend over HTTPS (or HTTP on the LAN); user:password@ is refused, credentials go in the sealed Secret. */
+const resticRepository = z
+  .string()
+  .regex(
+    /^(s3|rest):https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/,
+    "must be a restic repository URL such as s3:https://s3.example.net/beckerkube or rest:https://nas.lan:8000/beckerkube, without user:password@ (credentials are a sealed secret)",
+  );
+
+const keep = z.number().int("a count of snapshots is a whole number").min(1, "keep at least 1").max(1000, "at most 1000");
+const Retention = z.object({ hourly: keep, daily: keep, weekly: keep, monthly: keep, yearly: keep }).partial().strict();
+
 /** A DNS name the LAN resolves (a DNS-1123 subdomain): no scheme, no port, no IP address. */
 const hostname = z
   .string()
@@ -413,6 +424,25 @@ const InfraFile = z
         storage: quantity,
       })
       .strict(),
+    /**
+     * Volume backups off the node (issue 17): VolSync's restic mover copies every volume a rebuild would lose to
+     * a restic repository the definition names, on a schedule, each volume into its own repository below it.
+     */
+    volumeBackups: z
+      .object({
+        namespace: dnsLabel("namespace"),
+        chart: z.string(),
+        /** restic repository URL prefix, off the node: s3:https://host/bucket[/path] or rest:https://host[:port]/path. Credentials never in the URL. */
+        repository: resticRepository,
+        /** When each volume is backed up unless it says otherwise. */
+        schedule: cronSchedule,
+        /** Snapshots restic keeps (restic forget --keep-*). */
+        retention: Retention,
+        /** Per volume (registry, chartmuseum, grafana, loki, postgres-dumps, <app>-<component>): another schedule or retention, or skip with the reason. */
+        volumes: z.record(z.string(), z.object({ schedule: cronSchedule.optional(), retention: Retention.optional(), skip: z.string().min(1).optional() }).strict()).default({}),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

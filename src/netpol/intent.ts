@@ -4,7 +4,8 @@
  * infrastructure paths the platform depends on. `bk netpol` compares the policies against this.
  */
 import type { Model, Protocol, Workload } from "../model/model.js";
-import { API_SERVER_PORT, type Inventory } from "./inventory.js";
+import { API_SERVER_PORT, BACKUP_STORE_ID, VOLSYNC_CONTROLLER_ID, VOLSYNC_MOVER_ID, type Inventory } from "./inventory.js";
+import { repositoryEndpoint, VOLSYNC_METRICS_PORT } from "../model/volume-backups.js";
 import { CNPG_STATUS_PORT, DNS_PORT, LOKI_PORT, POSTGRES_PORT, PROMETHEUS_PORT } from "../core/well-known.js";
 import { portOf } from "../model/infra-workloads.js";
 
@@ -76,6 +77,17 @@ function notificationPaths(m: Model, need: Need): void {
   for (const x of [w.ingressController, w.gateway]) need(id(x), id(w.fluxNotification), portOf(w.fluxNotification, "http-webhook"), "push Receiver (/hook/)");
 }
 
+/** Volume backups: the movers reach the restic store, the controller the API, Prometheus the controller. */
+function volumeBackupPaths(m: Model, need: Need): void {
+  const vb = m.volumeBackups;
+  if (!vb) return;
+  const store = repositoryEndpoint(vb.repository);
+  for (const ns of new Set(vb.volumes.map((v) => v.namespace))) need(`${ns}/${VOLSYNC_MOVER_ID}`, store.ip ? BACKUP_STORE_ID : "internet", store.port, "volume backups to the restic store");
+  const controller = `${vb.namespace}/${VOLSYNC_CONTROLLER_ID}`;
+  need(controller, "apiserver", API_SERVER_PORT, "Kubernetes API");
+  need(id(m.workloads.prometheus), controller, VOLSYNC_METRICS_PORT, "metrics");
+}
+
 /** Pods that call the API server, and the webhooks and proxies the API server calls. */
 function apiServerPaths(w: Model["workloads"], need: Need): void {
   const apiClients = [
@@ -124,6 +136,7 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
   componentPaths(m, inv, need);
   platformPaths(w, need);
   notificationPaths(m, need);
+  volumeBackupPaths(m, need);
   apiServerPaths(w, need);
 
   // Endpoints the inventory does not have (a namespace left out of the definition) are not required.

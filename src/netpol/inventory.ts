@@ -6,10 +6,17 @@
  */
 import type { KubeObject } from "../core/object.js";
 import { MINIKUBE_API_SERVER_PORT } from "../core/well-known.js";
-import type { Model } from "../model/model.js";
+import type { Model, WorkloadPort } from "../model/model.js";
 import { formatIpv4, parseIpv4 } from "./ip.js";
 import type { Endpoint, Labels } from "./semantics.js";
 import { componentJobNames, componentPodLabels, componentPorts } from "./workloads.js";
+import { MOVER_LABELS, repositoryEndpoint, VOLSYNC_CONTROLLER_LABELS, VOLSYNC_METRICS_PORT } from "../model/volume-backups.js";
+
+/** VolSync's pods: the controller, and one mover per namespace with a backed-up volume (as the ReplicationSources label them). */
+export const VOLSYNC_CONTROLLER_ID = "volsync-controller";
+export const VOLSYNC_MOVER_ID = "volsync-mover";
+/** The restic store when the definition names it by IP address; by name it is somewhere on the internet. */
+export const BACKUP_STORE_ID = "backup-store";
 
 /** Minikube's default pod network (inside 10.0.0.0/8, so "internet" rules never match pods). */
 export const POD_CIDR_BASE = "10.244.0.0";
@@ -86,9 +93,20 @@ export function buildInventory(m: Model, objects: readonly KubeObject[] = []): I
       group: { kind: "infrastructure" },
     });
   }
+  const vb = m.volumeBackups;
+  if (vb) {
+    const pod = (ns: string, id: string, labels: Labels, ports: WorkloadPort[], title: string) => {
+      if (!namespaces.has(ns)) namespaces.set(ns, nsLabels(ns));
+      endpoints.push({ endpoint: { kind: "pod", id: `${ns}/${id}`, namespace: ns, labels, ip: podIp(), ports }, title, owner: `${ns}/${id}`, group: { kind: "infrastructure" } });
+    };
+    pod(vb.namespace, VOLSYNC_CONTROLLER_ID, { ...VOLSYNC_CONTROLLER_LABELS, "control-plane": "volsync-controller" }, [{ name: "https", port: VOLSYNC_METRICS_PORT, protocol: "TCP" }], "VolSync controller");
+    for (const ns of [...new Set(vb.volumes.map((v) => v.namespace))].sort()) pod(ns, VOLSYNC_MOVER_ID, { ...MOVER_LABELS, "app.kubernetes.io/created-by": "volsync" }, [], `VolSync mover in ${ns}`);
+  }
   const outside = (id: string, ip: string, title: string): InventoryEndpoint => ({ endpoint: { kind: "external", id, ip }, title, owner: id, group: { kind: "outside" } });
   endpoints.push(outside("internet", INTERNET_IP, `the internet (${INTERNET_IP})`));
   endpoints.push(outside("lan", lanHost(m), `a LAN host (${lanHost(m)})`));
   endpoints.push(outside("apiserver", API_SERVER_IP, `the Kubernetes API server (${API_SERVER_IP}:${API_SERVER_PORT})`));
+  const store = vb ? repositoryEndpoint(vb.repository) : undefined;
+  if (store?.ip) endpoints.push(outside(BACKUP_STORE_ID, store.host, `the restic store (${store.host}:${store.port})`));
   return { namespaces, endpoints };
 }

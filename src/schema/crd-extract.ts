@@ -79,12 +79,12 @@ function sortKeys(value: Json): Json {
  * output folder (posix separators), index.json included. Throws when two CRDs define the same
  * group/version/kind, because validation could only pick one of them silently.
  */
-export function extractCrdSchemas(crdsDir: string): Map<string, string> {
+export function extractCrdSchemas(crdsDir: string, extra: readonly CrdText[] = []): Map<string, string> {
   const files = new Map<string, string>();
   const index: CrdIndex = {};
-  for (const path of yamlFiles(crdsDir)) {
-    const source = relative(crdsDir, path).split("\\").join("/");
-    const docs = parseAllDocuments(readFileSync(path, "utf8"));
+  const inputs: CrdText[] = [...yamlFiles(crdsDir).map((path) => ({ source: relative(crdsDir, path).split("\\").join("/"), text: readFileSync(path, "utf8") })), ...extra];
+  for (const { source, text } of inputs) {
+    const docs = parseAllDocuments(text);
     for (const [i, doc] of docs.entries()) {
       if (doc.errors.length > 0) {
         throw new Error(`${source} document ${i + 1}: YAML error: ${doc.errors[0]?.message}; fix the file`);
@@ -121,4 +121,56 @@ export function extractCrdSchemas(crdsDir: string): Map<string, string> {
   }
   files.set(INDEX_FILE, stableJson(index as unknown as Json));
   return files;
+}
+
+export interface CrdText {
+  /** Where it came from, for the index and error messages. */
+  source: string;
+  text: string;
+}
+
+/**
+ * Charts whose CRDs exist only as chart templates (no crds/ folder, no upstream CRD file in the mirror): VolSync
+ * ships its two CRDs as templates behind `manageCRDs`. Their schemas are read from the chart the tree installs.
+ */
+export const CHART_TEMPLATE_CRDS = ["volsync"] as const;
+
+const GUARD = /^\s*\{\{-?\s*(if\s+\.Values\.[A-Za-z0-9_.]+|end)\s*-?\}\}\s*$/;
+
+/**
+ * The CRD templates of the named charts below chartsDir (folders <chart>-<version>): a template counts when it is a
+ * CustomResourceDefinition once its `{{- if .Values.x }}` / `{{- end }}` guard lines are dropped; any other template
+ * syntax in it is refused, because the schema would then be a guess at what helm renders.
+ */
+export function chartTemplateCrds(chartsDir: string, charts: readonly string[] = CHART_TEMPLATE_CRDS): CrdText[] {
+  const out: CrdText[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(chartsDir).sort();
+  } catch {
+    return out;
+  }
+  for (const chart of charts) {
+    for (const dir of names.filter((n) => n.startsWith(`${chart}-`) && /^\d/.test(n.slice(chart.length + 1)))) {
+      const templates = join(chartsDir, dir, "templates");
+      let files: string[];
+      try {
+        files = yamlFiles(templates);
+      } catch {
+        continue;
+      }
+      for (const path of files) {
+        const raw = readFileSync(path, "utf8");
+        if (!/^kind:\s*CustomResourceDefinition\s*$/m.test(raw)) continue;
+        const text = raw
+          .split("\n")
+          .filter((l) => !GUARD.test(l))
+          .join("\n");
+        const source = `charts/${relative(join(chartsDir), path).split("\\").join("/")}`;
+        if (text.includes("{{")) throw new Error(`${source}: a CRD template with template syntax besides its guard; add the CRD to the mirror's crds/ instead`);
+        out.push({ source, text });
+      }
+    }
+  }
+  return out;
 }

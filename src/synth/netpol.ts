@@ -31,6 +31,7 @@ import {
   SEALED_SECRETS_PORT,
 } from "../core/well-known.js";
 import { portOf } from "../model/infra-workloads.js";
+import { MOVER_LABELS, repositoryEndpoint, VOLSYNC_CONTROLLER_LABELS, VOLSYNC_METRICS_PORT } from "../model/volume-backups.js";
 
 type Labels = Record<string, string>;
 
@@ -337,6 +338,7 @@ function infrastructurePolicies(m: Model, set: PolicySet): void {
   storagePolicies(p);
   observabilityPolicies(p);
   notificationPolicies(p);
+  volumeBackupPolicies(p);
 }
 
 /** CoreDNS serves the whole cluster and forwards to the node's resolver; system pods (CoreDNS, Calico's controllers) watch the API. */
@@ -693,6 +695,37 @@ function notificationPolicies(p: InfraPolicies): void {
       purpose: `${x.title} forwards the Git host's push (/hook/ on ${n.receiver.host}) to notification-controller on ${hook}/TCP.`,
       select: x.selector,
       egress: [{ peers: [workloadPeer(x.namespace, fn)], ports: tcp(hook) }],
+    });
+  }
+}
+
+/**
+ * VolSync: the controller watches the API and is scraped by Prometheus; in every namespace with a backed-up volume
+ * the mover pods (labelled by the ReplicationSources) reach the restic repository and nothing else. A repository
+ * given by IP address is that address only; by name, any public address on its port (NetworkPolicy cannot name hosts).
+ */
+function volumeBackupPolicies(p: InfraPolicies): void {
+  const vb = p.m.volumeBackups;
+  if (!vb) return;
+  p.toApiServer(vb.namespace, "The VolSync controller");
+  p.add({
+    name: "allow-volsync-controller-from-prometheus",
+    namespace: vb.namespace,
+    purpose: `Prometheus scrapes the VolSync controller on ${VOLSYNC_METRICS_PORT}/TCP (volsync_volume_out_of_sync feeds VolumeBackupOutOfSync).`,
+    select: VOLSYNC_CONTROLLER_LABELS,
+    ingress: [{ peers: [workloadPeer(vb.namespace, p.w.prometheus)], ports: tcp(VOLSYNC_METRICS_PORT) }],
+  });
+  const ep = repositoryEndpoint(vb.repository);
+  const peer = ep.ip ? cidr(`${ep.host}/32`) : internet();
+  for (const ns of [...new Set(vb.volumes.map((v) => v.namespace))].sort()) {
+    const ids = vb.volumes.filter((v) => v.namespace === ns).map((v) => v.id);
+    p.add({
+      name: "allow-volsync-mover-to-repository",
+      namespace: ns,
+      purpose: `VolSync's restic mover copies ${ids.join(", ")} to the restic repository at ${ep.host}:${ep.port}/TCP${ep.ip ? "" : " (by name: any public address on that port, private ranges excluded)"}.`,
+      select: { ...MOVER_LABELS },
+      egress: [{ peers: [peer], ports: tcp(ep.port) }],
+      annotations: { [HOSTS_ANNOTATION]: `${ep.host}:${ep.port}` },
     });
   }
 }

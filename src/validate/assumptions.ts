@@ -12,10 +12,11 @@ import { checkNetpolPorts } from "./upstream/netpol-ports.js";
 import type { RenderedRelease } from "./upstream/objects.js";
 import { checkSecretSources } from "./upstream/secrets.js";
 import { checkWorkloadFacts } from "./upstream/workload-facts.js";
+import { checkBackupVolumes } from "./upstream/backup-volumes.js";
 
 export type { RenderedRelease } from "./upstream/objects.js";
 export type { SourceArtifact } from "./upstream/crds.js";
-export { checkCrdOrder, checkMonitors, checkNetpolPorts, checkSecretSources, checkWorkloadFacts, externalSources };
+export { checkBackupVolumes, checkCrdOrder, checkMonitors, checkNetpolPorts, checkSecretSources, checkWorkloadFacts, externalSources };
 export { METRICS_SWITCHES } from "./upstream/monitors.js";
 
 /** Every upstream/* check; the same finding reached twice (two endpoints on one Service) is reported once. */
@@ -26,6 +27,7 @@ export function checkAssumptions(m: Model, tree: readonly PlacedObject[], render
     ...checkCrdOrder(m, tree, rendered, artifacts),
     ...checkSecretSources(m, tree, rendered),
     ...checkWorkloadFacts(m, tree, rendered),
+    ...checkBackupVolumes(m, tree, rendered),
   ];
   const seen = new Set<string>();
   return all.filter((f) => {

@@ -10,6 +10,9 @@ import { listBackups } from "./backup.js";
 import { checkCertificates, tlsTargets, type CertificateReport } from "./certs.js";
 import type { Kube } from "../adapters/kube.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
+import { longestIntervalMs } from "../model/cron.js";
+import { POSTGRES_BACKUP_CRONJOB } from "../synth/observability/rules.js";
+import { BACKUP_GRACE_MS, collectVolumeBackups, judgeVolume, type VolumeBackupState } from "./volume-backup.js";
 
 export interface FluxItem {
   kind: string;
@@ -59,6 +62,10 @@ export interface Snapshot {
   images: RunningImage[];
   reachability: Reachability[];
   certificates: CertificateReport[];
+  /** Each volume's newest backup, from its ReplicationSource; error when they could not be read. */
+  volumes?: { states: VolumeBackupState[]; error?: string };
+  /** The nightly pg_dump CronJob's last successful run, from the cluster. */
+  dumps?: { found: boolean; lastSuccessfulTime?: string };
   /** Newest backup folder name (UTC timestamp) and its age, when a backup folder was given. */
   backup?: { dir: string; newest?: string; ageHours?: number };
 }
@@ -174,6 +181,7 @@ export async function collect(m: Model, o: CollectOptions): Promise<Snapshot> {
     } catch (err) {
       snap.apiError = (err as Error).message;
     }
+    if (!snap.apiError) Object.assign(snap, await collectBackups(m, o.kube));
   } else snap.apiError = "no kubeconfig";
   const reach = m.endpoints.filter((e) => ["registry", "chartmuseum", "postgres"].includes(e.id));
   snap.reachability = await Promise.all(
@@ -192,6 +200,22 @@ export async function collect(m: Model, o: CollectOptions): Promise<Snapshot> {
   return snap;
 }
 
+/** The newest backup of each kind, as the cluster records it: every volume's ReplicationSource, the dump CronJob. */
+export async function collectBackups(m: Model, kube: Kube): Promise<Pick<Snapshot, "volumes" | "dumps">> {
+  const out: Pick<Snapshot, "volumes" | "dumps"> = {};
+  if (m.volumeBackups) {
+    try {
+      out.volumes = { states: await collectVolumeBackups(kube, m.volumeBackups) };
+    } catch (err) {
+      out.volumes = { states: [], error: (err as Error).message };
+    }
+  }
+  const jobs = await kube.objects.list("batch/v1", "CronJob", m.postgres.namespace);
+  const job = (jobs.items as Array<KubernetesObject & { status?: { lastSuccessfulTime?: string } }>).find((j) => j.metadata?.name === POSTGRES_BACKUP_CRONJOB);
+  out.dumps = { found: Boolean(job), ...(job?.status?.lastSuccessfulTime ? { lastSuccessfulTime: job.status.lastSuccessfulTime } : {}) };
+  return out;
+}
+
 /** Backup folders are named by their UTC timestamp, e.g. 20261126T031500Z. */
 export function ageHours(name: string, now: Date): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(name);
@@ -201,7 +225,7 @@ export function ageHours(name: string, now: Date): number | undefined {
 }
 
 /** What healthy means, given what was seen. Pure. */
-export function evaluateStatus(m: Model, s: Snapshot, opts: { backupMaxAgeHours?: number } = {}): StatusReport {
+export function evaluateStatus(m: Model, s: Snapshot, opts: { backupMaxAgeHours?: number; now?: Date } = {}): StatusReport {
   const checks: StatusCheck[] = [];
   const add = (area: StatusCheck["area"], subject: string, health: Health, detail: string) => checks.push({ area, subject, health, detail });
   if (s.apiError) add("api", "Kubernetes API", "fail", `cannot read the cluster: ${s.apiError}`);
@@ -240,6 +264,24 @@ export function evaluateStatus(m: Model, s: Snapshot, opts: { backupMaxAgeHours?
       c.status === "ok" ? "ok" : c.status === "warning" ? "warn" : "fail",
       c.findings.length ? c.findings.map((f) => f.message).join("; ") : `valid until ${c.served?.notAfter ?? "?"} (${c.daysLeft} days)`,
     );
+  const now = opts.now ?? new Date();
+  if (s.dumps) {
+    const subject = `PostgreSQL dumps (CronJob ${m.postgres.namespace}/${POSTGRES_BACKUP_CRONJOB})`;
+    const allowedH = (longestIntervalMs(m.postgres.backup.schedule) + BACKUP_GRACE_MS) / 3_600_000;
+    if (!s.dumps.found) add("backups", subject, "fail", "no such CronJob in the cluster: is infra-configs reconciled?");
+    else if (!s.dumps.lastSuccessfulTime) add("backups", subject, "fail", "no successful dump yet");
+    else {
+      const ageH = Math.round(((now.getTime() - Date.parse(s.dumps.lastSuccessfulTime)) / 3_600_000) * 10) / 10;
+      add("backups", subject, ageH > allowedH ? "fail" : "ok", `newest dump ${ageH} h old${ageH > allowedH ? `, older than its schedule '${m.postgres.backup.schedule}' allows (${allowedH} h)` : ""}`);
+    }
+  }
+  if (s.volumes?.error) add("backups", "volume backups", "fail", `cannot read ReplicationSources: ${s.volumes.error} (is VolSync installed?)`);
+  for (const v of m.volumeBackups?.volumes ?? []) {
+    const state = s.volumes?.states.find((x) => x.id === v.id && x.namespace === v.namespace);
+    if (!state) continue;
+    const j = judgeVolume(v, state, now);
+    add("backups", `volume ${v.id} (${v.namespace}/${v.pvc})`, j.health, j.detail);
+  }
   if (s.backup) {
     const max = opts.backupMaxAgeHours ?? 26;
     if (!s.backup.newest) add("backups", s.backup.dir, "fail", "no backup yet: run `bk backup`");

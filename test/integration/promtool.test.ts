@@ -314,6 +314,20 @@ const TABLE: Record<string, (m: Model) => Scenario[]> = {
       { name: "another secret", series: [s("kube_secret_created", { ...ksm, secret: "grafana-admin" }, "600x30")], expect: [], evalTime: "20m" },
     ];
   },
+  VolumeBackupOutOfSync: () => {
+    // volsync_volume_out_of_sync as the VolSync controller exports it (internal/controller/metrics.go labels).
+    const vs = (role: string, v: string, name = "registry") =>
+      s("volsync_volume_out_of_sync", { obj_name: name, obj_namespace: "registry", role, method: "restic", job: "volsync-metrics", namespace: "volsync-system" }, v);
+    return [
+      ...firesAndNot([vs("source", "1x480")], [vs("source", "0x480")], [{ obj_name: "registry", obj_namespace: "registry", severity: "high" }], "7h"),
+      { name: "overdue for less than the grace (a long run)", series: [vs("source", "0x120 1x360")], expect: [], evalTime: "7h" },
+      { name: "a restore destination is no backup", series: [vs("destination", "1x480")], expect: [], evalTime: "7h" },
+    ];
+  },
+  VolSyncMetricsAbsent: (m) => {
+    const up = (v: string) => [s("up", { job: "volsync-metrics", namespace: m.volumeBackups!.namespace, service: "volsync-metrics", endpoint: "https" }, v)];
+    return [...firesAndNot(up("0x60"), up("1x60"), [{ severity: "high" }], "40m"), { name: "no target at all", series: [s("up", { job: "something-else" }, "1x60")], expect: [{ severity: "high" }], evalTime: "40m" }];
+  },
   SealedSecretsKeyCreated: (m) => {
     const ns = m.sealedSecrets.namespace;
     const key = (secret: string, v: string) => [s("kube_secret_created", { namespace: ns, secret, job: "kube-state-metrics" }, v)];

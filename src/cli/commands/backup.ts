@@ -13,11 +13,40 @@ export interface BackupCliOptions extends PgCliOptions {
   keep?: string;
   dryRun?: boolean;
   json?: boolean;
+  volume?: string[];
+  kubeconfig?: string;
+  context?: string;
+  timeout?: string;
+}
+
+/** `bk backup --volume NAME|all`: a VolSync run now for each volume, waited for. */
+async function volumeBackup(root: string, opts: BackupCliOptions): Promise<number> {
+  const { loadDefinition } = await import("../../model/load.js");
+  const { backupVolumeNow, findVolume, replicationSourceRef } = await import("../../workflows/volume-backup.js");
+  const { durationMs } = await import("../../core/duration.js");
+  const { model } = loadDefinition(root);
+  const names = opts.volume!.includes("all") ? (model.volumeBackups?.volumes ?? []).map((v) => v.id) : opts.volume!;
+  const volumes = names.map((n) => findVolume(model.volumeBackups, n));
+  const timeoutMs = durationMs(opts.timeout ?? "1h");
+  if (!timeoutMs) throw new InputError(`--timeout ${opts.timeout}: write a duration such as 30m or 2h`);
+  if (opts.dryRun) {
+    const plan = volumes.map((v) => ({ volume: v.id, object: replicationSourceRef(v), claim: `${v.namespace}/${v.pvc}`, repository: v.repository, patch: { spec: { trigger: { manual: "bk-<UTC timestamp>" } } } }));
+    if (opts.json) printJson({ dryRun: true, volumes: plan });
+    else for (const p of plan) process.stdout.write(`bk backup --dry-run: would set spec.trigger.manual on ${p.object} (claim ${p.claim} -> ${p.repository}), wait for it, then remove it\n`);
+    return EXIT.ok;
+  }
+  const kube = (await import("../../adapters/kube.js")).connect(opts.kubeconfig, opts.context);
+  const results = [];
+  for (const v of volumes) results.push(await backupVolumeNow(kube, v, { timeoutMs, progress: progress("backup") }));
+  if (opts.json) printJson({ ok: true, volumes: results });
+  else for (const r of results) process.stdout.write(`bk backup: volume ${r.volume} backed up (${r.object}, finished ${r.lastSyncTime ?? "?"}, took ${r.duration ?? "?"})\n`);
+  return EXIT.ok;
 }
 
 /** `bk backup`: pg_dump every database of the definition (or --database ...) into <dir>/<UTC timestamp>/. */
 export async function backupCommand(root: string, opts: BackupCliOptions, runner: Runner = new ProcessRunner()): Promise<number> {
   try {
+    if (opts.volume?.length) return await volumeBackup(root, opts);
     const dir = opts.dir ?? process.env.BK_BACKUP_DIR;
     if (!dir) throw new InputError("where to? pass --dir <folder> (or set BK_BACKUP_DIR)");
     const keep = parseKeep(opts.keep);

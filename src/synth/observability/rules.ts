@@ -47,6 +47,9 @@ export const THRESHOLDS = {
 /** The nightly pg_dump CronJob in the PostgreSQL namespace (src/synth/postgres.ts). */
 export const POSTGRES_BACKUP_CRONJOB = "postgres-backup";
 
+/** How long a volume backup may be overdue before it counts as missed: the grace bk status allows (BACKUP_GRACE_MS). */
+export const VOLUME_BACKUP_GRACE_HOURS = 6;
+
 export interface AlertSpec {
   alert: string;
   expr: string;
@@ -458,9 +461,45 @@ function information(m: Model): AlertGroup {
   };
 }
 
+/**
+ * Volume backups (issue 17): VolSync sets volsync_volume_out_of_sync to 1 for a ReplicationSource once the run its
+ * schedule called for after the last completed sync is due and has not completed (and before the first one). Held
+ * for the grace bk status allows a run, it means the newest backup is older than the schedule allows. Without the
+ * controller's metrics nobody would say so, hence the second alert.
+ */
+function volumeBackups(m: Model): AlertGroup {
+  const vb = m.volumeBackups;
+  if (!vb) return { name: "beckerkube.volume-backups", alerts: [] };
+  return {
+    name: "beckerkube.volume-backups",
+    alerts: [
+      {
+        alert: "VolumeBackupOutOfSync",
+        expr: `max by (obj_namespace, obj_name) (volsync_volume_out_of_sync{role="source"}) == 1`,
+        for: `${VOLUME_BACKUP_GRACE_HOURS}h`,
+        severity: "high",
+        summary: "Volume backup {{ $labels.obj_namespace }}/{{ $labels.obj_name }} is older than its schedule allows",
+        description:
+          "The newest backup of volume {{ $labels.obj_namespace }}/{{ $labels.obj_name }} is older than its schedule allows: the scheduled run has not completed for " +
+          `${VOLUME_BACKUP_GRACE_HOURS} hours. A rebuild now would lose what was written since (\`bk status\` shows its age; \`bk backup --volume {{ $labels.obj_name }}\` runs one now).`,
+        runbook: "volume-backup-out-of-sync",
+      },
+      {
+        alert: "VolSyncMetricsAbsent",
+        expr: `absent(up{namespace=${q(vb.namespace)}, service="volsync-metrics"} == 1)`,
+        for: "30m",
+        severity: "high",
+        summary: "The VolSync controller is not scraped: volume backups go unwatched",
+        description: `Prometheus has had no successful scrape of the VolSync controller in ${vb.namespace} for 30 minutes. Without it no volume backup runs, and VolumeBackupOutOfSync cannot fire.`,
+        runbook: "volume-backup-out-of-sync",
+      },
+    ],
+  };
+}
+
 /** Every alert group, derived from the Model. */
 export function alertGroups(m: Model): AlertGroup[] {
-  return [availability(m), applications(m), nodesAndStorage(), workloads(m), gitops(), secretsAndCertificates(m), performance(m), information(m)].filter((g) => g.alerts.length > 0);
+  return [availability(m), applications(m), nodesAndStorage(), workloads(m), gitops(), secretsAndCertificates(m), volumeBackups(m), performance(m), information(m)].filter((g) => g.alerts.length > 0);
 }
 
 export function allAlerts(m: Model): AlertSpec[] {

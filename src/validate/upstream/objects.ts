@@ -106,6 +106,11 @@ export function podsOf(objects: readonly Located[]): Pods[] {
         const name = str(port.name);
         ports.push({ ...(name ? { name } : {}), containerPort: port.containerPort, protocol: str(port.protocol) ?? "TCP" });
       }
+      // controller-runtime managers (VolSync) listen where --metrics-bind-address says, declared as a port or not.
+      for (const a of list(c.container.args).map(String)) {
+        const m = /^--metrics-bind-address=[^:]*:(\d+)$/.exec(a);
+        if (m && !ports.some((q) => q.containerPort === Number(m[1]))) ports.push({ name: "metrics-bind-address", containerPort: Number(m[1]), protocol: "TCP" });
+      }
     }
     if (istioInjected(pt.metadata, pt.spec)) for (const p of ISTIO_PROXY_PORTS) if (!ports.some((q) => q.containerPort === p.containerPort)) ports.push(p);
     out.push({ owner, namespace: owner.object.metadata.namespace ?? "default", labels, spec: pt.spec, ports });
