@@ -13,7 +13,7 @@
  *   --wait-idle SEC   first wait up to SEC seconds for the 1-minute load average to drop to the core count (default 0)
  *   --out FILE        report path (default docs/benchmarks.md)
  *   --keep            keep the temporary definitions and trees
- *   --no-reconcile    skip push-to-Ready on the local control plane, polling vs triggered (bench/reconcile.ts)
+ *   --no-reconcile    skip push-to-Ready on the local control plane, polling vs triggered vs the push Receiver (bench/reconcile.ts)
  *   --reconcile-samples N   samples per mode (default 3)
  *   --charts DIR      chart mirror for the every-chart render benchmark (default $BK_CHARTS, else ../shared/charts)
  *   --no-render-bench skip bk validate with every chart rendered vs plain helm template (bench/render.ts)
@@ -224,9 +224,9 @@ async function main(): Promise<void> {
       else log("no chart mirror (--charts, $BK_CHARTS or ../shared/charts): skipping the every-chart render benchmark");
     }
     if (opts.reconcile) {
-      // Push-to-Ready on the local control plane, polling vs triggered (bench/reconcile.ts, same run).
+      // Push-to-Ready on the local control plane, polling vs triggered vs the push Receiver (bench/reconcile.ts, same run).
       const { runReconcileBench, renderReconcileMarkdown } = await import("./reconcile.js");
-      log("reconcile: polling vs triggered on the local control plane (about 5 minutes)");
+      log("reconcile: polling vs triggered vs the push Receiver on the local control plane (about 7 minutes)");
       const r = await runReconcileBench({ samples: opts.reconcileSamples, log });
       text += "\n" + renderReconcileMarkdown(r) + "\n";
     }
