@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
+import { program } from "../../src/cli/program.js";
 import { Document } from "yaml";
 import type { KubeObject, PlacedObject } from "../../src/core/object.js";
 import { loadDefinition } from "../../src/model/load.js";
@@ -127,27 +128,16 @@ describe("alert rules", () => {
   });
 
   it("runbooks name only bk commands that exist", () => {
-    const known = new Set([
-      "bk plan",
-      "bk synth",
-      "bk validate",
-      "bk docs",
-      "bk status",
-      "bk doctor",
-      "bk release",
-      "bk secrets verify",
-      "bk secrets backup",
-      "bk secrets reseal",
-      "bk certs",
-      "bk certs renew",
-      "bk ips",
-      "bk trust",
-      "bk backup",
-      "bk restore",
-      "bk bootstrap",
-      "bk netpol",
-      "bk chart push",
-    ]);
+    // Every command and subcommand the CLI really has, read from its command tree: a table here would drift.
+    const known = new Set<string>();
+    const walk = (cmd: typeof program, prefix: string) => {
+      for (const sub of cmd.commands) {
+        known.add(`${prefix} ${sub.name()}`);
+        walk(sub, `${prefix} ${sub.name()}`);
+      }
+    };
+    walk(program, "bk");
+    assert.ok(known.has("bk secrets reseal") && known.has("bk reconcile"), [...known].join(", "));
     for (const name of new Set(rules.map((r) => r.annotations.runbook!))) {
       const text = readFileSync(path.join(REPO_ROOT, name), "utf8");
       for (const m of text.matchAll(/`(bk [a-z]+(?: [a-z]+)?)[^`]*`/g)) {
