@@ -136,7 +136,7 @@ describe("bk secrets on a copy of the real definition", () => {
 
   it("set refuses what it cannot set, precisely", async () => {
     const cases: Array<[string, string, Parameters<typeof secretsSetCommand>[3], RegExp]> = [
-      ["ffl/nope", "k", { value: "v" }, /ffl\/nope is not a declared secret; did you mean ffl\/ffl-backend, ffl\/ffl-db\?/],
+      ["ffl/nope", "k", { value: "v" }, /ffl\/nope is not a declared secret; did you mean ffl\/ffl-backend, ffl\/ffl-db, ffl\/restic-ffl-redis\?/],
       ["ffl-backend", "k", { value: "v" }, /name a secret as <namespace>\/<name>/],
       ["ffl/ffl-backend", "nope", { value: "v" }, /ffl\/ffl-backend declares no key "nope"; its keys: secret-key/],
       ["ffl/ffl-db", "username", { value: "v" }, /is a literal in the definition/],
