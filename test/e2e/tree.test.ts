@@ -16,13 +16,14 @@
  * Needs `npm run tools -- base e2e`.
  */
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe } from "node:test";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../../src/core/object.js";
 import { FLUX_NAMESPACE } from "../../src/core/well-known.js";
-import { up } from "../../src/devcluster/index.js";
+import { defaultCrdsDir, up } from "../../src/devcluster/index.js";
+import { chartTemplateCrds } from "../../src/schema/crd-extract.js";
 import { bumpTags } from "../../src/workflows/bump.js";
 import { generate, type Generated } from "../../src/pipeline.js";
 import { APP_CHART_REPOSITORY } from "../../src/core/well-known.js";
@@ -192,7 +193,12 @@ describe("the generated tree on a real control plane with Flux", () => {
       const r = await renderAppReleases(REPO_ROOT, gen.tree.objects);
       assert.deepEqual(r.findings, [], "helm template renders every application release");
       rendered = r.rendered;
-      const cluster = await up({ chartRepo: true, onProgress: (l) => console.log(`# devcluster ${l}`) });
+      // The mirror's CRDs, and VolSync's, which its chart ships only as templates (the tree's ReplicationSources need
+      // them; this test installs no upstream chart).
+      const crds = await tempDir("bk-e2e-crds-");
+      await symlink(defaultCrdsDir(), path.join(crds, "upstream"));
+      for (const [i, t] of chartTemplateCrds(path.join(defaultCrdsDir(), "..", "charts")).entries()) await writeFile(path.join(crds, `chart-crd-${i}.yaml`), t.text);
+      const cluster = await up({ chartRepo: true, crdsDir: crds, onProgress: (l) => console.log(`# devcluster ${l}`) });
       suite.setCluster(cluster);
       console.log(`# devcluster workdir ${cluster.workdir}`);
       treeDir = await tempDir("bk-e2e-tree-");
