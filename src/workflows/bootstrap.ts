@@ -68,7 +68,17 @@ export interface BootstrapOptions {
   refill?: StepCommand[];
   /** Where the cluster CA is written for the node step. */
   caFile?: string;
+  /** Where the cluster comes from: a Minikube profile bk starts (default), or one that runs already. */
+  target?: BootstrapTarget;
 }
+
+/**
+ * `minikube`: bk makes the node network and starts the profile, and makes the node trust the CA.
+ * `existing`: a cluster something else started (another machine, the local control plane of the tests); bk
+ * only reaches it through the kubeconfig, so the node steps are the operator's, and a Flux already serving
+ * its APIs there is left as it is. Everything from the Sealed Secrets key on is the same for both.
+ */
+export type BootstrapTarget = { kind: "minikube" } | { kind: "existing"; kubeconfig?: string; context?: string };
 
 const min = (n: number) => n * 60_000;
 
@@ -101,20 +111,32 @@ export function bootstrapPlan(m: Model, o: BootstrapOptions): BootstrapStep[] {
   const [canaryApp, canaryName] = o.canary.split("/");
   const canary = m.components.find((c) => c.app === canaryApp && c.name === canaryName);
   if (!canary) throw new Error(`--canary ${o.canary}: no such component; use <app>/<component>, e.g. ${defaultCanary(m).id}`);
-  const k = kubeSteps(m.cluster.profile.name); // minikube names the kubeconfig context after the profile
-  return [...clusterSteps(m, o, k), ...(m.gitops.secretRef ? [gitSecretStep(m, o, k, m.gitops.secretRef)] : []), ...fluxSyncSteps(m, o, k), ...workloadSteps(m, o, k, canary)];
+  const target = o.target ?? { kind: "minikube" };
+  // minikube names the kubeconfig context after the profile.
+  const k = kubeSteps(
+    target.kind === "minikube" ? ["--context", m.cluster.profile.name] : [...(target.kubeconfig ? ["--kubeconfig", target.kubeconfig] : []), ...(target.context ? ["--context", target.context] : [])],
+    target,
+  );
+  return [
+    ...(target.kind === "minikube" ? clusterSteps(m, o, k) : existingClusterSteps(m, o, k, target)),
+    ...(m.gitops.secretRef ? [gitSecretStep(m, o, k, m.gitops.secretRef)] : []),
+    ...fluxSyncSteps(m, o, k),
+    ...workloadSteps(m, o, k, canary),
+  ];
 }
 
 /** Builders shared by the phases, all bound to the profile's kubeconfig context. */
 interface KubeSteps {
-  ctx: string;
+  /** How kubectl (and flux) reach the cluster: `--context <profile>`, or the target's kubeconfig and context. */
+  access: string[];
+  target: BootstrapTarget;
   kubectl: (...args: string[]) => StepCommand;
   waitFor: (ns: string, ref: string, timeoutMin: number) => StepCommand[];
   readyCheck: (ns: string, ref: string) => NonNullable<BootstrapStep["check"]>;
 }
 
-function kubeSteps(ctx: string): KubeSteps {
-  const kubectl = (...args: string[]): StepCommand => ({ cmd: "kubectl", args: ["--context", ctx, ...args] });
+function kubeSteps(access: string[], target: BootstrapTarget): KubeSteps {
+  const kubectl = (...args: string[]): StepCommand => ({ cmd: "kubectl", args: [...access, ...args] });
   const waitFor = (ns: string, ref: string, timeoutMin: number): StepCommand[] => [
     { ...kubectl("-n", ns, "wait", ref, "--for=create", `--timeout=${Math.min(timeoutMin, 10)}m`), timeoutMs: min(Math.min(timeoutMin, 10) + 1) },
     { ...kubectl("-n", ns, "wait", ref, "--for=condition=Ready", `--timeout=${timeoutMin}m`), timeoutMs: min(timeoutMin + 1) },
@@ -124,7 +146,7 @@ function kubeSteps(ctx: string): KubeSteps {
     expect: /^True$/,
     means: `${ref} is Ready`,
   });
-  return { ctx, kubectl, waitFor, readyCheck };
+  return { access, target, kubectl, waitFor, readyCheck };
 }
 
 /** Phase 1: tools, the Minikube node, the Sealed Secrets key and Flux itself; nothing from Git yet. */
@@ -171,6 +193,29 @@ function clusterSteps(m: Model, o: BootstrapOptions, k: KubeSteps): BootstrapSte
       check: { command: { cmd: "minikube", args: ["-p", p.name, "status", "--format={{.Host}}/{{.Kubelet}}/{{.APIServer}}"] }, expect: /^Running\/Running\/Running\s*$/, means: "the profile is running" },
     },
     nodeAddressStep(m),
+    sealedSecretsKeyStep(m, o, k),
+    fluxInstallStep(o, k),
+  ];
+}
+
+/** Phase 1 on a cluster that runs already: it answers, then the key and Flux as on Minikube. */
+function existingClusterSteps(m: Model, o: BootstrapOptions, k: KubeSteps, target: Extract<BootstrapTarget, { kind: "existing" }>): BootstrapStep[] {
+  const where = [target.kubeconfig && `kubeconfig ${target.kubeconfig}`, target.context && `context ${target.context}`].filter(Boolean).join(", ") || "the default kubeconfig";
+  return [
+    { id: "tools", title: "Tools on this machine: kubectl", always: true, commands: [{ cmd: "kubectl", args: ["version", "--client"] }] },
+    {
+      id: "cluster",
+      title: `The existing cluster answers (${where})`,
+      always: true,
+      commands: [
+        {
+          ...k.kubectl("get", "--raw=/readyz"),
+          timeoutMs: 30_000,
+          hint: `bk bootstrap --target existing starts no cluster: start it first, and point --kubeconfig/--context at it`,
+          expectStdout: { pattern: /^ok$/, otherwise: `the API server of ${where} is not ready` },
+        },
+      ],
+    },
     sealedSecretsKeyStep(m, o, k),
     fluxInstallStep(o, k),
   ];
@@ -272,13 +317,24 @@ function sealedSecretsKeyStep(m: Model, o: BootstrapOptions, { kubectl }: KubeSt
   };
 }
 
-function fluxInstallStep(o: BootstrapOptions, { ctx, kubectl }: KubeSteps): BootstrapStep {
+function fluxInstallStep(o: BootstrapOptions, { access, target, kubectl }: KubeSteps): BootstrapStep {
   const fluxVersion = o.fluxVersion ?? FLUX_VERSION;
+  const install: StepCommand = { cmd: "flux", args: ["install", `--version=${fluxVersion}`, ...access], timeoutMs: min(10), hint: "the flux CLI installs Flux: https://fluxcd.io/flux/installation/" };
+  if (target.kind === "existing") {
+    return {
+      id: "flux-install",
+      title: `Flux on the existing cluster (installed as ${fluxVersion} unless its APIs are served already)`,
+      commands: [install],
+      // Flux may run there already, installed by other means or (the local control plane) outside the cluster:
+      // the next steps prove its controllers work (the source turns Ready, the layers apply).
+      check: { command: kubectl("-n", FLUX_NAMESPACE, "get", "kustomizations.v1.kustomize.toolkit.fluxcd.io", "-o", "name"), means: "Flux's v1 APIs are served: Flux runs there already and is left as it is" },
+    };
+  }
   return {
     id: "flux-install",
     title: `Install Flux ${fluxVersion}`,
     commands: [
-      { cmd: "flux", args: ["install", `--version=${fluxVersion}`, "--context", ctx], timeoutMs: min(10) },
+      install,
       // Without this gate kustomize-controller finishes a running health check (up to the apps layer's
       // timeout) before it applies a newer revision, so a release's revert commit could wait 20 minutes.
       kubectl("-n", FLUX_NAMESPACE, "patch", "deployment", "kustomize-controller", "--type=json", `-p=[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"${KUSTOMIZE_FEATURE_GATES}"}]`),
@@ -292,12 +348,12 @@ function fluxInstallStep(o: BootstrapOptions, { ctx, kubectl }: KubeSteps): Boot
 }
 
 /** Only when the definition names a Git secret; bk can create SSH deploy-key secrets only. */
-function gitSecretStep(m: Model, o: BootstrapOptions, { ctx, kubectl }: KubeSteps, secret: string): BootstrapStep {
+function gitSecretStep(m: Model, o: BootstrapOptions, { access, kubectl }: KubeSteps, secret: string): BootstrapStep {
   const sshUrl = /^ssh:\/\//.test(m.gitops.url);
   return {
     id: "git-secret",
     title: `Git credentials for Flux (secret ${FLUX_NAMESPACE}/${secret})`,
-    commands: sshUrl ? [{ cmd: "flux", args: ["create", "secret", "git", secret, `--url=${m.gitops.url}`, `--private-key-file=${o.gitKey ?? "<--git-key>"}`, "--namespace", FLUX_NAMESPACE, "--context", ctx] }] : [],
+    commands: sshUrl ? [{ cmd: "flux", args: ["create", "secret", "git", secret, `--url=${m.gitops.url}`, `--private-key-file=${o.gitKey ?? "<--git-key>"}`, "--namespace", FLUX_NAMESPACE, ...access] }] : [],
     check: { command: kubectl("-n", FLUX_NAMESPACE, "get", "secret", secret, "-o", "name"), means: "the secret exists" },
     ...(!sshUrl
       ? {
@@ -353,19 +409,24 @@ function fluxSyncSteps(m: Model, o: BootstrapOptions, { kubectl, waitFor, readyC
 }
 
 /** Phase 3: node trust, then one canary application, then all of them. */
-function workloadSteps(m: Model, o: BootstrapOptions, { kubectl, waitFor, readyCheck }: KubeSteps, canary: ComponentModel): BootstrapStep[] {
+function workloadSteps(m: Model, o: BootstrapOptions, { target, kubectl, waitFor, readyCheck }: KubeSteps, canary: ComponentModel): BootstrapStep[] {
   const caFile = o.caFile ?? path.join(o.root, ".bk", CA_NAME);
   // The CA exists only once cert-manager has issued it (infra-configs); the node must trust it
   // before the first application image is pulled from our registry.
-  const node = trustPlan({ caFile: caFile, host: false, node: true, registries: registryAddresses(m), profile: m.cluster.profile.name });
+  const node = target.kind === "minikube" ? trustPlan({ caFile: caFile, host: false, node: true, registries: registryAddresses(m), profile: m.cluster.profile.name }) : [];
   return [
     {
       id: "trust-node",
-      title: `The node trusts the cluster CA for ${m.registry}`,
+      title: target.kind === "minikube" ? `The node trusts the cluster CA for ${m.registry}` : `The cluster CA saved to ${caFile} (the nodes' trust is the operator's on an existing cluster)`,
       commands: [
         { ...kubectl("-n", CA_SECRET.namespace, "get", "secret", CA_SECRET.name, "-o", "jsonpath={.data.ca\\.crt}"), stdoutTo: { file: caFile, base64: true } },
         ...node.flatMap((a) => (a.kind === "run" ? [{ cmd: a.cmd, args: a.args, timeoutMs: min(3) }] : [])),
       ],
+      ...(target.kind === "existing"
+        ? {
+            warning: `bk reaches no node of an existing cluster: each node's container runtime must trust ${caFile} for ${registryAddresses(m).join(", ")} before an image is pulled (\`bk trust --no-host --print\` shows what a Minikube node is given)`,
+          }
+        : {}),
     },
     {
       id: "refill",

@@ -212,6 +212,63 @@ describe("bootstrap plan", () => {
   });
 });
 
+describe("bootstrap on an existing cluster (--target existing)", () => {
+  const existing = (dir: string, more: BootstrapCliOptions = {}) => opts(dir, { target: "existing", kubeconfig: "/k/config", context: "lab", ...more });
+
+  it("replaces the Minikube steps with a readiness check of the cluster and keeps every step after it", async () => {
+    const dir = tmp();
+    const r = await capture(() => bootstrapCommand(dir, { ...existing(dir), dryRun: true }, { runner: new RecordingRunner() }));
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(r.stdout) as { steps: Array<{ id: string; commands: string[]; check?: string; warning?: string }> };
+    const minikubeOnly = new Set(["node-network", "minikube", "node-address"]);
+    assert.deepEqual(
+      plan.steps.map((s) => s.id),
+      ["tools", "cluster", ...ORDER.filter((id) => id !== "tools" && !minikubeOnly.has(id))],
+    );
+    const step = (id: string) => plan.steps.find((s) => s.id === id)!;
+    assert.deepEqual(step("tools").commands, ["kubectl version --client"]);
+    assert.deepEqual(step("cluster").commands, ["kubectl --kubeconfig /k/config --context lab get --raw=/readyz"]);
+    // Every cluster command goes through the target's kubeconfig and context; none names the profile's context.
+    const all = plan.steps.flatMap((s) => [...s.commands, ...(s.check ? [s.check] : [])]);
+    assert.ok(!all.some((c) => c.includes("--context beckerkube")), all.join("\n"));
+    assert.ok(!all.some((c) => /^minikube /.test(c)), all.join("\n"));
+    assert.equal(step("flux-install").check, "kubectl --kubeconfig /k/config --context lab -n flux-system get kustomizations.v1.kustomize.toolkit.fluxcd.io -o name");
+    assert.deepEqual(step("flux-install").commands, ["flux install --version=v2.9.4 --kubeconfig /k/config --context lab"]);
+    // The CA is still saved for the refill, but no node is touched: that is said, not skipped silently.
+    assert.equal(step("trust-node").commands.length, 1);
+    assert.match(step("trust-node").warning!, /bk reaches no node of an existing cluster: each node's container runtime must trust .*beckerkube-ca\.crt for 192\.168\.7\.21:5000/);
+  });
+
+  it("--registry and --chartmuseum-url point the refill at other addresses", () => {
+    const cmds = refillCommands("/r", { registry: "127.0.0.1:5001", chartmuseumUrl: "https://127.0.0.1:8443", images: "/exp", imagesFromOciDir: "/oci" }).map((c) => c.args.slice(1).join(" "));
+    assert.deepEqual(cmds, [
+      "chart push --apps none --ca /r/.bk/beckerkube-ca.crt --url https://127.0.0.1:8443 --root /r",
+      "images import /exp --ca /r/.bk/beckerkube-ca.crt --registry 127.0.0.1:5001 --root /r",
+      "images mirror --ca /r/.bk/beckerkube-ca.crt --registry 127.0.0.1:5001 --from-oci-dir /oci --root /r",
+    ]);
+  });
+
+  it("an unknown target, or a kubeconfig given for Minikube, is bad input (exit 2) saying what fits", async () => {
+    const dir = tmp();
+    const bad = await capture(() => bootstrapCommand(dir, { ...opts(dir), target: "kind", dryRun: true }, { runner: new RecordingRunner() }));
+    assert.equal(bad.code, 2);
+    assert.match(JSON.parse(bad.stdout).error, /^--target kind: use one of minikube, existing$/);
+    const mixed = await capture(() => bootstrapCommand(dir, { ...opts(dir), target: "minikube", kubeconfig: "/k", dryRun: true }, { runner: new RecordingRunner() }));
+    assert.equal(mixed.code, 2);
+    assert.match(JSON.parse(mixed.stdout).error, /--kubeconfig applies to --target existing; on Minikube bk uses the profile's own context/);
+  });
+
+  it("a cluster that is not ready stops the run at the cluster step (exit 1), saying how to point at one", async () => {
+    const dir = tmp();
+    const runner = new RecordingRunner((c) => (c.args.includes("--raw=/readyz") ? { code: 1, stdout: "", stderr: "connection refused" } : undefined));
+    const r = await capture(() => bootstrapCommand(dir, existing(dir), { runner }));
+    assert.equal(r.code, 1);
+    const out = JSON.parse(r.stdout) as { failedAt: string; error: string };
+    assert.equal(out.failedAt, "cluster");
+    assert.match(out.error, /connection refused[\s\S]*bk bootstrap --target existing starts no cluster: start it first, and point --kubeconfig\/--context at it/);
+  });
+});
+
 describe("bootstrap run", () => {
   it("refuses to start without a key backup unless --new-key, and says so loudly", async () => {
     const dir = tmp();

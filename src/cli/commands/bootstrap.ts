@@ -3,7 +3,19 @@ import { fileURLToPath } from "node:url";
 import { Listr } from "listr2";
 import { loadDefinition } from "../../model/load.js";
 import type { Model } from "../../model/model.js";
-import { bootstrapPlan, BootstrapRun, checkKeyBackup, defaultCanary, readState, renderCommand, StepFailed, type BootstrapStep, type StepCommand, type StepOutcome } from "../../workflows/bootstrap.js";
+import {
+  type BootstrapTarget,
+  bootstrapPlan,
+  BootstrapRun,
+  checkKeyBackup,
+  defaultCanary,
+  readState,
+  renderCommand,
+  StepFailed,
+  type BootstrapStep,
+  type StepCommand,
+  type StepOutcome,
+} from "../../workflows/bootstrap.js";
 import { ProcessRunner, type Runner } from "../../adapters/runner.js";
 import { CA_NAME } from "../../workflows/trust.js";
 import { EXIT } from "../../core/errors.js";
@@ -18,6 +30,11 @@ export interface BootstrapCliOptions {
   canary?: string;
   images?: string;
   imagesFromOciDir?: string;
+  target?: string;
+  kubeconfig?: string;
+  context?: string;
+  registry?: string;
+  chartmuseumUrl?: string;
   state?: string;
   fresh?: boolean;
   dryRun?: boolean;
@@ -72,8 +89,10 @@ export async function bootstrapCommand(root: string, opts: BootstrapCliOptions, 
 /** The CLI's options turned into the workflow's; a conflict or an unreadable key backup throws (bad input). */
 function planSteps(model: Model, root: string, opts: BootstrapCliOptions): BootstrapStep[] {
   if (opts.newKey && opts.sealedSecretsKey) throw new Error("--new-key and --sealed-secrets-key exclude each other: restore the backup, or start with a new key");
+  const target = targetOf(opts);
   const keyNames = opts.sealedSecretsKey ? checkKeyBackup(opts.sealedSecretsKey) : undefined;
   return bootstrapPlan(model, {
+    target,
     ...(keyNames ? { sealedSecretsKeyNames: keyNames } : {}),
     root,
     canary: opts.canary ?? defaultCanary(model).id,
@@ -86,17 +105,32 @@ function planSteps(model: Model, root: string, opts: BootstrapCliOptions): Boots
   });
 }
 
+const TARGETS = ["minikube", "existing"] as const;
+
+/** `--target` and the cluster access that goes with it; a combination that cannot mean anything throws. */
+function targetOf(opts: BootstrapCliOptions): BootstrapTarget {
+  const kind = opts.target ?? "minikube";
+  if (!(TARGETS as readonly string[]).includes(kind)) throw new Error(`--target ${kind}: use one of ${TARGETS.join(", ")}`);
+  if (kind === "minikube") {
+    const given = [opts.kubeconfig && "--kubeconfig", opts.context && "--context"].filter(Boolean);
+    if (given.length) throw new Error(`${given.join(" and ")} ${given.length > 1 ? "apply" : "applies"} to --target existing; on Minikube bk uses the profile's own context`);
+    return { kind };
+  }
+  return { kind: "existing", ...(opts.kubeconfig ? { kubeconfig: path.resolve(opts.kubeconfig) } : {}), ...(opts.context ? { context: opts.context } : {}) };
+}
+
 /**
  * What puts back what a rebuild empties, through bk's own commands and the CA the trust-node step saved: the
  * chart (uploaded only; the definition already pins its version), the application images from an export, and
  * the third-party images the definition mirrors (the default canary is one: its pull proves the path works).
  */
-export function refillCommands(root: string, opts: Pick<BootstrapCliOptions, "images" | "imagesFromOciDir">): StepCommand[] {
+export function refillCommands(root: string, opts: Pick<BootstrapCliOptions, "images" | "imagesFromOciDir" | "registry" | "chartmuseumUrl">): StepCommand[] {
   const ca = ["--ca", path.join(root, ".bk", CA_NAME)];
+  const registry = opts.registry ? ["--registry", opts.registry] : [];
   return [
-    bkItself(root, "chart", "push", "--apps", "none", ...ca),
-    ...(opts.images ? [bkItself(root, "images", "import", path.resolve(opts.images), ...ca)] : []),
-    bkItself(root, "images", "mirror", ...ca, ...(opts.imagesFromOciDir ? ["--from-oci-dir", path.resolve(opts.imagesFromOciDir)] : [])),
+    bkItself(root, "chart", "push", "--apps", "none", ...ca, ...(opts.chartmuseumUrl ? ["--url", opts.chartmuseumUrl] : [])),
+    ...(opts.images ? [bkItself(root, "images", "import", path.resolve(opts.images), ...ca, ...registry)] : []),
+    bkItself(root, "images", "mirror", ...ca, ...registry, ...(opts.imagesFromOciDir ? ["--from-oci-dir", path.resolve(opts.imagesFromOciDir)] : [])),
   ];
 }
 
@@ -125,7 +159,8 @@ function printDryRun(root: string, profile: string, stateFile: string, steps: Bo
     });
     return EXIT.ok;
   }
-  const out = [bold(`bk bootstrap --dry-run: ${steps.length} steps for Minikube profile ${profile} (state: ${path.relative(root, stateFile) || stateFile})`)];
+  const where = opts.target === "existing" ? "the existing cluster" : `Minikube profile ${profile}`;
+  const out = [bold(`bk bootstrap --dry-run: ${steps.length} steps for ${where} (state: ${path.relative(root, stateFile) || stateFile})`)];
   for (const [i, s] of steps.entries()) {
     const done = state.completed[s.id];
     out.push(`${String(i + 1).padStart(2)}. ${s.id}: ${s.title}${done ? green(`  [done ${done}, skipped on rerun]`) : ""}`);
