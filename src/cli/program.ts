@@ -210,6 +210,7 @@ program
   .option("--backups <dir>", "backup folder whose newest backup must be recent")
   .option("--endpoint <id=host:port...>", "reach an endpoint elsewhere (a tunnel), e.g. registry=127.0.0.1:5000")
   .option("--all", "list healthy checks too")
+  .option("--only <areas>", "report and judge only these areas (comma-separated: api, flux, ips, reachability, certificates, pods, images, backups); exit 0 when they are healthy")
   .option("--watch <seconds>", "refresh every N seconds")
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/status.js")).statusCommand(root, opts)));

@@ -72,8 +72,12 @@ export interface Snapshot {
 
 export type Health = "ok" | "warn" | "fail";
 
+/** The areas a report covers, in the order they are shown. */
+export const STATUS_AREAS = ["api", "flux", "ips", "reachability", "certificates", "pods", "images", "backups"] as const;
+export type StatusArea = (typeof STATUS_AREAS)[number];
+
 export interface StatusCheck {
-  area: "flux" | "ips" | "reachability" | "certificates" | "pods" | "images" | "backups" | "api";
+  area: StatusArea;
   subject: string;
   health: Health;
   detail: string;
@@ -222,6 +226,12 @@ export function ageHours(name: string, now: Date): number | undefined {
   if (!m) return undefined;
   const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
   return Math.round(((now.getTime() - t) / 3_600_000) * 10) / 10;
+}
+
+/** The report narrowed to some areas (`bk status --only`): healthy when those are. */
+export function scopeReport(r: StatusReport, areas: readonly StatusArea[]): StatusReport {
+  const checks = r.checks.filter((c) => areas.includes(c.area));
+  return { healthy: checks.every((c) => c.health !== "fail"), checks };
 }
 
 /** What healthy means, given what was seen. Pure. */

@@ -29,6 +29,12 @@ describe("bk", () => {
     assert.equal(runBk(["plan", "--frobnicate"]).status, 2);
   });
 
+  it("status --only with an area that does not exist is bad input (exit 2) listing the areas, before any cluster is asked", () => {
+    const r = runBk(["status", "--only", "flux,nodes", "--json", "--kubeconfig", "/nonexistent"]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(JSON.parse(r.stdout).error, "--only flux,nodes: no area nodes; the areas are api, flux, ips, reachability, certificates, pods, images, backups");
+  });
+
   it("plan --json describes the cluster from the definition", () => {
     const r = runBk(["plan", "--json"]);
     assert.equal(r.status, 0, r.stderr);

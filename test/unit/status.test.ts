@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadDefinition } from "../../src/model/load.js";
-import { ageHours, evaluateStatus, type Snapshot } from "../../src/workflows/status.js";
+import { ageHours, evaluateStatus, scopeReport, type Snapshot } from "../../src/workflows/status.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 
 const { model: m } = loadDefinition(REPO_ROOT);
@@ -20,6 +20,17 @@ function healthySnapshot(): Snapshot {
 }
 
 describe("bk status evaluation", () => {
+  it("--only judges the named areas alone: a moved IP fails the whole report, not one scoped to Flux and pods", () => {
+    const s = healthySnapshot();
+    s.services.find((x) => x.name === "registry")!.ip = "192.168.7.19";
+    const full = evaluateStatus(m, s);
+    assert.equal(full.healthy, false);
+    const scoped = scopeReport(full, ["flux", "pods"]);
+    assert.equal(scoped.healthy, true);
+    assert.deepEqual([...new Set(scoped.checks.map((c) => c.area))].sort(), ["flux"]);
+    assert.equal(scopeReport(full, ["ips"]).healthy, false);
+  });
+
   it("is healthy when everything matches the definition", () => {
     const r = evaluateStatus(m, healthySnapshot());
     assert.equal(r.healthy, true, JSON.stringify(r.checks.filter((c) => c.health !== "ok")));

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { loadDefinition } from "../../model/load.js";
-import { collect, evaluateStatus, type StatusReport } from "../../workflows/status.js";
+import { collect, evaluateStatus, scopeReport, STATUS_AREAS, type StatusArea, type StatusReport } from "../../workflows/status.js";
 import { EXIT } from "../../core/errors.js";
 import { bold, green, printJson, red, yellow } from "../output.js";
 import { failWith } from "../report-error.js";
@@ -14,6 +14,7 @@ export interface StatusOptions {
   json?: boolean;
   watch?: string;
   all?: boolean;
+  only?: string;
 }
 
 function parseOverrides(list: string[] = []): Record<string, string> {
@@ -23,7 +24,7 @@ function parseOverrides(list: string[] = []): Record<string, string> {
 function render(r: StatusReport, all: boolean): string {
   const icon = { ok: green("ok  "), warn: yellow("warn"), fail: red("FAIL") };
   const out: string[] = [];
-  for (const area of ["api", "flux", "ips", "reachability", "certificates", "pods", "images", "backups"] as const) {
+  for (const area of STATUS_AREAS) {
     const rows = r.checks.filter((c) => c.area === area);
     if (!rows.length) continue;
     const shown = all ? rows : rows.filter((c) => c.health !== "ok");
@@ -39,6 +40,10 @@ function render(r: StatusReport, all: boolean): string {
 export async function statusCommand(root: string, opts: StatusOptions): Promise<number> {
   const seconds = opts.watch === undefined ? undefined : Number(opts.watch);
   if (seconds !== undefined && !(seconds > 0)) return failWith("status", "--watch takes seconds, e.g. --watch 5", EXIT.badInput, opts.json);
+  const areas = opts.only?.split(",").map((a) => a.trim()) ?? [...STATUS_AREAS];
+  const unknown = areas.filter((a) => !(STATUS_AREAS as readonly string[]).includes(a));
+  if (unknown.length || !areas.length)
+    return failWith("status", `--only ${opts.only}: ${unknown.length ? `no area ${unknown.join(", ")}` : "no area named"}; the areas are ${STATUS_AREAS.join(", ")}`, EXIT.badInput, opts.json);
   const { model } = loadDefinition(root);
   // The chain is verified against the CA's PEM, not its file name.
   let caPem: string | undefined;
@@ -51,7 +56,7 @@ export async function statusCommand(root: string, opts: StatusOptions): Promise<
   const kube = (await import("../../adapters/kube.js")).connect(opts.kubeconfig, opts.context);
   const once = async () => {
     const snap = await collect(model, { kube, overrides: parseOverrides(opts.endpoint), ...(caPem ? { ca: caPem } : {}), ...(opts.backups ? { backupsDir: opts.backups } : {}) });
-    return evaluateStatus(model, snap);
+    return scopeReport(evaluateStatus(model, snap), areas as StatusArea[]);
   };
   if (seconds !== undefined) {
     for (;;) {
