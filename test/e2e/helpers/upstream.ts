@@ -71,8 +71,18 @@ function sourcePatch(kind: string, name: string, specPatch: Record<string, unkno
   };
 }
 
+/**
+ * Where the application chart comes from instead of the harness repository: a ChartMuseum on loopback that
+ * something else fills (bk bootstrap's refill), with a TLS certificate from the registry's CA and basic auth.
+ */
+export interface AppChartSource {
+  url: string;
+  /** A Secret in flux-system with username and password, standing in for the one the SealedSecret would make. */
+  authSecret: string;
+}
+
 /** Packages and serves every chart and Git source; returns the patches that point the tree's sources at them. */
-export async function serveUpstream(c: DevCluster, m: Pick<Model, "gitops">, tree: readonly PlacedObject[], registry: TestRegistry, scratch: string): Promise<ServedUpstream> {
+export async function serveUpstream(c: DevCluster, m: Pick<Model, "gitops">, tree: readonly PlacedObject[], registry: TestRegistry, scratch: string, appCharts?: AppChartSource): Promise<ServedUpstream> {
   const charts = c.charts;
   const git = c.git;
   if (!charts || !git) throw new Error("serveUpstream needs the harness chart repository and git server");
@@ -117,7 +127,10 @@ export async function serveUpstream(c: DevCluster, m: Pick<Model, "gitops">, tre
   // ChartMuseum stands in as a plain repository: its basic-auth Secret is a SealedSecret no harness key opens, and
   // the harness repository serves plain HTTP, so the cluster CA (certSecretRef) is dropped with it.
   const appRepo = repos.find((r) => r.object.metadata.name === APP_CHART_REPOSITORY);
-  if (appRepo) {
+  if (appRepo && appCharts) {
+    add(appRepo.file, sourcePatch("HelmRepository", APP_CHART_REPOSITORY, { url: appCharts.url, secretRef: { name: appCharts.authSecret }, certSecretRef: { name: OCI_CA_SECRET } }));
+    lines.push(`${APP_CHART_REPOSITORY}: ${appCharts.url} (HTTPS with the registry's CA, basic auth from ${appCharts.authSecret}); nothing pushed by the harness`);
+  } else if (appRepo) {
     await charts.pushChart(path.join(process.cwd(), APP_CHART_DIR), APP_CHART_REPOSITORY);
     add(appRepo.file, sourcePatch("HelmRepository", APP_CHART_REPOSITORY, { url: charts.repoUrl(APP_CHART_REPOSITORY), secretRef: null, certSecretRef: null }));
     lines.push(`${APP_CHART_REPOSITORY}: ${APP_CHART_DIR} served at ${charts.repoUrl(APP_CHART_REPOSITORY)} (ChartMuseum's stand-in, no basic auth)`);
