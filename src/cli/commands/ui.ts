@@ -45,11 +45,12 @@ export async function uiCommand(root: string, opts: UiCliOptions): Promise<numbe
     ...(opts.healthUrl ? { healthBaseUrl: opts.healthUrl } : {}),
     log: (line) => process.stderr.write(`bk ui: ${line}\n`),
   });
-  process.stdout.write(`${server.openUrl}\n`);
   const c = server.connection;
   process.stderr.write(
     `bk ui: serving ${server.url}${token ? " (token required: open the URL above)" : ""}; ${c.connected ? `connected to ${c.server} (context ${c.context})` : `not connected: ${c.reason}`}${opts.readOnly ? "; read-only" : ""}. Ctrl-C stops.\n`,
   );
+  // Last, so a script that reads the first line of stdout knows the server is up and has said how.
+  process.stdout.write(`${server.openUrl}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off("SIGINT", stop);
