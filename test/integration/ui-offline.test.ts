@@ -45,7 +45,7 @@ describe("bk ui without a cluster", { timeout: 180_000 }, () => {
     const banner = page.locator("#connection");
     await banner.waitFor();
     assert.equal(await banner.getAttribute("data-connected"), "false");
-    assert.match(await banner.innerText(), /Not connected to a cluster: no cluster is configured.*definition only/s);
+    assert.match((await banner.textContent()) ?? "", /Not connected to a cluster: no cluster is configured.*definition only/s);
     // Landmarks and one h1; every section is named by its heading.
     assert.equal(await page.getByRole("banner").count(), 1);
     assert.equal(await page.getByRole("main").count(), 1);
@@ -59,8 +59,8 @@ describe("bk ui without a cluster", { timeout: 180_000 }, () => {
     for (const c of model.components) {
       const row = table.getByRole("row", { name: new RegExp(`^${c.id.replace("/", "\\/")}\\b`) });
       assert.equal(await row.count(), 1, `a row for ${c.id}`);
-      assert.match(await row.innerText(), new RegExp(c.image.ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
-      assert.match(await row.innerText(), /Unknown/, `${c.id}: its state is a word, not only a colour`);
+      assert.match((await row.textContent()) ?? "", new RegExp(c.image.ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+      assert.match((await row.textContent()) ?? "", /Unknown/, `${c.id}: its state is a word, not only a colour`);
       assert.equal(await page.locator(`svg.topology g[data-component="${c.id}"]`).count(), 1, `a node for ${c.id}`);
     }
     assert.equal(await table.getByRole("columnheader").count(), 8);
