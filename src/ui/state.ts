@@ -27,7 +27,7 @@ export function fluxShown(f: Pick<FluxItem, "ready" | "reason" | "message" | "su
 
 export function componentShown(c: ComponentState): Shown {
   if (c.ready === "unknown") return { tone: "unknown", label: "Unknown", detail: "not connected to a cluster" };
-  if (c.ready === "absent") return { tone: "fail", label: "Not deployed", detail: `no HelmRelease ${c.helmRelease.namespace}/${c.helmRelease.name} in the cluster` };
+  if (c.ready === "absent") return { tone: "warn", label: "Not deployed", detail: `no HelmRelease ${c.helmRelease.namespace}/${c.helmRelease.name} in the cluster` };
   const f = fluxShown({ ready: c.ready, ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}), ...(c.suspended ? { suspended: true } : {}) });
   if (f.tone === "ok" && c.version === "differs") return { tone: "warn", label: "Ready, other version", detail: `runs ${c.running?.join(", ")}; the tree says ${c.tree}` };
   if (f.tone === "ok" && c.version === "absent") return { tone: "warn", label: "Ready, no Deployment", detail: "the HelmRelease is Ready but its Deployment is missing" };
