@@ -1,7 +1,8 @@
 /**
  * Flux objects as they change, through the Kubernetes watch API (client-node's Watch): one long request per
  * kind instead of reading every object again and again. A watch the API server ends (it does, every few
- * minutes) or that fails is started again after a pause; the caller hears of failures to show them.
+ * seconds, by our request) resumes from the last version seen; one that fails is started again after a pause, and the
+ * caller hears of the failure to show it.
  */
 import * as k8s from "@kubernetes/client-node";
 import type { Kube } from "./kube.js";
@@ -29,30 +30,44 @@ export function watchFlux(kube: Kube, h: FluxWatchHandlers, retryMs = 3000): () 
   const controllers = new Set<AbortController>();
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
+  // Where each kind's watch resumes: the last resourceVersion seen, so a restart replays nothing.
+  const resume = new Map<string, string | undefined>();
   const start = (w: (typeof WATCHED_FLUX_KINDS)[number]) => {
     if (stopped) return;
     const [group, version] = w.apiVersion.split("/");
-    const again = (err?: Error) => {
+    const again = (delayMs: number, err?: Error) => {
       if (stopped) return;
       if (err) h.onError(w.kind, err);
       const t = setTimeout(() => {
         timers.delete(t);
         start(w);
-      }, retryMs);
+      }, delayMs);
       timers.add(t);
     };
     let ctl: AbortController | undefined;
+    const rv = resume.get(w.kind);
     watch
       .watch(
         `/apis/${group}/${version}/${w.plural}`,
-        { allowWatchBookmarks: true },
+        // The server ends each watch before client-node's 30 s inactivity timeout would; bookmarks keep the version current.
+        { allowWatchBookmarks: true, timeoutSeconds: 25, ...(rv ? { resourceVersion: rv } : {}) },
         (phase, obj) => {
+          if (phase === "ERROR") {
+            // 410 Gone: the version is too old to resume from; the next watch lists afresh.
+            resume.delete(w.kind);
+            return;
+          }
+          const v = (obj as FluxObject | undefined)?.metadata?.resourceVersion;
+          if (v) resume.set(w.kind, v);
           if (phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED") h.onChange(phase, w.kind, obj as FluxObject);
         },
         (err) => {
           if (ctl) controllers.delete(ctl);
-          // An abort is ours (stop); an end without error is the server closing the watch: both restart unless stopped.
-          again(err && !stopped ? (err instanceof Error ? err : new Error(String(err))) : undefined);
+          if (stopped) return;
+          // The server closing the watch (or client-node's inactivity timeout) is the normal end: go on at once.
+          const normal = !err || (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError"));
+          if (normal) again(200);
+          else again(retryMs, err instanceof Error ? err : new Error(String(err)));
         },
       )
       .then(
@@ -64,7 +79,7 @@ export function watchFlux(kube: Kube, h: FluxWatchHandlers, retryMs = 3000): () 
             h.onError(w.kind, undefined);
           }
         },
-        (err: unknown) => again(err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => again(retryMs, err instanceof Error ? err : new Error(String(err))),
       );
   };
   for (const w of WATCHED_FLUX_KINDS) start(w);

@@ -33,6 +33,7 @@ describe("bk ui on the local control plane", { timeout: 900_000 }, () => {
   let ui: RunningUi;
   let browser: Browser;
   let page: Page;
+  let uiStarted = 0;
   const row = () => page.locator(`tr[data-component="${redis.id}"]`);
   const hr = async () => (await suite.cluster().kubectl.getJson<LiveHr>(HR, redis.namespace, redis.fullname))!;
 
@@ -47,6 +48,7 @@ describe("bk ui on the local control plane", { timeout: 900_000 }, () => {
       ].join("\n---\n"),
     );
     [ui, browser] = await Promise.all([startUi(["--kubeconfig", cluster.kubeconfig]), launchChromium()]);
+    uiStarted = Date.now();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on("pageerror", (e) => console.log(`# page error: ${e.message}`));
   });
@@ -127,5 +129,24 @@ describe("bk ui on the local control plane", { timeout: 900_000 }, () => {
     assert.ok(Date.parse(requested) >= clicked - 1000, `requestedAt ${requested} is from the click`);
     assert.match((await page.locator("#activity").textContent()) ?? "", new RegExp(requested.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")), "the page names the request it made");
     await page.screenshot({ path: path.join(shots, "e2e-reconciled.png"), fullPage: true });
+  });
+
+  suite.step("past its restarts (the server ends each watch after 25 s) the watch still pushes: Suspend, then Resume, show live", 180_000, async () => {
+    await new Promise((res) => setTimeout(res, Math.max(0, uiStarted + 40_000 - Date.now())));
+    const act = async (action: "Suspend" | "Resume", suspended: boolean, label: RegExp) => {
+      page.once("dialog", (d) => void d.accept());
+      await page.getByRole("button", { name: `${action} ${redis.id}` }).click();
+      for (const end = Date.now() + 30_000; ((await hr()) as LiveHr & { spec: { suspend?: boolean } }).spec.suspend !== suspended; ) {
+        assert.ok(Date.now() < end, `spec.suspend became ${suspended}`);
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      await row().locator('[data-field="ready"]').filter({ hasText: label }).waitFor({ timeout: 30_000 });
+    };
+    await act("Suspend", true, /Suspended/);
+    await page.screenshot({ path: path.join(shots, "e2e-suspended.png"), fullPage: true });
+    // The pushed change puts Resume in place of Suspend.
+    await page.getByRole("button", { name: `Resume ${redis.id}` }).waitFor({ timeout: 30_000 });
+    await act("Resume", false, /Failed/);
+    assert.doesNotMatch(ui.stderr(), /watching \w+: .*retrying/, "no watch failed while the page was open");
   });
 });

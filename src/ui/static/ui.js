@@ -41,6 +41,15 @@
         detail.textContent = d.detail;
         ready.replaceChildren(badge(d.tone, d.label), detail);
       }
+      // Suspend and Resume trade places as the object's spec.suspend changes.
+      const toggle = row.querySelector('button[data-action="suspend"], button[data-action="resume"]');
+      if (toggle && typeof d.suspended === "boolean") {
+        const action = d.suspended ? "resume" : "suspend";
+        const text = d.suspended ? "Resume" : "Suspend";
+        toggle.dataset.action = action;
+        toggle.textContent = text;
+        toggle.setAttribute("aria-label", `${text} ${toggle.dataset.name}`);
+      }
       const ev = row.querySelector('[data-field="event"]');
       if (ev && d.lastEvent !== undefined) ev.textContent = d.lastEvent || "—";
       if (before && before !== d.tone) announce(`${row.querySelector("th")?.textContent}: ${d.label}${d.detail ? ` (${d.detail})` : ""}`);
