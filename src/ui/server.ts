@@ -5,22 +5,20 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createAdaptorServer } from "@hono/node-server";
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
-import { streamSSE, type SSEStreamingApi } from "hono/streaming";
+import { streamSSE } from "hono/streaming";
 import { BkError, EXIT, UnavailableError } from "../core/errors.js";
-import { helmReleaseRef, objectEvents } from "../adapters/flux.js";
-import { watchFlux } from "../adapters/flux-watch.js";
 import type { KubeOptions } from "../adapters/kube.js";
 import { fluxAction, type FluxAction } from "../workflows/flux-actions.js";
 import type { StepRunner } from "../workflows/steps.js";
-import { toFluxItem, type FluxItem, type StatusObject } from "../workflows/status.js";
-import { connectCluster, definitionParts, uiSnapshot, type UiConnection, type UiSnapshot } from "../workflows/ui-snapshot.js";
+import { connectCluster, type UiConnection } from "../workflows/ui-snapshot.js";
+import { UiLive } from "./live.js";
 import { renderPage } from "./page.js";
-import { componentShown, fluxShown, GLYPH } from "./state.js";
 
 export interface UiServerOptions {
   root: string;
@@ -47,6 +45,7 @@ export interface UiServer {
 
 const COOKIE = "bk_ui_token";
 const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+const STATIC_FILES: Record<string, string> = { "ui.js": "text/javascript; charset=utf-8", "ui.css": "text/css; charset=utf-8" };
 
 export const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 
@@ -88,96 +87,9 @@ const quietSteps: StepRunner = async (steps, ctx, outcomes) => {
 
 const HTTP_FOR_EXIT: Record<number, 400 | 409 | 503 | 500> = { [EXIT.badInput]: 400, [EXIT.failed]: 409, [EXIT.unavailable]: 503, [EXIT.internal]: 500 };
 
-export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
-  const log = o.log ?? (() => {});
-  const dir = staticDir();
-  const files = { "ui.js": "text/javascript; charset=utf-8", "ui.css": "text/css; charset=utf-8" } as const;
-  const { kube, connection } = await connectCluster(o.kube);
-  const parts = definitionParts(o.root);
-  // Until the first read of the cluster finishes, the page is the definition with the live parts pending.
-  let snapshot: UiSnapshot = {
-    generatedAt: new Date().toISOString(),
-    connection,
-    definition: parts.definition,
-    components: parts.model.components.map((c) => ({ id: c.id, helmRelease: { namespace: c.namespace, name: c.fullname }, tree: c.image.ref, version: "unknown", ready: "unknown" })),
-    flux: [],
-    certificates: { ok: true, certificates: [] },
-    backups: [],
-    netpol: parts.netpol,
-    changes: parts.changes,
-    patch: parts.patch,
-  };
-  let pending = true;
-  const clients = new Set<SSEStreamingApi>();
-  const broadcast = (event: string, data: unknown) => {
-    for (const s of clients) void s.writeSSE({ event, data: JSON.stringify(data) }).catch(() => clients.delete(s));
-  };
-
-  let refreshing: Promise<void> | undefined;
-  const refresh = (): Promise<void> =>
-    (refreshing ??= (async () => {
-      try {
-        snapshot = await uiSnapshot({ root: o.root, ...(kube ? { kube } : {}), connection, ...(o.ca ? { ca: o.ca } : {}), ...(o.healthBaseUrl ? { healthBaseUrl: o.healthBaseUrl } : {}) });
-        pending = false;
-        broadcast("snapshot", { generatedAt: snapshot.generatedAt });
-      } catch (err) {
-        log(`reading the snapshot failed: ${(err as Error).message}`);
-        broadcast("activity", { text: `reading the cluster failed: ${(err as Error).message}` });
-      } finally {
-        refreshing = undefined;
-      }
-    })());
-  let debounce: NodeJS.Timeout | undefined;
-  const refreshSoon = () => {
-    clearTimeout(debounce);
-    debounce = setTimeout(() => void refresh(), 3000);
-  };
-
-  /** A watched Flux object changed: update the snapshot in place and push the state the page shows. */
-  const onFluxChange = async (phase: string, kind: string, obj: StatusObject) => {
-    const item: FluxItem = toFluxItem(kind, obj);
-    const key = `${kind}/${item.namespace}/${item.name}`;
-    const i = snapshot.flux.findIndex((f) => `${f.kind}/${f.namespace}/${f.name}` === key);
-    if (phase === "DELETED") {
-      if (i >= 0) snapshot.flux.splice(i, 1);
-    } else if (i >= 0) snapshot.flux[i] = item;
-    else snapshot.flux.push(item);
-    const comp = kind === "HelmRelease" ? snapshot.components.find((c) => c.helmRelease.namespace === item.namespace && c.helmRelease.name === item.name) : undefined;
-    let shown = phase === "DELETED" ? { tone: "fail" as const, label: "Deleted", detail: "the object was deleted" } : fluxShown(item);
-    if (comp && kube) {
-      comp.ready = phase === "DELETED" ? "absent" : item.ready;
-      for (const k of ["reason", "message"] as const) {
-        if (item[k]) comp[k] = item[k];
-        else delete comp[k];
-      }
-      if (item.suspended) comp.suspended = true;
-      else delete comp.suspended;
-      const ev = (await objectEvents(kube, helmReleaseRef(item.namespace, item.name), 1).catch(() => []))[0];
-      if (ev) comp.lastEvent = ev;
-      shown = componentShown(comp);
-    }
-    broadcast("flux", { key, phase, ...shown, glyph: GLYPH[shown.tone], suspended: Boolean(item.suspended), ...(comp ? { component: comp.id, lastEvent: comp.lastEvent ?? "" } : {}) });
-    refreshSoon();
-  };
-
-  let stopWatch: (() => void) | undefined;
-  if (kube && connection.connected) {
-    stopWatch = watchFlux(kube, {
-      onChange: (phase, kind, obj) => void onFluxChange(phase, kind, obj as StatusObject),
-      onError: (kind, err) => {
-        if (err) {
-          log(`watching ${kind}: ${err.message} (retrying)`);
-          broadcast("activity", { text: `the watch on ${kind} failed: ${err.message}; retrying` });
-        }
-      },
-    });
-  }
-  void refresh();
-  const interval = setInterval(() => void refresh(), o.refreshMs ?? 60_000);
-
-  const app = new Hono();
-  let origin = "";
-  app.use("*", async (c, next) => {
+/** Headers for every answer, the loopback host check (DNS rebinding) and the token. */
+function guard(o: UiServerOptions): MiddlewareHandler {
+  return async (c, next) => {
     c.header("Cache-Control", "no-store");
     c.header("X-Content-Type-Options", "nosniff");
     c.header("Referrer-Policy", "no-referrer");
@@ -197,85 +109,103 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
       }
     }
     await next();
-  });
+  };
+}
 
-  app.get("/", (c) => c.html(renderPage(snapshot, { actions: !o.readOnly, pending })));
-  app.get("/favicon.ico", (c) => c.body(null, 204));
-  app.get("/static/:file", (c) => {
-    const f = c.req.param("file") as keyof typeof files;
-    if (!(f in files)) return c.notFound();
-    return c.body(readFileSync(`${dir}${f}`, "utf8"), 200, { "Content-Type": files[f] });
-  });
-  app.get("/api/snapshot", async (c) => {
-    if (pending || c.req.query("fresh") !== undefined) await refresh();
-    return c.json(snapshot);
-  });
-  app.get("/api/events", (c) =>
-    streamSSE(c, async (stream) => {
-      clients.add(stream);
-      stream.onAbort(() => {
-        clients.delete(stream);
-      });
-      await stream.writeSSE({ event: "hello", data: JSON.stringify({ connected: connection.connected, pending }) });
-      while (!stream.aborted && !stream.closed) {
-        await stream.sleep(20_000);
-        if (!stream.aborted) await stream.write(": keep-alive\n\n");
-      }
-    }),
-  );
-  app.post("/api/actions/:action", async (c: Context) => {
+/** POST /api/actions/:action {"name": "ffl/backend"}: what `bk reconcile|suspend|resume <name>` does, without waiting. */
+function actionRoute(o: UiServerOptions, live: UiLive) {
+  return async (c: Context) => {
     const action = c.req.param("action") as FluxAction;
     if (!["reconcile", "suspend", "resume"].includes(action)) return c.json({ ok: false, error: `no action ${action}: reconcile, suspend or resume` }, 404);
     if (o.readOnly) return c.json({ ok: false, error: "bk ui runs with --read-only" }, 403);
     // A form elsewhere cannot send JSON without a preflight this server never grants; a script elsewhere names its origin.
     if (!(c.req.header("content-type") ?? "").startsWith("application/json")) return c.json({ ok: false, error: "send the request as application/json" }, 415);
     const from = c.req.header("origin");
-    if (from && from !== origin && from !== `http://${c.req.header("host")}`) return c.json({ ok: false, error: `requests from ${from} are refused` }, 403);
+    if (from && from !== `http://${c.req.header("host")}`) return c.json({ ok: false, error: `requests from ${from} are refused` }, 403);
     const body = (await c.req.json().catch(() => ({}))) as { name?: unknown };
     if (typeof body.name !== "string" || !body.name) return c.json({ ok: false, error: 'name what to act on: {"name": "ffl/backend"}' }, 400);
-    broadcast("activity", { text: `${action} ${body.name}: requested` });
+    live.broadcast("activity", { text: `${action} ${body.name}: requested` });
     try {
       const report = await fluxAction({ root: o.root, action, names: [body.name], wait: false, dryRun: false, kube: o.kube, runSteps: quietSteps });
       const done = report.objects.map((x) => `${x.kind} ${x.namespace}/${x.name}`).join(", ");
-      broadcast("activity", { text: `${action} ${body.name}: done (${done})` });
-      log(`${action} ${body.name}: ${done}`);
+      live.broadcast("activity", { text: `${action} ${body.name}: done (${done})` });
+      o.log?.(`${action} ${body.name}: ${done}`);
       return c.json(report);
     } catch (err) {
       const code = err instanceof BkError ? err.exitCode : EXIT.internal;
-      broadcast("activity", { text: `${action} ${body.name} failed: ${(err as Error).message}` });
+      live.broadcast("activity", { text: `${action} ${body.name} failed: ${(err as Error).message}` });
       return c.json({ ok: false, error: (err as Error).message, exitCode: code }, HTTP_FOR_EXIT[code] ?? 500);
     }
-  });
+  };
+}
 
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: o.host, port: o.port });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) => {
-      stopWatch?.();
-      clearInterval(interval);
-      reject(
-        err.code === "EADDRINUSE" || err.code === "EADDRNOTAVAIL" || err.code === "EACCES"
-          ? new UnavailableError(`cannot listen on ${o.host}:${o.port}: ${err.code === "EADDRINUSE" ? "the port is in use (pass --port)" : err.message}`)
-          : err,
-      );
-    });
-    server.listen(o.port, o.host, () => resolve());
+function buildApp(o: UiServerOptions, live: UiLive): Hono {
+  const dir = staticDir();
+  const app = new Hono();
+  app.use("*", guard(o));
+  app.get("/", (c) => c.html(renderPage(live.snapshot, { actions: !o.readOnly, pending: live.pending })));
+  app.get("/favicon.ico", (c) => c.body(null, 204));
+  app.get("/static/:file", (c) => {
+    const f = c.req.param("file");
+    const type = STATIC_FILES[f];
+    if (!type) return c.notFound();
+    return c.body(readFileSync(`${dir}${f}`, "utf8"), 200, { "Content-Type": type });
   });
+  app.get("/api/snapshot", async (c) => {
+    if (live.pending || c.req.query("fresh") !== undefined) await live.refresh();
+    return c.json(live.snapshot);
+  });
+  app.get("/api/events", (c) =>
+    streamSSE(c, async (stream) => {
+      live.listen(stream);
+      await stream.writeSSE({ event: "hello", data: JSON.stringify({ connected: live.snapshot.connection.connected, pending: live.pending }) });
+      while (!stream.aborted && !stream.closed) {
+        await stream.sleep(20_000);
+        if (!stream.aborted) await stream.write(": keep-alive\n\n");
+      }
+    }),
+  );
+  app.post("/api/actions/:action", actionRoute(o, live));
+  return app;
+}
+
+/** Listen, turning the usual refusals into exit 3 with what to do. */
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      const known = err.code === "EADDRINUSE" || err.code === "EADDRNOTAVAIL" || err.code === "EACCES";
+      reject(known ? new UnavailableError(`cannot listen on ${host}:${port}: ${err.code === "EADDRINUSE" ? "the port is in use (pass --port)" : err.message}`) : err);
+    });
+    server.listen(port, host, () => resolve());
+  });
+}
+
+export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
+  const log = o.log ?? (() => {});
+  const { kube, connection } = await connectCluster(o.kube);
+  const live = new UiLive({
+    root: o.root,
+    ...(kube ? { kube } : {}),
+    connection,
+    ...(o.ca ? { ca: o.ca } : {}),
+    ...(o.healthBaseUrl ? { healthBaseUrl: o.healthBaseUrl } : {}),
+    ...(o.refreshMs ? { refreshMs: o.refreshMs } : {}),
+    log,
+  });
+  const server = createAdaptorServer({ fetch: buildApp(o, live).fetch, hostname: o.host, port: o.port }) as Server;
+  await listen(server, o.host, o.port);
+  live.start();
   const addr = server.address() as AddressInfo;
-  const hostPart = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-  const url = `http://${hostPart}:${addr.port}/`;
-  origin = url.replace(/\/$/, "");
+  const url = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}/`;
   return {
     url,
     openUrl: o.token ? `${url}?token=${encodeURIComponent(o.token)}` : url,
     connection,
     close: async () => {
-      stopWatch?.();
-      clearInterval(interval);
-      clearTimeout(debounce);
-      for (const s of clients) s.abort();
+      live.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.closeAllConnections();
       });
     },
   };
