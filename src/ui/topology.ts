@@ -27,7 +27,7 @@ export function topologySvg(d: UiDefinition): string {
   const info = new Map<string, NodeInfo>();
   const add = (id: string, i: NodeInfo, parent?: string) => {
     info.set(id, i);
-    g.setNode(id, i.kind === "namespace" || i.kind === "application" ? { label: i.lines[0], paddingTop: 24 } : { label: i.lines.join("\n"), ...nodeSize(i.lines) });
+    g.setNode(id, i.kind === "namespace" || i.kind === "application" ? { label: i.lines[0], paddingTop: 24, ...nodeSize(i.lines) } : { label: i.lines.join("\n"), ...nodeSize(i.lines) });
     if (parent) g.setParent(id, parent);
   };
   const namespace = (name: string) => {
@@ -69,7 +69,8 @@ export function topologySvg(d: UiDefinition): string {
   const clusters = [...info.entries()].filter(([, i]) => i.kind === "namespace" || i.kind === "application").sort(([a], [b]) => depth(a) - depth(b));
   for (const [id, i] of clusters) {
     const n = g.node(id);
-    if (!n) continue;
+    // An application without components is a leaf to dagre: it still gets the size given above.
+    if (!n || n.width === undefined) continue;
     const x = n.x - n.width / 2;
     const y = n.y - n.height / 2;
     out.push(
