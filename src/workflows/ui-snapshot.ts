@@ -195,7 +195,8 @@ export async function uiSnapshot(o: UiSnapshotOptions): Promise<UiSnapshot> {
     );
   } else {
     // The LAN endpoints may answer without a kubeconfig: their certificates are read all the same.
-    certificates = await checkCertificates(tlsTargets(m), { ...(o.ca ? { ca: o.ca } : {}), timeoutMs, ...(o.now ? { now: o.now } : {}) });
+    // As `bk certs` reads them (its default timeout too), so the two give the same objects.
+    certificates = await checkCertificates(tlsTargets(m), { ...(o.ca ? { ca: o.ca } : {}), ...(o.now ? { now: o.now } : {}) });
     components = m.components.map((c) => ({ id: c.id, helmRelease: { namespace: c.namespace, name: c.fullname }, tree: c.image.ref, version: "unknown", ready: "unknown" }));
   }
   return {

@@ -75,7 +75,7 @@ describe("bk ui without a cluster", { timeout: 180_000 }, () => {
     await page.close();
   });
 
-  it("GET /api/snapshot: netpol and the pending changes are what `bk netpol --json` and `bk plan --json` print", async () => {
+  it("GET /api/snapshot: netpol, the pending changes and the certificates are what `bk netpol --json`, `bk plan --json` and `bk certs --json` print", async () => {
     const [snap, netpol, plan] = await Promise.all([
       fetch(`${ui.base}/api/snapshot`).then((r) => r.json() as Promise<Record<string, unknown>>),
       runBkAsync(["--root", REPO_ROOT, "netpol", "--json"]),
@@ -93,6 +93,9 @@ describe("bk ui without a cluster", { timeout: 180_000 }, () => {
       certs.certificates.map((c) => c.certificate),
       model.certificates.map((c) => c.name),
     );
+    // The LAN endpoints are read without a cluster, as `bk certs` reads them (whatever answers there, or nothing).
+    const cli = await runBkAsync(["--root", REPO_ROOT, "certs", "--json"]);
+    assert.deepEqual(snap.certificates, JSON.parse(cli.stdout));
   });
 
   it("refuses a page asked for under another host name (DNS rebinding) and an action from elsewhere", async () => {
