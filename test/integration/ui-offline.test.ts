@@ -158,12 +158,15 @@ describe("bk ui off loopback: the token", { timeout: 120_000 }, () => {
 });
 
 describe("bk ui flags and exit codes", { timeout: 60_000 }, () => {
-  it("a bad --port or --listen is bad input (2); a port in use is unavailable (3)", async () => {
+  it("a bad --port, --listen, --token or --kubeconfig is bad input (2); a port in use is unavailable (3)", async () => {
     const port = await runBkAsync(["--root", REPO_ROOT, "ui", "--port", "http"], { env: NO_CLUSTER });
     assert.equal(port.status, 2, port.stderr);
     assert.match(port.stderr, /--port 'http' is not a port number/);
     const listen = await runBkAsync(["--root", REPO_ROOT, "ui", "--listen", "my-laptop"], { env: NO_CLUSTER });
     assert.equal(listen.status, 2, listen.stderr);
+    const kc = await runBkAsync(["--root", REPO_ROOT, "ui", "--kubeconfig", "/nonexistent/kubeconfig"], { env: NO_CLUSTER });
+    assert.equal(kc.status, 2, kc.stderr);
+    assert.match(kc.stderr, /--kubeconfig \/nonexistent\/kubeconfig: no such file/);
     const short = await runBkAsync(["--root", REPO_ROOT, "ui", "--token", "short"], { env: NO_CLUSTER });
     assert.equal(short.status, 2, short.stderr);
     const taken = net.createServer();

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { EXIT } from "../../core/errors.js";
 import { isLoopback, startUiServer } from "../../ui/server.js";
@@ -24,6 +24,8 @@ export async function uiCommand(root: string, opts: UiCliOptions): Promise<numbe
   if (!Number.isInteger(port) || port < 0 || port > 65535) return failWith("ui", `--port '${opts.port}' is not a port number (0-65535; 0 picks a free one)`, EXIT.badInput);
   const host = opts.listen ?? "127.0.0.1";
   if (host !== "localhost" && !isIP(host)) return failWith("ui", `--listen '${host}' is not an IP address, e.g. 127.0.0.1 or 192.168.7.5 (0.0.0.0 for every interface)`, EXIT.badInput);
+  // A missing cluster is a state the page shows; a kubeconfig named but absent is a mistyped flag.
+  if (opts.kubeconfig && !existsSync(opts.kubeconfig)) return failWith("ui", `--kubeconfig ${opts.kubeconfig}: no such file`, EXIT.badInput);
   let ca: string | undefined;
   try {
     ca = opts.ca ? readFileSync(opts.ca, "utf8") : undefined;
