@@ -8,6 +8,7 @@
 /** Folder (or single file) under src/ for each layer. */
 const LAYERS = {
   cli: "src/cli/",
+  ui: "src/ui/",
   workflows: "src/workflows/",
   devcluster: "src/devcluster/",
   adapters: "src/adapters/",
@@ -32,7 +33,10 @@ const PURE = ["validate", "synth", "tree", "docs", "policy", "schema", "netpol",
  */
 const MAY_IMPORT = {
   // cli wires flags to a workflow or the pipeline; it builds the adapters it injects and renders results.
-  cli: ["workflows", "adapters", "pipeline", ...PURE, "model", "core"],
+  cli: ["ui", "workflows", "adapters", "pipeline", ...PURE, "model", "core"],
+  // ui is the web console `bk ui` starts: it serves pages rendered from workflow results and calls workflows for
+  // its actions, like the cli; it never parses flags nor sets exit codes.
+  ui: ["workflows", "adapters", ...PURE, "model", "core"],
   // workflows call adapters and the pure layers; never the cli (they return results, they do not print).
   workflows: ["adapters", "pipeline", ...PURE, "model", "core"],
   // the harness runs processes through the adapters; it is not part of the product's operations.
@@ -63,6 +67,8 @@ const MAY_IMPORT = {
 /** Why an edge into a layer is forbidden, by kind of source. */
 function reason(from, to) {
   if (to === "cli") return `${from} must not import cli: only the cli parses flags, prints and maps errors to exit codes; ${from} hands results back.`;
+  if (to === "ui") return `${from} must not import ui: the web console is started by the cli only; it shows workflow results, it is not a library.`;
+  if (from === "ui" && to === "cli") return "ui must not import cli: only the cli parses flags, prints and maps errors to exit codes.";
   if (to === "workflows") return `${from} must not import workflows: workflows are the top of the operations and only the cli calls them.`;
   if (to === "adapters")
     return `${from} must not import adapters: ${PURE.includes(from) || from === "pipeline" || from === "model" || from === "core" ? "it is pure (no disk, network or process); outside things are reached only from workflows and the cli" : "adapters are reached from workflows, the cli and the dev harness"}.`;

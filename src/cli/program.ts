@@ -215,6 +215,23 @@ program
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/status.js")).statusCommand(root, opts)));
 
+program
+  .command("ui")
+  .description("a web page of the platform: topology, components against the tree, Flux, certificates, backups, reachability, pending changes; live, with reconcile/suspend/resume")
+  .option("--port <n>", "port to serve on (0 picks a free one)", "8420")
+  .option("--listen <address>", "address to bind; anything but loopback requires a token", "127.0.0.1")
+  .option("--token <token>", "the token every request must carry (default: $BK_UI_TOKEN, or one made up when --listen is not loopback)")
+  .option("--kubeconfig <file>", "cluster access (default: $KUBECONFIG or ~/.kube/config); without one the page shows the definition only")
+  .option("--context <name>", "kubeconfig context")
+  .option("--ca <file>", "the cluster CA, to verify served certificates and the health URLs")
+  .option("--health-url <base>", "base URL for the components' health URLs (default: https://<ingress IP>)")
+  .option("--read-only", "no reconcile/suspend/resume buttons; the action endpoint refuses")
+  .addHelpText(
+    "after",
+    "\nThe URL to open is printed on stdout (with ?token=... when a token is required). The page's data is GET /api/snapshot: the objects of\n`bk status --json`, `bk certs --json`, `bk netpol --json` and `bk plan --json`'s changes. Ctrl-C stops it.\nExit codes: 0 stopped by Ctrl-C; 2 a bad flag; 3 the port cannot be bound.",
+  )
+  .action((opts) => run(async (root) => (await import("./commands/ui.js")).uiCommand(root, opts)));
+
 const dev = group("dev").description("a local control plane with the real Flux controllers, for trying the tree without Minikube");
 dev
   .command("up")

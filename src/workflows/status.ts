@@ -95,31 +95,33 @@ const FLUX_KINDS: Array<[string, string]> = [
   ["helm.toolkit.fluxcd.io/v2", "HelmRelease"],
 ];
 
-interface StatusObject extends KubernetesObject {
+export interface StatusObject extends KubernetesObject {
   spec?: { suspend?: boolean; type?: string };
   status?: { conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>; artifact?: { revision?: string }; lastAppliedRevision?: string; lastAttemptedRevision?: string };
+}
+
+/** One Flux object as `bk status` reports it (also what `bk ui` pushes when a watched object changes). */
+export function toFluxItem(kind: string, o: StatusObject): FluxItem {
+  const ready = o.status?.conditions?.find((c) => c.type === "Ready");
+  const revision = o.status?.artifact?.revision ?? o.status?.lastAppliedRevision ?? o.status?.lastAttemptedRevision;
+  return {
+    kind,
+    namespace: o.metadata?.namespace ?? "",
+    name: o.metadata?.name ?? "",
+    ready: (ready?.status as FluxItem["ready"]) ?? "Unknown",
+    ...(ready?.reason ? { reason: ready.reason } : {}),
+    ...(ready?.message ? { message: ready.message } : {}),
+    ...(revision ? { revision } : {}),
+    ...(o.spec?.suspend ? { suspended: true } : {}),
+    ...(kind === "HelmRepository" && o.spec?.type === "oci" ? { static: true } : {}),
+  };
 }
 
 export async function collectFlux(kube: Kube): Promise<FluxItem[]> {
   const out: FluxItem[] = [];
   for (const [apiVersion, kind] of FLUX_KINDS) {
     const list = await kube.objects.list(apiVersion, kind);
-    for (const o of list.items as StatusObject[]) {
-      const ready = o.status?.conditions?.find((c) => c.type === "Ready");
-      out.push({
-        kind,
-        namespace: o.metadata?.namespace ?? "",
-        name: o.metadata?.name ?? "",
-        ready: (ready?.status as FluxItem["ready"]) ?? "Unknown",
-        ...(ready?.reason ? { reason: ready.reason } : {}),
-        ...(ready?.message ? { message: ready.message } : {}),
-        ...((o.status?.artifact?.revision ?? o.status?.lastAppliedRevision ?? o.status?.lastAttemptedRevision)
-          ? { revision: o.status?.artifact?.revision ?? o.status?.lastAppliedRevision ?? o.status?.lastAttemptedRevision }
-          : {}),
-        ...(o.spec?.suspend ? { suspended: true } : {}),
-        ...(kind === "HelmRepository" && o.spec?.type === "oci" ? { static: true } : {}),
-      });
-    }
+    for (const o of list.items as StatusObject[]) out.push(toFluxItem(kind, o));
   }
   return out;
 }

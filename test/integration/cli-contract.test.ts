@@ -10,6 +10,7 @@ import os from "node:os";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { isMap, type Document } from "yaml";
+import { program } from "../../src/cli/program.js";
 import { runBk, runBkAsync } from "../helpers/cli.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
 import { scratchDirs } from "../helpers/scratch.js";
@@ -88,7 +89,8 @@ describe("one gate: bk synth refuses what bk plan refuses", () => {
 });
 
 describe("unknown commands are bad input (exit 2), --help or not", () => {
-  const ROOT_COMMANDS = "plan, synth, validate, diff, images, docs, status, dev, netpol, chart, release, reconcile, suspend, resume, secrets, notify, backup, restore, certs, ips, trust, bootstrap, doctor";
+  // From the program itself, so a new command needs no edit here; the order is commander's, as its message lists them.
+  const ROOT_COMMANDS = program.commands.map((c) => c.name()).join(", ");
   for (const [args, message] of [
     [["nosuch"], `error: unknown command 'nosuch' (commands: ${ROOT_COMMANDS})`],
     [["nosuch", "--help"], `error: unknown command 'nosuch' (commands: ${ROOT_COMMANDS})`],
