@@ -5,6 +5,7 @@
  */
 
 import type { InfraContainer } from "./infra-resources.js";
+import type { ProfileModel } from "./profiles.js";
 
 export type PodSecurity = "privileged" | "baseline" | "restricted";
 
@@ -161,6 +162,8 @@ export interface ComponentModel {
   cronJobs: Array<{ name: string; schedule: string; command: string[] }>;
   persistence?: { size: string; mountPath: string };
   pdb: boolean;
+  /** Spread its pods over nodes (set by an `ha` profile, profiles.ts). */
+  topologySpread?: boolean;
   image: ImageModel;
   /** In-cluster DNS name of the component's Service, when it has a port. */
   serviceHost?: string;
@@ -470,6 +473,8 @@ export interface Model {
   edges: EdgeModel[];
   secrets: DeclaredSecret[];
   exceptions: ExceptionModel[];
+  /** The base profile (this cluster) first, then the definition's other profiles (profiles.ts). */
+  profiles: ProfileModel[];
 }
 
 export function toObjectName(pgName: string): string {
