@@ -5,9 +5,22 @@
  */
 
 import type { InfraContainer } from "./infra-resources.js";
-import type { ProfileModel } from "./profiles.js";
 
 export type PodSecurity = "privileged" | "baseline" | "restricted";
+
+/** A cluster made from the definition: the base one, or an entry of `profiles` (profiles.ts). */
+export interface ProfileModel {
+  name: string;
+  kind: "single-node" | "ha";
+  nodes: number;
+  /** clusters/<name>: where its Flux entry point is written. */
+  path: string;
+  /** Replicas of every stateless component (1 on the single-node profile). */
+  replicas: number;
+  postgres: { instances: number; synchronous: number };
+  /** id -> why it stays a single point (or without a budget or spread) on this profile. */
+  accepted: Record<string, string>;
+}
 
 export interface ClusterModel {
   name: string;

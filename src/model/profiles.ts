@@ -13,20 +13,9 @@
  */
 import path from "node:path";
 import type { ClusterDef } from "./schema.js";
-import type { Model } from "./model.js";
+import type { Model, ProfileModel } from "./model.js";
 
-export interface ProfileModel {
-  name: string;
-  kind: "single-node" | "ha";
-  nodes: number;
-  /** clusters/<name>: where its Flux entry point is written. */
-  path: string;
-  /** Replicas of every stateless component (1 on the single-node profile). */
-  replicas: number;
-  postgres: { instances: number; synchronous: number };
-  /** id -> why it stays a single point (or without a budget or spread) on this profile. */
-  accepted: Record<string, string>;
-}
+export type { ProfileModel } from "./model.js";
 
 export const HOSTNAME_KEY = "kubernetes.io/hostname";
 

@@ -19,6 +19,8 @@ export interface ProfileTree {
   objects: PlacedObject[];
   /** What is written: clusters/<profile>/, its layer Kustomizations carrying the patches. */
   entry: PlacedObject[];
+  /** The objects of the shared tree the profile patches. */
+  changed: PlacedObject[];
 }
 
 /** The entry points of every profile but the base one. */
@@ -28,18 +30,20 @@ export function synthProfiles(m: Model, base: readonly PlacedObject[], synth: Sy
 
 export function profileTree(m: Model, p: ProfileModel, base: readonly PlacedObject[], synth: Synth): ProfileTree {
   const model = applyProfile(m, p);
-  if (p.kind === "single-node") return { profile: p, model, objects: [...base], entry: base.filter((o) => o.file.startsWith(`${p.path}/`)) };
+  if (p.kind === "single-node") return { profile: p, model, objects: [...base], entry: base.filter((o) => o.file.startsWith(`${p.path}/`)), changed: [] };
   const all = synth(model).map((o) => ({ ...o, object: haObject(model, p, o.object) }));
   const inEntry = (o: PlacedObject) => o.file.startsWith(`${p.path}/`);
   const shared = new Map(base.filter((o) => !o.file.startsWith("clusters/")).map((o) => [key(o), o.object]));
   const patches = new Map<string, Array<{ target: Record<string, string>; patch: string }>>();
   const mine = all.filter((o) => !inEntry(o));
+  const changed: PlacedObject[] = [];
   for (const o of mine) {
     const before = shared.get(key(o));
     if (!before) throw new Error(`profile '${p.name}' adds ${key(o)}, which the base tree does not hold: a profile only patches the shared tree`);
     shared.delete(key(o));
     const ops = diffOps(before, o.object);
     if (!ops.length) continue;
+    changed.push(o);
     const layer = LAYERS.find((l) => o.file.startsWith(`${l.dir}/`));
     if (!layer) throw new Error(`profile '${p.name}' changes ${key(o)} in ${o.file}, outside every layer`);
     const list = patches.get(layer.name) ?? [];
@@ -54,7 +58,7 @@ export function profileTree(m: Model, p: ProfileModel, base: readonly PlacedObje
     const spec = o.object.spec as Record<string, unknown>;
     return { ...o, object: { ...o.object, spec: { ...spec, patches: ps } } };
   });
-  return { profile: p, model, objects: [...entry, ...mine], entry };
+  return { profile: p, model, objects: [...entry, ...mine], entry, changed };
 }
 
 const key = (o: PlacedObject) => `${o.file}#${objectIdentity(o.object)}`;
@@ -69,7 +73,7 @@ function haObject(m: Model, p: ProfileModel, o: KubeObject): KubeObject {
   if (o.kind === "HelmRelease") {
     const spec = o.spec as { chart?: { spec?: { chart?: string; version?: string } }; values?: Record<string, unknown> };
     const pin = Object.entries(m.charts).find(([, c]) => c.chart === spec.chart?.spec?.chart && c.version === spec.chart?.spec?.version);
-    const ha = pin && !(pin[0] in p.accepted) ? HA_RELEASES[pin[0]] : undefined;
+    const ha = pin ? HA_RELEASES[pin[0]] : undefined;
     if (!ha) return o;
     return { ...o, spec: { ...spec, values: merge(spec.values ?? {}, ha(m, p.replicas)) } };
   }
