@@ -114,6 +114,7 @@ program
   .option("--no-kustomize", "skip the kustomize build check")
   .option("--charts <dir>", "chart mirror to render the upstream charts from for the fit check (default $BK_CHARTS, else $BK_SHARED/charts, else the chart cache)")
   .option("--no-fit", "skip rendering the charts and checking that the workloads fit the node")
+  .option("--profile <name>", "plan the cluster of this profile (definition/cluster.yaml `profiles`, e.g. ha); default the base one")
   .action((opts) => run(async (root) => (await import("./commands/plan.js")).planCommand(root, opts)));
 
 program
@@ -496,6 +497,7 @@ program
   .option("--canary <app/component>", "component deployed and checked before the rest (default: the simplest one, e.g. ffl/redis)")
   .option("--images <dir>", "an `bk images export` folder: the application images restored into the new registry before the applications start")
   .option("--images-from-oci-dir <dir>", "mirror the third-party images from this folder of OCI archives instead of their upstream registries (offline hosts)")
+  .option("--profile <name>", "bring up this profile's cluster (definition/cluster.yaml `profiles`, e.g. ha: minikube --nodes N, Flux at clusters/<name>)")
   .option("--state <file>", "state file (default: .bk/bootstrap-state.json)")
   .option("--fresh", "ignore the recorded progress and check every step again")
   .option("--dry-run", "print the ordered plan with every command; run nothing")

@@ -55,6 +55,9 @@ export function applyProfile(m: Model, p: ProfileModel): Model {
   const byId = new Map(components.map((c) => [c.id, c]));
   return {
     ...m,
+    // Its own Minikube profile, so the single-node cluster is left as it is (one of them runs at a time: they
+    // share the node network and its addresses).
+    cluster: { ...m.cluster, profile: { ...m.cluster.profile, name: `${m.cluster.profile.name}-${p.name}` } },
     gitops: { ...m.gitops, path: p.path },
     postgres: { ...m.postgres, instances: p.postgres.instances },
     apps: m.apps.map((a) => ({ ...a, components: a.components.map((c) => byId.get(c.id)!) })),

@@ -12,6 +12,10 @@ import { generate } from "../../src/pipeline.js";
 import { diffOps, profileTree } from "../../src/synth/profiles.js";
 import { synthesize } from "../../src/synth/index.js";
 import { REPO_ROOT, tempDefinition, type DefinitionDocs } from "../helpers/definition.js";
+import { runBk } from "../helpers/cli.js";
+import { checkFit } from "../../src/validate/fit.js";
+import type { KubeObject } from "../../src/core/object.js";
+import path from "node:path";
 
 function failures(edit: (d: DefinitionDocs) => void): Finding[] {
   try {
@@ -232,3 +236,54 @@ function applyOps(doc: Json, ops: readonly Op[]): void {
     }
   }
 }
+
+describe("the profile on the command line and in the fit check", () => {
+  it("bk bootstrap --profile ha --dry-run starts its own Minikube profile with --nodes and points Flux at clusters/ha", () => {
+    const r = runBk(["bootstrap", "--root", REPO_ROOT, "--profile", "ha", "--new-key", "--dry-run", "--json", "--state", path.join(tempDefinition(), "state.json")]);
+    assert.equal(r.status, 0, r.stderr);
+    const steps = (JSON.parse(r.stdout) as { steps: Array<{ id: string; commands: string[] }> }).steps;
+    const start = steps.find((s) => s.id === "minikube")!.commands[0]!;
+    assert.match(start, /^minikube start -p beckerkube-ha .* --nodes=3$/);
+    assert.ok(steps.find((s) => s.id === "flux-sync")!.commands[0]!.endsWith("clusters/ha/flux-system/gotk-sync.yaml"));
+  });
+
+  it("an unknown profile is bad input (exit 2), naming the ones there are", () => {
+    for (const cmd of [
+      ["plan", "--no-fit", "--no-kustomize"],
+      ["bootstrap", "--new-key", "--dry-run"],
+    ]) {
+      const r = runBk([...cmd, "--root", REPO_ROOT, "--profile", "nope"]);
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /no profile 'nope': the definition has minikube, ha/);
+    }
+  });
+
+  const deployment = (replicas: number, cpu: string): KubeObject => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: "ns" },
+    spec: { replicas, template: { spec: { containers: [{ name: "web", resources: { requests: { cpu, memory: "1Gi" }, limits: { cpu, memory: "1Gi" } } }] } } },
+  });
+  const daemonSet: KubeObject = {
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name: "agent", namespace: "ns" },
+    spec: { template: { spec: { containers: [{ name: "agent", resources: { requests: { cpu: "100m", memory: "100Mi" }, limits: { cpu: "100m", memory: "100Mi" } } }] } } },
+  };
+  const one = { capacity: { cpu: 4000, memory: 8 * 2 ** 30 }, reserve: { cpu: 1000, memory: 2 * 2 ** 30 } };
+
+  it("fit on three nodes: capacity and reserve per node, a DaemonSet pod on each", () => {
+    const r = checkFit([deployment(2, "1"), daemonSet], { ...one, nodes: 3 });
+    assert.deepEqual(r.allocatable, { cpu: 9000, memory: 18 * 2 ** 30 });
+    assert.equal(r.workloads.find((w) => w.kind === "DaemonSet")!.replicas, 3);
+    assert.deepEqual(r.requests.cpu, 2300);
+    assert.equal(r.fits, true, r.problems.join("\n"));
+  });
+
+  it("fit on three nodes fails when the workloads would not fit on the two left after losing one", () => {
+    // 7 CPU requested: within 9 on three nodes, beyond the 6 two nodes offer.
+    const r = checkFit([deployment(7, "1")], { ...one, nodes: 3 });
+    assert.equal(r.fits, false);
+    assert.deepEqual(r.problems, ["with one of the 3 nodes gone, the 2 left offer 6 CPU but the workloads request 7 CPU: its pods would stay Pending; the largest: Deployment/ns/web 7 CPU"]);
+  });
+});
