@@ -2,8 +2,11 @@
  * The ha profile on the local control plane with three KWOK nodes (issue 19): what the profile renders spreads over
  * the nodes, and a node drained through the Eviction API honours every PodDisruptionBudget.
  *
- * What runs is the profile's own output: ffl's frontend and backend are our chart (charts/app) rendered by helm with
- * the values of their HelmReleases in the ha profile (the base values with the profile's patches). The CloudNativePG
+ * What runs is the profile's own output. ffl's frontend goes through the real Flux controllers: the shared tree's
+ * HelmRelease in Git, the Flux Kustomization of clusters/ha/apps.yaml with its JSON 6902 patches, our chart
+ * (charts/app) from the harness's chart repository. ffl's backend is the same chart rendered by helm with its
+ * HelmRelease's values in the profile (its migration hook Job could not complete without containers, so it is not
+ * left to helm-controller). The CloudNativePG
  * operator cannot run here, so a stand-in takes its place, made from the profile's Cluster object: a StatefulSet of
  * `spec.instances` pods carrying the required pod anti-affinity on `spec.affinity.topologyKey` that CNPG renders for
  * `podAntiAffinityType: required`, under a PodDisruptionBudget allowing one instance down at a time.
@@ -11,6 +14,7 @@
  * status, and the API server answers the evictions: no part of what is asserted is faked.
  */
 import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe } from "node:test";
 import { stringify } from "yaml";
@@ -22,6 +26,8 @@ import { loadDefinition } from "../../src/model/load.js";
 import { findProfile } from "../../src/model/profiles.js";
 import { synthesize } from "../../src/synth/index.js";
 import { profileTree } from "../../src/synth/profiles.js";
+import { FLUX_NAMESPACE } from "../../src/core/well-known.js";
+import { sharedCrds } from "../helpers/charts.js";
 import { REPO_ROOT } from "../helpers/definition.js";
 import { clusterSuite } from "./helpers/suite.js";
 
@@ -32,6 +38,8 @@ const NODES = fakeNodes(ha.nodes, "ha");
 const APP_NS = "ffl";
 const PG = pt.objects.find((o) => o.object.kind === "Cluster")!.object as KubeObject & { spec: { instances: number; imageName: string; affinity: { topologyKey: string; podAntiAffinityType: string } } };
 const PG_LABELS = { "cnpg.io/cluster": PG.metadata.name };
+const HR = "helmreleases.helm.toolkit.fluxcd.io";
+const FRONTEND = model.components.find((x) => x.id === `${APP_NS}/frontend`)!;
 
 interface Pod {
   metadata: { name: string; namespace: string; labels?: Record<string, string> };
@@ -90,6 +98,45 @@ async function component(name: string): Promise<{ objects: KubeObject[]; selecto
   return { objects, selector: d.spec.selector.matchLabels };
 }
 
+type Obj = KubeObject & { spec: Record<string, unknown> };
+
+/**
+ * The frontend as Flux installs it on the ha cluster: in Git the shared tree's HelmRelease (without its dependsOn
+ * on the backend, which Flux does not install here), and the clusters/ha `apps` Kustomization with the profile's
+ * patches for it; the chart from the harness's chart repository under the name the tree gives it.
+ */
+async function fluxFrontend(): Promise<void> {
+  const cluster = c();
+  const charts = cluster.charts!;
+  await charts.pushChart(path.join(REPO_ROOT, "charts/app"));
+  const base = synthesize(model).find((o) => o.object.kind === "HelmRelease" && o.object.metadata.name === FRONTEND.fullname)!;
+  const release = structuredClone(base.object) as Obj;
+  delete release.spec["dependsOn"];
+  const repo = await suite.tempDir("bk-e2e-ha-");
+  await mkdir(path.join(repo, path.dirname(base.file)), { recursive: true });
+  await writeFile(path.join(repo, base.file), stringify(release));
+  await cluster.pushRepo(repo, { repo: "fleet", message: "ffl frontend" });
+  const apps = pt.entry.find((o) => o.object.kind === "Kustomization" && o.object.metadata.name === "apps")!.object as Obj;
+  const patches = (apps.spec["patches"] as Array<{ target: { name: string } }>).filter((p) => p.target.name === FRONTEND.fullname);
+  assert.equal(patches.length, 1, "clusters/ha patches the frontend's HelmRelease");
+  const source = (release.spec["chart"] as { spec: { sourceRef: { name: string; namespace: string } } }).spec.sourceRef;
+  const gitName = (apps.spec["sourceRef"] as { name: string }).name;
+  await cluster.applyManifest(
+    [
+      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "HelmRepository", metadata: { name: source.name, namespace: source.namespace }, spec: { url: charts.url, interval: "10m" } },
+      { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: gitName, namespace: FLUX_NAMESPACE }, spec: { url: cluster.git!.url("fleet"), interval: "10m", ref: { branch: "main" } } },
+      {
+        ...apps,
+        spec: { ...Object.fromEntries(Object.entries(apps.spec).filter(([k]) => k !== "dependsOn")), path: `./${path.dirname(base.file)}`, timeout: "3m", patches },
+      },
+    ]
+      .map((o) => stringify(o))
+      .join("---\n"),
+  );
+  await cluster.waitReady("kustomizations.kustomize.toolkit.fluxcd.io", FLUX_NAMESPACE, "apps", 150_000);
+  await cluster.waitReady(HR, APP_NS, FRONTEND.fullname, 150_000);
+}
+
 /** The CNPG stand-in: the profile's instances, with the anti-affinity CNPG renders for them (see the header). */
 function postgresStandIn(): KubeObject[] {
   assert.equal(PG.spec.affinity.podAntiAffinityType, "required");
@@ -126,7 +173,8 @@ describe("the ha profile on three KWOK nodes", { timeout: 600_000 }, () => {
 
   before(
     async () => {
-      suite.setCluster(await up({ flux: false, gitServer: false, crdsDir: false, nodes: NODES, onProgress: (l) => console.log(`# devcluster ${l}`) }));
+      // Only Flux's own CRDs: nothing here needs the others, and installing all of them is most of a start.
+      suite.setCluster(await up({ chartRepo: true, crdsDir: path.join(sharedCrds(), "flux"), nodes: NODES, onProgress: (l) => console.log(`# devcluster ${l}`) }));
     },
     { timeout: 5 * 60_000 },
   );
@@ -140,7 +188,17 @@ describe("the ha profile on three KWOK nodes", { timeout: 600_000 }, () => {
     const b = await component("backend");
     frontend = f.selector;
     backend = b.selector;
-    for (const objects of [namespaces, [...f.objects, ...b.objects], postgresStandIn()]) await c().kubectl.applyManifest(objects.map((o) => stringify(o)).join("---\n"));
+    for (const objects of [namespaces, b.objects, postgresStandIn()]) await c().kubectl.applyManifest(objects.map((o) => stringify(o)).join("---\n"));
+    await fluxFrontend();
+    // Flux applied the profile's patches: the release in the cluster carries the ha values, not the shared tree's.
+    const live = (await c().kubectl.getJson<Obj>(HR, APP_NS, FRONTEND.fullname))!;
+    const values = live.spec["values"] as { replicas: number; pdb: { enabled: boolean }; topologySpread?: { enabled: boolean } };
+    assert.deepEqual([values.replicas, values.pdb.enabled, values.topologySpread?.enabled], [ha.replicas, true, true]);
+    const pdbs = JSON.parse(await c().kubectl.run(["get", "pdb", "-n", APP_NS, "-o", "json"])) as { items: Array<{ metadata: { name: string } }> };
+    assert.ok(
+      pdbs.items.some((x) => x.metadata.name === FRONTEND.fullname),
+      "helm-controller installed the frontend's budget",
+    );
     // The profile's replicas, each Deployment with its budget and its spread as our chart rendered them.
     for (const { objects } of [f, b]) {
       const d = objects.find((o) => o.kind === "Deployment") as KubeObject & { spec: { replicas: number; template: { spec: { topologySpreadConstraints?: unknown[] } } } };
@@ -188,6 +246,9 @@ describe("the ha profile on three KWOK nodes", { timeout: 600_000 }, () => {
     // One instance is down: the budget refuses a second.
     const running = pg.find(ready)!;
     assert.match((await evict(running)) ?? "evicted", /disruption budget/);
+    // The release Flux installed is still Ready after the drain, checked afresh.
+    const token = await c().reconcileNow(HR, APP_NS, FRONTEND.fullname);
+    await c().waitReady(HR, APP_NS, FRONTEND.fullname, 60_000, { requestedAt: token });
   });
 
   step("the node returns and every instance is Ready on a node of its own", async () => {
