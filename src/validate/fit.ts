@@ -168,6 +168,17 @@ export function workloadUses(objects: readonly KubeObject[], nodes = 1): Workloa
     );
     out.push({ ref, kind: obj.kind, replicas, pod, requests: times(pod.requests, replicas), limits: times(pod.limits, replicas), surge, transient, bestEffort });
   };
+  // A chart that autoscales leaves spec.replicas out: its HorizontalPodAutoscaler's minimum is what always runs.
+  const floors = new Map(
+    objects
+      .filter((o) => o.kind === "HorizontalPodAutoscaler")
+      .map((o) => {
+        const spec = rec(o.spec) ?? {};
+        const target = rec(spec.scaleTargetRef) ?? {};
+        const min = typeof spec.minReplicas === "number" ? spec.minReplicas : 1;
+        return [`${str(target.kind)}/${o.metadata.namespace ?? ""}/${str(target.name)}`, min] as const;
+      }),
+  );
   const operator = objects.find((o) => o.kind === "Deployment" && reloaderSpec(o));
   const reloader = operator && reloaderSpec(operator);
   for (const obj of objects) {
@@ -180,7 +191,7 @@ export function workloadUses(objects: readonly KubeObject[], nodes = 1): Workloa
     const pt = podTemplateOf(obj);
     if (!pt) continue;
     const transient = TRANSIENT.has(obj.kind) || isHook(obj);
-    const replicas = obj.kind === "DaemonSet" ? nodes : transient ? 1 : replicasOf(obj);
+    const replicas = obj.kind === "DaemonSet" ? nodes : transient ? 1 : (floors.get(`${obj.kind}/${obj.metadata.namespace ?? ""}/${obj.metadata.name}`) ?? replicasOf(obj));
     const surge = obj.kind === "Deployment" && !transient ? surgeOf(obj, replicas) : 0;
     push(obj, objectRef(obj), pt.spec, replicas, surge, transient);
   }

@@ -287,3 +287,23 @@ describe("the profile on the command line and in the fit check", () => {
     assert.deepEqual(r.problems, ["with one of the 3 nodes gone, the 2 left offer 6 CPU but the workloads request 7 CPU: its pods would stay Pending; the largest: Deployment/ns/web 7 CPU"]);
   });
 });
+
+describe("fit of an autoscaled workload", () => {
+  it("counts a Deployment without spec.replicas at its HorizontalPodAutoscaler's minimum", () => {
+    const d: KubeObject = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "istiod", namespace: "istio-system" },
+      spec: { template: { spec: { containers: [{ name: "discovery", resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } } }] } } },
+    };
+    const hpa: KubeObject = {
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "istiod", namespace: "istio-system" },
+      spec: { minReplicas: 2, maxReplicas: 5, scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "istiod" } },
+    };
+    const r = checkFit([d, hpa], { capacity: { cpu: 4000, memory: 8 * 2 ** 30 }, reserve: { cpu: 0, memory: 0 } });
+    assert.equal(r.workloads[0]!.replicas, 2);
+    assert.equal(r.requests.cpu, 200);
+  });
+});

@@ -53,12 +53,8 @@ export function planSummary(m: Model) {
 export async function planCommand(root: string, opts: PlanOptions): Promise<number> {
   const g = generate(root);
   const { model: m, tree } = g;
-  let profile: ProfileModel;
-  try {
-    profile = findProfile(m, opts.profile);
-  } catch (err) {
-    return failWith("plan", (err as Error).message, EXIT.badInput, opts.json);
-  }
+  const profile = profileOrError(m, opts.profile);
+  if (profile instanceof Error) return failWith("plan", profile.message, EXIT.badInput, opts.json);
   const kustomize = opts.kustomize !== false && kubectlAvailable();
   const validation = await checkGenerated(g, { kustomize });
   const diff = diffTrees(readTree(root, OWNED_DIRS, GENERATED_FILES), tree.files);
@@ -68,12 +64,7 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
   const summary = planSummary(m);
   const changes = { added: diff.added, changed: diff.changed, removed: diff.removed };
   const objects = { total: tree.objects.length, files: tree.files.size, byKind: Object.fromEntries([...kinds].sort(([a], [b]) => a.localeCompare(b))) };
-  const fit: FitOutcome =
-    opts.fit === false
-      ? { checked: false, reason: "skipped (--no-fit)" }
-      : errors
-        ? { checked: false, reason: "skipped: the tree has validation errors" }
-        : await fitPlatform(root, g, { ...(opts.charts ? { charts: opts.charts } : {}), profile: profile.name });
+  const fit = await fitFor(root, g, opts, errors, profile.name);
   const failed = errors > 0 || (fit.checked && !fit.report.fits);
   if (opts.json) {
     printJson({ ...summary, profile: profileJson(profile), objects, resources: fitJson(fit), validation: { ok: errors === 0, errors, warnings, checks: validation.checks, findings: validation.findings }, changes });
@@ -83,13 +74,7 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
   const p = m.cluster.profile;
   out.push(bold(`BeckerKube plan: ${m.cluster.name}`));
   out.push(`  Minikube profile ${p.name}, node ${p.node}, Kubernetes ${p.kubernetesVersion}, ${p.cpus} CPUs, ${p.memory} memory`);
-  out.push(`  Profile ${profile.name} (${profile.kind}): ${profile.nodes} node(s)${profile.nodes > 1 ? ", each" : ""} of ${p.cpus} CPUs and ${p.memory}; Flux entry point ${profile.path}`);
-  if (profile.kind === "ha")
-    out.push(
-      dim(
-        `    stateless components x${profile.replicas} with a budget and a spread over nodes; PostgreSQL ${profile.postgres.instances} instances, ${profile.postgres.synchronous} synchronous; ${Object.keys(profile.accepted).length} accepted single point(s): ${Object.keys(profile.accepted).join(", ")}`,
-      ),
-    );
+  out.push(...profileLines(profile, p));
   out.push(`  CNI ${p.cni}: ${summary.cni.enforcesNetworkPolicy ? "enforces NetworkPolicy" : red("does NOT enforce NetworkPolicy")}`);
   out.push(`  Node network ${m.network.node.network} ${m.network.node.subnet} (${p.driver}): node ${m.network.node.ip}, gateway ${m.network.node.gateway}`);
   out.push(`  Flux: ${m.gitops.repository}@${m.gitops.branch} every ${m.gitops.interval} -> ${profile.path}`);
@@ -168,6 +153,33 @@ function fitJson(fit: FitOutcome) {
 }
 
 const TOP = 8;
+
+function profileOrError(m: Model, name: string | undefined): ProfileModel | Error {
+  try {
+    return findProfile(m, name);
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+function fitFor(root: string, g: Parameters<typeof fitPlatform>[1], opts: PlanOptions, errors: number, profile: string): Promise<FitOutcome> {
+  if (opts.fit === false) return Promise.resolve({ checked: false, reason: "skipped (--no-fit)" });
+  if (errors) return Promise.resolve({ checked: false, reason: "skipped: the tree has validation errors" });
+  return fitPlatform(root, g, { ...(opts.charts ? { charts: opts.charts } : {}), profile });
+}
+
+/** Which profile the plan is for, and what it changes (an ha one). */
+function profileLines(profile: ProfileModel, p: Model["cluster"]["profile"]): string[] {
+  const out = [`  Profile ${profile.name} (${profile.kind}): ${profile.nodes} node(s)${profile.nodes > 1 ? ", each" : ""} of ${p.cpus} CPUs and ${p.memory}; Flux entry point ${profile.path}`];
+  const accepted = Object.keys(profile.accepted);
+  if (profile.kind === "ha")
+    out.push(
+      dim(
+        `    stateless components x${profile.replicas} with a budget and a spread over nodes; PostgreSQL ${profile.postgres.instances} instances, ${profile.postgres.synchronous} synchronous; ${accepted.length} accepted single point(s): ${accepted.join(", ")}`,
+      ),
+    );
+  return out;
+}
 
 function profileJson(p: ProfileModel) {
   return { name: p.name, kind: p.kind, nodes: p.nodes, path: p.path, replicas: p.replicas, postgres: p.postgres, accepted: p.accepted };
