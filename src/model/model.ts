@@ -5,6 +5,7 @@
  */
 
 import type { InfraContainer } from "./infra-resources.js";
+import type { MeshModel } from "./mesh.js";
 
 export type PodSecurity = "privileged" | "baseline" | "restricted";
 
@@ -157,6 +158,8 @@ export interface ComponentModel {
   health?: string;
   /** The PostgreSQL database it uses. */
   database?: string;
+  /** URL path prefixes it serves to its clients, where the definition declares them (the mesh admits only these). */
+  paths?: string[];
   migration?: { command: string[]; deadlineSeconds: number };
   cronJobs: Array<{ name: string; schedule: string; command: string[] }>;
   persistence?: { size: string; mountPath: string };
@@ -390,6 +393,8 @@ export interface Workload {
   ports: WorkloadPort[];
   /** Ports Prometheus scrapes. */
   metricsPorts: number[];
+  /** The ServiceAccount its pods run as, where a chart renders them (its mesh identity). */
+  serviceAccount?: string;
 }
 
 /**
@@ -403,6 +408,8 @@ export interface ChartPodFacts {
   release: string;
   labels: Record<string, string>;
   ports: WorkloadPort[];
+  /** The pods' serviceAccountName ("default" when the chart sets none): their identity in the mesh. */
+  serviceAccount?: string;
 }
 
 /** The infrastructure pods policies refer to, by role. hostNetwork pods (MetalLB speaker, node exporter, kube-proxy) are absent: NetworkPolicy does not apply to them. */
@@ -456,6 +463,8 @@ export interface Model {
   notifications?: NotificationsModel;
   /** Absent: no volume leaves the node. */
   volumeBackups?: VolumeBackupsModel;
+  /** Absent: no mesh beyond the gateway. */
+  mesh?: MeshModel;
   endpoints: EndpointModel[];
   certificates: CertificateModel[];
   /** host:port of the private registry, as image references use it. */
