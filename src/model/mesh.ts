@@ -8,7 +8,7 @@
  * labels no namespace for injection, because a sidecar without the CNI agent would need istio-init.
  */
 import { z } from "zod";
-import type { ComponentModel, ResourcesModel, Workload } from "./model.js";
+import type { ComponentModel, MeshModel, Workload } from "./model.js";
 
 const cpu = z.string().regex(/^\d+(\.\d+)?m?$/, "a CPU quantity such as 20m or 1");
 const memory = z.string().regex(/^\d+(Ki|Mi|Gi)$/, "a memory quantity such as 64Mi");
@@ -38,18 +38,6 @@ export const MeshSchema = z
 export const ComponentPathsSchema = z.array(z.string().regex(/^\/[A-Za-z0-9/._~%!$&'()+,;=:@-]*$/, "an absolute URL path prefix such as /ffl/api")).min(1);
 
 export type MeshDef = z.infer<typeof MeshSchema>;
-
-export interface MeshModel {
-  mode: "sidecar";
-  trustDomain: string;
-  /** Every application namespace. */
-  namespaces: string[];
-  /** The CNI node agent's chart key and namespace; absent: not installed. */
-  cni?: { chart: string; namespace: string };
-  /** Whether the application namespaces are labelled for injection: only with the CNI agent installed. */
-  injection: boolean;
-  proxy: ResourcesModel;
-}
 
 export const NO_CHART = "none";
 

@@ -5,7 +5,6 @@
  */
 
 import type { InfraContainer } from "./infra-resources.js";
-import type { MeshModel } from "./mesh.js";
 
 export type PodSecurity = "privileged" | "baseline" | "restricted";
 
@@ -401,6 +400,19 @@ export interface Workload {
  * What one chart renders for an infrastructure workload's pods, as src/model/upstream-facts.generated.ts records it
  * (`npm run gen:facts`): the labels that stay put across chart releases and the ports the pods listen on.
  */
+/** The service mesh across the application namespaces (model/mesh.ts). */
+export interface MeshModel {
+  mode: "sidecar";
+  trustDomain: string;
+  /** Every application namespace. */
+  namespaces: string[];
+  /** The CNI node agent's chart key and namespace; absent: not installed. */
+  cni?: { chart: string; namespace: string };
+  /** Whether the application namespaces are labelled for injection: only with the CNI agent installed. */
+  injection: boolean;
+  proxy: ResourcesModel;
+}
+
 export interface ChartPodFacts {
   chart: string;
   version: string;
