@@ -13,8 +13,8 @@
  * Placement: apps/<app>/mesh.yaml beside the app's networkpolicies.yaml.
  */
 import type { PlacedObject } from "../core/object.js";
-import type { ComponentModel, Model } from "../model/model.js";
-import { componentPrincipals, type MeshModel, prefixPaths, workloadPrincipal } from "../model/mesh.js";
+import type { ComponentModel, MeshModel, Model } from "../model/model.js";
+import { componentPrincipals, prefixPaths, workloadPrincipal } from "../model/mesh.js";
 import { componentSelector } from "../netpol/workloads.js";
 import { APPS } from "../model/layout.js";
 import { MANAGED_BY, obj, place } from "./builders.js";
