@@ -157,7 +157,10 @@ export function meshIstiodValues(m: Model): Record<string, unknown> {
   if (!mesh) return {};
   return {
     // Injection never adds the privileged istio-init container: traffic redirection is the CNI agent's job.
-    pilot: { cni: { enabled: true }, env: { ENABLE_NATIVE_SIDECARS: "true" } },
+    // (Top-level keys: the chart copies pilot.* there, and its injector reads them as pilot.cni and pilot.env.)
+    cni: { enabled: true },
+    // The sidecar as a native sidecar (an init container that keeps running), so migration Jobs and CronJobs end.
+    env: { ENABLE_NATIVE_SIDECARS: "true" },
     meshConfig: { trustDomain: mesh.trustDomain },
     global: { proxy: { resources: mesh.proxy } },
   };
