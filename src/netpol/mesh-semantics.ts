@@ -146,9 +146,11 @@ export interface MeshVerdict {
   allowed: boolean;
   /** The policies that allow it, or why not. */
   why: string;
-  /** Only requests on these paths / with these methods are allowed (HTTP). */
+  /** Only requests on these paths / with these methods are allowed (HTTP): the union of the grants. */
   paths?: string[];
   methods?: string[];
+  /** When restricted to paths or methods: each matching rule's own restriction, by policy. */
+  grants?: Array<{ policy: string; paths?: string[]; methods?: string[] }>;
 }
 
 /** The effective mTLS mode for a port of a pod. */
@@ -187,5 +189,11 @@ export function evaluateMesh(p: MeshPolicies, principal: string | undefined, dst
   if (unrestricted.length) return { allowed: true, why: `allowed by ${[...new Set(unrestricted.map((h) => h.policy))].join(", ")}` };
   const paths = [...new Set(hits.flatMap((h) => h.paths ?? []))];
   const methods = [...new Set(hits.flatMap((h) => h.methods ?? []))];
-  return { allowed: true, why: `allowed by ${[...new Set(hits.map((h) => h.policy))].join(", ")}`, ...(paths.length ? { paths } : {}), ...(methods.length ? { methods } : {}) };
+  return {
+    allowed: true,
+    why: `allowed by ${[...new Set(hits.map((h) => h.policy))].join(", ")}`,
+    ...(paths.length ? { paths } : {}),
+    ...(methods.length ? { methods } : {}),
+    grants: hits,
+  };
 }
