@@ -9,7 +9,7 @@ import { CONTROLLERS } from "../model/layout.js";
 import { mergeValues, monitoringValuesPatch } from "./observability/index.js";
 import { LOKI_PORT } from "../core/well-known.js";
 import { size } from "./resources.js";
-import { meshIstiodValues } from "./mesh.js";
+import { meshCniReleases, meshIstiodValues } from "./mesh.js";
 
 const TEN_MINUTES = "10m";
 
@@ -24,7 +24,7 @@ export function synthControllers(m: Model): PlacedObject[] {
     ...releaseFile("cert-manager", certManagerRelease(m)),
     ...releaseFile("sealed-secrets", sealedSecretsRelease(m)),
     ...releaseFile("ingress-nginx", ingressNginxRelease(m)),
-    ...releaseFile("istio", ...istioReleases(m)),
+    ...releaseFile("istio", ...istioReleases(m), ...meshCniReleases(m)),
     ...releaseFile("cloudnative-pg", cloudnativePgRelease(m)),
     ...releaseFile("kube-prometheus-stack", monitoringRelease(m)),
     ...gatewayApiCrds(m),

@@ -12,12 +12,12 @@
  *
  * Placement: apps/<app>/mesh.yaml beside the app's networkpolicies.yaml.
  */
-import type { PlacedObject } from "../core/object.js";
+import type { KubeObject, PlacedObject } from "../core/object.js";
 import type { ComponentModel, MeshModel, Model } from "../model/model.js";
 import { componentPrincipals, prefixPaths, workloadPrincipal } from "../model/mesh.js";
 import { componentSelector } from "../netpol/workloads.js";
 import { APPS } from "../model/layout.js";
-import { MANAGED_BY, obj, place } from "./builders.js";
+import { helmRelease, MANAGED_BY, obj, place } from "./builders.js";
 import { PURPOSE_ANNOTATION } from "./netpol.js";
 
 export const SECURITY_API = "security.istio.io/v1";
@@ -164,4 +164,15 @@ export function meshIstiodValues(m: Model): Record<string, unknown> {
     meshConfig: { trustDomain: mesh.trustDomain },
     global: { proxy: { resources: mesh.proxy } },
   };
+}
+
+/**
+ * Istio's CNI node agent, once the definition pins its chart: it sets up each injected pod's traffic redirection
+ * from the node, so no pod needs istio-init. Chart defaults (chained onto the cluster's CNI, Calico here): the chart
+ * is not in the upstream mirror, so no value is set that could not be checked against it.
+ */
+export function meshCniReleases(m: Model): KubeObject[] {
+  const cni = m.mesh?.cni;
+  if (!cni) return [];
+  return [helmRelease({ name: "istio-cni", namespace: cni.namespace, pin: m.charts[cni.chart]!, dependsOn: [{ name: "istio-base", namespace: m.istio.namespace }] })];
 }

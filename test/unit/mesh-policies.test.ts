@@ -127,15 +127,17 @@ describe("the mesh namespaces' baseline", () => {
 });
 
 describe("the definition's CNI switch", () => {
-  it("a pinned CNI chart labels every application namespace for injection, which stays restricted", () => {
+  it("a pinned CNI chart installs the node agent and labels every application namespace for injection, which stays restricted", () => {
     const root = tempDefinition((d) => {
       d.infra.setIn(["charts", "istio-cni"], d.infra.createNode({ repository: "https://istio-release.storage.googleapis.com/charts", chart: "cni", version: "1.30.3" }));
       d.infra.setIn(["mesh", "cni", "chart"], "istio-cni");
     });
     const m = loadDefinition(root).model;
-    const nss = synthesize(m)
-      .map((p) => p.object)
-      .filter((o) => o.kind === "Namespace" && m.mesh!.namespaces.includes(o.metadata.name));
+    const all = synthesize(m).map((p) => p.object);
+    const cni = all.find((o) => o.kind === "HelmRelease" && o.metadata.name === "istio-cni");
+    assert.equal(cni?.metadata.namespace, "kube-system", "the node agent is installed, in the privileged namespace");
+    assert.deepEqual((cni!.spec as { chart: { spec: { chart: string; version: string } } }).chart.spec.chart, "cni");
+    const nss = all.filter((o) => o.kind === "Namespace" && m.mesh!.namespaces.includes(o.metadata.name));
     assert.equal(nss.length, m.mesh!.namespaces.length);
     for (const n of nss) {
       assert.equal(n.metadata.labels?.["istio-injection"], "enabled", n.metadata.name);
