@@ -12,6 +12,7 @@ import { ChartNotFoundError } from "../adapters/charts.js";
 import { helmAvailable } from "../adapters/helm.js";
 import { amountOf, checkFit, type Amount, type FitReport } from "../validate/fit.js";
 import { renderReleases } from "./render.js";
+import { withInjectedSidecars } from "../validate/mesh-sidecars.js";
 
 export type FitOutcome = { checked: true; report: FitReport; chartsFrom: string } | { checked: false; reason: string };
 
@@ -56,7 +57,9 @@ export async function fitPlatform(root: string, g: Generated, opts: FitOptions =
     const names = [...new Set(rendered.findings.map((f) => f.object).filter(Boolean))];
     return { checked: false, reason: `${names.join(", ")} did not render (\`bk validate\` says why)` };
   }
-  const objects = [...g.tree.objects.filter((p) => p.object.kind !== "HelmRelease").map((p) => p.object), ...rendered.rendered.flatMap((r) => r.objects)];
+  const all = [...g.tree.objects.filter((p) => p.object.kind !== "HelmRelease").map((p) => p.object), ...rendered.rendered.flatMap((r) => r.objects)];
+  // The mesh's sidecars come from the injector at admission, not from any chart: counted here.
+  const objects = g.model.mesh ? withInjectedSidecars(all, g.model.mesh.proxy) : all;
   const p = g.model.cluster.profile;
   const report = checkFit(objects, { capacity: nodeCapacity(p), reserve: reserveOf(p.reserved) });
   return { checked: true, report, chartsFrom: mirror ? `the chart mirror ${mirror}` : "the chart cache" };

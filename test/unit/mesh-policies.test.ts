@@ -16,6 +16,9 @@ import { evaluateMesh, parseMeshPolicies } from "../../src/netpol/mesh-semantics
 import type { PodEndpoint } from "../../src/netpol/semantics.js";
 import { synthesize } from "../../src/synth/index.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
+import { checkFit } from "../../src/validate/fit.js";
+import { withInjectedSidecars } from "../../src/validate/mesh-sidecars.js";
+import type { KubeObject } from "../../src/core/object.js";
 
 const { model } = loadDefinition(REPO_ROOT);
 const objects = synthesize(model).map((p) => p.object);
@@ -151,5 +154,22 @@ describe("the definition's CNI switch", () => {
       () => loadDefinition(root),
       (e: Error) => /mesh\.cni\.chart 'istio-cni' is not a key of charts/.test(e.message + JSON.stringify(e)),
     );
+  });
+});
+
+describe("the fit check counts the injected sidecars", () => {
+  const ns = (name: string, labels: Record<string, string> = {}): KubeObject => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
+  const deploy = (namespace: string, replicas: number, podLabels: Record<string, string> = {}): KubeObject => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "app", namespace },
+    spec: { replicas, template: { metadata: { labels: podLabels }, spec: { containers: [{ name: "app", resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "256Mi" } } }] } } },
+  });
+  const fit = (objects: KubeObject[]) => checkFit(withInjectedSidecars(objects, mesh.proxy), { capacity: { cpu: 6000, memory: 16 * 2 ** 30 }, reserve: { cpu: 0, memory: 0 } }).requests;
+
+  it("adds mesh.proxy per replica in an injected namespace, nothing elsewhere or where a pod opts out", () => {
+    assert.deepEqual(fit([ns("a"), deploy("a", 2)]), { cpu: 200, memory: 256 * 2 ** 20 });
+    assert.deepEqual(fit([ns("a", { "istio-injection": "enabled" }), deploy("a", 2)]), { cpu: 2 * (100 + 20), memory: 2 * (128 + 64) * 2 ** 20 });
+    assert.deepEqual(fit([ns("a", { "istio-injection": "enabled" }), deploy("a", 2, { "sidecar.istio.io/inject": "false" })]), { cpu: 200, memory: 256 * 2 ** 20 });
   });
 });
