@@ -17,6 +17,7 @@ import type { PodEndpoint } from "../../src/netpol/semantics.js";
 import { synthesize } from "../../src/synth/index.js";
 import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
 import { checkFit } from "../../src/validate/fit.js";
+import { validateObject, validateObjects } from "../../src/schema/validate.js";
 import { withInjectedSidecars } from "../../src/validate/mesh-sidecars.js";
 import type { KubeObject } from "../../src/core/object.js";
 
@@ -171,5 +172,20 @@ describe("the fit check counts the injected sidecars", () => {
     assert.deepEqual(fit([ns("a"), deploy("a", 2)]), { cpu: 200, memory: 256 * 2 ** 20 });
     assert.deepEqual(fit([ns("a", { "istio-injection": "enabled" }), deploy("a", 2)]), { cpu: 2 * (100 + 20), memory: 2 * (128 + 64) * 2 ** 20 });
     assert.deepEqual(fit([ns("a", { "istio-injection": "enabled" }), deploy("a", 2, { "sidecar.istio.io/inject": "false" })]), { cpu: 200, memory: 256 * 2 ** 20 });
+  });
+});
+
+describe("bk validate's schemas cover the mesh kinds (from Istio's CRDs, npm run gen:schemas)", () => {
+  it("every generated PeerAuthentication and AuthorizationPolicy passes; an unknown action and an unknown field do not", async () => {
+    const placed = synthesize(model).filter((p) => p.object.apiVersion.startsWith("security.istio.io/"));
+    assert.ok(placed.length > 40);
+    assert.deepEqual(await validateObjects(placed), []);
+    const ap = placed.find((p) => p.object.kind === "AuthorizationPolicy" && p.object.metadata.name !== "allow-nothing")!.object;
+    const bad = structuredClone(ap);
+    (bad.spec as Record<string, unknown>).action = "PERMIT";
+    (bad.spec as Record<string, unknown>).principal = "x";
+    const messages = (await validateObject(bad)).map((f) => `${f.field ?? ""} ${f.message}`).join("\n");
+    assert.match(messages, /action/);
+    assert.match(messages, /principal/);
   });
 });
