@@ -29,6 +29,7 @@ export function planSummary(m: Model) {
     routes: m.network.routes,
     services: m.endpoints.map((e) => ({ name: e.title, ip: e.ip, ports: e.ports.map((p) => p.port), namespace: e.namespace, purpose: e.purpose, caveat: e.caveat })),
     namespaces: m.namespaces.map((n) => ({ name: n.name, podSecurity: n.podSecurity, kind: n.kind, why: n.why })),
+    mesh: m.mesh ? { mode: m.mesh.mode, namespaces: m.mesh.namespaces, injection: m.mesh.injection, cni: m.mesh.cni ?? null } : null,
     applications: m.apps.map((a) => ({
       name: a.name,
       namespace: a.namespace,
@@ -90,6 +91,10 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
   const restricted = m.namespaces.filter((n) => n.podSecurity === "restricted").map((n) => n.name);
   out.push(`  restricted: ${restricted.join(", ")}`);
   for (const n of m.namespaces.filter((x) => x.podSecurity !== "restricted")) out.push(yellow(`  ${n.podSecurity}: ${n.name}`) + dim(` (${n.why})`));
+  if (m.mesh) {
+    const how = m.mesh.injection ? `sidecars injected, CNI agent in ${m.mesh.cni!.namespace}` : "policies only: no CNI agent pinned (mesh.cni.chart: none), so no sidecar is injected";
+    out.push(`  mesh (${m.mesh.mode}, mTLS STRICT, deny by default): ${m.mesh.namespaces.join(", ")}` + dim(` (${how})`));
+  }
   out.push("", bold("Applications"));
   for (const a of summary.applications) {
     out.push(`  ${a.name} (namespace ${a.namespace})`);
