@@ -6,7 +6,7 @@
  *   the port wins), else its namespace's (no selector), else the root namespace's, else PERMISSIVE. Under STRICT a
  *   client without a mesh identity (no sidecar) cannot connect at all.
  * - AuthorizationPolicy: a policy applies to the pods its selector matches in its namespace (no selector: every
- *   pod), or to every pod when it is in the root namespace. Any matching DENY rule denies; with no ALLOW policy
+ *   pod), or in every namespace when it is in the root namespace. Any matching DENY rule denies; with no ALLOW policy
  *   applying, the request is allowed; otherwise some rule of some ALLOW policy must match. An ALLOW policy without
  *   rules (the empty spec) matches nothing, which is how a namespace denies by default.
  * - A rule matches when one of its `from` sources and one of its `to` operations match (absent: anything).
@@ -169,7 +169,7 @@ export function mtlsMode(p: MeshPolicies, dst: PodEndpoint, port: number, rootNa
 export function evaluateMesh(p: MeshPolicies, principal: string | undefined, dst: PodEndpoint, port: number, rootNamespace: string): MeshVerdict {
   const mode = mtlsMode(p, dst, port, rootNamespace);
   if (mode === "STRICT" && principal === undefined) return { allowed: false, why: `mTLS STRICT on ${port} and the client has no mesh identity` };
-  const applying = p.authz.filter((x) => (x.namespace === dst.namespace && selects(x.selector, dst.labels)) || x.namespace === rootNamespace);
+  const applying = p.authz.filter((x) => (x.namespace === dst.namespace || x.namespace === rootNamespace) && selects(x.selector, dst.labels));
   const ruleHits = (pol: AuthzPolicy) =>
     pol.rules.flatMap((r) => {
       if (r.from && !r.from.some((s) => sourceMatches(s, principal))) return [];
