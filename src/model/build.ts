@@ -24,6 +24,7 @@ import { parseImage } from "../core/image-ref.js";
 import { infraWorkloads } from "./infra-workloads.js";
 import { notificationSecrets, notificationsOf } from "./notifications.js";
 import { INFRA_CONTAINER_NAMES } from "./infra-resources.js";
+import { progressiveDeliveryOf } from "./progressive.js";
 import { volumeBackupSecrets, volumeBackupsOf } from "./volume-backups.js";
 
 export interface ParsedDefinition {
@@ -56,6 +57,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
   const databases = databasesOf(infra, components);
   const notifications = notificationsOf(c, infra);
   const volumeBackups = volumeBackupsOf(infra, components);
+  const progressiveDelivery = progressiveDeliveryOf(infra.progressiveDelivery, infra.charts);
   const secrets = [...declaredSecrets(parsed, databases, byId), ...notificationSecrets(notifications, infra.monitoring.namespace), ...volumeBackupSecrets(volumeBackups)].sort((a, b) =>
     (a.namespace + "/" + a.name).localeCompare(b.namespace + "/" + b.name),
   );
@@ -74,6 +76,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     ...upstream,
     ...(notifications ? { notifications } : {}),
     ...(volumeBackups ? { volumeBackups } : {}),
+    ...(progressiveDelivery ? { progressiveDelivery } : {}),
     endpoints,
     certificates: certificatesOf(endpoints),
     registry,
@@ -300,6 +303,7 @@ function componentOf(app: AppDef, name: string, cdef: ComponentDef, registry: st
     edges: [],
     dependsOn: [],
     secretRefs: [...secretRefs].sort(),
+    ...(cdef.canary ? { canary: cdef.canary } : {}),
   };
 }
 

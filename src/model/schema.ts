@@ -10,6 +10,7 @@ import { compareQuantities, parseQuantity } from "../core/quantity.js";
 import { formatCidr, isPrivateIPv4, parseCidr, parseIPv4 } from "../core/ipv4.js";
 import { cronProblem } from "./cron.js";
 import { INFRA_CONTAINER_NAMES, type InfraContainer as InfraContainerName } from "./infra-resources.js";
+import { CanarySchema, ProgressiveDeliverySchema } from "./progressive.js";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -443,6 +444,8 @@ const InfraFile = z
       })
       .strict()
       .optional(),
+    /** Flagger, for components that declare a canary (progressive.ts). */
+    progressiveDelivery: ProgressiveDeliverySchema.optional(),
   })
   .strict();
 
@@ -522,6 +525,8 @@ const Component = z
     persistence: z.object({ size: quantity, mountPath }).strict().optional(),
     talksTo: z.array(Edge).default([]),
     pdb: z.boolean().default(false),
+    /** Progressive delivery of a routed component through Flagger (progressive.ts). */
+    canary: CanarySchema.optional(),
   })
   .strict();
 
