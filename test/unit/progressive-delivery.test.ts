@@ -1,0 +1,174 @@
+/**
+ * Progressive delivery (issue 19, item 3): the Canary objects synth makes from a component's `canary:` for both
+ * routings (checked against Flagger's CRD schema, extracted from the chart's crds/), the route handed to Flagger,
+ * Flagger's HelmRelease, and the definition errors.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { FindingsError } from "../../src/core/finding.js";
+import { indentFlowScalarContinuations } from "../../src/core/flow-scalar-indent.js";
+import type { KubeObject, PlacedObject } from "../../src/core/object.js";
+import { loadDefinition } from "../../src/model/load.js";
+import { validateObjects } from "../../src/schema/validate.js";
+import { synthesize } from "../../src/synth/index.js";
+import { parseAllDocuments } from "yaml";
+import { REPO_ROOT, tempDefinition, type DefinitionDocs } from "../helpers/definition.js";
+
+type Spec = Record<string, any>;
+const specOf = (o: KubeObject) => (o as unknown as { spec: Spec }).spec;
+const find = (tree: PlacedObject[], kind: string, name: string, ns?: string) => tree.find((p) => p.object.kind === kind && p.object.metadata.name === name && (ns === undefined || p.object.metadata.namespace === ns));
+
+/** The real definition with ffl's backend opted in (and the loadtester named), routed as `routes` says. */
+function withBackendCanary(routes: "gateway-api" | "ingress-nginx", canary: Record<string, unknown>, edit?: (d: DefinitionDocs) => void) {
+  const root = tempDefinition((d) => {
+    d.cluster.setIn(["network", "routes"], routes);
+    d.infra.setIn(["progressiveDelivery", "loadtester"], "http://flagger-loadtester.istio-system/");
+    d.apps["ffl"]!.setIn(["components", "backend", "canary"], canary);
+    edit?.(d);
+  });
+  const { model } = loadDefinition(root);
+  return { model, tree: synthesize(model) };
+}
+
+const STEPS = { interval: "30s", threshold: 2, stepWeight: 10, maxWeight: 40, metrics: { requestSuccessRate: 98, requestDurationMs: 300 }, smokeTest: "rollout" };
+
+describe("Canary objects from the definition", () => {
+  it("Istio gateway routing: provider istio, the Deployment and port, the VirtualService bound to the tree's gateway pods, matched on the route", async () => {
+    const { tree } = withBackendCanary("gateway-api", STEPS);
+    const canary = find(tree, "Canary", "ffl-backend", "ffl")!;
+    assert.equal(canary.file, "apps/ffl/backend-canary.yaml");
+    const s = specOf(canary.object);
+    assert.equal(s["provider"], "istio");
+    assert.deepEqual(s["targetRef"], { apiVersion: "apps/v1", kind: "Deployment", name: "ffl-backend" });
+    assert.equal(s["ingressRef"], undefined);
+    assert.deepEqual(s["service"], { port: 8000, targetPort: 8000, gateways: ["istio-ingress/bk-gateway-canary"], hosts: ["*"], match: [{ uri: { prefix: "/ffl/api" } }] });
+    assert.deepEqual({ ...s["analysis"], metrics: undefined, webhooks: undefined }, { interval: "30s", threshold: 2, stepWeight: 10, maxWeight: 40, metrics: undefined, webhooks: undefined });
+    assert.deepEqual(s["analysis"].metrics, [
+      { name: "request-success-rate", thresholdRange: { min: 98 }, interval: "1m" },
+      { name: "request-duration", thresholdRange: { max: 300 }, interval: "1m" },
+    ]);
+    assert.deepEqual(s["analysis"].webhooks, [
+      {
+        name: "smoke-test",
+        type: "rollout",
+        url: "http://flagger-loadtester.istio-system/",
+        timeout: "30s",
+        metadata: { type: "cmd", cmd: "curl -sf --max-time 10 http://ffl-backend-canary.ffl:8000/ffl/api/health" },
+      },
+    ]);
+    assert.deepEqual(await validateObjects([canary]), [], "Flagger's CRD schema accepts it");
+  });
+
+  it("the Istio Gateway Flagger binds to selects the gateway chart's pods and serves both ports", async () => {
+    const { tree } = withBackendCanary("gateway-api", STEPS);
+    const gw = find(tree, "Gateway", "bk-gateway-canary", "istio-ingress")!;
+    assert.equal(gw.object.apiVersion, "networking.istio.io/v1");
+    assert.equal(gw.file, "infrastructure/configs/gateway/canary-gateway.yaml");
+    assert.deepEqual(specOf(gw.object)["selector"], { istio: "bk-gateway" });
+    assert.deepEqual(
+      specOf(gw.object)["servers"].map((x: Spec) => x["port"].number),
+      [80, 443],
+    );
+    assert.deepEqual(await validateObjects([gw]), [], "Istio's CRD schema accepts it");
+  });
+
+  it("hands the route over: the chart renders no HTTPRoute for a canary on the gateway, and still does for the others", () => {
+    const { tree } = withBackendCanary("gateway-api", STEPS, (d) => d.apps["ffl"]!.deleteIn(["components", "frontend", "canary"]));
+    const route = (name: string) => (specOf(find(tree, "HelmRelease", name, "ffl")!.object)["values"] as Spec)["route"];
+    assert.deepEqual(route("ffl-backend"), { enabled: false });
+    assert.equal(route("ffl-frontend").enabled, true);
+    assert.equal(route("ffl-frontend").kind, "httproute");
+  });
+
+  it("ingress-nginx routing: provider nginx with the chart's Ingress as ingressRef, which the chart keeps rendering", async () => {
+    const { tree } = withBackendCanary("ingress-nginx", { stepWeights: [5, 20, 50], smokeTest: "pre-rollout" });
+    const canary = find(tree, "Canary", "ffl-backend", "ffl")!;
+    const s = specOf(canary.object);
+    assert.equal(s["provider"], "nginx");
+    assert.deepEqual(s["ingressRef"], { apiVersion: "networking.k8s.io/v1", kind: "Ingress", name: "ffl-backend" });
+    assert.deepEqual(s["service"], { port: 8000, targetPort: 8000 });
+    assert.deepEqual(s["analysis"].stepWeights, [5, 20, 50]);
+    assert.equal(s["analysis"].stepWeight, undefined);
+    assert.equal(s["analysis"].webhooks[0].type, "pre-rollout");
+    // Defaults: 1m steps, five failed checks, 99 % and 500 ms.
+    assert.equal(s["analysis"].interval, "1m");
+    assert.equal(s["analysis"].threshold, 5);
+    assert.deepEqual(s["analysis"].metrics[0].thresholdRange, { min: 99 });
+    assert.deepEqual(s["analysis"].metrics[1].thresholdRange, { max: 500 });
+    assert.equal((specOf(find(tree, "HelmRelease", "ffl-backend", "ffl")!.object)["values"] as Spec)["route"].kind, "ingress");
+    assert.equal(find(tree, "Gateway", "bk-gateway-canary"), undefined, "no Istio Gateway without a canary on it");
+    assert.deepEqual(await validateObjects([canary]), []);
+  });
+
+  it("smokeTest: none leaves the webhook out; the CRD schema refuses what Flagger does not know", async () => {
+    const { tree } = withBackendCanary("ingress-nginx", { ...STEPS, smokeTest: "none" });
+    const canary = find(tree, "Canary", "ffl-backend", "ffl")!;
+    assert.equal(specOf(canary.object)["analysis"].webhooks, undefined);
+    const bad = { ...canary, object: { ...canary.object, spec: { ...specOf(canary.object), provider: 7 } } as unknown as KubeObject };
+    assert.ok((await validateObjects([bad])).length > 0);
+  });
+
+  it("Flagger's HelmRelease: the pinned chart with its CRDs, meshProvider istio, the tree's Prometheus, restricted", () => {
+    const tree = synthesize(loadDefinition(REPO_ROOT).model);
+    const hr = find(tree, "HelmRelease", "flagger", "istio-system")!;
+    assert.equal(hr.file, "infrastructure/controllers/flagger/helmrelease.yaml");
+    const s = specOf(hr.object);
+    assert.deepEqual(s["chart"].spec.version, "1.44.0");
+    assert.equal(s["install"].crds, "CreateReplace");
+    assert.equal(s["values"].meshProvider, "istio");
+    assert.equal(s["values"].metricsServer, "http://kube-prometheus-stack-prometheus.monitoring:9090");
+    assert.equal(s["values"].securityContext.context.runAsNonRoot, true);
+  });
+});
+
+describe("canary definition errors", () => {
+  const findings = (routes: "gateway-api" | "ingress-nginx", canary: Record<string, unknown>, edit?: (d: DefinitionDocs) => void) => {
+    try {
+      withBackendCanary(routes, canary, edit);
+    } catch (err) {
+      assert.ok(err instanceof FindingsError, String(err));
+      return err.findings;
+    }
+    return assert.fail("loaded");
+  };
+
+  it("steps: both ways, none, or a first step past the limit", () => {
+    assert.match(findings("ingress-nginx", { stepWeight: 10, maxWeight: 50, stepWeights: [10] })[0]!.message, /stepWeights and stepWeight\/maxWeight both given/);
+    assert.match(findings("ingress-nginx", {})[0]!.message, /needs its steps/);
+    assert.match(findings("ingress-nginx", { stepWeight: 60, maxWeight: 50 })[0]!.message, /above maxWeight/);
+    assert.match(findings("ingress-nginx", { stepWeights: [20, 10] })[0]!.message, /rise/);
+  });
+
+  it("a canary needs a route, Flagger installed, and for its smoke test a health URL and the loadtester", () => {
+    const noRoute = findings("gateway-api", STEPS, (d) => {
+      d.apps["ffl"]!.setIn(["components", "redis", "canary"], STEPS);
+    });
+    assert.ok(noRoute.some((f) => f.rule === "definition/canary-without-route" && f.field?.includes("redis")));
+    const noFlagger = findings("gateway-api", { ...STEPS, smokeTest: "none" }, (d) => d.infra.delete("progressiveDelivery"));
+    assert.ok(noFlagger.some((f) => f.rule === "definition/canary-without-flagger"));
+    const noLoadtester = findings("gateway-api", STEPS, (d) => d.infra.deleteIn(["progressiveDelivery", "loadtester"]));
+    assert.ok(noLoadtester.some((f) => f.rule === "definition/canary-smoke-without-loadtester"));
+  });
+});
+
+describe("Flagger's CRD file", () => {
+  it("continuations of quoted descriptions at their key's indentation are repaired without changing the value", () => {
+    const raw = readFileSync(`${process.env["BK_SHARED"] ?? `${REPO_ROOT}/../shared`}/charts/flagger-1.44.0/crds/crd.yaml`, "utf8");
+    assert.ok(
+      parseAllDocuments(raw).some((d) => d.errors.length > 0),
+      "the upstream file is what only Go's YAML reader takes",
+    );
+    const docs = parseAllDocuments(indentFlowScalarContinuations(raw));
+    assert.deepEqual(
+      docs.map((d) => d.errors.length),
+      [0, 0, 0],
+    );
+    assert.deepEqual(
+      docs.map((d) => (d.toJS() as { spec: { names: { kind: string } } }).spec.names.kind),
+      ["Canary", "MetricTemplate", "AlertProvider"],
+    );
+    const text = "a:\n  description: 'one\n  two ''x''\n  three'\n  b: 1\n";
+    assert.deepEqual(parseAllDocuments(indentFlowScalarContinuations(text))[0]!.toJS(), { a: { description: "one two 'x' three", b: 1 } });
+  });
+});
