@@ -4,7 +4,24 @@
  * `canary` on a component; schema.ts only hooks them in.
  */
 import { z } from "zod";
-import type { ChartPinModel, ComponentModel } from "./model.js";
+
+/** model.ts's ChartPinModel; restated so model.ts can import this module's types without a cycle. */
+interface ChartPinModel {
+  repository: string;
+  chart: string;
+  version: string;
+}
+
+/** The fields of a ComponentModel a canary depends on. */
+interface CanaryComponent {
+  id: string;
+  app: string;
+  name: string;
+  route?: string | undefined;
+  port?: number | undefined;
+  health?: string | undefined;
+  canary?: CanaryDef | undefined;
+}
 
 export const FLAGGER_API = "flagger.app/v1beta1";
 /** The release (and so the Deployment and ServiceAccount) name the controllers layer installs Flagger under. */
@@ -95,7 +112,7 @@ export interface CanaryProblem {
 }
 
 /** What one entry alone cannot say: a canary needs a route to take over, Flagger installed, a health URL and the loadtester for its smoke test. */
-export function canaryProblems(pd: ProgressiveDeliveryDef | undefined, charts: Record<string, unknown>, components: readonly ComponentModel[]): CanaryProblem[] {
+export function canaryProblems(pd: ProgressiveDeliveryDef | undefined, charts: Record<string, unknown>, components: readonly CanaryComponent[]): CanaryProblem[] {
   const out: CanaryProblem[] = [];
   if (pd && !Object.hasOwn(charts, pd.chart))
     out.push({ path: ["progressiveDelivery", "chart"], rule: "definition/chart-unknown", message: `progressiveDelivery.chart '${pd.chart}' is not a key of charts`, fix: "add flagger under charts: and name it here" });
