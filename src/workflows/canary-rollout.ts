@@ -63,6 +63,8 @@ export interface VerdictInput {
   sawMoving: boolean;
   /** When the release was pushed (ms): a Failed phase from before it belongs to an older release. */
   sinceMs: number;
+  /** The most failed checks seen while following: Flagger resets the count when it rolls back. */
+  maxFailedChecks?: number;
 }
 
 /** Pure: whether the canary has finished for this release, and how. undefined: not yet. */
@@ -79,7 +81,7 @@ export function canaryVerdict(v: VerdictInput): { ok: boolean; outcome: CanaryOu
     return {
       ok: false,
       outcome: "rolled-back",
-      reason: `rolled back by Flagger after ${s.failedChecks ?? 0} failed check(s): ${promotedMessage(s) ?? "no message"}; the primary still runs ${v.primaryImage ?? "the previous version"}`,
+      reason: `rolled back by Flagger after ${Math.max(s.failedChecks ?? 0, v.maxFailedChecks ?? 0)} failed check(s): ${promotedMessage(s) ?? "no message"}; the primary still runs ${v.primaryImage ?? "the previous version"}`,
     };
   return undefined;
 }
@@ -133,6 +135,7 @@ export async function followCanary(kube: Kube, o: FollowOptions): Promise<Canary
     }
   }
   let sawMoving = false;
+  let maxFailedChecks = 0;
   let last = "";
   for (;;) {
     const canary = await read(kube, FLAGGER_API, "Canary", o.namespace, o.name);
@@ -152,7 +155,8 @@ export async function followCanary(kube: Kube, o: FollowOptions): Promise<Canary
       o.onProgress?.(`${o.name}: ${line}`);
     }
     if (MOVING.has(status.phase ?? "")) sawMoving = true;
-    const verdict = canaryVerdict({ status, image: o.image, ...(primaryImage ? { primaryImage } : {}), sawMoving, sinceMs: o.sinceMs });
+    maxFailedChecks = Math.max(maxFailedChecks, status.failedChecks ?? 0);
+    const verdict = canaryVerdict({ status, image: o.image, ...(primaryImage ? { primaryImage } : {}), sawMoving, sinceMs: o.sinceMs, maxFailedChecks });
     if (verdict) return result(verdict.ok, verdict.outcome, `${ref} ${verdict.reason}`);
     if (Date.now() > deadline) return result(false, "timed-out", `timed out after ${Math.round(o.timeoutMs / 1000)} s: ${ref} is ${line}`);
     await pause();
