@@ -12,9 +12,11 @@ import type { KubeObject, PlacedObject } from "../../src/core/object.js";
 import { loadDefinition } from "../../src/model/load.js";
 import { validateObjects } from "../../src/schema/validate.js";
 import { synthesize } from "../../src/synth/index.js";
+import { canaryBudgetMs, canaryVerdict, describeCanary } from "../../src/workflows/canary-rollout.js";
 import { parseAllDocuments } from "yaml";
 import { REPO_ROOT, tempDefinition, type DefinitionDocs } from "../helpers/definition.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests read nested fields of generated objects, which have no declared type here
 type Spec = Record<string, any>;
 const specOf = (o: KubeObject) => (o as unknown as { spec: Spec }).spec;
 const find = (tree: PlacedObject[], kind: string, name: string, ns?: string) => tree.find((p) => p.object.kind === kind && p.object.metadata.name === name && (ns === undefined || p.object.metadata.namespace === ns));
@@ -170,5 +172,49 @@ describe("Flagger's CRD file", () => {
     );
     const text = "a:\n  description: 'one\n  two ''x''\n  three'\n  b: 1\n";
     assert.deepEqual(parseAllDocuments(indentFlowScalarContinuations(text))[0]!.toJS(), { a: { description: "one two 'x' three", b: 1 } });
+  });
+});
+
+describe("bk release's reading of a Canary's status", () => {
+  const image = "192.168.7.21:5000/ffl/frontend:1.4.3";
+  const since = Date.parse("2026-12-05T12:00:00Z");
+  const promoted = { type: "Promoted", status: "True", reason: "Succeeded", message: "Canary analysis completed successfully, promotion finished." };
+
+  it("Succeeded counts only once the primary runs the release's image (a stale Succeeded is the previous release)", () => {
+    const status = { phase: "Succeeded", canaryWeight: 0, failedChecks: 0, conditions: [promoted] };
+    assert.equal(canaryVerdict({ status, image, primaryImage: "192.168.7.21:5000/ffl/frontend:1.4.2", sawMoving: false, sinceMs: since }), undefined);
+    assert.deepEqual(canaryVerdict({ status, image, primaryImage: image, sawMoving: true, sinceMs: since }), { ok: true, outcome: "promoted", reason: `promoted: the primary runs ${image}` });
+  });
+
+  it("a first release is promoted at Initialized, without analysis", () => {
+    const v = canaryVerdict({ status: { phase: "Initialized" }, image, primaryImage: image, sawMoving: false, sinceMs: since });
+    assert.equal(v?.outcome, "promoted");
+    assert.match(v!.reason, /without analysis/);
+  });
+
+  it("Failed is a rollback when an analysis was seen or the phase changed after the push; an older Failed is not", () => {
+    const failed = {
+      phase: "Failed",
+      failedChecks: 0,
+      lastTransitionTime: "2026-12-05T11:00:00Z",
+      conditions: [{ type: "Promoted", status: "False", reason: "Failed", message: "Canary analysis failed, Deployment scaled to zero." }],
+    };
+    assert.equal(canaryVerdict({ status: failed, image, sawMoving: false, sinceMs: since }), undefined);
+    const v = canaryVerdict({ status: failed, image, primaryImage: "x:1.4.2", sawMoving: true, sinceMs: since, maxFailedChecks: 2 });
+    assert.deepEqual(v, { ok: false, outcome: "rolled-back", reason: "rolled back by Flagger after 2 failed check(s): Canary analysis failed, Deployment scaled to zero.; the primary still runs x:1.4.2" });
+    assert.equal(canaryVerdict({ status: { ...failed, lastTransitionTime: "2026-12-05T12:00:03Z" }, image, sawMoving: false, sinceMs: since })?.outcome, "rolled-back");
+  });
+
+  it("an analysis under way is no verdict; the progress line names the phase, the weight, the failed checks and Flagger's message", () => {
+    const s = { phase: "Progressing", canaryWeight: 20, failedChecks: 1, conditions: [{ type: "Promoted", status: "Unknown", reason: "Progressing", message: "New revision detected, progressing canary analysis." }] };
+    assert.equal(canaryVerdict({ status: s, image, primaryImage: "x:1.4.2", sawMoving: true, sinceMs: since }), undefined);
+    assert.equal(describeCanary(s), "Progressing: 20% of the traffic on the canary, 1 failed check(s) (New revision detected, progressing canary analysis.)");
+    assert.equal(describeCanary({}), "no phase yet: 0% of the traffic on the canary, 0 failed check(s)");
+  });
+
+  it("the wait grows by one interval per step and four more (detection, promotion, finalising)", () => {
+    assert.equal(canaryBudgetMs({ canary: { interval: "1m", stepWeight: 20, maxWeight: 50 } }), 7 * 60_000);
+    assert.equal(canaryBudgetMs({ canary: { interval: "30s", stepWeights: [5, 20, 50] } }), 7 * 30_000);
+    assert.equal(canaryBudgetMs({}), 0);
   });
 });
