@@ -26,6 +26,8 @@ interface CanaryComponent {
 export const FLAGGER_API = "flagger.app/v1beta1";
 /** The release (and so the Deployment and ServiceAccount) name the controllers layer installs Flagger under. */
 export const FLAGGER_RELEASE = "flagger";
+/** The labels Flagger's chart gives its pod (and selects it by), for NetworkPolicies and bk netpol. */
+export const FLAGGER_LABELS = { "app.kubernetes.io/name": "flagger", "app.kubernetes.io/instance": FLAGGER_RELEASE } as const;
 
 const DURATION = /^(\d+(ms|s|m|h))+$/;
 const percent = z.number().min(1, "a weight is 1..100 percent").max(100, "a weight is 1..100 percent");
