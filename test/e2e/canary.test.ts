@@ -13,72 +13,36 @@
  * - Traffic: Flagger writes the VirtualService weights for real; no proxy applies them.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
-import http from "node:http";
+import type { ChildProcess } from "node:child_process";
 import path from "node:path";
 import { after, before, describe } from "node:test";
 import { stringify } from "yaml";
-import { hasTool, toolPath } from "../../src/adapters/tools.js";
 import { connect, type Kube } from "../../src/adapters/kube.js";
 import { helmTemplate } from "../../src/adapters/helm.js";
 import { up } from "../../src/devcluster/index.js";
 import { loadDefinition } from "../../src/model/load.js";
 import type { ComponentModel, Model } from "../../src/model/model.js";
-import { chartFolderCrds } from "../../src/schema/crd-extract.js";
 import { componentValues } from "../../src/synth/apps.js";
 import { canaryObject } from "../../src/synth/progressive.js";
 import { followCanary } from "../../src/workflows/canary-rollout.js";
-import { tempDefinition } from "../helpers/definition.js";
-import { REPO_ROOT } from "../helpers/definition.js";
-import { freePort } from "../helpers/net.js";
+import { REPO_ROOT, tempDefinition } from "../helpers/definition.js";
+import { startFlagger, startStandIn, writeCrds, type StandIn } from "./helpers/flagger.js";
 import { clusterSuite } from "./helpers/suite.js";
 
 const suite = clusterSuite();
-const SHARED = process.env["BK_SHARED"] ?? path.join(REPO_ROOT, "..", "shared");
 const CANARY = { interval: "5s", threshold: 1, stepWeight: 50, maxWeight: 50, smokeTest: "rollout" };
-
-interface Recorded {
-  queries: string[];
-  hooks: Array<{ path: string; body: { name?: string; namespace?: string; phase?: string } }>;
-}
-
-/** The Prometheus and loadtester stand-in (see the header). */
-function startStandIn(port: number, rec: Recorded): Promise<http.Server> {
-  const srv = http.createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname === "/api/v1/query") {
-      const q = url.searchParams.get("query") ?? "";
-      rec.queries.push(q);
-      const value = /duration/.test(q) ? "20" : q.trim() === "vector(1)" ? "1" : "100";
-      res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ status: "success", data: { resultType: "vector", result: [{ metric: {}, value: [Date.now() / 1000, value] }] } }));
-      return;
-    }
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      rec.hooks.push({ path: url.pathname, body: body ? JSON.parse(body) : {} });
-      res.statusCode = url.pathname === "/hooks/pass" ? 200 : 500;
-      res.end(res.statusCode === 200 ? "ok" : "smoke test failed");
-    });
-  });
-  return new Promise((resolve) => srv.listen(port, "127.0.0.1", () => resolve(srv)));
-}
 
 describe("Flagger on the local control plane: a canary promoted, one rolled back", { timeout: 900_000 }, () => {
   const c = () => suite.cluster();
   let kube: Kube;
-  let standIn: http.Server;
+  let standIn: StandIn;
   let flagger: ChildProcess | undefined;
-  let hookBase = "";
-  const rec: Recorded = { queries: [], hooks: [] };
 
   /** The real definition with ffl's frontend routed through the Istio gateway and its canary pointed at `hook`. */
   const definition = (hook: string): { model: Model; comp: ComponentModel } => {
     const root = tempDefinition((d) => {
       d.cluster.setIn(["network", "routes"], "gateway-api");
-      d.infra.setIn(["progressiveDelivery", "loadtester"], `${hookBase}${hook}`);
+      d.infra.setIn(["progressiveDelivery", "loadtester"], `${standIn.url}${hook}`);
       d.apps["ffl"]!.setIn(["components", "frontend", "canary"], CANARY);
     });
     suite.scratch(root);
@@ -96,32 +60,12 @@ describe("Flagger on the local control plane: a canary promoted, one rolled back
 
   before(
     async () => {
-      if (!hasTool("flagger", "flagger")) throw new Error("flagger is not built: run `bash scripts/tools.sh flagger` (tools/flagger pins github.com/fluxcd/flagger v1.44.0)");
       const crds = await suite.tempDir("bk-flagger-crds-");
-      for (const [i, t] of chartFolderCrds(path.join(SHARED, "charts")).entries()) writeFileSync(path.join(crds, `flagger-${i}.yaml`), t.text);
-      writeFileSync(path.join(crds, "istio.yaml"), readFileSync(path.join(SHARED, "crds/istio/crd-all.gen.yaml")));
+      writeCrds(crds);
       suite.setCluster(await up({ flux: false, gitServer: false, crdsDir: crds, onProgress: (l) => console.log(`# devcluster ${l}`) }));
       kube = connect(c().kubeconfig);
-      const port = await freePort();
-      hookBase = `http://127.0.0.1:${port}`;
-      standIn = await startStandIn(port, rec);
-      const log = createWriteStream(path.join(c().logsDir, "flagger.log"));
-      flagger = spawn(
-        toolPath("flagger", "flagger"),
-        [
-          `-kubeconfig=${c().kubeconfig}`,
-          "-mesh-provider=istio",
-          `-metrics-server=${hookBase}`,
-          `-port=${await freePort()}`,
-          "-control-loop-interval=2s",
-          "-log-level=info",
-          "-zap-encoding=console",
-          "-enable-leader-election=false",
-        ],
-        { stdio: ["ignore", "pipe", "pipe"] },
-      );
-      flagger.stdout?.pipe(log);
-      flagger.stderr?.pipe(log);
+      standIn = await startStandIn();
+      flagger = await startFlagger(c().kubeconfig, standIn.url, path.join(c().logsDir, "flagger.log"));
       const { model, comp } = definition("/hooks/pass");
       await c().applyManifest(stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: comp.namespace } }));
       await release(model, comp, comp.image.tag);
@@ -174,11 +118,11 @@ describe("Flagger on the local control plane: a canary promoted, one rolled back
       ],
     );
     assert.ok(
-      rec.hooks.some((h) => h.path === "/hooks/pass" && h.body.name === comp.fullname && h.body.phase === "Progressing"),
+      standIn.rec.hooks.some((h) => h.path === "/hooks/pass" && h.body.name === comp.fullname && h.body.phase === "Progressing"),
       "Flagger called the rollout webhook during the analysis",
     );
     assert.ok(
-      rec.queries.some((q) => /istio_requests_total/.test(q)),
+      standIn.rec.queries.some((q) => /istio_requests_total/.test(q)),
       "Flagger's built-in Istio success-rate query reached the Prometheus stand-in",
     );
   });
@@ -197,7 +141,7 @@ describe("Flagger on the local control plane: a canary promoted, one rolled back
       `a failed check was seen before the rollback: ${JSON.stringify(r.steps)}`,
     );
     assert.match(r.reason, /after 1 failed check/);
-    assert.ok(rec.hooks.some((h) => h.path === "/hooks/fail" && h.body.name === comp.fullname));
+    assert.ok(standIn.rec.hooks.some((h) => h.path === "/hooks/fail" && h.body.name === comp.fullname));
     const primary = await c().kubectl.getJson<{ spec: { template: { spec: { containers: Array<{ image: string }> } } } }>("deployment", comp.namespace, `${comp.fullname}-primary`);
     assert.match(primary?.spec.template.spec.containers[0]?.image ?? "", /:1\.4\.3$/);
   });
