@@ -24,11 +24,14 @@ export interface StandIn {
   /** http://127.0.0.1:<port>: the Prometheus URL, and the base of the webhook URLs. */
   url: string;
   rec: Recorded;
+  /** A webhook path whose answer follows `verdict`: "/hooks/pass" or "/hooks/fail" at the moment of the call. */
+  route(path: string, verdict: () => string): void;
   close(): void;
 }
 
 export async function startStandIn(): Promise<StandIn> {
   const rec: Recorded = { queries: [], hooks: [] };
+  const routes = new Map<string, () => string>();
   const srv = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     if (url.pathname === "/api/v1/query") {
@@ -45,13 +48,14 @@ export async function startStandIn(): Promise<StandIn> {
     });
     req.on("end", () => {
       rec.hooks.push({ path: url.pathname, body: body ? JSON.parse(body) : {} });
-      res.statusCode = url.pathname === "/hooks/pass" ? 200 : 500;
+      const verdict = routes.get(url.pathname)?.() ?? url.pathname;
+      res.statusCode = verdict === "/hooks/pass" ? 200 : 500;
       res.end(res.statusCode === 200 ? "ok" : "smoke test failed");
     });
   });
   const port = await freePort();
   await new Promise<void>((resolve) => srv.listen(port, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${port}`, rec, close: () => srv.close() };
+  return { url: `http://127.0.0.1:${port}`, rec, route: (p, verdict) => routes.set(p, verdict), close: () => srv.close() };
 }
 
 /** Flagger's CRDs (from its chart's crds/, as the tree installs them) and Istio's, in `dir`; with `all`, every CRD of the mirror too. */
