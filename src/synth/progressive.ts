@@ -68,8 +68,6 @@ export function synthProgressive(m: Model): PlacedObject[] {
           seccompProfile: { type: "RuntimeDefault" },
         },
       },
-      // The chart's default annotations ask Linkerd and App Mesh to inject sidecars; neither runs here.
-      podAnnotations: { "prometheus.io/scrape": "true", "prometheus.io/port": "8080" },
     },
   });
   const canaries = m.components.filter((c) => c.canary && c.route && c.port);
