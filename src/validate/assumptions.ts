@@ -13,6 +13,7 @@ import type { RenderedRelease } from "./upstream/objects.js";
 import { checkSecretSources } from "./upstream/secrets.js";
 import { checkWorkloadFacts } from "./upstream/workload-facts.js";
 import { checkBackupVolumes } from "./upstream/backup-volumes.js";
+import { checkFlagger } from "./upstream/flagger.js";
 
 export type { RenderedRelease } from "./upstream/objects.js";
 export type { SourceArtifact } from "./upstream/crds.js";
@@ -28,6 +29,7 @@ export function checkAssumptions(m: Model, tree: readonly PlacedObject[], render
     ...checkSecretSources(m, tree, rendered),
     ...checkWorkloadFacts(m, tree, rendered),
     ...checkBackupVolumes(m, tree, rendered),
+    ...checkFlagger(m, tree, rendered),
   ];
   const seen = new Set<string>();
   return all.filter((f) => {

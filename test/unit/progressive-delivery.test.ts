@@ -12,6 +12,7 @@ import type { KubeObject, PlacedObject } from "../../src/core/object.js";
 import { loadDefinition } from "../../src/model/load.js";
 import { validateObjects } from "../../src/schema/validate.js";
 import { synthesize } from "../../src/synth/index.js";
+import { checkFlagger } from "../../src/validate/upstream/flagger.js";
 import { canaryBudgetMs, canaryVerdict, describeCanary } from "../../src/workflows/canary-rollout.js";
 import { parseAllDocuments } from "yaml";
 import { REPO_ROOT, tempDefinition, type DefinitionDocs } from "../helpers/definition.js";
@@ -216,5 +217,29 @@ describe("bk release's reading of a Canary's status", () => {
     assert.equal(canaryBudgetMs({ canary: { interval: "1m", stepWeight: 20, maxWeight: 50 } }), 7 * 60_000);
     assert.equal(canaryBudgetMs({ canary: { interval: "30s", stepWeights: [5, 20, 50] } }), 7 * 30_000);
     assert.equal(canaryBudgetMs({}), 0);
+  });
+});
+
+describe("what progressive delivery assumes of the charts (upstream/flagger-*, upstream/canary-target)", () => {
+  const { model, tree } = withBackendCanary("ingress-nginx", { ...STEPS, smokeTest: "none" });
+  const release = (name: string, ns: string) => find(tree, "HelmRelease", name, ns)!;
+  const k = (kind: string, name: string, ns: string, spec: Spec = {}, apiVersion = "v1") => ({ apiVersion, kind, metadata: { name, namespace: ns }, spec }) as unknown as KubeObject;
+  const flaggerDeploy = (labels: Record<string, string>) => k("Deployment", "flagger", "istio-system", { template: { metadata: { labels }, spec: { containers: [{ name: "flagger" }] } } }, "apps/v1");
+  const prometheus = (port: number) => ({ release: release("kube-prometheus-stack", "monitoring"), objects: [k("Service", "kube-prometheus-stack-prometheus", "monitoring", { ports: [{ port }] })] });
+  const ffl = (ingress: string) => ({ release: release("ffl-backend", "ffl"), objects: [k("Deployment", "ffl-backend", "ffl", {}, "apps/v1"), k("Ingress", ingress, "ffl", {}, "networking.k8s.io/v1")] });
+  const good = { "app.kubernetes.io/name": "flagger", "app.kubernetes.io/instance": "flagger" };
+
+  it("holds for what the charts render, and names each broken assumption", () => {
+    const rendered = [{ release: release("flagger", "istio-system"), objects: [flaggerDeploy(good)] }, prometheus(9090), ffl("ffl-backend")];
+    assert.deepEqual(
+      checkFlagger(model, tree, rendered).filter((f) => f.object !== "Canary/ffl/ffl-frontend"),
+      [],
+    );
+    const broken = checkFlagger(model, tree, [{ release: release("flagger", "istio-system"), objects: [flaggerDeploy({ app: "flagger" })] }, prometheus(80), ffl("ffl-backend-web")]).filter(
+      (f) => f.object !== "Canary/ffl/ffl-frontend",
+    );
+    assert.deepEqual(broken.map((f) => f.rule).sort(), ["upstream/canary-target", "upstream/flagger-labels", "upstream/flagger-metrics-server"]);
+    assert.ok(broken.some((f) => f.object === "Canary/ffl/ffl-backend" && f.field === "spec.ingressRef"));
+    assert.deepEqual(checkFlagger(model, tree, []), [], "nothing to compare without the charts rendered");
   });
 });
