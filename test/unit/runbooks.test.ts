@@ -19,7 +19,8 @@ const REQUIRED = ["cluster-rebuild", "rebuild-verification", "service-restoratio
  */
 export function commandsIn(markdown: string): Array<{ line: string; complete: boolean }> {
   const out: Array<{ line: string; complete: boolean }> = [];
-  for (const block of markdown.matchAll(/```[a-z]*\n([\s\S]*?)```/g)) for (const line of block[1]!.split("\n")) if (/^\s*bk\s/.test(line)) out.push({ line: line.trim(), complete: true });
+  // A trailing backslash continues the command on the next line, as in the shell.
+  for (const block of markdown.matchAll(/```[a-z]*\n([\s\S]*?)```/g)) for (const line of block[1]!.replace(/\\\n/g, " ").split("\n")) if (/^\s*bk\s/.test(line)) out.push({ line: line.trim(), complete: true });
   const inline = markdown.replace(/```[\s\S]*?```/g, "");
   for (const m of inline.matchAll(/`(bk [^`]+)`/g)) out.push({ line: m[1]!.trim(), complete: false });
   return out;
@@ -96,5 +97,12 @@ describe("runbooks", () => {
     assert.equal(problemWith("bk secrets verify", false), undefined);
     assert.equal(problemWith("bk restore /srv/backups --database ffl"), undefined);
     assert.equal(problemWith("bk release ffl backend 1.4.3 --ca ca.crt"), undefined);
+  });
+
+  it("reads a command continued over lines with a trailing backslash as one command", () => {
+    const md = "```bash\nbk restore /srv/backups \\\n  --database ffl\nbk status\n```\n";
+    assert.deepEqual(commandsIn(md).map((c) => c.line), ["bk restore /srv/backups    --database ffl", "bk status"]);
+    assert.equal(problemWith(commandsIn(md)[0]!.line), undefined);
+    assert.match(problemWith(commandsIn("```\nbk restore /srv/backups \\\n  --databse ffl\n```")[0]!.line) ?? "", /unknown option --databse/);
   });
 });
