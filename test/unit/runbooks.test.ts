@@ -101,7 +101,10 @@ describe("runbooks", () => {
 
   it("reads a command continued over lines with a trailing backslash as one command", () => {
     const md = "```bash\nbk restore /srv/backups \\\n  --database ffl\nbk status\n```\n";
-    assert.deepEqual(commandsIn(md).map((c) => c.line), ["bk restore /srv/backups    --database ffl", "bk status"]);
+    assert.deepEqual(
+      commandsIn(md).map((c) => c.line),
+      ["bk restore /srv/backups    --database ffl", "bk status"],
+    );
     assert.equal(problemWith(commandsIn(md)[0]!.line), undefined);
     assert.match(problemWith(commandsIn("```\nbk restore /srv/backups \\\n  --databse ffl\n```")[0]!.line) ?? "", /unknown option --databse/);
   });
