@@ -114,6 +114,7 @@ program
   .option("--no-kustomize", "skip the kustomize build check")
   .option("--charts <dir>", "chart mirror to render the upstream charts from for the fit check (default $BK_CHARTS, else $BK_SHARED/charts, else the chart cache)")
   .option("--no-fit", "skip rendering the charts and checking that the workloads fit the node")
+  .option("--profile <name>", "plan the cluster of this profile (definition/cluster.yaml `profiles`, e.g. ha); default the base one")
   .action((opts) => run(async (root) => (await import("./commands/plan.js")).planCommand(root, opts)));
 
 program
@@ -519,6 +520,7 @@ program
   .option("--context <name>", "with --target existing: kubeconfig context")
   .option("--registry <host:port>", "refill the private registry at this address instead of the definition's (e.g. through a port-forward)")
   .option("--chartmuseum-url <url>", "upload the chart to ChartMuseum at this URL instead of the definition's endpoint")
+  .option("--profile <name>", "bring up this profile's cluster (definition/cluster.yaml `profiles`, e.g. ha: minikube --nodes N, Flux at clusters/<name>)")
   .option("--state <file>", "state file (default: .bk/bootstrap-state.json)")
   .option("--fresh", "ignore the recorded progress and check every step again")
   .option("--dry-run", "print the ordered plan with every command; run nothing")

@@ -31,6 +31,7 @@ import { poll } from "./wait.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
 
 export type { FakeNode } from "./controlplane.js";
+export { fakeNodes } from "./nodes.js";
 export type { PushOptions } from "./gitserver.js";
 export type { SyncGitOptions } from "./fluxsync.js";
 export { Kubectl } from "./kubectl.js";
@@ -50,7 +51,7 @@ export interface DevClusterOptions {
   gitServer?: boolean;
   /** Start the Helm chart repository (needs helm from the base tool set). Default false. */
   chartRepo?: boolean;
-  /** Fake nodes run by KWOK. Default one node, "beckerbox". */
+  /** Fake nodes run by KWOK. Default one node, "beckerbox"; fakeNodes(n) makes n of them. */
   nodes?: FakeNode[];
   /** Budget for each startup step. Default 120 s. */
   stepTimeoutMs?: number;

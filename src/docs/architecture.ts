@@ -3,6 +3,7 @@
  * never go stale again (incident 1). Checked for drift together with the tree.
  */
 import type { EdgeTarget, Model } from "../model/model.js";
+import { profileSection } from "./profiles.js";
 
 const row = (cells: Array<string | number>) => `| ${cells.map((c) => String(c).replace(/\|/g, "\\|")).join(" | ")} |`;
 const table = (head: string[], rows: Array<Array<string | number>>) => [row(head), row(head.map(() => "---")), ...rows.map(row)].join("\n");
@@ -14,7 +15,7 @@ export function edgeLabel(t: EdgeTarget): string {
 }
 
 export function renderArchitecture(m: Model): string {
-  const sections = [overview, networkSection, addressSection, certificateSection, namespaceSection, chartSection, applicationSection, databaseSection, storageSection, secretSection];
+  const sections = [overview, networkSection, addressSection, certificateSection, namespaceSection, chartSection, applicationSection, databaseSection, storageSection, secretSection, profileSection];
   return sections.flatMap((section) => section(m)).join("\n");
 }
 

@@ -22,6 +22,7 @@ import {
 import { FLUX_NAMESPACE } from "../core/well-known.js";
 import { parseImage } from "../core/image-ref.js";
 import { infraWorkloads } from "./infra-workloads.js";
+import { profilesOf } from "./profiles.js";
 import { notificationSecrets, notificationsOf } from "./notifications.js";
 import { INFRA_CONTAINER_NAMES } from "./infra-resources.js";
 import { volumeBackupSecrets, volumeBackupsOf } from "./volume-backups.js";
@@ -85,6 +86,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     edges,
     secrets,
     exceptions: parsed.exceptions,
+    profiles: profilesOf(c, infra.postgres.instances),
   };
 }
 

@@ -9,6 +9,7 @@ import type { ParsedDefinition } from "./build.js";
 import type { ComponentDef } from "./schema.js";
 import { lineOf, renderPath, type Path, type SourceFile } from "./source.js";
 import { checkNodeNetwork } from "./network-rules.js";
+import { checkProfiles } from "./profile-invariants.js";
 
 export interface Sources {
   cluster: SourceFile;
@@ -58,6 +59,7 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
   const dbs = checkPostgres(c);
   checkApplications(c, requireNs, dbs);
   checkStartOrder(c);
+  checkProfiles(model, src.cluster, src.infra, src.apps, at);
   return out;
 }
 

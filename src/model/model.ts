@@ -8,6 +8,20 @@ import type { InfraContainer } from "./infra-resources.js";
 
 export type PodSecurity = "privileged" | "baseline" | "restricted";
 
+/** A cluster made from the definition: the base one, or an entry of `profiles` (profiles.ts). */
+export interface ProfileModel {
+  name: string;
+  kind: "single-node" | "ha";
+  nodes: number;
+  /** clusters/<name>: where its Flux entry point is written. */
+  path: string;
+  /** Replicas of every stateless component (1 on the single-node profile). */
+  replicas: number;
+  postgres: { instances: number; synchronous: number };
+  /** id -> why it stays a single point (or without a budget or spread) on this profile. */
+  accepted: Record<string, string>;
+}
+
 export interface ClusterModel {
   name: string;
   profile: {
@@ -161,6 +175,8 @@ export interface ComponentModel {
   cronJobs: Array<{ name: string; schedule: string; command: string[] }>;
   persistence?: { size: string; mountPath: string };
   pdb: boolean;
+  /** Spread its pods over nodes (set by an `ha` profile, profiles.ts). */
+  topologySpread?: boolean;
   image: ImageModel;
   /** In-cluster DNS name of the component's Service, when it has a port. */
   serviceHost?: string;
@@ -470,6 +486,8 @@ export interface Model {
   edges: EdgeModel[];
   secrets: DeclaredSecret[];
   exceptions: ExceptionModel[];
+  /** The base profile (this cluster) first, then the definition's other profiles (profiles.ts). */
+  profiles: ProfileModel[];
 }
 
 export function toObjectName(pgName: string): string {

@@ -209,6 +209,26 @@ const nodeIp = ipv4.superRefine(
   }, "choose a private address ending in .2 to .254 inside network.node.subnet, such as 192.168.7.2"),
 );
 
+/**
+ * Other clusters made from this same definition (issue 19): each profile gets clusters/<name>/, the same tree
+ * patched only where the profile needs it (src/model/profiles.ts says what an `ha` profile changes).
+ */
+const Profile = z
+  .object({
+    kind: z.literal("ha").describe("ha: several nodes, no single point of failure left unexplained"),
+    nodes: int32(1).describe("Nodes of the cluster (minikube --nodes), each the size of cluster.profile"),
+    replicas: int32(1).default(2).describe("Replicas of every stateless component; each gets a PodDisruptionBudget and a spread over nodes"),
+    postgres: z
+      .object({
+        instances: int32(1).describe("PostgreSQL instances (CloudNativePG), each on its own node"),
+        synchronous: int32(0).describe("Standbys that must confirm each commit (synchronous replication)"),
+      })
+      .strict(),
+    /** What still runs once, or without a budget or spread, on this profile, by id, and why that is accepted. */
+    accepted: z.record(z.string(), z.string().min(20, "say why in a sentence")).default({}),
+  })
+  .strict();
+
 const ClusterFile = z
   .object({
     cluster: z
@@ -272,6 +292,7 @@ const ClusterFile = z
     podSecurity: z.object({ version: z.string().regex(/^v\d+\.\d+$|^latest$/, "a version such as v1.34") }).strict(),
     storage: z.object({ className: dnsLabel("storage class") }).strict(),
     namespaces: z.array(Namespace).min(1),
+    profiles: z.record(dnsLabel("profile name"), Profile).default({}),
   })
   .strict();
 
@@ -563,6 +584,7 @@ export const ExceptionsFile = z.object({ exceptions: z.array(Exception) }).stric
 
 export { ClusterFile, InfraFile };
 export type ClusterDef = z.infer<typeof ClusterFile>;
+export type ProfileDef = z.infer<typeof Profile>;
 export type InfraDef = z.infer<typeof InfraFile>;
 export type AppDef = z.infer<typeof AppFile>;
 export type ComponentDef = z.infer<typeof Component>;

@@ -71,6 +71,7 @@ export function componentValues(m: Model, c: ComponentModel): Record<string, unk
         }
       : { enabled: false },
     pdb: { enabled: d.pdb },
+    ...(d.topologySpread ? { topologySpread: { enabled: true } } : {}),
     migration: d.migration ? { enabled: true, command: d.migration.command, activeDeadlineSeconds: d.migration.deadlineSeconds } : { enabled: false },
     cronJobs: d.cronJobs,
     persistence: d.persistence ? { enabled: true, size: d.persistence.size, mountPath: d.persistence.mountPath, storageClass: m.storageClass } : { enabled: false },

@@ -28,7 +28,8 @@ export interface GeneratedTree {
 }
 
 export function kustomizationRoots(m: Model): string[] {
-  return [m.gitops.path, CONTROLLERS, CONFIGS, APPS];
+  // The other profiles' entry points (synth/profiles.ts) beside the base one.
+  return [...new Set([m.gitops.path, ...(m.profiles ?? []).map((p) => p.path)]), CONTROLLERS, CONFIGS, APPS];
 }
 
 /** Lays out synthesized objects, the SealedSecrets carried over and the generated docs as files, with derived kustomizations. */

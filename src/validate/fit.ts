@@ -156,7 +156,7 @@ const TRANSIENT = new Set(["Job", "CronJob", "Pod"]);
 const isHook = (o: KubeObject) => Boolean(o.metadata.annotations?.["helm.sh/hook"]);
 
 /** Every workload the objects run, with what it asks of the node. */
-export function workloadUses(objects: readonly KubeObject[]): WorkloadUse[] {
+export function workloadUses(objects: readonly KubeObject[], nodes = 1): WorkloadUse[] {
   const out: WorkloadUse[] = [];
   const push = (obj: KubeObject, ref: string, spec: Rec, replicas: number, surge: number, transient: boolean) => {
     const pod = podUse(spec);
@@ -168,6 +168,17 @@ export function workloadUses(objects: readonly KubeObject[]): WorkloadUse[] {
     );
     out.push({ ref, kind: obj.kind, replicas, pod, requests: times(pod.requests, replicas), limits: times(pod.limits, replicas), surge, transient, bestEffort });
   };
+  // A chart that autoscales leaves spec.replicas out: its HorizontalPodAutoscaler's minimum is what always runs.
+  const floors = new Map(
+    objects
+      .filter((o) => o.kind === "HorizontalPodAutoscaler")
+      .map((o) => {
+        const spec = rec(o.spec) ?? {};
+        const target = rec(spec.scaleTargetRef) ?? {};
+        const min = typeof spec.minReplicas === "number" ? spec.minReplicas : 1;
+        return [`${str(target.kind)}/${o.metadata.namespace ?? ""}/${str(target.name)}`, min] as const;
+      }),
+  );
   const operator = objects.find((o) => o.kind === "Deployment" && reloaderSpec(o));
   const reloader = operator && reloaderSpec(operator);
   for (const obj of objects) {
@@ -180,7 +191,7 @@ export function workloadUses(objects: readonly KubeObject[]): WorkloadUse[] {
     const pt = podTemplateOf(obj);
     if (!pt) continue;
     const transient = TRANSIENT.has(obj.kind) || isHook(obj);
-    const replicas = obj.kind === "DaemonSet" || transient ? 1 : replicasOf(obj);
+    const replicas = obj.kind === "DaemonSet" ? nodes : transient ? 1 : (floors.get(`${obj.kind}/${obj.metadata.namespace ?? ""}/${obj.metadata.name}`) ?? replicasOf(obj));
     const surge = obj.kind === "Deployment" && !transient ? surgeOf(obj, replicas) : 0;
     push(obj, objectRef(obj), pt.spec, replicas, surge, transient);
   }
@@ -207,11 +218,18 @@ export interface FitInput {
   capacity: Amount;
   /** Kept for the kubelet, the system and the pods no tree object declares. */
   reserve: Amount;
+  /**
+   * Nodes of that size (an ha profile): capacity and reserve count once per node, a DaemonSet runs a pod on each,
+   * and the workloads must still fit when one node is gone. Summed, not packed pod by pod. Default 1.
+   */
+  nodes?: number;
 }
 
 /** Sums the steady workloads, and says whether they fit beside the room a rolling update or a Job needs. */
-export function checkFit(objects: readonly KubeObject[], input: FitInput): FitReport {
-  const workloads = workloadUses(objects);
+export function checkFit(objects: readonly KubeObject[], one: FitInput): FitReport {
+  const nodes = one.nodes ?? 1;
+  const input = { capacity: times(one.capacity, nodes), reserve: times(one.reserve, nodes) };
+  const workloads = workloadUses(objects, nodes);
   const steady = workloads.filter((w) => !w.transient);
   const requests = steady.reduce((s, w) => add(s, w.requests), ZERO);
   const limits = steady.reduce((s, w) => add(s, w.limits), ZERO);
@@ -240,6 +258,16 @@ export function checkFit(objects: readonly KubeObject[], input: FitInput): FitRe
         `the workloads request ${fmt[r](requests[r])} of the node's ${fmt[r](allocatable[r])} ${what}, leaving ${fmt[r](allocatable[r] - requests[r])}: no room for ${headroom.neededBy[r]} (${fmt[r](headroom.needed[r])} more); the largest: ${consumers(r)}`,
       );
   }
+  // A DaemonSet's pod on the lost node goes with it; everything else must find room on the others.
+  const perNode = steady.filter((w) => w.kind === "DaemonSet").reduce((s, w) => add(s, w.pod.requests), ZERO);
+  if (nodes > 1)
+    for (const r of ["cpu", "memory"] as const) {
+      const left = ((nodes - 1) * allocatable[r]) / nodes;
+      if (requests[r] - perNode[r] > left)
+        problems.push(
+          `with one of the ${nodes} nodes gone, the ${nodes - 1} left offer ${fmt[r](left)}${r === "memory" ? " of memory" : ""} but the workloads request ${fmt[r](requests[r] - perNode[r])}: its pods would stay Pending; the largest: ${consumers(r)}`,
+        );
+    }
   if (bestEffort.length) problems.push(`${bestEffort.length} container(s) request nothing and would run BestEffort, the first evicted: ${bestEffort.slice(0, 5).join(", ")}${bestEffort.length > 5 ? ", ..." : ""}`);
   return { capacity: input.capacity, reserve: input.reserve, allocatable, workloads, requests, limits, headroom, bestEffort, fits: problems.length === 0, problems };
 }

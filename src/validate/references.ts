@@ -30,7 +30,9 @@ export function checkReferences(m: Model, objects: readonly PlacedObject[], file
 function checkDuplicateObjects(objects: readonly PlacedObject[], err: Report): void {
   const seen = new Map<string, string>();
   for (const { object, file } of objects) {
-    const id = objectIdentity(object);
+    // Each folder under clusters/ is the entry point of its own cluster (a profile): the same names there are no clash.
+    const cluster = /^clusters\/[^/]+\//.exec(file)?.[0] ?? "";
+    const id = cluster + objectIdentity(object);
     const prev = seen.get(id);
     if (prev) err("refs/duplicate-object", `${objectRef(object)} is defined in ${prev} and again here`, "keep one definition and delete the other file or document", { file, object: objectRef(object) });
     else seen.set(id, file);

@@ -152,6 +152,8 @@ function kubeSteps(access: string[], target: BootstrapTarget): KubeSteps {
 /** Phase 1: tools, the Minikube node, the Sealed Secrets key and Flux itself; nothing from Git yet. */
 function clusterSteps(m: Model, o: BootstrapOptions, k: KubeSteps): BootstrapStep[] {
   const p = m.cluster.profile;
+  // The profile in effect (model/profiles.ts applyProfile): an ha one starts several nodes, each of p's size.
+  const nodes = m.profiles[0]?.nodes ?? 1;
   return [
     {
       id: "tools",
@@ -167,7 +169,7 @@ function clusterSteps(m: Model, o: BootstrapOptions, k: KubeSteps): BootstrapSte
     nodeNetworkStep(m),
     {
       id: "minikube",
-      title: `Start Minikube profile ${p.name} (Kubernetes ${p.kubernetesVersion}, ${p.cni}, ${NODE_RUNTIME})`,
+      title: `Start Minikube profile ${p.name} (${nodes > 1 ? `${nodes} nodes, ` : ""}Kubernetes ${p.kubernetesVersion}, ${p.cni}, ${NODE_RUNTIME})`,
       commands: [
         {
           cmd: "minikube",
@@ -186,6 +188,7 @@ function clusterSteps(m: Model, o: BootstrapOptions, k: KubeSteps): BootstrapSte
             // minikube falls back to another subnet when one is taken, and the pool is unreachable.
             `--network=${m.network.node.network}`,
             `--static-ip=${m.network.node.ip}`,
+            ...(nodes > 1 ? [`--nodes=${nodes}`] : []),
           ],
           timeoutMs: min(20),
         },

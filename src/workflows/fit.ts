@@ -12,6 +12,10 @@ import { ChartNotFoundError } from "../adapters/charts.js";
 import { helmAvailable } from "../adapters/helm.js";
 import { amountOf, checkFit, type Amount, type FitReport } from "../validate/fit.js";
 import { renderReleases } from "./render.js";
+import { findProfile } from "../model/profiles.js";
+import { SEALED_SUFFIX } from "../model/layout.js";
+import { synthesize } from "../synth/index.js";
+import { profileTree } from "../synth/profiles.js";
 
 export type FitOutcome = { checked: true; report: FitReport; chartsFrom: string } | { checked: false; reason: string };
 
@@ -20,6 +24,8 @@ export interface FitOptions {
   charts?: string;
   /** Render cache folder (null: none); default the user cache, as `bk validate` uses. */
   cacheDir?: string | null;
+  /** The profile to fit (model/profiles.ts): its objects on its nodes. Default the base profile. */
+  profile?: string;
 }
 
 /** The node as the profile gives it: Minikube's `16g` is 16 GiB. */
@@ -45,9 +51,25 @@ export async function fitPlatform(root: string, g: Generated, opts: FitOptions =
   if (!(await helmAvailable())) return { checked: false, reason: "helm is not available to render the charts; run `npm run tools`" };
   const mirror = mirrorOf(opts);
   const charts: ChartSourceOptions = { pull: false, ...(mirror ? { mirror } : {}) };
+  const profile = findProfile(g.model, opts.profile);
+  // Another profile's cluster runs the shared tree with its patches applied, not the base tree.
+  const sealed = g.tree.objects.filter((o) => o.file.endsWith(SEALED_SUFFIX));
+  const objectsOf =
+    profile === g.model.profiles[0]
+      ? g.tree.objects
+      : profileTree(
+          g.model,
+          profile,
+          g.tree.objects.filter((o) => !sealed.includes(o)),
+          (pm) =>
+            synthesize(
+              pm,
+              sealed.map((o) => o.object),
+            ),
+        ).objects;
   let rendered: Awaited<ReturnType<typeof renderReleases>>;
   try {
-    rendered = await renderReleases(root, g.tree.objects, { scope: "all", charts, kubeVersion: g.model.cluster.profile.kubernetesVersion, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) });
+    rendered = await renderReleases(root, objectsOf, { scope: "all", charts, kubeVersion: g.model.cluster.profile.kubernetesVersion, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) });
   } catch (err) {
     if (err instanceof ChartNotFoundError) return { checked: false, reason: `${err.message}; or run \`bk validate\` once to fill the chart cache` };
     throw err;
@@ -56,8 +78,8 @@ export async function fitPlatform(root: string, g: Generated, opts: FitOptions =
     const names = [...new Set(rendered.findings.map((f) => f.object).filter(Boolean))];
     return { checked: false, reason: `${names.join(", ")} did not render (\`bk validate\` says why)` };
   }
-  const objects = [...g.tree.objects.filter((p) => p.object.kind !== "HelmRelease").map((p) => p.object), ...rendered.rendered.flatMap((r) => r.objects)];
+  const objects = [...objectsOf.filter((p) => p.object.kind !== "HelmRelease").map((p) => p.object), ...rendered.rendered.flatMap((r) => r.objects)];
   const p = g.model.cluster.profile;
-  const report = checkFit(objects, { capacity: nodeCapacity(p), reserve: reserveOf(p.reserved) });
+  const report = checkFit(objects, { capacity: nodeCapacity(p), reserve: reserveOf(p.reserved), nodes: profile.nodes });
   return { checked: true, report, chartsFrom: mirror ? `the chart mirror ${mirror}` : "the chart cache" };
 }

@@ -6,7 +6,7 @@
 import type { ChartSourceOptions } from "../adapters/charts.js";
 import type { GitSourceOptions } from "../adapters/sources.js";
 import type { Finding } from "../core/finding.js";
-import { objectRef } from "../core/object.js";
+import { objectRef, type KubeObject } from "../core/object.js";
 import type { Model } from "../model/model.js";
 import type { PolicyException } from "../policy/rule.js";
 import { locateFindings, type Generated } from "../pipeline.js";
@@ -25,6 +25,8 @@ export interface ValidateOptions {
    * renders the upstream charts too (from `charts`: a mirror, the cache, or their repositories).
    */
   render?: { root: string; scope?: "app" | "all"; charts?: ChartSourceOptions; sources?: GitSourceOptions };
+  /** Checks of what the charts rendered, beside the per-object ones (a profile's, validate-profiles.ts). */
+  renderedChecks?: (rendered: ReadonlyArray<{ release: KubeObject; file: string; objects: readonly KubeObject[] }>) => Finding[];
 }
 
 export interface ValidationResult {
@@ -61,6 +63,7 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
     const { lintRenderedValues, withoutSchemaRefusals } = await import("./values-lint.js");
     const valuesFindings = lintRenderedValues(releases, scope === "app" ? { cacheDir: null } : {});
     findings.push(...withoutSchemaRefusals(renderFindings, valuesFindings), ...renderedChecks.findings, ...valuesFindings);
+    if (opts.renderedChecks) findings.push(...opts.renderedChecks(rendered.map((r) => ({ release: r.release.object, file: r.release.file, objects: r.objects }))));
     excepted.push(...renderedChecks.excepted);
     unused = unused.filter((e) => renderedChecks.unusedExceptions.includes(e));
     checks.push("render", "values");
@@ -88,5 +91,7 @@ export async function validateTree(m: Model, tree: GeneratedTree, opts: Validate
  */
 export async function checkGenerated(g: Generated, opts: ValidateOptions): Promise<ValidationResult> {
   const result = await validateTree(g.model, g.tree, opts);
-  return { ...result, findings: locateFindings(result.findings, g) };
+  const { validateProfiles } = await import("./validate-profiles.js");
+  const profiles = await validateProfiles(g, result.findings, (m, tree, renderedChecks) => validateTree(m, tree, { ...opts, kustomize: false, renderedChecks }));
+  return { ...result, checks: [...result.checks, ...profiles.checks], findings: locateFindings([...result.findings, ...profiles.findings], g) };
 }

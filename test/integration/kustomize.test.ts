@@ -68,7 +68,7 @@ describe("bk validate", () => {
     const r = runBk(["validate", "--json"], { env: { BK_CHARTS: sharedCharts(), BK_CRDS: sharedCrds() } });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.deepEqual(out.checks, ["schema", "policy", "references", "render", "values", "upstream", "kustomize"]);
+    assert.deepEqual(out.checks, ["schema", "policy", "references", "render", "values", "upstream", "kustomize", "profiles"]);
     assert.equal(out.errors, 0);
     assert.ok(out.findings.every((f: { severity: string }) => f.severity === "warning"));
   });

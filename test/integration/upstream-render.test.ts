@@ -177,7 +177,7 @@ describe("every HelmRelease rendered through its real chart", () => {
   it("bk validate renders the upstream charts from --charts, and exits 3 naming the chart when it cannot be had", () => {
     const ok = runBk(["validate", "--json", "--no-kustomize", "--charts", sharedCharts()], { env: { BK_CRDS: sharedCrds() } });
     assert.equal(ok.status, 0, ok.stderr);
-    assert.deepEqual(JSON.parse(ok.stdout).checks, ["schema", "policy", "references", "render", "values", "upstream"]);
+    assert.deepEqual(JSON.parse(ok.stdout).checks, ["schema", "policy", "references", "render", "values", "upstream", "profiles"]);
     const empty = tmp("bk-mirror-");
     const missing = runBk(["validate", "--no-kustomize", "--charts", empty], { env: { BK_CRDS: sharedCrds(), XDG_CACHE_HOME: tmp("bk-cache-"), HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9" } });
     assert.equal(missing.status, 3, missing.stderr);

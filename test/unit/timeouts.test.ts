@@ -27,10 +27,9 @@ describe("timeouts/kustomization-shorter", () => {
     assert.equal((apps.object.spec as { timeout: string }).timeout, "40m");
   });
 
+  // Each profile's cluster has its own apps layer (clusters/<profile>/apps.yaml); only the base one is shortened.
   it("names the layer, its timeout and the slowest release when the layer gives up first (incident 5)", () => {
-    const objects: PlacedObject[] = tree.objects.map((p) =>
-      p.object.kind === "Kustomization" && p.object.metadata.name === "apps" ? { ...p, object: { ...p.object, spec: { ...(p.object.spec as object), timeout: "20m" } } } : p,
-    );
+    const objects: PlacedObject[] = tree.objects.map((p) => (p.file === "clusters/minikube/apps.yaml" ? { ...p, object: { ...p.object, spec: { ...(p.object.spec as object), timeout: "20m" } } } : p));
     const findings = checkTimeouts(objects);
     assert.equal(findings.length, 1);
     const f = findings[0]!;

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { Listr } from "listr2";
 import { loadDefinition } from "../../model/load.js";
 import type { Model } from "../../model/model.js";
+import { applyProfile, findProfile } from "../../model/profiles.js";
 import {
   type BootstrapTarget,
   bootstrapPlan,
@@ -39,6 +40,8 @@ export interface BootstrapCliOptions {
   fresh?: boolean;
   dryRun?: boolean;
   json?: boolean;
+  /** The profile to bring up (definition/cluster.yaml `profiles`); default the base one. */
+  profile?: string;
 }
 
 export interface BootstrapDeps {
@@ -62,7 +65,13 @@ type Outcomes = Array<{ id: string; outcome: StepOutcome }>;
 
 /** `bk bootstrap`: rebuild the cluster from the definition, step by step, resumable. */
 export async function bootstrapCommand(root: string, opts: BootstrapCliOptions, deps: BootstrapDeps = {}): Promise<number> {
-  const { model } = loadDefinition(root);
+  const loaded = loadDefinition(root);
+  let model: Model;
+  try {
+    model = applyProfile(loaded.model, findProfile(loaded.model, opts.profile));
+  } catch (err) {
+    return failWith("bootstrap", (err as Error).message, EXIT.badInput, opts.json);
+  }
   const stateFile = path.resolve(root, opts.state ?? STATE_FILE);
   const profile = model.cluster.profile.name;
   let steps: BootstrapStep[];

@@ -1,5 +1,7 @@
 import { docsTable } from "../../docs/tables.js";
-import type { Model } from "../../model/model.js";
+import type { Model, ProfileModel } from "../../model/model.js";
+import { findProfile } from "../../model/profiles.js";
+import { failWith } from "../report-error.js";
 import { kubectlAvailable } from "../../adapters/kustomize.js";
 import { generate } from "../../pipeline.js";
 import { diffTrees } from "../../tree/diff.js";
@@ -18,6 +20,8 @@ export interface PlanOptions {
   charts?: string;
   /** false: no render, no fit check (--no-fit). */
   fit?: boolean;
+  /** Which profile's cluster the plan is for (definition/cluster.yaml `profiles`); default the base one. */
+  profile?: string;
 }
 
 /** The plan as data: the human screen and --json are both rendered from this. */
@@ -49,6 +53,8 @@ export function planSummary(m: Model) {
 export async function planCommand(root: string, opts: PlanOptions): Promise<number> {
   const g = generate(root);
   const { model: m, tree } = g;
+  const profile = profileOrError(m, opts.profile);
+  if (profile instanceof Error) return failWith("plan", profile.message, EXIT.badInput, opts.json);
   const kustomize = opts.kustomize !== false && kubectlAvailable();
   const validation = await checkGenerated(g, { kustomize });
   const diff = diffTrees(readTree(root, OWNED_DIRS, GENERATED_FILES), tree.files);
@@ -58,24 +64,20 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
   const summary = planSummary(m);
   const changes = { added: diff.added, changed: diff.changed, removed: diff.removed };
   const objects = { total: tree.objects.length, files: tree.files.size, byKind: Object.fromEntries([...kinds].sort(([a], [b]) => a.localeCompare(b))) };
-  const fit: FitOutcome =
-    opts.fit === false
-      ? { checked: false, reason: "skipped (--no-fit)" }
-      : errors
-        ? { checked: false, reason: "skipped: the tree has validation errors" }
-        : await fitPlatform(root, g, opts.charts ? { charts: opts.charts } : {});
+  const fit = await fitFor(root, g, opts, errors, profile.name);
   const failed = errors > 0 || (fit.checked && !fit.report.fits);
   if (opts.json) {
-    printJson({ ...summary, objects, resources: fitJson(fit), validation: { ok: errors === 0, errors, warnings, checks: validation.checks, findings: validation.findings }, changes });
+    printJson({ ...summary, profile: profileJson(profile), objects, resources: fitJson(fit), validation: { ok: errors === 0, errors, warnings, checks: validation.checks, findings: validation.findings }, changes });
     return failed ? EXIT.failed : EXIT.ok;
   }
   const out: string[] = [];
   const p = m.cluster.profile;
   out.push(bold(`BeckerKube plan: ${m.cluster.name}`));
   out.push(`  Minikube profile ${p.name}, node ${p.node}, Kubernetes ${p.kubernetesVersion}, ${p.cpus} CPUs, ${p.memory} memory`);
+  out.push(...profileLines(profile, p));
   out.push(`  CNI ${p.cni}: ${summary.cni.enforcesNetworkPolicy ? "enforces NetworkPolicy" : red("does NOT enforce NetworkPolicy")}`);
   out.push(`  Node network ${m.network.node.network} ${m.network.node.subnet} (${p.driver}): node ${m.network.node.ip}, gateway ${m.network.node.gateway}`);
-  out.push(`  Flux: ${m.gitops.repository}@${m.gitops.branch} every ${m.gitops.interval} -> ${m.gitops.path}`);
+  out.push(`  Flux: ${m.gitops.repository}@${m.gitops.branch} every ${m.gitops.interval} -> ${profile.path}`);
   out.push(`  Routes: ${m.network.routes === "gateway-api" ? "Gateway API HTTPRoutes on the Istio gateway" : "Ingress objects on ingress-nginx"}`);
   out.push("", bold(`Services (MetalLB pool ${m.network.loadBalancerPool.start}-${m.network.loadBalancerPool.end})`));
   out.push(
@@ -107,7 +109,7 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
       .map(([k, n]) => `${n} ${k}`)
       .join(", ")}`,
   );
-  out.push("", ...fitLines(fit, p));
+  out.push("", ...fitLines(fit, p, profile.nodes));
   out.push("", bold("Validation") + dim(` (${validation.checks.join(", ")}${kustomize ? "" : "; kustomize build skipped: kubectl not found"})`));
   const notSealed = validation.findings.filter((f) => f.rule === "secrets/not-sealed");
   if (errors === 0) out.push(green(`  ok: no errors`) + (warnings ? yellow(`, ${warnings} warning(s)`) : ""));
@@ -121,7 +123,10 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
   process.stdout.write(out.join("\n") + "\n");
   const shown = validation.findings.filter((f) => f.severity === "error" || f.rule !== "secrets/not-sealed");
   if (shown.length) printFindings(shown);
-  if (fit.checked && !fit.report.fits) process.stderr.write(`${red("bk plan: the platform does not fit the node")}\n${fit.report.problems.map((x) => `  - ${x}`).join("\n")}\n`);
+  if (fit.checked && !fit.report.fits)
+    process.stderr.write(
+      `${red(`bk plan: the platform does not fit ${profile.nodes > 1 ? `the ${profile.nodes} nodes of profile ${profile.name}` : "the node"}`)}\n${fit.report.problems.map((x) => `  - ${x}`).join("\n")}\n`,
+    );
   return failed ? EXIT.failed : EXIT.ok;
 }
 
@@ -149,9 +154,41 @@ function fitJson(fit: FitOutcome) {
 
 const TOP = 8;
 
+function profileOrError(m: Model, name: string | undefined): ProfileModel | Error {
+  try {
+    return findProfile(m, name);
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+function fitFor(root: string, g: Parameters<typeof fitPlatform>[1], opts: PlanOptions, errors: number, profile: string): Promise<FitOutcome> {
+  if (opts.fit === false) return Promise.resolve({ checked: false, reason: "skipped (--no-fit)" });
+  if (errors) return Promise.resolve({ checked: false, reason: "skipped: the tree has validation errors" });
+  return fitPlatform(root, g, { ...(opts.charts ? { charts: opts.charts } : {}), profile });
+}
+
+/** Which profile the plan is for, and what it changes (an ha one). */
+function profileLines(profile: ProfileModel, p: Model["cluster"]["profile"]): string[] {
+  const out = [`  Profile ${profile.name} (${profile.kind}): ${profile.nodes} node(s)${profile.nodes > 1 ? ", each" : ""} of ${p.cpus} CPUs and ${p.memory}; Flux entry point ${profile.path}`];
+  const accepted = Object.keys(profile.accepted);
+  if (profile.kind === "ha")
+    out.push(
+      dim(
+        `    stateless components x${profile.replicas} with a budget and a spread over nodes; PostgreSQL ${profile.postgres.instances} instances, ${profile.postgres.synchronous} synchronous; ${accepted.length} accepted single point(s): ${accepted.join(", ")}`,
+      ),
+    );
+  return out;
+}
+
+function profileJson(p: ProfileModel) {
+  return { name: p.name, kind: p.kind, nodes: p.nodes, path: p.path, replicas: p.replicas, postgres: p.postgres, accepted: p.accepted };
+}
+
 /** Requests and limits against the node, and the largest consumers. */
-function fitLines(fit: FitOutcome, p: Model["cluster"]["profile"]): string[] {
-  const out = [bold("Resources") + dim(` (${p.cpus} CPUs, ${p.memory} memory, less ${p.reserved.cpu} CPU and ${p.reserved.memory} reserved)`)];
+function fitLines(fit: FitOutcome, p: Model["cluster"]["profile"], nodes: number): string[] {
+  const each = nodes > 1 ? `${nodes} nodes, each ` : "";
+  const out = [bold("Resources") + dim(` (${each}${p.cpus} CPUs, ${p.memory} memory, less ${p.reserved.cpu} CPU and ${p.reserved.memory} reserved)`)];
   if (!fit.checked) return [...out, yellow(`  not checked: ${fit.reason}`)];
   const r = fit.report;
   const steady = r.workloads.filter((w) => !w.transient);
