@@ -245,7 +245,8 @@ dev
 
 program
   .command("netpol")
-  .description("who can reach whom under the generated NetworkPolicies, checked against the definition's declared edges")
+  .description("who can reach whom under the generated NetworkPolicies and the mesh's AuthorizationPolicies, each layer checked against the definition's declared edges and against the other")
+  .option("--committed", "evaluate the policies in the committed tree's files instead of what the definition synthesizes")
   .option("--json", "machine-readable output")
   .action((opts) => run(async (root) => (await import("./commands/netpol.js")).netpolCommand(root, opts)));
 

@@ -15,7 +15,7 @@ export function edgeLabel(t: EdgeTarget): string {
 }
 
 export function renderArchitecture(m: Model): string {
-  const sections = [overview, networkSection, addressSection, certificateSection, namespaceSection, chartSection, applicationSection, databaseSection, storageSection, secretSection, profileSection];
+  const sections = [overview, networkSection, addressSection, certificateSection, namespaceSection, meshSection, chartSection, applicationSection, databaseSection, storageSection, secretSection, profileSection];
   return sections.flatMap((section) => section(m)).join("\n");
 }
 
@@ -92,6 +92,20 @@ function namespaceSection(m: Model): string[] {
       ["Namespace", "Enforced level", "Kind", "Why not restricted"],
       m.namespaces.map((n) => [n.name, n.podSecurity, n.kind, n.why ?? "-"]),
     ),
+    "",
+  ];
+}
+
+function meshSection(m: Model): string[] {
+  const mesh = m.mesh;
+  if (!mesh) return [];
+  const cni = mesh.cni
+    ? `Istio's CNI node agent (chart \`${mesh.cni.chart}\`) in \`${mesh.cni.namespace}\`, so sidecars are injected without the privileged istio-init container`
+    : "no CNI node agent (`mesh.cni.chart: none`: its chart is not in the upstream mirror), so no namespace is labelled for injection and the policies are inert until it is pinned";
+  return [
+    "## Service mesh",
+    "",
+    `Istio in ${mesh.mode} mode across the application namespaces (${mesh.namespaces.map((n) => `\`${n}\``).join(", ")}): PeerAuthentication STRICT, an ALLOW-nothing AuthorizationPolicy per namespace and one ALLOW policy per declared edge (\`apps/<app>/mesh.yaml\`), principals \`${mesh.trustDomain}/ns/<namespace>/sa/<service account>\`. ${cni[0]!.toUpperCase()}${cni.slice(1)}. Each sidecar requests ${mesh.proxy.requests.cpu} CPU and ${mesh.proxy.requests.memory}. \`bk netpol\` checks this layer against the NetworkPolicies; docs/design.md says why sidecars and not ambient.`,
     "",
   ];
 }

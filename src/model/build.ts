@@ -26,6 +26,7 @@ import { profilesOf } from "./profiles.js";
 import { notificationSecrets, notificationsOf } from "./notifications.js";
 import { INFRA_CONTAINER_NAMES } from "./infra-resources.js";
 import { volumeBackupSecrets, volumeBackupsOf } from "./volume-backups.js";
+import { meshOf } from "./mesh.js";
 
 export interface ParsedDefinition {
   cluster: ClusterDef;
@@ -57,6 +58,10 @@ export function buildModel(parsed: ParsedDefinition): Model {
   const databases = databasesOf(infra, components);
   const notifications = notificationsOf(c, infra);
   const volumeBackups = volumeBackupsOf(infra, components);
+  const mesh = meshOf(
+    infra.mesh,
+    apps.map((a) => a.namespace),
+  );
   const secrets = [...declaredSecrets(parsed, databases, byId), ...notificationSecrets(notifications, infra.monitoring.namespace), ...volumeBackupSecrets(volumeBackups)].sort((a, b) =>
     (a.namespace + "/" + a.name).localeCompare(b.namespace + "/" + b.name),
   );
@@ -75,6 +80,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     ...upstream,
     ...(notifications ? { notifications } : {}),
     ...(volumeBackups ? { volumeBackups } : {}),
+    ...(mesh ? { mesh } : {}),
     endpoints,
     certificates: certificatesOf(endpoints),
     registry,
@@ -289,6 +295,7 @@ function componentOf(app: AppDef, name: string, cdef: ComponentDef, registry: st
     resources: cdef.resources,
     metrics: cdef.metrics,
     route: cdef.route,
+    ...(cdef.paths ? { paths: cdef.paths } : {}),
     health: cdef.health,
     database: cdef.database,
     migration: cdef.migration,

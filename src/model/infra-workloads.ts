@@ -72,7 +72,8 @@ function charted(facts: Facts, key: ChartRow, d: ChartRowDecision): Workload {
     if (!p) throw new Error(`${key}: ${f.chart} ${f.version} renders no port named ${name} (${ports.map((x) => x.name).join(", ")}): pick the metrics port in src/model/infra-workloads.ts`);
     return p.port;
   });
-  return { id, title, namespace, selector, labels, ports, metricsPorts };
+  const follow = (v: string) => (d.release !== undefined && v === f.release ? d.release : v);
+  return { id, title, namespace, selector, labels, ports, metricsPorts, ...(f.serviceAccount ? { serviceAccount: follow(f.serviceAccount) } : {}) };
 }
 
 /** What the table reads: where each upstream component is installed and the ports the definition pins. */

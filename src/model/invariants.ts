@@ -10,6 +10,7 @@ import type { ComponentDef } from "./schema.js";
 import { lineOf, renderPath, type Path, type SourceFile } from "./source.js";
 import { checkNodeNetwork } from "./network-rules.js";
 import { checkProfiles } from "./profile-invariants.js";
+import { NO_CHART } from "./mesh.js";
 
 export interface Sources {
   cluster: SourceFile;
@@ -56,6 +57,7 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
   checkAlertRouting(c);
   checkNotifications(c);
   checkVolumeBackups(c);
+  checkMesh(c);
   const dbs = checkPostgres(c);
   checkApplications(c, requireNs, dbs);
   checkStartOrder(c);
@@ -245,6 +247,29 @@ function checkVolumeBackups({ parsed, src, at, model }: Check): void {
         "name one of the volumes listed, or remove the entry",
       );
   }
+}
+
+/** The mesh's CNI agent is a pinned chart in a privileged namespace, or explicitly none. */
+function checkMesh({ parsed, src, at }: Check): void {
+  const mesh = parsed.infra.mesh;
+  if (!mesh || mesh.cni.chart === NO_CHART) return;
+  if (!parsed.infra.charts[mesh.cni.chart])
+    at(
+      src.infra,
+      ["mesh", "cni", "chart"],
+      "definition/mesh-cni-chart",
+      `mesh.cni.chart '${mesh.cni.chart}' is not a key of charts:`,
+      `pin Istio's cni chart under charts: as '${mesh.cni.chart}', or write 'none' (no sidecars are injected)`,
+    );
+  const ns = parsed.cluster.namespaces.find((n) => n.name === mesh.cni.namespace);
+  if (ns?.podSecurity !== "privileged")
+    at(
+      src.infra,
+      ["mesh", "cni", "namespace"],
+      "definition/mesh-cni-namespace",
+      `the CNI node agent needs host access, but namespace '${mesh.cni.namespace}' is not declared privileged`,
+      "run it in a privileged namespace such as kube-system",
+    );
 }
 
 /** PostgreSQL roles and databases: each declared once, every owner a role; returns the database names. */
@@ -463,6 +488,7 @@ function checkComponentRoute({ at }: Check, { s, comp, base, d, routes }: Compon
     if (prev) at(s, [...base, "route"], "definition/route-duplicate", `route ${d.route} is already served by ${prev}`, "give each component its own path prefix");
     else routes.set(d.route, comp.id);
   }
+  if (d.paths && !d.port) at(s, [...base, "paths"], "definition/paths-without-port", `${comp.id} declares paths but serves no port`, "set 'port:' or remove 'paths:'");
   if (d.health && !d.route) at(s, [...base, "health"], "definition/health-without-route", `${comp.id} declares a health URL but no route to reach it`, "add 'route:' with the path prefix, or remove 'health:'");
   if (d.health && d.route && !d.health.startsWith(d.route)) at(s, [...base, "health"], "definition/health-outside-route", `health URL ${d.health} is not under the route ${d.route}`, `use a path under ${d.route}`);
 }

@@ -171,6 +171,8 @@ export interface ComponentModel {
   health?: string;
   /** The PostgreSQL database it uses. */
   database?: string;
+  /** URL path prefixes it serves to its clients, where the definition declares them (the mesh admits only these). */
+  paths?: string[];
   migration?: { command: string[]; deadlineSeconds: number };
   cronJobs: Array<{ name: string; schedule: string; command: string[] }>;
   persistence?: { size: string; mountPath: string };
@@ -406,12 +408,27 @@ export interface Workload {
   ports: WorkloadPort[];
   /** Ports Prometheus scrapes. */
   metricsPorts: number[];
+  /** The ServiceAccount its pods run as, where a chart renders them (its mesh identity). */
+  serviceAccount?: string;
 }
 
 /**
  * What one chart renders for an infrastructure workload's pods, as src/model/upstream-facts.generated.ts records it
  * (`npm run gen:facts`): the labels that stay put across chart releases and the ports the pods listen on.
  */
+/** The service mesh across the application namespaces (model/mesh.ts). */
+export interface MeshModel {
+  mode: "sidecar";
+  trustDomain: string;
+  /** Every application namespace. */
+  namespaces: string[];
+  /** The CNI node agent's chart key and namespace; absent: not installed. */
+  cni?: { chart: string; namespace: string };
+  /** Whether the application namespaces are labelled for injection: only with the CNI agent installed. */
+  injection: boolean;
+  proxy: ResourcesModel;
+}
+
 export interface ChartPodFacts {
   chart: string;
   version: string;
@@ -419,6 +436,8 @@ export interface ChartPodFacts {
   release: string;
   labels: Record<string, string>;
   ports: WorkloadPort[];
+  /** The pods' serviceAccountName ("default" when the chart sets none): their identity in the mesh. */
+  serviceAccount?: string;
 }
 
 /** The infrastructure pods policies refer to, by role. hostNetwork pods (MetalLB speaker, node exporter, kube-proxy) are absent: NetworkPolicy does not apply to them. */
@@ -472,6 +491,8 @@ export interface Model {
   notifications?: NotificationsModel;
   /** Absent: no volume leaves the node. */
   volumeBackups?: VolumeBackupsModel;
+  /** Absent: no mesh beyond the gateway. */
+  mesh?: MeshModel;
   endpoints: EndpointModel[];
   certificates: CertificateModel[];
   /** host:port of the private registry, as image references use it. */

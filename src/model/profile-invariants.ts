@@ -75,7 +75,8 @@ function checkHa(m: Model, p: ProfileModel, { cluster, infra, apps, at }: Where)
     if (!(key in p.accepted))
       at(cluster, [...base, "accepted"], "profile/single-point", `${key} would be a single point of failure on profile '${p.name}': ${reason}`, `move it to storage that survives a node ${accept(key)}`);
   for (const key of Object.keys(m.charts)) {
-    if (key in HA_RELEASES || key in WITHOUT_DEPLOYMENTS || key in p.accepted) continue;
+    // The mesh's CNI node agent is a DaemonSet: one on every node already.
+    if (key in HA_RELEASES || key in WITHOUT_DEPLOYMENTS || key in p.accepted || key === m.mesh?.cni?.chart) continue;
     at(
       infra,
       ["charts", key],

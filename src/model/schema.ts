@@ -4,6 +4,7 @@
  * references that must resolve) live in invariants.ts, because zod sees one value at a time.
  */
 import { z } from "zod";
+import { ComponentPathsSchema, MeshSchema } from "./mesh.js";
 import { durationMs } from "../core/duration.js";
 import { imageRefProblem, parseImage, unpinnedReason } from "../core/image-ref.js";
 import { compareQuantities, parseQuantity } from "../core/quantity.js";
@@ -464,6 +465,8 @@ const InfraFile = z
       })
       .strict()
       .optional(),
+    /** The service mesh across the application namespaces (model/mesh.ts). Absent: Istio serves the gateway only. */
+    mesh: MeshSchema.optional(),
   })
   .strict();
 
@@ -542,6 +545,8 @@ const Component = z
     cronJobs: z.array(z.object({ name: dnsLabel("cron job name"), schedule: cronSchedule, command: z.array(z.string()).min(1) }).strict()).default([]),
     persistence: z.object({ size: quantity, mountPath }).strict().optional(),
     talksTo: z.array(Edge).default([]),
+    /** The URL path prefixes it serves to the components that talk to it: the mesh admits those paths only (model/mesh.ts). */
+    paths: ComponentPathsSchema.optional(),
     pdb: z.boolean().default(false),
   })
   .strict();

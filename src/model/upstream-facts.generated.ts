@@ -15,6 +15,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
       { name: "http-metrics", port: 9402, protocol: "TCP" },
       { name: "http-healthz", port: 9403, protocol: "TCP" },
     ],
+    serviceAccount: "cert-manager",
   },
   certManagerWebhook: {
     chart: "cert-manager",
@@ -26,6 +27,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
       { name: "http-metrics", port: 9402, protocol: "TCP" },
       { name: "https", port: 10250, protocol: "TCP" },
     ],
+    serviceAccount: "cert-manager-webhook",
   },
   chartmuseum: {
     chart: "chartmuseum",
@@ -35,6 +37,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
     ports: [
       { name: "http", port: 8080, protocol: "TCP" },
     ],
+    serviceAccount: "default",
   },
   cnpgOperator: {
     chart: "cloudnative-pg",
@@ -45,6 +48,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
       { name: "metrics", port: 8080, protocol: "TCP" },
       { name: "webhook-server", port: 9443, protocol: "TCP" },
     ],
+    serviceAccount: "cloudnative-pg",
   },
   fluentBit: {
     chart: "fluent-bit",
@@ -54,6 +58,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
     ports: [
       { name: "http", port: 2020, protocol: "TCP" },
     ],
+    serviceAccount: "fluent-bit",
   },
   gateway: {
     chart: "gateway",
@@ -66,6 +71,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
       { name: "status-port", port: 15021, protocol: "TCP" },
       { name: "http-envoy-prom", port: 15090, protocol: "TCP" },
     ],
+    serviceAccount: "bk-gateway",
   },
   grafana: {
     chart: "kube-prometheus-stack",
@@ -78,6 +84,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
       { name: "gossip-tcp", port: 9094, protocol: "TCP" },
       { name: "gossip-udp", port: 9094, protocol: "UDP" },
     ],
+    serviceAccount: "kube-prometheus-stack-grafana",
   },
   ingressController: {
     chart: "ingress-nginx",
@@ -90,6 +97,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
       { name: "webhook", port: 8443, protocol: "TCP" },
       { name: "metrics", port: 10254, protocol: "TCP" },
     ],
+    serviceAccount: "ingress-nginx",
   },
   istiod: {
     chart: "istiod",
@@ -103,6 +111,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
       { name: "http-monitoring", port: 15014, protocol: "TCP" },
       { name: "https-webhooks", port: 15017, protocol: "TCP" },
     ],
+    serviceAccount: "istiod",
   },
   kubeStateMetrics: {
     chart: "kube-prometheus-stack",
@@ -113,6 +122,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
       { name: "http", port: 8080, protocol: "TCP" },
       { name: "metrics", port: 8081, protocol: "TCP" },
     ],
+    serviceAccount: "kube-prometheus-stack-kube-state-metrics",
   },
   loki: {
     chart: "loki",
@@ -125,6 +135,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
       { name: "http-sidecar", port: 8080, protocol: "TCP" },
       { name: "grpc", port: 9095, protocol: "TCP" },
     ],
+    serviceAccount: "loki",
   },
   metallbController: {
     chart: "metallb",
@@ -135,6 +146,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
       { name: "metricshttps", port: 9120, protocol: "TCP" },
       { name: "webhook-server", port: 9443, protocol: "TCP" },
     ],
+    serviceAccount: "metallb-controller",
   },
   prometheusOperator: {
     chart: "kube-prometheus-stack",
@@ -144,6 +156,7 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
     ports: [
       { name: "https", port: 10250, protocol: "TCP" },
     ],
+    serviceAccount: "kube-prometheus-stack-operator",
   },
   sealedSecrets: {
     chart: "sealed-secrets",
@@ -154,5 +167,6 @@ export const UPSTREAM_FACTS: Readonly<Record<string, ChartPodFacts>> = {
       { name: "http", port: 8080, protocol: "TCP" },
       { name: "metrics", port: 8081, protocol: "TCP" },
     ],
+    serviceAccount: "sealed-secrets-controller",
   },
 };

@@ -10,6 +10,7 @@ import type { Model, Protocol } from "../model/model.js";
 import { DNS_PORT } from "../core/well-known.js";
 import { API_SERVER_PORT, buildInventory, type EndpointGroup, type Inventory, type InventoryEndpoint } from "./inventory.js";
 import { pathKey, requiredPaths, type PathIntent } from "./intent.js";
+import { analyzeMesh, type MeshLayerReport } from "./mesh.js";
 import { evaluate, parsePolicies, type DirectionVerdict, type Endpoint, type Policy } from "./semantics.js";
 
 export interface PortProtocol {
@@ -67,6 +68,8 @@ export interface NetpolReport {
   withoutDefaultDeny: string[];
   /** Policy fields the evaluator could not read. */
   problems: string[];
+  /** The mesh layer (AuthorizationPolicies, PeerAuthentications) beside NetworkPolicy, when the definition has a mesh. */
+  mesh?: MeshLayerReport;
 }
 
 /** Ports to try towards an address outside the pod network: every port a policy or the definition names. */
@@ -160,6 +163,10 @@ export function analyzeNetworkPolicies(m: Model, objects: readonly KubeObject[],
     }
   }
 
+  const mesh = analyzeMesh(m, objects, inv, required, (src, dst, port, protocol) => {
+    const v = check(src, dst, { port, protocol });
+    return { allowed: v.allowed, why: v.allowed ? `egress: ${sideText(v.egress, src.id, "egress")}; ingress: ${sideText(v.ingress, dst.id, "ingress")}` : denialText(v, src.id, dst.id) };
+  });
   const externalCaveats = externalCaveatsOf(m);
   const withoutDefaultDeny = namespacesWithoutDefaultDeny(m, policies);
 
@@ -175,7 +182,7 @@ export function analyzeNetworkPolicies(m: Model, objects: readonly KubeObject[],
   }));
 
   return {
-    ok: blocked.length === 0 && undeclared.length === 0,
+    ok: blocked.length === 0 && undeclared.length === 0 && (mesh?.ok ?? true),
     policies: policies.length,
     endpoints,
     open,
@@ -185,7 +192,16 @@ export function analyzeNetworkPolicies(m: Model, objects: readonly KubeObject[],
     externalCaveats,
     withoutDefaultDeny,
     problems,
+    ...(mesh ? { mesh } : {}),
   };
+}
+
+function denialText(v: ReturnType<typeof evaluate>, from: string, to: string): string {
+  const reasons: string[] = [];
+  if (!v.egress && !v.ingress) return "outside the pod network on both ends";
+  if (v.egress?.isolated && !v.egress.allowedBy.length) reasons.push(`no policy allows egress from ${from}`);
+  if (v.ingress?.isolated && !v.ingress.allowedBy.length) reasons.push(`no policy allows ingress to ${to}`);
+  return reasons.join("; ") || "denied";
 }
 
 export function formatPort(p: PortProtocol): string {
@@ -209,6 +225,22 @@ export function netpolFindings(r: NetpolReport): Finding[] {
       severity: "error",
       message: `${u.from} can reach ${u.to} on ${formatPort(u)}, which the definition does not declare (egress: ${u.egress}; ingress: ${u.ingress})`,
       fix: "declare the path in the definition (talksTo, database, route or metrics) or narrow the policies that open it",
+    });
+  }
+  for (const d of r.mesh?.disagreements ?? []) {
+    out.push({
+      rule: "netpol/layers-disagree",
+      severity: "error",
+      message: `${d.from} -> ${d.to} ${d.port}/${d.protocol}: NetworkPolicy ${d.networkPolicy}s (${d.networkPolicyWhy}) but the mesh ${d.mesh}s (${d.meshWhy})`,
+      fix: "both layers come from the same declared edges (src/synth/netpol.ts, src/synth/mesh.ts): regenerate with bk synth, or fix the policy edited by hand",
+    });
+  }
+  for (const b of r.mesh?.blocked ?? []) {
+    out.push({
+      rule: "netpol/mesh-blocked",
+      severity: "error",
+      message: `the mesh denies ${b.from} -> ${b.to} on ${b.port}/${b.protocol}, which it needs (${b.why}): ${b.reason}`,
+      fix: "allow the edge in the namespace's AuthorizationPolicies (src/synth/mesh.ts generates them from the definition)",
     });
   }
   return out;

@@ -4,6 +4,7 @@
  * external edges, and every failure.
  */
 import { formatPort, type EndpointReport, type NetpolReport, type PortProtocol } from "./analyze.js";
+import type { MeshLayerReport } from "./mesh.js";
 
 export interface RenderStyle {
   bold: (s: string) => string;
@@ -98,7 +99,35 @@ export function renderReport(r: NetpolReport, style: RenderStyle = plain): strin
     out.push(style.red(style.bold(`Open paths nobody declared (${r.undeclared.length})`)));
     for (const u of r.undeclared) out.push(style.red(`  ${u.from} -> ${u.to} ${formatPort(u)}`) + style.dim(`  egress: ${u.egress}; ingress: ${u.ingress}`));
   }
-  const summary = `bk netpol: ${r.policies} policies, ${r.endpoints.length} endpoints; ${okRequired}/${r.required.length} required paths open, ${r.blocked.length} blocked, ${r.undeclared.length} undeclared open`;
+  if (r.mesh) out.push(...renderMesh(r.mesh, style));
+  const summary = `bk netpol: ${r.policies} policies, ${r.endpoints.length} endpoints; ${okRequired}/${r.required.length} required paths open, ${r.blocked.length} blocked, ${r.undeclared.length} undeclared open${r.mesh ? `; mesh: ${r.mesh.authorizationPolicies} AuthorizationPolicies, ${r.mesh.blocked.length} blocked, ${r.mesh.disagreements.length} disagreements between the layers` : ""}`;
   out.push(r.ok ? style.green(summary) : style.red(summary));
   return out.join("\n") + "\n";
+}
+
+/** The mesh layer: per namespace, the paths only the mesh decides differently, and what each layer says. */
+function renderMesh(m: MeshLayerReport, style: RenderStyle): string[] {
+  const out: string[] = ["", style.bold(`Mesh layer: ${m.authorizationPolicies} AuthorizationPolicies, ${m.peerAuthentications} PeerAuthentications`)];
+  for (const n of m.namespaces) {
+    const flags = [`mTLS ${n.mtls}`, n.defaultDeny ? "default deny" : style.red("no default deny"), n.injection ? "sidecars injected" : style.yellow("not injected (no CNI agent): policies inert")];
+    out.push(`  ${n.namespace}: ${flags.join(", ")}`);
+  }
+  const open = m.required.filter((x) => x.allowed).length;
+  out.push(style.dim(`  ${open}/${m.required.length} required paths into the mesh allowed`));
+  if (m.unauthenticated.length) {
+    out.push(style.bold("  Open to callers without a mesh identity") + style.dim(" (NetworkPolicy is the gate: it admits only the clients listed)"));
+    for (const c of m.unauthenticated)
+      out.push(`    ${c.to}:${c.port}${c.paths ? ` ${c.paths.join(" ")}` : ""}${c.methods ? ` (${c.methods.join(",")})` : ""} ${style.dim(`<- ${c.networkPolicyAdmits.join(", ") || "nobody"}`)}`);
+  }
+  for (const p of m.problems) out.push(style.yellow(`  warning: ${p}`));
+  if (m.blocked.length) {
+    out.push(style.red(style.bold(`  Required paths the mesh denies (${m.blocked.length})`)));
+    for (const b of m.blocked) out.push(style.red(`    ${b.from} -> ${b.to} ${formatPort(b)}`) + style.dim(`  (${b.why}) ${b.reason}`));
+  }
+  if (m.disagreements.length) {
+    out.push(style.red(style.bold(`  The layers disagree (${m.disagreements.length})`)));
+    for (const d of m.disagreements)
+      out.push(style.red(`    ${d.from} -> ${d.to} ${d.port}/${d.protocol}: NetworkPolicy ${d.networkPolicy}, mesh ${d.mesh}`) + style.dim(`  (NetworkPolicy: ${d.networkPolicyWhy}; mesh: ${d.meshWhy})`));
+  }
+  return out;
 }

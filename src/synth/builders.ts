@@ -12,6 +12,7 @@ import type { IService } from "kubernetes-models/v1/Service";
 import type { KubeObject, PlacedObject } from "../core/object.js";
 import type { ChartPinModel, EndpointModel, GitSourcePinModel, Model, NamespaceModel } from "../model/model.js";
 import { FLUX_NAMESPACE } from "../core/well-known.js";
+import { meshNamespaceLabels } from "../model/mesh.js";
 
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "beckerkube" } as const;
 
@@ -45,6 +46,7 @@ export function namespace(m: Model, ns: NamespaceModel): KubeObject {
         "pod-security.kubernetes.io/audit-version": v,
         "pod-security.kubernetes.io/warn": "restricted",
         "pod-security.kubernetes.io/warn-version": v,
+        ...meshNamespaceLabels(m.mesh, ns.name),
       },
       ...(Object.keys(annotations).length ? { annotations } : {}),
     },

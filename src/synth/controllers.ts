@@ -9,6 +9,7 @@ import { CONTROLLERS } from "../model/layout.js";
 import { mergeValues, monitoringValuesPatch } from "./observability/index.js";
 import { LOKI_PORT } from "../core/well-known.js";
 import { size } from "./resources.js";
+import { meshCniReleases, meshIstiodValues } from "./mesh.js";
 
 const TEN_MINUTES = "10m";
 
@@ -23,7 +24,7 @@ export function synthControllers(m: Model): PlacedObject[] {
     ...releaseFile("cert-manager", certManagerRelease(m)),
     ...releaseFile("sealed-secrets", sealedSecretsRelease(m)),
     ...releaseFile("ingress-nginx", ingressNginxRelease(m)),
-    ...releaseFile("istio", ...istioReleases(m)),
+    ...releaseFile("istio", ...istioReleases(m), ...meshCniReleases(m)),
     ...releaseFile("cloudnative-pg", cloudnativePgRelease(m)),
     ...releaseFile("kube-prometheus-stack", monitoringRelease(m)),
     ...gatewayApiCrds(m),
@@ -144,13 +145,16 @@ function istioReleases(m: Model): Release[] {
     pin: m.istio.charts.istiod,
     timeout: TEN_MINUTES,
     dependsOn: [{ name: "istio-base" }],
-    values: {
-      pilot: { resources: size(m, "istiod") },
-      meshConfig: { accessLogFile: "/dev/stdout" },
-      // istio-system and the gateway's namespace enforce "restricted", which requires a seccomp profile.
-      seccompProfile: RUNTIME_DEFAULT_SECCOMP,
-      global: { proxy: { seccompProfile: RUNTIME_DEFAULT_SECCOMP } },
-    },
+    values: mergeValues(
+      {
+        pilot: { resources: size(m, "istiod") },
+        meshConfig: { accessLogFile: "/dev/stdout" },
+        // istio-system and the gateway's namespace enforce "restricted", which requires a seccomp profile.
+        seccompProfile: RUNTIME_DEFAULT_SECCOMP,
+        global: { proxy: { seccompProfile: RUNTIME_DEFAULT_SECCOMP } },
+      },
+      meshIstiodValues(m),
+    ),
   });
   const istioGateway = helmRelease({
     name: m.istio.gatewayName,

@@ -9,6 +9,7 @@ import { synthConfigs } from "./configs.js";
 import { synthControllers } from "./controllers.js";
 import { synthFlux } from "./flux.js";
 import { synthNetworkPolicies } from "./netpol.js";
+import { synthMesh } from "./mesh.js";
 import { synthNotifications } from "./notifications.js";
 import { synthObservability } from "./observability/index.js";
 import { synthProfiles } from "./profiles.js";
@@ -16,7 +17,7 @@ import { synthVolumeBackups } from "./volume-backups.js";
 
 /** `sealed`: the SealedSecrets already in the tree, so pods can roll when a secret they read is resealed. */
 export function synthesize(m: Model, sealed: readonly KubeObject[] = []): PlacedObject[] {
-  const objects = [...synthFlux(m), ...synthControllers(m), ...synthConfigs(m), ...synthApps(m, sealed), ...synthNetworkPolicies(m), ...synthObservability(m), ...synthVolumeBackups(m)];
+  const objects = [...synthFlux(m), ...synthControllers(m), ...synthConfigs(m), ...synthApps(m, sealed), ...synthNetworkPolicies(m), ...synthMesh(m), ...synthObservability(m), ...synthVolumeBackups(m)];
   const tree = [...objects, ...synthNotifications(m, objects)];
   return [...tree, ...synthProfiles(m, tree, (pm) => synthesize(pm, sealed))];
 }

@@ -13,10 +13,11 @@ import type { RenderedRelease } from "./upstream/objects.js";
 import { checkSecretSources } from "./upstream/secrets.js";
 import { checkWorkloadFacts } from "./upstream/workload-facts.js";
 import { checkBackupVolumes } from "./upstream/backup-volumes.js";
+import { checkMeshIdentities } from "./upstream/mesh-identities.js";
 
 export type { RenderedRelease } from "./upstream/objects.js";
 export type { SourceArtifact } from "./upstream/crds.js";
-export { checkBackupVolumes, checkCrdOrder, checkMonitors, checkNetpolPorts, checkSecretSources, checkWorkloadFacts, externalSources };
+export { checkBackupVolumes, checkMeshIdentities, checkCrdOrder, checkMonitors, checkNetpolPorts, checkSecretSources, checkWorkloadFacts, externalSources };
 export { METRICS_SWITCHES } from "./upstream/monitors.js";
 
 /** Every upstream/* check; the same finding reached twice (two endpoints on one Service) is reported once. */
@@ -28,6 +29,7 @@ export function checkAssumptions(m: Model, tree: readonly PlacedObject[], render
     ...checkSecretSources(m, tree, rendered),
     ...checkWorkloadFacts(m, tree, rendered),
     ...checkBackupVolumes(m, tree, rendered),
+    ...checkMeshIdentities(m, tree, rendered),
   ];
   const seen = new Set<string>();
   return all.filter((f) => {

@@ -16,6 +16,7 @@ import { findProfile } from "../model/profiles.js";
 import { SEALED_SUFFIX } from "../model/layout.js";
 import { synthesize } from "../synth/index.js";
 import { profileTree } from "../synth/profiles.js";
+import { withInjectedSidecars } from "../validate/mesh-sidecars.js";
 
 export type FitOutcome = { checked: true; report: FitReport; chartsFrom: string } | { checked: false; reason: string };
 
@@ -78,7 +79,9 @@ export async function fitPlatform(root: string, g: Generated, opts: FitOptions =
     const names = [...new Set(rendered.findings.map((f) => f.object).filter(Boolean))];
     return { checked: false, reason: `${names.join(", ")} did not render (\`bk validate\` says why)` };
   }
-  const objects = [...objectsOf.filter((p) => p.object.kind !== "HelmRelease").map((p) => p.object), ...rendered.rendered.flatMap((r) => r.objects)];
+  const all = [...objectsOf.filter((p) => p.object.kind !== "HelmRelease").map((p) => p.object), ...rendered.rendered.flatMap((r) => r.objects)];
+  // The mesh's sidecars come from the injector at admission, not from any chart: counted here.
+  const objects = g.model.mesh ? withInjectedSidecars(all, g.model.mesh.proxy) : all;
   const p = g.model.cluster.profile;
   const report = checkFit(objects, { capacity: nodeCapacity(p), reserve: reserveOf(p.reserved), nodes: profile.nodes });
   return { checked: true, report, chartsFrom: mirror ? `the chart mirror ${mirror}` : "the chart cache" };

@@ -78,6 +78,29 @@ describe("upstream assumptions of the real tree", () => {
     assert.deepEqual(upstreamRules(tree.objects, rendered, []), ["upstream/crd-source Kustomization/flux-system/gateway-api-crds", "upstream/crd-order Gateway/istio-ingress/bk-gateway"]);
   });
 
+  it("catch a mesh principal no rendered pod runs as: a component's and the gateway's (upstream/mesh-identity)", () => {
+    const swap = (from: string, to: string) => (o: KubeObject) => {
+      const rules = (o.spec as { rules: Array<{ from: Array<{ source: { principals: string[] } }> }> }).rules;
+      const source = rules[0]!.from[0]!.source;
+      assert.ok(source.principals.includes(from), `${o.metadata.name} names ${from}`);
+      source.principals = source.principals.map((p) => (p === from ? to : p));
+    };
+    const ap = (ns: string, name: string) => (o: KubeObject) => o.kind === "AuthorizationPolicy" && o.metadata.namespace === ns && o.metadata.name === name;
+    assert.deepEqual(upstreamRules(edited(ap("ffl", "allow-backend-from-frontend"), swap("cluster.local/ns/ffl/sa/ffl-frontend", "cluster.local/ns/ffl/sa/frontend"))), [
+      "upstream/mesh-identity AuthorizationPolicy/ffl/allow-backend-from-frontend",
+    ]);
+    assert.deepEqual(upstreamRules(edited(ap("ffl", "allow-frontend-from-gateway"), swap("cluster.local/ns/istio-ingress/sa/bk-gateway", "cluster.local/ns/istio-ingress/sa/istio-ingressgateway"))), [
+      "upstream/mesh-identity AuthorizationPolicy/ffl/allow-frontend-from-gateway",
+    ]);
+  });
+
+  it("istiod's injector, as the chart renders it, redirects traffic through the CNI agent and injects native sidecars", () => {
+    const cm = rendered.flatMap((r) => r.objects).find((o) => o.kind === "ConfigMap" && o.metadata.name === "istio-sidecar-injector")!;
+    const values = JSON.parse((cm as unknown as { data: { values: string } }).data.values) as { pilot: { cni: { enabled: boolean }; env: Record<string, string> } };
+    assert.equal(values.pilot.cni.enabled, true);
+    assert.equal(values.pilot.env.ENABLE_NATIVE_SIDECARS, "true");
+  });
+
   it("catch the cert-manager ServiceMonitor on tcp-prometheus-servicemonitor", () => {
     const objects = edited(named("ServiceMonitor", "cert-manager"), (o) => {
       (o.spec as { endpoints: Array<{ port: string }> }).endpoints[0]!.port = "tcp-prometheus-servicemonitor";

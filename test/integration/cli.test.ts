@@ -51,6 +51,8 @@ describe("bk", () => {
     assert.deepEqual(p.changes, { added: [], changed: [], removed: [] });
     const ffl = p.applications.find((a: { name: string }) => a.name === "ffl");
     assert.deepEqual(ffl.components.find((c: { name: string }) => c.name === "frontend").startsAfter, ["ffl/backend"]);
+    const apps = p.namespaces.filter((n: { kind: string }) => n.kind === "application").map((n: { name: string }) => n.name);
+    assert.deepEqual(p.mesh, { mode: "sidecar", namespaces: [...apps].sort(), injection: false, cni: null });
   });
 
   it("plan prints the human summary", () => {
@@ -59,6 +61,7 @@ describe("bk", () => {
     assert.match(r.stdout, /Registry\s+192\.168\.7\.21\s+5000/);
     assert.match(r.stdout, /CNI calico: enforces NetworkPolicy/);
     assert.match(r.stdout, /privileged: metallb-system/);
+    assert.match(r.stdout, /mesh \(sidecar, mTLS STRICT, deny by default\): ccbot, ffl, .*\(policies only: no CNI agent pinned/);
     assert.match(r.stdout, /Changes against the committed tree\n {2}none/);
   });
 

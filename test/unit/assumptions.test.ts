@@ -19,8 +19,9 @@ const model: Model = loadDefinition(REPO_ROOT).model;
 type Port = { name?: string; containerPort: number };
 const meta = (namespace: string, name: string, labels?: Record<string, string>) => ({ name, namespace, ...(labels ? { labels } : {}) });
 const container = (ports: Port[], extra: Record<string, unknown> = {}) => ({ name: "main", image: "example.org/main:1", ports, ...extra });
-function deployment(namespace: string, name: string, labels: Record<string, string>, ports: Port[], extra: Record<string, unknown> = {}): KubeObject {
-  return { apiVersion: "apps/v1", kind: "Deployment", metadata: meta(namespace, name), spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [container(ports, extra)] } } } };
+function deployment(namespace: string, name: string, labels: Record<string, string>, ports: Port[], extra: Record<string, unknown> = {}, serviceAccount?: string): KubeObject {
+  const spec = { ...(serviceAccount ? { serviceAccountName: serviceAccount } : {}), containers: [container(ports, extra)] };
+  return { apiVersion: "apps/v1", kind: "Deployment", metadata: meta(namespace, name), spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec } } };
 }
 function service(namespace: string, name: string, labels: Record<string, string>, selector: Record<string, string>, ports: Array<{ name: string; port: number; targetPort?: number | string }>): KubeObject {
   return { apiVersion: "v1", kind: "Service", metadata: meta(namespace, name, labels), spec: { selector, ports } };
@@ -309,10 +310,17 @@ describe("upstream/secret-source", () => {
 describe("upstream/workload-facts", () => {
   const w = model.workloads.metallbController;
   const chart = controllers("metallb", w.namespace, [
-    deployment(w.namespace, "metallb-controller", { ...w.labels }, [
-      { name: "metricshttps", containerPort: 9120 },
-      { name: "webhook-server", containerPort: 9443 },
-    ]),
+    deployment(
+      w.namespace,
+      "metallb-controller",
+      { ...w.labels },
+      [
+        { name: "metricshttps", containerPort: 9120 },
+        { name: "webhook-server", containerPort: 9443 },
+      ],
+      {},
+      w.serviceAccount,
+    ),
   ]);
 
   it("holds for the Model's MetalLB controller as the chart renders it", () => {
@@ -383,7 +391,7 @@ describe("upstream/workload-facts", () => {
   it("counts the ports Istio's injector adds to a gateway rendered with image auto", () => {
     const g = model.workloads.gateway;
     const gw = controllers("gw", g.namespace, [
-      deployment(g.namespace, "gw", { ...g.labels }, [], { image: "auto" }),
+      deployment(g.namespace, "gw", { ...g.labels }, [], { image: "auto" }, g.serviceAccount),
       service(g.namespace, "gw", {}, g.selector, [
         { name: "http", port: 80, targetPort: 80 },
         { name: "https", port: 443, targetPort: 443 },
@@ -398,7 +406,7 @@ describe("renderedPodFacts (npm run gen:facts)", () => {
   const labels = { app: "bk-gateway", istio: "bk-gateway", "helm.sh/chart": "gateway-1.30.3", "app.kubernetes.io/version": "1.30.3" };
   const gw = (extra: KubeObject[] = []) =>
     controllers("bk-gateway", w.namespace, [
-      deployment(w.namespace, "bk-gateway", labels, [{ name: "status-port", containerPort: 15021 }], { image: "auto" }),
+      deployment(w.namespace, "bk-gateway", labels, [{ name: "status-port", containerPort: 15021 }], { image: "auto" }, "bk-gateway"),
       service(w.namespace, "bk-gateway", {}, { istio: "bk-gateway" }, [
         { name: "https", port: 443, targetPort: 443 },
         { name: "status", port: 15021, targetPort: "status-port" },
@@ -419,9 +427,11 @@ describe("renderedPodFacts (npm run gen:facts)", () => {
           { name: "status-port", port: 15021, protocol: "TCP" },
           { name: "http-envoy-prom", port: 15090, protocol: "TCP" },
         ],
+        serviceAccount: "bk-gateway",
       },
     });
     const text = factsModule(facts);
+    assert.match(text, /\n {4}serviceAccount: "bk-gateway",\n {2}\},\n/);
     assert.equal(text, factsModule(renderedPodFacts(model, ["gateway"], [], [gw()])));
     assert.match(text, /\n {2}gateway: \{\n {4}chart: "",\n {4}version: "",\n {4}release: "bk-gateway",\n {4}labels: \{ app: "bk-gateway", istio: "bk-gateway" \},\n/);
   });

@@ -33,6 +33,7 @@ export function planSummary(m: Model) {
     routes: m.network.routes,
     services: m.endpoints.map((e) => ({ name: e.title, ip: e.ip, ports: e.ports.map((p) => p.port), namespace: e.namespace, purpose: e.purpose, caveat: e.caveat })),
     namespaces: m.namespaces.map((n) => ({ name: n.name, podSecurity: n.podSecurity, kind: n.kind, why: n.why })),
+    mesh: m.mesh ? { mode: m.mesh.mode, namespaces: m.mesh.namespaces, injection: m.mesh.injection, cni: m.mesh.cni ?? null } : null,
     applications: m.apps.map((a) => ({
       name: a.name,
       namespace: a.namespace,
@@ -92,6 +93,8 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
   const restricted = m.namespaces.filter((n) => n.podSecurity === "restricted").map((n) => n.name);
   out.push(`  restricted: ${restricted.join(", ")}`);
   for (const n of m.namespaces.filter((x) => x.podSecurity !== "restricted")) out.push(yellow(`  ${n.podSecurity}: ${n.name}`) + dim(` (${n.why})`));
+  const mesh = meshLine(m);
+  if (mesh) out.push(mesh);
   out.push("", bold("Applications"));
   for (const a of summary.applications) {
     out.push(`  ${a.name} (namespace ${a.namespace})`);
@@ -222,4 +225,11 @@ function fitLines(fit: FitOutcome, p: Model["cluster"]["profile"], nodes: number
     out.push(yellow(`  memory limits add up to ${pct(r.limits.memory, r.allocatable.memory)} of what the node offers: if every workload used its limit at once, the kernel would kill containers for memory`));
   for (const problem of r.problems) out.push(red(`  ${problem}`));
   return out;
+}
+
+/** The mesh's namespaces and whether its sidecars run, for the Namespaces block. */
+function meshLine(m: Model): string | undefined {
+  if (!m.mesh) return undefined;
+  const how = m.mesh.injection ? `sidecars injected, CNI agent in ${m.mesh.cni!.namespace}` : "policies only: no CNI agent pinned (mesh.cni.chart: none), so no sidecar is injected";
+  return `  mesh (${m.mesh.mode}, mTLS STRICT, deny by default): ${m.mesh.namespaces.join(", ")}` + dim(` (${how})`);
 }

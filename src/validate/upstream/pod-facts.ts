@@ -72,7 +72,13 @@ export function podFactsOf(w: Workload, pods: readonly Pods[], services: readonl
   if (selected.length > 1) return { ok: false, problem: `${selected.length} pod templates are ${where}: the selector must pick one` };
   const pod = selected[0]!;
   if (!pod.owner.release) return { ok: false, problem: `${where} are not rendered by a chart` };
-  const facts: ChartPodFacts = { ...chartOf(pod.owner.release), release: releaseName(pod.owner.release), labels: stableLabels(pod.labels), ports: listeningPorts(pod, pods, services) };
+  const facts: ChartPodFacts = {
+    ...chartOf(pod.owner.release),
+    release: releaseName(pod.owner.release),
+    labels: stableLabels(pod.labels),
+    ports: listeningPorts(pod, pods, services),
+    serviceAccount: str(pod.spec.serviceAccountName) ?? "default",
+  };
   return { ok: true, facts, pods: selected };
 }
 
@@ -121,7 +127,9 @@ export function factsModule(facts: Readonly<Record<string, ChartPodFacts>>): str
     const f = facts[k]!;
     lines.push(`  ${key(k)}: {`, `    chart: ${lit(f.chart)},`, `    version: ${lit(f.version)},`, `    release: ${lit(f.release)},`, `    labels: ${labelsText(f.labels)},`, "    ports: [");
     for (const p of f.ports) lines.push(`      ${portText(p)},`);
-    lines.push("    ],", "  },");
+    lines.push("    ],");
+    if (f.serviceAccount) lines.push(`    serviceAccount: ${lit(f.serviceAccount)},`);
+    lines.push("  },");
   }
   lines.push("};", "");
   return lines.join("\n");

@@ -50,6 +50,7 @@ function differences(w: Workload, stored: ChartPodFacts, now: ChartPodFacts): st
   const [was, is] = [w.ports.map(portText), now.ports.map(portText)];
   const ports = [...is.filter((p) => !was.includes(p)).map((p) => `+${p}`), ...was.filter((p) => !is.includes(p)).map((p) => `-${p}`)];
   if (ports.length) out.push(`ports ${ports.join(", ")}`);
+  if (now.serviceAccount && w.serviceAccount !== now.serviceAccount) out.push(`serviceAccount ${w.serviceAccount ?? "(none)"} -> ${now.serviceAccount}`);
   return out;
 }
 
