@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { indentFlowScalarContinuations } from "../core/flow-scalar-indent.js";
 import { BkError, EXIT, type ExitCode } from "../core/errors.js";
 import type { KubeObject } from "../core/object.js";
 import { ProcessRunner, type RunResult, type Runner } from "./runner.js";
@@ -87,7 +88,10 @@ async function withValuesFile<T>(values: unknown, fn: (file: string | undefined)
 /** Splits helm's multi-document output into objects; empty documents (disabled templates) are dropped. */
 export function parseManifests(text: string, source = "helm output"): KubeObject[] {
   const objects: KubeObject[] = [];
-  for (const [i, doc] of parseAllDocuments(text).entries()) {
+  let docs = parseAllDocuments(text);
+  // Charts may carry CRDs that only Go's lenient YAML reader takes (Flagger's); the repaired text means the same.
+  if (docs.some((d) => d.errors.length > 0)) docs = parseAllDocuments(indentFlowScalarContinuations(text));
+  for (const [i, doc] of docs.entries()) {
     if (doc.errors.length > 0) {
       throw new Error(`${source}: document ${i + 1} is not valid YAML: ${doc.errors[0]?.message}`);
     }

@@ -25,6 +25,7 @@ import { infraWorkloads } from "./infra-workloads.js";
 import { profilesOf } from "./profiles.js";
 import { notificationSecrets, notificationsOf } from "./notifications.js";
 import { INFRA_CONTAINER_NAMES } from "./infra-resources.js";
+import { progressiveDeliveryOf } from "./progressive.js";
 import { volumeBackupSecrets, volumeBackupsOf } from "./volume-backups.js";
 import { meshOf } from "./mesh.js";
 
@@ -62,6 +63,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     infra.mesh,
     apps.map((a) => a.namespace),
   );
+  const progressiveDelivery = progressiveDeliveryOf(infra.progressiveDelivery, infra.charts);
   const secrets = [...declaredSecrets(parsed, databases, byId), ...notificationSecrets(notifications, infra.monitoring.namespace), ...volumeBackupSecrets(volumeBackups)].sort((a, b) =>
     (a.namespace + "/" + a.name).localeCompare(b.namespace + "/" + b.name),
   );
@@ -81,6 +83,7 @@ export function buildModel(parsed: ParsedDefinition): Model {
     ...(notifications ? { notifications } : {}),
     ...(volumeBackups ? { volumeBackups } : {}),
     ...(mesh ? { mesh } : {}),
+    ...(progressiveDelivery ? { progressiveDelivery } : {}),
     endpoints,
     certificates: certificatesOf(endpoints),
     registry,
@@ -309,6 +312,7 @@ function componentOf(app: AppDef, name: string, cdef: ComponentDef, registry: st
     edges: [],
     dependsOn: [],
     secretRefs: [...secretRefs].sort(),
+    ...(cdef.canary ? { canary: cdef.canary } : {}),
   };
 }
 

@@ -16,6 +16,7 @@ export const INFRA_CONTAINERS = {
   ingressNginxAdmission: "ingress-nginx's admission certificate Jobs (install hooks)",
   istiod: "istiod",
   istioGateway: "the Istio ingress gateway",
+  flagger: "Flagger, the progressive delivery controller",
   cnpgOperator: "the CloudNativePG operator",
   chartmuseum: "ChartMuseum",
   prometheus: "Prometheus",

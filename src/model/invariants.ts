@@ -2,6 +2,7 @@
  * Invariants that relate several entries of the definition. Each check reports the file and line
  * an operator must edit, and what to do; nothing is written while any of them fails.
  */
+import { canaryProblems } from "./progressive.js";
 import { backupCandidates } from "./volume-backups.js";
 import type { Finding } from "../core/finding.js";
 import type { AppModel, ComponentModel, Model } from "./model.js";
@@ -58,6 +59,10 @@ export function checkInvariants(model: Model, parsed: ParsedDefinition, src: Sou
   checkNotifications(c);
   checkVolumeBackups(c);
   checkMesh(c);
+  for (const p of canaryProblems(parsed.infra.progressiveDelivery, parsed.infra.charts, model.components)) {
+    const s = p.app === undefined ? src.infra : src.apps.get(p.app);
+    if (s) at(s, [...p.path], p.rule, p.message, p.fix);
+  }
   const dbs = checkPostgres(c);
   checkApplications(c, requireNs, dbs);
   checkStartOrder(c);

@@ -8,6 +8,7 @@
  * labels no namespace for injection, because a sidecar without the CNI agent would need istio-init.
  */
 import { z } from "zod";
+import { dnsLabel } from "./names.js";
 import type { ComponentModel, MeshModel, Workload } from "./model.js";
 
 const cpu = z.string().regex(/^\d+(\.\d+)?m?$/, "a CPU quantity such as 20m or 1");
@@ -26,7 +27,7 @@ export const MeshSchema = z
         /** The charts: key of Istio's CNI node agent (chart `cni`), or none: not installed, so no sidecar is injected. */
         chart: z.string().min(1),
         /** Where the node agent runs: it needs host access, so a namespace that enforces privileged. */
-        namespace: z.string().min(1),
+        namespace: dnsLabel("mesh.cni.namespace"),
       })
       .strict(),
     /** Requests and limits of every injected sidecar (istiod's global.proxy.resources). */

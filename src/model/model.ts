@@ -4,6 +4,7 @@
  * Synthesis, policy, docs and operations read the Model; none of them re-derive these values.
  */
 
+import type { CanaryDef, ProgressiveDeliveryModel } from "./progressive.js";
 import type { InfraContainer } from "./infra-resources.js";
 
 export type PodSecurity = "privileged" | "baseline" | "restricted";
@@ -188,6 +189,8 @@ export interface ComponentModel {
   dependsOn: string[];
   /** The secret names this component's pods read. */
   secretRefs: string[];
+  /** Flagger shifts its route's traffic to a new version step by step (progressive.ts). */
+  canary?: CanaryDef;
 }
 
 export interface AppModel {
@@ -493,6 +496,8 @@ export interface Model {
   volumeBackups?: VolumeBackupsModel;
   /** Absent: no mesh beyond the gateway. */
   mesh?: MeshModel;
+  /** Absent: no Flagger, no canary. */
+  progressiveDelivery?: ProgressiveDeliveryModel;
   endpoints: EndpointModel[];
   certificates: CertificateModel[];
   /** host:port of the private registry, as image references use it. */

@@ -14,6 +14,7 @@
 import path from "node:path";
 import type { ClusterDef } from "./schema.js";
 import type { Model, ProfileModel } from "./model.js";
+import { FLAGGER_LABELS } from "./progressive.js";
 
 export type { ProfileModel } from "./model.js";
 
@@ -93,6 +94,12 @@ export const HA_RELEASES: Readonly<Record<string, (m: Model, replicas: number) =
   istiod: (m, replicas) => ({ pilot: { replicaCount: replicas, autoscaleMin: replicas, topologySpreadConstraints: spreadOver(m.workloads.istiod.selector) } }),
   // The chart renders no PodDisruptionBudget: the profile accepts that (cluster.yaml), the standby takes over the lease.
   "cloudnative-pg": (m, replicas) => ({ replicaCount: replicas, topologySpreadConstraints: spreadOver(m.workloads.cnpgOperator.selector) }),
+  // Flagger runs one active controller: the standby waits on the lease (leader election), on another node.
+  flagger: (_m, replicas) => ({
+    leaderElection: { enabled: true, replicaCount: replicas },
+    podDisruptionBudget: { enabled: true, minAvailable: 1 },
+    affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: HOSTNAME_KEY, labelSelector: { matchLabels: { ...FLAGGER_LABELS } } }] } },
+  }),
   "istio-gateway": (m, replicas) => ({ replicaCount: replicas, autoscaling: { minReplicas: replicas }, podDisruptionBudget: { minAvailable: 1 }, topologySpreadConstraints: spreadOver(m.workloads.gateway.selector) }),
 };
 

@@ -4,6 +4,7 @@
  * references that must resolve) live in invariants.ts, because zod sees one value at a time.
  */
 import { z } from "zod";
+import { DNS1123_LABEL, dnsLabel } from "./names.js";
 import { ComponentPathsSchema, MeshSchema } from "./mesh.js";
 import { durationMs } from "../core/duration.js";
 import { imageRefProblem, parseImage, unpinnedReason } from "../core/image-ref.js";
@@ -11,8 +12,8 @@ import { compareQuantities, parseQuantity } from "../core/quantity.js";
 import { formatCidr, isPrivateIPv4, parseCidr, parseIPv4 } from "../core/ipv4.js";
 import { cronProblem } from "./cron.js";
 import { INFRA_CONTAINER_NAMES, type InfraContainer as InfraContainerName } from "./infra-resources.js";
+import { CanarySchema, ProgressiveDeliverySchema } from "./progressive.js";
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const DURATION = /^(\d+(ms|s|m|h))+$/;
 const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -27,9 +28,6 @@ const CERT_MIN_RENEW_BEFORE = "5m";
 const EXACT_SEMVER = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 /** A Postgres identifier we are willing to manage: lower case, starts with a letter. */
 const PG_IDENT = /^[a-z][a-z0-9_]{0,62}$/;
-
-export const dnsLabel = (what: string) =>
-  z.string().max(63, `${what} must be at most 63 characters`).regex(DNS1123_LABEL, `${what} must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit`);
 
 export const ipv4 = z.string().regex(IPV4, "must be an IPv4 address such as 192.168.7.21");
 export const port = z.number().int("a port is a whole number").min(1, "a port is 1..65535").max(65535, "a port is 1..65535");
@@ -467,6 +465,8 @@ const InfraFile = z
       .optional(),
     /** The service mesh across the application namespaces (model/mesh.ts). Absent: Istio serves the gateway only. */
     mesh: MeshSchema.optional(),
+    /** Flagger, for components that declare a canary (progressive.ts). */
+    progressiveDelivery: ProgressiveDeliverySchema.optional(),
   })
   .strict();
 
@@ -548,6 +548,8 @@ const Component = z
     /** The URL path prefixes it serves to the components that talk to it: the mesh admits those paths only (model/mesh.ts). */
     paths: ComponentPathsSchema.optional(),
     pdb: z.boolean().default(false),
+    /** Progressive delivery of a routed component through Flagger (progressive.ts). */
+    canary: CanarySchema.optional(),
   })
   .strict();
 

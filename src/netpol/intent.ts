@@ -8,6 +8,7 @@ import { API_SERVER_PORT, BACKUP_STORE_ID, VOLSYNC_CONTROLLER_ID, VOLSYNC_MOVER_
 import { repositoryEndpoint, VOLSYNC_METRICS_PORT } from "../model/volume-backups.js";
 import { CNPG_STATUS_PORT, DNS_PORT, LOKI_PORT, POSTGRES_PORT, PROMETHEUS_PORT } from "../core/well-known.js";
 import { portOf } from "../model/infra-workloads.js";
+import { FLAGGER_RELEASE } from "../model/progressive.js";
 
 export interface PathIntent {
   from: string;
@@ -88,6 +89,15 @@ function volumeBackupPaths(m: Model, need: Need): void {
   need(id(m.workloads.prometheus), controller, VOLSYNC_METRICS_PORT, "metrics");
 }
 
+/** Flagger watches and writes through the API and reads its canaries' metrics from Prometheus. */
+function progressivePaths(m: Model, need: Need): void {
+  const pd = m.progressiveDelivery;
+  if (!pd) return;
+  const flagger = `${pd.namespace}/${FLAGGER_RELEASE}`;
+  need(flagger, "apiserver", API_SERVER_PORT, "Kubernetes API");
+  need(flagger, id(m.workloads.prometheus), PROMETHEUS_PORT, "canary analysis metrics");
+}
+
 /** Pods that call the API server, and the webhooks and proxies the API server calls. */
 function apiServerPaths(w: Model["workloads"], need: Need): void {
   const apiClients = [
@@ -137,6 +147,7 @@ export function requiredPaths(m: Model, inv: Inventory): PathIntent[] {
   platformPaths(w, need);
   notificationPaths(m, need);
   volumeBackupPaths(m, need);
+  progressivePaths(m, need);
   apiServerPaths(w, need);
 
   // Endpoints the inventory does not have (a namespace left out of the definition) are not required.

@@ -9,6 +9,7 @@ import { MINIKUBE_API_SERVER_PORT } from "../core/well-known.js";
 import type { Model, WorkloadPort } from "../model/model.js";
 import { formatIpv4, parseIpv4 } from "./ip.js";
 import type { Endpoint, Labels } from "./semantics.js";
+import { FLAGGER_LABELS, FLAGGER_RELEASE } from "../model/progressive.js";
 import { componentJobNames, componentPodLabels, componentPorts } from "./workloads.js";
 import { MOVER_LABELS, repositoryEndpoint, VOLSYNC_CONTROLLER_LABELS, VOLSYNC_METRICS_PORT } from "../model/volume-backups.js";
 
@@ -101,6 +102,16 @@ export function buildInventory(m: Model, objects: readonly KubeObject[] = []): I
     };
     pod(vb.namespace, VOLSYNC_CONTROLLER_ID, { ...VOLSYNC_CONTROLLER_LABELS, "control-plane": "volsync-controller" }, [{ name: "https", port: VOLSYNC_METRICS_PORT, protocol: "TCP" }], "VolSync controller");
     for (const ns of [...new Set(vb.volumes.map((v) => v.namespace))].sort()) pod(ns, VOLSYNC_MOVER_ID, { ...MOVER_LABELS, "app.kubernetes.io/created-by": "volsync" }, [], `VolSync mover in ${ns}`);
+  }
+  const pd = m.progressiveDelivery;
+  if (pd) {
+    if (!namespaces.has(pd.namespace)) namespaces.set(pd.namespace, nsLabels(pd.namespace));
+    endpoints.push({
+      endpoint: { kind: "pod", id: `${pd.namespace}/${FLAGGER_RELEASE}`, namespace: pd.namespace, labels: { ...FLAGGER_LABELS }, ip: podIp(), ports: [] },
+      title: "Flagger",
+      owner: `${pd.namespace}/${FLAGGER_RELEASE}`,
+      group: { kind: "infrastructure" },
+    });
   }
   const outside = (id: string, ip: string, title: string): InventoryEndpoint => ({ endpoint: { kind: "external", id, ip }, title, owner: id, group: { kind: "outside" } });
   endpoints.push(outside("internet", INTERNET_IP, `the internet (${INTERNET_IP})`));

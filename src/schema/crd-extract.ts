@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { indentFlowScalarContinuations } from "../core/flow-scalar-indent.js";
 
 export type Scope = "Namespaced" | "Cluster";
 
@@ -135,6 +136,38 @@ export interface CrdText {
  */
 export const CHART_TEMPLATE_CRDS = ["volsync"] as const;
 
+/**
+ * Charts whose CRDs are in the chart's crds/ folder and nowhere in the mirror's crds/: Flagger (Canary, MetricTemplate,
+ * AlertProvider; its templates/crd.yaml re-emits the same file only with crd.create, which the tree leaves off).
+ */
+export const CHART_FOLDER_CRDS = ["flagger"] as const;
+
+/** The CRD files in the crds/ folder of the named charts below chartsDir (folders <chart>-<version>). */
+export function chartFolderCrds(chartsDir: string, charts: readonly string[] = CHART_FOLDER_CRDS): CrdText[] {
+  const out: CrdText[] = [];
+  for (const dir of chartDirs(chartsDir, charts)) {
+    let files: string[];
+    try {
+      files = yamlFiles(join(chartsDir, dir, "crds"));
+    } catch {
+      continue;
+    }
+    // Flagger's CRD file continues quoted descriptions at the key's indentation, which only Go's YAML reader takes.
+    for (const path of files) out.push({ source: `charts/${relative(chartsDir, path).split("\\").join("/")}`, text: indentFlowScalarContinuations(readFileSync(path, "utf8")) });
+  }
+  return out;
+}
+
+function chartDirs(chartsDir: string, charts: readonly string[]): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(chartsDir).sort();
+  } catch {
+    return [];
+  }
+  return charts.flatMap((chart) => names.filter((n) => n.startsWith(`${chart}-`) && /^\d/.test(n.slice(chart.length + 1))));
+}
+
 const GUARD = /^\s*\{\{-?\s*(if\s+\.Values\.[A-Za-z0-9_.]+|end)\s*-?\}\}\s*$/;
 
 /**
@@ -142,7 +175,7 @@ const GUARD = /^\s*\{\{-?\s*(if\s+\.Values\.[A-Za-z0-9_.]+|end)\s*-?\}\}\s*$/;
  * CustomResourceDefinition once its `{{- if .Values.x }}` / `{{- end }}` guard lines are dropped; any other template
  * syntax in it is refused, because the schema would then be a guess at what helm renders.
  */
-export function chartTemplateCrds(chartsDir: string, charts: readonly string[] = CHART_TEMPLATE_CRDS): CrdText[] {
+export function chartTemplateCrds(chartsDir: string, charts: readonly string[] = CHART_TEMPLATE_CRDS, folderCharts: readonly string[] = CHART_FOLDER_CRDS): CrdText[] {
   const out: CrdText[] = [];
   let names: string[];
   try {
@@ -172,5 +205,6 @@ export function chartTemplateCrds(chartsDir: string, charts: readonly string[] =
       }
     }
   }
-  return out;
+  // The charts that ship their CRDs as plain files come along, so every caller installs both kinds.
+  return [...out, ...chartFolderCrds(chartsDir, folderCharts)];
 }

@@ -8,6 +8,7 @@ import type { KubeObject, PlacedObject } from "../core/object.js";
 import { dbSecretName, type ComponentModel, type Model } from "../model/model.js";
 import { MANAGED_BY, namespace, obj, place } from "./builders.js";
 import { APPS } from "../model/layout.js";
+import { routeHandedToFlagger } from "./progressive.js";
 import { APP_CHART_REPOSITORY, FLUX_NAMESPACE } from "../core/well-known.js";
 
 /** Helm's default is 5m; a release whose migration hook may run longer must wait longer (incident 5). */
@@ -61,15 +62,17 @@ export function componentValues(m: Model, c: ComponentModel): Record<string, unk
     // The definition's default where the component names none, so no size comes from the chart's values.
     resources: d.resources ?? m.resources.default,
     metrics: d.metrics ? { enabled: true, port: d.metrics.port, path: d.metrics.path } : { enabled: false },
-    route: d.route
-      ? {
-          enabled: true,
-          kind: routeKind,
-          path: d.route,
-          ingress: { className: m.ingressNginx.className },
-          gateway: { name: m.istio.gatewayName, namespace: m.istio.gatewayNamespace },
-        }
-      : { enabled: false },
+    // A canary on the Istio gateway: Flagger writes the VirtualService, so the chart renders no HTTPRoute.
+    route:
+      d.route && !routeHandedToFlagger(m, c)
+        ? {
+            enabled: true,
+            kind: routeKind,
+            path: d.route,
+            ingress: { className: m.ingressNginx.className },
+            gateway: { name: m.istio.gatewayName, namespace: m.istio.gatewayNamespace },
+          }
+        : { enabled: false },
     pdb: { enabled: d.pdb },
     ...(d.topologySpread ? { topologySpread: { enabled: true } } : {}),
     migration: d.migration ? { enabled: true, command: d.migration.command, activeDeadlineSeconds: d.migration.deadlineSeconds } : { enabled: false },

@@ -13,11 +13,22 @@ import { synthMesh } from "./mesh.js";
 import { synthNotifications } from "./notifications.js";
 import { synthObservability } from "./observability/index.js";
 import { synthProfiles } from "./profiles.js";
+import { synthProgressive } from "./progressive.js";
 import { synthVolumeBackups } from "./volume-backups.js";
 
 /** `sealed`: the SealedSecrets already in the tree, so pods can roll when a secret they read is resealed. */
 export function synthesize(m: Model, sealed: readonly KubeObject[] = []): PlacedObject[] {
-  const objects = [...synthFlux(m), ...synthControllers(m), ...synthConfigs(m), ...synthApps(m, sealed), ...synthNetworkPolicies(m), ...synthMesh(m), ...synthObservability(m), ...synthVolumeBackups(m)];
+  const objects = [
+    ...synthFlux(m),
+    ...synthControllers(m),
+    ...synthConfigs(m),
+    ...synthApps(m, sealed),
+    ...synthNetworkPolicies(m),
+    ...synthMesh(m),
+    ...synthObservability(m),
+    ...synthVolumeBackups(m),
+    ...synthProgressive(m),
+  ];
   const tree = [...objects, ...synthNotifications(m, objects)];
   return [...tree, ...synthProfiles(m, tree, (pm) => synthesize(pm, sealed))];
 }

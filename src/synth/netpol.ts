@@ -31,6 +31,7 @@ import {
   SEALED_SECRETS_PORT,
 } from "../core/well-known.js";
 import { portOf } from "../model/infra-workloads.js";
+import { FLAGGER_LABELS } from "../model/progressive.js";
 import { MOVER_LABELS, repositoryEndpoint, VOLSYNC_CONTROLLER_LABELS, VOLSYNC_METRICS_PORT } from "../model/volume-backups.js";
 
 type Labels = Record<string, string>;
@@ -339,6 +340,7 @@ function infrastructurePolicies(m: Model, set: PolicySet): void {
   observabilityPolicies(p);
   notificationPolicies(p);
   volumeBackupPolicies(p);
+  progressivePolicies(p);
 }
 
 /** CoreDNS serves the whole cluster and forwards to the node's resolver; system pods (CoreDNS, Calico's controllers) watch the API. */
@@ -728,6 +730,28 @@ function volumeBackupPolicies(p: InfraPolicies): void {
       annotations: { [HOSTS_ANNOTATION]: `${ep.host}:${ep.port}` },
     });
   }
+}
+
+/** Flagger: the API (as everything in its namespace), and Prometheus for the canaries' metrics. */
+function progressivePolicies(p: InfraPolicies): void {
+  const pd = p.m.progressiveDelivery;
+  if (!pd) return;
+  const mon = p.w.prometheus.namespace;
+  p.toApiServer(pd.namespace, "Flagger");
+  p.add({
+    name: "allow-flagger-to-prometheus",
+    namespace: pd.namespace,
+    purpose: `Flagger queries Prometheus on ${PROMETHEUS_PORT}/TCP for each canary's request success rate and duration.`,
+    select: { ...FLAGGER_LABELS },
+    egress: [{ peers: [workloadPeer(pd.namespace, p.w.prometheus)], ports: tcp(PROMETHEUS_PORT) }],
+  });
+  p.add({
+    name: "allow-prometheus-from-flagger",
+    namespace: mon,
+    purpose: `Flagger queries Prometheus on ${PROMETHEUS_PORT}/TCP for each canary's request success rate and duration.`,
+    select: p.w.prometheus.selector,
+    ingress: [{ peers: [podsIn(mon, pd.namespace, { ...FLAGGER_LABELS })], ports: tcp(PROMETHEUS_PORT) }],
+  });
 }
 
 // --- Placement ----------------------------------------------------------------------------------

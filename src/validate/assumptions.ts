@@ -14,6 +14,7 @@ import { checkSecretSources } from "./upstream/secrets.js";
 import { checkWorkloadFacts } from "./upstream/workload-facts.js";
 import { checkBackupVolumes } from "./upstream/backup-volumes.js";
 import { checkMeshIdentities } from "./upstream/mesh-identities.js";
+import { checkFlagger } from "./upstream/flagger.js";
 
 export type { RenderedRelease } from "./upstream/objects.js";
 export type { SourceArtifact } from "./upstream/crds.js";
@@ -30,6 +31,7 @@ export function checkAssumptions(m: Model, tree: readonly PlacedObject[], render
     ...checkWorkloadFacts(m, tree, rendered),
     ...checkBackupVolumes(m, tree, rendered),
     ...checkMeshIdentities(m, tree, rendered),
+    ...checkFlagger(m, tree, rendered),
   ];
   const seen = new Set<string>();
   return all.filter((f) => {

@@ -13,6 +13,7 @@ import { FindingsError, type Finding } from "../core/finding.js";
 import type { ComponentModel, Model } from "../model/model.js";
 import { generate, type Generated } from "../pipeline.js";
 import type { Step, StepOutcome, StepRunner } from "./steps.js";
+import { canaryBudgetMs, followCanary, type CanaryOutcome } from "./canary-rollout.js";
 import { diffTrees, isClean } from "../tree/diff.js";
 import { readTree, writeTreeAtomically } from "../tree/files.js";
 import { GENERATED_FILES, OWNED_DIRS } from "../tree/tree.js";
@@ -65,6 +66,8 @@ export interface ReleaseReport {
   reconcileRequestedAt?: string;
   health: Array<{ url: string; status: number | string; ok: boolean }>;
   rolledBack?: { revertCommit: string; previousReady: boolean; detail: string };
+  /** Components with a canary: how Flagger's analysis went, step by step (promoted or rolled back). */
+  canaries?: CanaryOutcome[];
   failure?: { step: string; message: string; events: string[]; findings?: Finding[] };
   diff?: string;
   steps: StepOutcome[];
@@ -179,7 +182,7 @@ function releaseSteps(req: ReleaseRequest, runner: Runner): Step<Ctx>[] {
       run: requestFluxReconcile,
     },
     {
-      title: "wait for the HelmReleases to be Ready on the new image",
+      title: "wait for the HelmReleases to be Ready on the new image (and each canary promoted)",
       skip: () => (req.dryRun ? "dry run" : !req.kube || !req.wait ? "--no-wait or no --kubeconfig" : false),
       run: waitForRollout,
     },
@@ -365,6 +368,15 @@ async function waitForRollout(c: Ctx, out: Out): Promise<void> {
   const { report } = c;
   for (const comp of c.comps) {
     const image = report.components.find((x) => x.name === comp.name)!.image;
+    if (comp.canary) {
+      // Flux only updates the canary Deployment; Flagger decides, step by step, whether the version goes live.
+      const sinceMs = report.reconcileRequestedAt ? Date.parse(report.reconcileRequestedAt) : Date.now();
+      const r = await followCanary(c.kube!, { namespace: comp.namespace, name: comp.fullname, image, sinceMs, timeoutMs: c.waitMs + canaryBudgetMs(comp), onProgress: out });
+      report.canaries = [...(report.canaries ?? []), r];
+      if (!r.ok) throw new ReleaseError(r.reason, 1);
+      out(r.reason);
+      continue;
+    }
     const r = await waitForRelease(c.kube!, { namespace: comp.namespace, release: comp.fullname, image, timeoutMs: c.waitMs, onEvent: out });
     c.events.push(...r.events);
     if (!r.ok) throw new ReleaseError(r.reason, 1);

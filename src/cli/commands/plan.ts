@@ -95,15 +95,7 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
   for (const n of m.namespaces.filter((x) => x.podSecurity !== "restricted")) out.push(yellow(`  ${n.podSecurity}: ${n.name}`) + dim(` (${n.why})`));
   const mesh = meshLine(m);
   if (mesh) out.push(mesh);
-  out.push("", bold("Applications"));
-  for (const a of summary.applications) {
-    out.push(`  ${a.name} (namespace ${a.namespace})`);
-    for (const c of a.components) {
-      const extra = [c.route && `route ${c.route}`, c.startsAfter.length && `starts after ${c.startsAfter.join(", ")}`, c.optional && "optional"].filter(Boolean).join("; ");
-      out.push(`    ${c.name.padEnd(15)} ${c.image}${extra ? dim("  " + extra) : ""}`);
-      if (c.talksTo.length) out.push(dim(`    ${"".padEnd(15)} -> ${c.talksTo.join(", ")}`));
-    }
-  }
+  out.push("", ...applicationLines(summary.applications));
   out.push("", bold("Databases"));
   for (const d of summary.databases) out.push(`  ${d.name.padEnd(14)} owner ${d.owner.padEnd(14)} used by ${d.usedBy.join(", ") || "-"}`);
   out.push("", bold("Objects"));
@@ -131,6 +123,19 @@ export async function planCommand(root: string, opts: PlanOptions): Promise<numb
       `${red(`bk plan: the platform does not fit ${profile.nodes > 1 ? `the ${profile.nodes} nodes of profile ${profile.name}` : "the node"}`)}\n${fit.report.problems.map((x) => `  - ${x}`).join("\n")}\n`,
     );
   return failed ? EXIT.failed : EXIT.ok;
+}
+
+function applicationLines(apps: ReturnType<typeof planSummary>["applications"]): string[] {
+  const out = [bold("Applications")];
+  for (const a of apps) {
+    out.push(`  ${a.name} (namespace ${a.namespace})`);
+    for (const c of a.components) {
+      const extra = [c.route && `route ${c.route}`, c.startsAfter.length && `starts after ${c.startsAfter.join(", ")}`, c.optional && "optional"].filter(Boolean).join("; ");
+      out.push(`    ${c.name.padEnd(15)} ${c.image}${extra ? dim("  " + extra) : ""}`);
+      if (c.talksTo.length) out.push(dim(`    ${"".padEnd(15)} -> ${c.talksTo.join(", ")}`));
+    }
+  }
+  return out;
 }
 
 /** The fit check as --json has it: amounts in millicores and bytes (a missing limit is null: unbounded). */

@@ -81,6 +81,7 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
       printJson(err instanceof FindingsError ? errorJson(`${err.findings.length} problem(s); nothing was released`, EXIT.failed, err.findings) : errorJson(err.message, err.exitCode));
     if (err instanceof FindingsError) printFindings(err.findings);
     else process.stderr.write(`bk release: ${(err as Error).message}\n`);
+    for (const k of r?.canaries ?? []) process.stderr.write(`bk release: canary ${k.canary}: ${k.outcome} after ${k.steps.length} step(s): ${k.reason}\n`);
     if (r?.rolledBack) process.stderr.write(`bk release: rolled back: ${r.rolledBack.detail}\n`);
     if (r?.failure?.events.length) process.stderr.write(`events:\n  ${r.failure.events.join("\n  ")}\n`);
     // Findings stop the release as a failed check (1), the definition's own problems included.
@@ -92,7 +93,7 @@ export async function releaseCommand(root: string, app: string, rest: string[], 
   else if (report.dryRun) process.stdout.write(`${report.diff ?? ""}bk release: dry run: ${report.app} ${report.components.map((c) => c.name).join(", ")} -> ${report.version} passes every check; nothing was written\n`);
   else
     process.stdout.write(
-      `bk release: ${report.app} ${report.components.map((c) => `${c.name} ${c.from} -> ${report.version}`).join(", ")}${report.chart ? `, chart ${report.chart.from} -> ${report.chart.to}` : ""}${report.commit ? ` (commit ${report.commit.slice(0, 12)})` : ""}\n`,
+      `bk release: ${report.app} ${report.components.map((c) => `${c.name} ${c.from} -> ${report.version}`).join(", ")}${report.chart ? `, chart ${report.chart.from} -> ${report.chart.to}` : ""}${report.commit ? ` (commit ${report.commit.slice(0, 12)})` : ""}\n${(report.canaries ?? []).map((k) => `bk release: canary ${k.canary}: ${k.outcome} after ${k.steps.length} step(s)\n`).join("")}`,
     );
   return EXIT.ok;
 }
