@@ -242,4 +242,17 @@ describe("what progressive delivery assumes of the charts (upstream/flagger-*, u
     assert.ok(broken.some((f) => f.object === "Canary/ffl/ffl-backend" && f.field === "spec.ingressRef"));
     assert.deepEqual(checkFlagger(model, tree, []), [], "nothing to compare without the charts rendered");
   });
+
+  it("judges the metrics server only where the monitoring namespace was rendered (a profile renders only the releases it changes)", () => {
+    const flagger = { release: release("flagger", "istio-system"), objects: [flaggerDeploy(good)] };
+    assert.deepEqual(
+      checkFlagger(model, tree, [flagger]).map((f) => f.rule),
+      [],
+    );
+    const otherMonitoring = { release: release("kube-prometheus-stack", "monitoring"), objects: [k("Service", "kube-prometheus-stack-grafana", "monitoring", { ports: [{ port: 80 }] })] };
+    assert.deepEqual(
+      checkFlagger(model, tree, [flagger, otherMonitoring]).map((f) => f.rule),
+      ["upstream/flagger-metrics-server"],
+    );
+  });
 });

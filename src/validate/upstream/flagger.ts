@@ -37,7 +37,8 @@ export function checkFlagger(m: Pick<Model, "progressiveDelivery">, tree: readon
     else if (missing.length) out.push(finding("upstream/flagger-labels", `Flagger's pods lack ${missing.map(([k, v]) => `${k}=${v}`).join(", ")}, which its NetworkPolicies select`));
     const url = str(rec(specOf(flagger.release.object).values)?.metricsServer);
     const m2 = url ? /^https?:\/\/([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc[.a-z0-9-]*)?:(\d+)$/.exec(url) : null;
-    if (m2) {
+    // A profile renders only the releases it changes: with nothing rendered in that namespace, there is nothing to compare.
+    if (m2 && renderedIn(rendered, m2[2]!).length) {
       const [, name, ns, port] = m2;
       const svc = renderedIn(rendered, ns!).find((o) => o.kind === "Service" && o.metadata.name === name);
       const ports = list(specOf(svc ?? ({} as KubeObject)).ports).map((p) => rec(p)?.port);
