@@ -18,8 +18,8 @@ import type { Model } from "../model/model.js";
 export type RunValidation = (m: Model, tree: GeneratedTree, renderedChecks: (rendered: readonly RenderedRelease[]) => Finding[]) => Promise<{ findings: Finding[] }>;
 
 const SOURCES = new Set(["HelmRepository", "GitRepository", "OCIRepository"]);
-// Cross-object checks that only the whole tree answers: the base tree's run has them.
-const WHOLE_TREE_ONLY = /^(refs\/|policy\/unused-exception$|upstream\/crd-order$)/;
+// Cross-object checks that only the whole tree answers, and the SealedSecrets every profile shares: the base tree's run has them.
+const WHOLE_TREE_ONLY = /^(refs\/|secrets\/|policy\/unused-exception$|upstream\/crd-order$)/;
 
 export async function validateProfiles(g: Generated, baseFindings: readonly Finding[], run: RunValidation): Promise<{ findings: Finding[]; checks: string[] }> {
   const others = g.model.profiles.slice(1);

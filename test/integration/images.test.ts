@@ -12,7 +12,7 @@ import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { parse } from "yaml";
+import { isMap, isScalar, parse, parseDocument } from "yaml";
 import { runBk } from "../helpers/cli.js";
 import { tempDefinition } from "../helpers/definition.js";
 import { ociLayout, startRegistry, type TestRegistry } from "../helpers/registry.js";
@@ -81,8 +81,19 @@ function certDir(r: TestRegistry): string {
   return dir;
 }
 
+/** Drops every application but APPS, and what the profiles accept of the dropped ones (else it names nothing). */
 function fewerApps(dir: string): string {
   for (const f of readdirSync(path.join(dir, "definition/apps"))) if (!APPS.includes(f.replace(/\.yaml$/, ""))) rmSync(path.join(dir, "definition/apps", f));
+  const clusterFile = path.join(dir, "definition/cluster.yaml");
+  const cluster = parseDocument(readFileSync(clusterFile, "utf8"));
+  const profiles = cluster.get("profiles");
+  if (isMap(profiles))
+    for (const p of profiles.items) {
+      const accepted = isMap(p.value) ? p.value.get("accepted") : undefined;
+      if (isMap(accepted))
+        accepted.items = accepted.items.filter((it) => !String(isScalar(it.key) ? it.key.value : it.key).includes("/") || APPS.some((a) => String(isScalar(it.key) ? it.key.value : it.key).startsWith(`${a}/`)));
+    }
+  writeFileSync(clusterFile, cluster.toString());
   return dir;
 }
 
