@@ -13,9 +13,7 @@ import { helmAvailable } from "../adapters/helm.js";
 import { amountOf, checkFit, type Amount, type FitReport } from "../validate/fit.js";
 import { renderReleases } from "./render.js";
 import { findProfile } from "../model/profiles.js";
-import { SEALED_SUFFIX } from "../model/layout.js";
-import { synthesize } from "../synth/index.js";
-import { profileTree } from "../synth/profiles.js";
+import { profileTreeOf } from "./profile-tree.js";
 import { withInjectedSidecars } from "../validate/mesh-sidecars.js";
 
 export type FitOutcome = { checked: true; report: FitReport; chartsFrom: string } | { checked: false; reason: string };
@@ -54,20 +52,7 @@ export async function fitPlatform(root: string, g: Generated, opts: FitOptions =
   const charts: ChartSourceOptions = { pull: false, ...(mirror ? { mirror } : {}) };
   const profile = findProfile(g.model, opts.profile);
   // Another profile's cluster runs the shared tree with its patches applied, not the base tree.
-  const sealed = g.tree.objects.filter((o) => o.file.endsWith(SEALED_SUFFIX));
-  const objectsOf =
-    profile === g.model.profiles[0]
-      ? g.tree.objects
-      : profileTree(
-          g.model,
-          profile,
-          g.tree.objects.filter((o) => !sealed.includes(o)),
-          (pm) =>
-            synthesize(
-              pm,
-              sealed.map((o) => o.object),
-            ),
-        ).objects;
+  const objectsOf = profile === g.model.profiles[0] ? g.tree.objects : profileTreeOf(g, profile).objects;
   let rendered: Awaited<ReturnType<typeof renderReleases>>;
   try {
     rendered = await renderReleases(root, objectsOf, { scope: "all", charts, kubeVersion: g.model.cluster.profile.kubernetesVersion, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) });

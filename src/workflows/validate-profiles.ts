@@ -8,8 +8,7 @@ import type { Finding } from "../core/finding.js";
 import type { PlacedObject } from "../core/object.js";
 import { SEALED_SUFFIX } from "../model/layout.js";
 import type { Generated } from "../pipeline.js";
-import { synthesize } from "../synth/index.js";
-import { profileTree } from "../synth/profiles.js";
+import { profileTreeOf } from "./profile-tree.js";
 import { checkRenderedProfile, type RenderedRelease } from "../validate/profile-checks.js";
 import type { GeneratedTree } from "../tree/tree.js";
 import type { Model } from "../model/model.js";
@@ -28,12 +27,7 @@ export async function validateProfiles(g: Generated, baseFindings: readonly Find
   const seen = new Set(baseFindings.map(sameness));
   const findings: Finding[] = [];
   for (const p of others) {
-    const pt = profileTree(g.model, p, base, (pm) =>
-      synthesize(
-        pm,
-        g.tree.objects.filter((o) => o.file.endsWith(SEALED_SUFFIX)).map((o) => o.object),
-      ),
-    );
+    const pt = profileTreeOf(g, p);
     const objects: PlacedObject[] = [...pt.entry, ...pt.changed, ...base.filter((o) => SOURCES.has(o.object.kind) && !o.file.startsWith("clusters/"))];
     const files = new Map([...g.tree.files].filter(([f]) => f.startsWith(`${p.path}/`)));
     const r = await run(pt.model, { files, objects, kustomizationRoots: [p.path] }, (rendered) => checkRenderedProfile(pt.model, p, rendered));

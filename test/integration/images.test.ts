@@ -90,8 +90,9 @@ function fewerApps(dir: string): string {
   if (isMap(profiles))
     for (const p of profiles.items) {
       const accepted = isMap(p.value) ? p.value.get("accepted") : undefined;
-      if (isMap(accepted))
-        accepted.items = accepted.items.filter((it) => !String(isScalar(it.key) ? it.key.value : it.key).includes("/") || APPS.some((a) => String(isScalar(it.key) ? it.key.value : it.key).startsWith(`${a}/`)));
+      // Only app/component ids name an application; chart pins and own workloads stay.
+      const keeps = (id: string) => !id.includes("/") || APPS.some((a) => id.startsWith(`${a}/`));
+      if (isMap(accepted)) accepted.items = accepted.items.filter((it) => keeps(String(isScalar(it.key) ? it.key.value : it.key)));
     }
   writeFileSync(clusterFile, cluster.toString());
   return dir;
